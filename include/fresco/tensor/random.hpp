@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// \file
+/// The random number generator behind randn/rand/dropout/initialisation.
+/// Every source of randomness in fresco draws from a `Generator`: the global
+/// one (seeded by `manual_seed`) unless a caller passes its own.
+
+#include <cstdint>
+
+namespace fresco {
+
+/// A small, fast, seedable generator (splitmix64-seeded xoshiro256**).
+/// Same seed, same sequence, on every machine.
+class Generator {
+public:
+  explicit Generator(uint64_t seed = 0x5eed) { seed_(seed); }
+  /// Restarts the sequence from `seed`.
+  void seed_(uint64_t seed);
+  /// 64 random bits.
+  uint64_t next_u64();
+  /// Uniform in [0, 1).
+  float uniform();
+  /// Standard normal (Box-Muller; the spare value is kept for the next call).
+  float normal();
+  /// Uniform integer in [0, n). n must be > 0.
+  uint64_t below(uint64_t n);
+
+private:
+  uint64_t s_[4]{};
+  bool has_spare_ = false;
+  float spare_ = 0.f;
+};
+
+/// The global generator used when no generator is given. Not thread-safe:
+/// use it from one thread, or give each thread its own Generator.
+Generator& default_generator();
+
+}  // namespace fresco

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Convolution and pooling on oneDNN primitives, created once per shape and cached.
+// Legend: N batch, C channels in, H W input height/width, K channels out,
+// R S kernel height/width, P Q output height/width. All tensors NCHW, contiguous.
+// Weights [K, C/groups, R, S] (PyTorch layout).
+
+#include <cstdint>
+
+namespace fresco::kernels {
+
+struct ConvGeometry {
+  int64_t N, C, H, W;   // input
+  int64_t K, R, S;      // out channels, kernel
+  int64_t P, Q;         // output size
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_h = 0, pad_w = 0;
+  int64_t dil_h = 1, dil_w = 1;  // PyTorch convention: 1 = no dilation
+  int64_t groups = 1;
+};
+
+/// y[N,K,P,Q] = conv(x[N,C,H,W], w[K,C/g,R,S]) + b[K] (b may be null).
+void conv2d_forward(float* y, const float* x, const float* w, const float* b, const ConvGeometry& g);
+/// dx[N,C,H,W] from dy[N,K,P,Q] and w (overwrites dx).
+void conv2d_backward_data(float* dx, const float* dy, const float* w, const ConvGeometry& g);
+/// dw[K,C/g,R,S] (and db[K] when not null) from x and dy (overwrites both).
+void conv2d_backward_weights(float* dw, float* db, const float* x, const float* dy, const ConvGeometry& g);
+
+struct PoolGeometry {
+  int64_t N, C, H, W;
+  int64_t R, S;                // kernel
+  int64_t stride_h, stride_w;
+  int64_t P, Q;                // output
+};
+
+/// Max pooling without padding. `argmax` (may be null when no backward is needed) receives,
+/// per output element, the flat index h*W+w of the chosen input element in its plane.
+void max_pool2d_forward(float* y, int32_t* argmax, const float* x, const PoolGeometry& g);
+/// dx (overwritten) from dy and the argmax of the forward.
+void max_pool2d_backward(float* dx, const float* dy, const int32_t* argmax, const PoolGeometry& g);
+/// Average pooling without padding.
+void avg_pool2d_forward(float* y, const float* x, const PoolGeometry& g);
+void avg_pool2d_backward(float* dx, const float* dy, const PoolGeometry& g);
+
+}  // namespace fresco::kernels
