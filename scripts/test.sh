@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The test command (.ci/run runs exactly this): installs the dependencies,
+# builds Release in build/ and runs every test, then builds with
+# AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/ (no examples or
+# benchmarks) and runs the tests again there, with FRESCO_TEST_QUICK=1.
+# Exits non-zero if a build or any test fails.
+#
+# Environment: FRESCO_JOBS (default 2), FRESCO_BUILD_DIR (build),
+# FRESCO_ASAN_BUILD_DIR (build-asan), FRESCO_SKIP_ASAN=1 for the plain run only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jobs=${FRESCO_JOBS:-2}
+build=${FRESCO_BUILD_DIR:-build}
+asan=${FRESCO_ASAN_BUILD_DIR:-build-asan}
+start=$SECONDS
+results=()
+failed=0
+
+phase() { echo; echo "=== $* ($((SECONDS - start)) s)"; }
+
+run_tests() {  # run_tests <name> <build dir>
+  phase "tests: $1"
+  if ctest --test-dir "$2" --output-on-failure --parallel "$jobs"; then
+    results+=("$1: passed")
+  else
+    results+=("$1: FAILED")
+    failed=1
+  fi
+}
+
+phase "dependencies"
+scripts/install-deps.sh
+
+phase "Release build in $build"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build" --parallel "$jobs"
+run_tests "Release" "$build"
+
+if [[ "${FRESCO_SKIP_ASAN:-0}" != 1 ]]; then
+  # -O1 keeps the sanitized build and its run short while keeping stack traces useful.
+  phase "sanitized build in $asan"
+  cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
+    -DFRESCO_SANITIZE=ON -DFRESCO_BUILD_EXAMPLES=OFF -DFRESCO_BUILD_BENCHMARKS=OFF
+  cmake --build "$asan" --parallel "$jobs"
+  run_tests "AddressSanitizer+UBSan" "$asan"
+fi
+
+phase "summary"
+printf '  %s\n' "${results[@]}"
+exit "$failed"
