@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "io/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <fresco/error.hpp>
+
+namespace fresco::io::detail {
+namespace {
+
+std::atomic<uint64_t> g_temp_counter{0};
+uint64_t g_fail_after = 0;
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+}  // namespace
+
+void set_write_failure_after_for_testing(uint64_t bytes) { g_fail_after = bytes; }
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  if (path_.empty()) throw IoError("write: empty file name; pass the path of the file to write");
+  temp_path_ = fmt::format("{}.tmp.{}.{}", path_, static_cast<long>(::getpid()), g_temp_counter.fetch_add(1));
+  fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd_ < 0) {
+    int err = errno;
+    throw IoError(fmt::format("{}: cannot create a temporary file to write it ({}); check that the directory "
+                              "exists and is writable",
+                              path_, errno_text(err)));
+  }
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_) discard();
+}
+
+void AtomicFile::discard() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(temp_path_.c_str());
+}
+
+void AtomicFile::write(std::string_view bytes) {
+  if (fd_ < 0) throw IoError(fmt::format("{}: write after the file was closed", path_));
+  const char* p = bytes.data();
+  size_t left = bytes.size();
+  while (left > 0) {
+    size_t chunk = std::min<size_t>(left, size_t{1} << 30);
+    if (g_fail_after != 0 && written_ + chunk > g_fail_after) {
+      throw IoError(fmt::format("{}: write failed (No space left on device, simulated); the existing file was "
+                                "left unchanged",
+                                path_));
+    }
+    ssize_t n = ::write(fd_, p, chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      throw IoError(fmt::format("{}: write failed ({}); the existing file was left unchanged; free some disk "
+                                "space or choose another path",
+                                path_, errno_text(err)));
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+    written_ += static_cast<uint64_t>(n);
+  }
+}
+
+void AtomicFile::commit() {
+  if (fd_ < 0) throw IoError(fmt::format("{}: commit after the file was closed", path_));
+  if (::fsync(fd_) != 0) {
+    int err = errno;
+    throw IoError(fmt::format("{}: flushing to disk failed ({}); the existing file was left unchanged", path_,
+                              errno_text(err)));
+  }
+  int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) {
+    int err = errno;
+    throw IoError(fmt::format("{}: closing failed ({}); the existing file was left unchanged", path_,
+                              errno_text(err)));
+  }
+  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+    int err = errno;
+    throw IoError(fmt::format("{}: renaming the temporary file over it failed ({}); the existing file was left "
+                              "unchanged",
+                              path_, errno_text(err)));
+  }
+  committed_ = true;
+  // Make the rename itself durable; best effort (some file systems refuse).
+  std::string dir = std::filesystem::path(path_).parent_path().string();
+  if (dir.empty()) dir = ".";
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+void write_file_atomic(const std::string& path, std::string_view bytes) {
+  AtomicFile f(path);
+  f.write(bytes);
+  f.commit();
+}
+
+std::string read_file(const std::string& path, uint64_t max_bytes, std::string_view what) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT)
+      throw IoError(fmt::format("{}: no such {} file; check the path", path, what));
+    throw IoError(fmt::format("{}: cannot open the {} file ({})", path, what, errno_text(err)));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw IoError(fmt::format("{}: not a regular file; pass the path of a {} file", path, what));
+  }
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size > max_bytes) {
+    ::close(fd);
+    throw IoError(fmt::format("{}: the {} file is {} bytes, more than the limit of {} bytes", path, what, size,
+                              max_bytes));
+  }
+  std::string bytes(size, '\0');
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::read(fd, bytes.data() + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      throw IoError(fmt::format("{}: reading the {} file failed ({})", path, what, errno_text(err)));
+    }
+    if (n == 0) break;  // the file shrank while we read it
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  bytes.resize(done);
+  return bytes;
+}
+
+}  // namespace fresco::io::detail
