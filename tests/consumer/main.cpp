@@ -13,6 +13,7 @@
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/matmul.hpp>
 #include <fresco/ops/reduce.hpp>
+#include <fresco/tensor/format.hpp>
 #include <fresco/tensor/tensor.hpp>
 #include <fresco/version.hpp>
 
@@ -43,6 +44,7 @@ int main() {
   Tensor z = fresco::matmul(x, w) + b;
   Tensor loss = fresco::sum(z * z);
   loss.backward();
+  fmt::print("z = {}\n", z);
 
   expect("loss", {loss.item()}, {65.75f});
   expect("dx", x.grad().to_vector(), {6.5f, 6.25f, 12.5f, 11.5f});
