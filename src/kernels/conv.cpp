@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: Apache-2.0
+// Convolution on oneDNN primitives over plain NCHW / OIHW memory, one set of primitives
+// per geometry, created on first use; pooling as plain loops over (n, c) planes.
+// Legend: N batch, C channels in, H W input size, K channels out, R S kernel size,
+// P Q output size, G groups.
+#include "kernels/conv.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include <fresco/error.hpp>
+
+#include "kernels/dnnl_context.hpp"
+
+namespace fresco::kernels {
+namespace {
+
+using dnnl::memory;
+using dnnl_context::Arg;
+using Key = std::array<int64_t, 17>;
+
+/// The layouts and the oneDNN form of a geometry (dilation counted from 0, explicit
+/// right/bottom padding).
+struct ConvDescs {
+  memory::desc x, w, b, y;
+  memory::dims strides, dilates, pad_l, pad_r;
+};
+
+ConvDescs make_descs(const ConvGeometry& g, bool has_bias) {
+  using tag = memory::format_tag;
+  constexpr auto f32 = memory::data_type::f32;
+  ConvDescs d;
+  d.x = memory::desc({g.N, g.C, g.H, g.W}, f32, tag::nchw);
+  d.y = memory::desc({g.N, g.K, g.P, g.Q}, f32, tag::nchw);
+  // Grouped weights [K, C/G, R, S] are, in memory, exactly oneDNN's [G, K/G, C/G, R, S].
+  d.w = g.groups == 1 ? memory::desc({g.K, g.C, g.R, g.S}, f32, tag::oihw)
+                      : memory::desc({g.groups, g.K / g.groups, g.C / g.groups, g.R, g.S}, f32, tag::goihw);
+  if (has_bias) d.b = memory::desc({g.K}, f32, tag::x);
+  d.strides = {g.stride_h, g.stride_w};
+  d.dilates = {g.dil_h - 1, g.dil_w - 1};
+  d.pad_l = {g.pad_h, g.pad_w};
+  // Right padding that makes oneDNN's output size formula give exactly P x Q.
+  d.pad_r = {(g.P - 1) * g.stride_h + (g.R - 1) * g.dil_h + 1 - g.H - g.pad_h,
+             (g.Q - 1) * g.stride_w + (g.S - 1) * g.dil_w + 1 - g.W - g.pad_w};
+  return d;
+}
+
+Key make_key(const ConvGeometry& g, bool has_bias) {
+  return {g.N,     g.C,     g.H,     g.W,     g.K,     g.R,     g.S,      g.P,           g.Q,
+          g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w, g.groups, int64_t(has_bias)};
+}
+
+dnnl::convolution_forward::primitive_desc forward_pd(const ConvDescs& d) {
+  // Training forward: it is also the hint the backward primitives are built from.
+  const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                             d.x, d.w, d.b, d.y, d.strides, d.dilates, d.pad_l, d.pad_r);
+  return dnnl::convolution_forward::primitive_desc(desc, dnnl_context::engine());
+}
+
+struct Forward {
+  ConvDescs d;
+  dnnl::convolution_forward prim;
+};
+struct BackwardData {
+  ConvDescs d;
+  dnnl::convolution_backward_data prim;
+};
+struct BackwardWeights {
+  ConvDescs d;
+  dnnl::convolution_backward_weights prim;
+};
+
+void check_geometry(const ConvGeometry& g) {
+  FRESCO_ASSERT(g.groups >= 1 && g.C % g.groups == 0 && g.K % g.groups == 0, "conv: groups {} for C {} K {}",
+                g.groups, g.C, g.K);
+  FRESCO_ASSERT(g.stride_h >= 1 && g.stride_w >= 1 && g.dil_h >= 1 && g.dil_w >= 1, "conv: stride/dilation < 1");
+  FRESCO_ASSERT(g.P == (g.H + 2 * g.pad_h - (g.R - 1) * g.dil_h - 1) / g.stride_h + 1 &&
+                    g.Q == (g.W + 2 * g.pad_w - (g.S - 1) * g.dil_w - 1) / g.stride_w + 1,
+                "conv: output {}x{} does not match the geometry", g.P, g.Q);
+}
+
+}  // namespace
+
+void conv2d_forward(float* y, const float* x, const float* w, const float* b, const ConvGeometry& g) {
+  check_geometry(g);
+  static dnnl_context::PrimitiveCache<17, Forward> cache;
+  const Forward& f = cache.get(make_key(g, b != nullptr), [&] {
+    ConvDescs d = make_descs(g, b != nullptr);
+    return Forward{d, dnnl::convolution_forward(forward_pd(d))};
+  });
+  if (b)
+    dnnl_context::execute(f.prim, {Arg{DNNL_ARG_SRC, &f.d.x, x}, Arg{DNNL_ARG_WEIGHTS, &f.d.w, w},
+                                   Arg{DNNL_ARG_BIAS, &f.d.b, b}, Arg{DNNL_ARG_DST, &f.d.y, y}});
+  else
+    dnnl_context::execute(f.prim,
+                          {Arg{DNNL_ARG_SRC, &f.d.x, x}, Arg{DNNL_ARG_WEIGHTS, &f.d.w, w}, Arg{DNNL_ARG_DST, &f.d.y, y}});
+}
+
+void conv2d_backward_data(float* dx, const float* dy, const float* w, const ConvGeometry& g) {
+  check_geometry(g);
+  static dnnl_context::PrimitiveCache<17, BackwardData> cache;
+  const BackwardData& bd = cache.get(make_key(g, false), [&] {
+    ConvDescs d = make_descs(g, false);
+    const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.x, d.w, d.y, d.strides,
+                                                     d.dilates, d.pad_l, d.pad_r);
+    const dnnl::convolution_backward_data::primitive_desc pd(desc, dnnl_context::engine(), forward_pd(d));
+    return BackwardData{d, dnnl::convolution_backward_data(pd)};
+  });
+  dnnl_context::execute(bd.prim, {Arg{DNNL_ARG_DIFF_DST, &bd.d.y, dy}, Arg{DNNL_ARG_WEIGHTS, &bd.d.w, w},
+                                  Arg{DNNL_ARG_DIFF_SRC, &bd.d.x, dx}});
+}
+
+void conv2d_backward_weights(float* dw, float* db, const float* x, const float* dy, const ConvGeometry& g) {
+  check_geometry(g);
+  static dnnl_context::PrimitiveCache<17, BackwardWeights> cache;
+  const BackwardWeights& bw = cache.get(make_key(g, db != nullptr), [&] {
+    ConvDescs d = make_descs(g, db != nullptr);
+    const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, d.x, d.w, d.b, d.y,
+                                                        d.strides, d.dilates, d.pad_l, d.pad_r);
+    const dnnl::convolution_backward_weights::primitive_desc pd(desc, dnnl_context::engine(), forward_pd(d));
+    return BackwardWeights{d, dnnl::convolution_backward_weights(pd)};
+  });
+  if (db)
+    dnnl_context::execute(bw.prim, {Arg{DNNL_ARG_SRC, &bw.d.x, x}, Arg{DNNL_ARG_DIFF_DST, &bw.d.y, dy},
+                                    Arg{DNNL_ARG_DIFF_WEIGHTS, &bw.d.w, dw}, Arg{DNNL_ARG_DIFF_BIAS, &bw.d.b, db}});
+  else
+    dnnl_context::execute(bw.prim, {Arg{DNNL_ARG_SRC, &bw.d.x, x}, Arg{DNNL_ARG_DIFF_DST, &bw.d.y, dy},
+                                    Arg{DNNL_ARG_DIFF_WEIGHTS, &bw.d.w, dw}});
+}
+
+// Pooling: each (n, c) plane is independent, so planes are the parallel unit and the
+// backward scatters need no atomics. Small problems stay on one thread.
+
+namespace {
+constexpr int64_t kPoolParallelMin = 1 << 15;  // output elements
+}
+
+void max_pool2d_forward(float* y, int32_t* argmax, const float* x, const PoolGeometry& g) {
+  const int64_t planes = g.N * g.C;
+#pragma omp parallel for if (planes * g.P * g.Q >= kPoolParallelMin)
+  for (int64_t nc = 0; nc < planes; ++nc) {
+    const float* xp = x + nc * g.H * g.W;
+    float* yp = y + nc * g.P * g.Q;
+    int32_t* ap = argmax ? argmax + nc * g.P * g.Q : nullptr;
+    for (int64_t p = 0; p < g.P; ++p)
+      for (int64_t q = 0; q < g.Q; ++q) {
+        const int64_t h0 = p * g.stride_h, w0 = q * g.stride_w;
+        // First maximum wins, and a NaN propagates (as PyTorch).
+        int64_t best = h0 * g.W + w0;
+        float best_v = xp[best];
+        for (int64_t r = 0; r < g.R; ++r)
+          for (int64_t s = 0; s < g.S; ++s) {
+            const int64_t i = (h0 + r) * g.W + (w0 + s);
+            if (xp[i] > best_v || (xp[i] != xp[i] && best_v == best_v)) {
+              best_v = xp[i];
+              best = i;
+            }
+          }
+        yp[p * g.Q + q] = best_v;
+        if (ap) ap[p * g.Q + q] = static_cast<int32_t>(best);
+      }
+  }
+}
+
+void max_pool2d_backward(float* dx, const float* dy, const int32_t* argmax, const PoolGeometry& g) {
+  const int64_t planes = g.N * g.C;
+#pragma omp parallel for if (planes * g.H * g.W >= kPoolParallelMin)
+  for (int64_t nc = 0; nc < planes; ++nc) {
+    float* dxp = dx + nc * g.H * g.W;
+    const float* dyp = dy + nc * g.P * g.Q;
+    const int32_t* ap = argmax + nc * g.P * g.Q;
+    std::fill(dxp, dxp + g.H * g.W, 0.0f);
+    // Overlapping windows may pick the same input: gradients add up.
+    for (int64_t o = 0; o < g.P * g.Q; ++o) dxp[ap[o]] += dyp[o];
+  }
+}
+
+void avg_pool2d_forward(float* y, const float* x, const PoolGeometry& g) {
+  const int64_t planes = g.N * g.C;
+  const float inv = 1.0f / float(g.R * g.S);
+#pragma omp parallel for if (planes * g.P * g.Q >= kPoolParallelMin)
+  for (int64_t nc = 0; nc < planes; ++nc) {
+    const float* xp = x + nc * g.H * g.W;
+    float* yp = y + nc * g.P * g.Q;
+    for (int64_t p = 0; p < g.P; ++p)
+      for (int64_t q = 0; q < g.Q; ++q) {
+        const float* xw = xp + p * g.stride_h * g.W + q * g.stride_w;
+        float s = 0;
+        for (int64_t r = 0; r < g.R; ++r)
+          for (int64_t c = 0; c < g.S; ++c) s += xw[r * g.W + c];
+        yp[p * g.Q + q] = s * inv;
+      }
+  }
+}
+
+void avg_pool2d_backward(float* dx, const float* dy, const PoolGeometry& g) {
+  const int64_t planes = g.N * g.C;
+  const float inv = 1.0f / float(g.R * g.S);
+#pragma omp parallel for if (planes * g.H * g.W >= kPoolParallelMin)
+  for (int64_t nc = 0; nc < planes; ++nc) {
+    float* dxp = dx + nc * g.H * g.W;
+    const float* dyp = dy + nc * g.P * g.Q;
+    std::fill(dxp, dxp + g.H * g.W, 0.0f);
+    for (int64_t p = 0; p < g.P; ++p)
+      for (int64_t q = 0; q < g.Q; ++q) {
+        float* dxw = dxp + p * g.stride_h * g.W + q * g.stride_w;
+        const float d = dyp[p * g.Q + q] * inv;
+        for (int64_t r = 0; r < g.R; ++r)
+          for (int64_t c = 0; c < g.S; ++c) dxw[r * g.W + c] += d;
+      }
+  }
+}
+
+}  // namespace fresco::kernels

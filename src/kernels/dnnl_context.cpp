@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "kernels/dnnl_context.hpp"
+
+#include <array>
+
+#include <fresco/error.hpp>
+
+namespace fresco::kernels::dnnl_context {
+
+dnnl::engine& engine() {
+  // Function-local static: created once, thread-safe initialisation.
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+dnnl::stream& stream() {
+  thread_local dnnl::stream s(engine());
+  return s;
+}
+
+void execute(const dnnl::primitive& primitive, std::initializer_list<Arg> args) {
+  constexpr size_t kMaxArgs = 8;
+  FRESCO_ASSERT(args.size() <= kMaxArgs, "dnnl execute: {} arguments", args.size());
+  const dnnl_engine_t eng = engine().get();
+  std::array<dnnl_exec_arg_t, kMaxArgs> exec_args{};
+  int n = 0;
+  dnnl_status_t status = dnnl_success;
+  for (const Arg& a : args) {
+    if (status != dnnl_success) break;
+    status = dnnl_memory_create(&exec_args[n].memory, &a.desc->data, eng, const_cast<void*>(a.data));
+    if (status == dnnl_success) exec_args[n++].arg = a.role;
+  }
+  if (status == dnnl_success) status = dnnl_primitive_execute(primitive.get(), stream().get(), n, exec_args.data());
+  for (int i = 0; i < n; ++i) dnnl_memory_destroy(exec_args[i].memory);
+  FRESCO_ASSERT(status == dnnl_success, "oneDNN primitive failed with status {}", static_cast<int>(status));
+}
+
+}  // namespace fresco::kernels::dnnl_context
