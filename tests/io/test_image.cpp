@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+
+#include <fresco/error.hpp>
+#include <fresco/io/image.hpp>
+
+#include "temp_dir.hpp"
+
+using namespace fresco;
+
+namespace {
+
+// Pixels k/255 with k drawn at random: exactly representable in 8 bits.
+Tensor random_pixels(Shape shape, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<float> v(static_cast<size_t>(shape_numel(shape)));
+  for (float& x : v) x = static_cast<float>(rng() % 256) / 255.f;
+  return tensor(std::move(v), std::move(shape));
+}
+
+// A smooth RGB gradient (JPEG handles these well).
+Tensor gradient_rgb(int64_t h, int64_t w) {
+  std::vector<float> v;
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t y = 0; y < h; ++y)
+      for (int64_t x = 0; x < w; ++x) v.push_back(0.2f + 0.6f * static_cast<float>(c * y + (3 - c) * x) / static_cast<float>(3 * (h + w)));
+  return tensor(std::move(v), {3, h, w});
+}
+
+// A 24-bit BMP assembled by hand: 14-byte file header, 40-byte info header,
+// bottom-up BGR rows padded to 4 bytes.
+std::string make_bmp(int w, int h, const std::vector<uint8_t>& rgb) {
+  const int row = (3 * w + 3) / 4 * 4;
+  const uint32_t data_size = static_cast<uint32_t>(row * h), file_size = 54 + data_size;
+  std::string s;
+  auto u16 = [&](uint32_t v) { s += static_cast<char>(v & 0xff); s += static_cast<char>((v >> 8) & 0xff); };
+  auto u32 = [&](uint32_t v) { u16(v & 0xffff); u16(v >> 16); };
+  s += "BM";
+  u32(file_size); u32(0); u32(54);
+  u32(40); u32(static_cast<uint32_t>(w)); u32(static_cast<uint32_t>(h)); u16(1); u16(24); u32(0); u32(data_size);
+  u32(2835); u32(2835); u32(0); u32(0);
+  for (int y = h - 1; y >= 0; --y) {
+    for (int x = 0; x < w; ++x)
+      for (int c = 2; c >= 0; --c) s += static_cast<char>(rgb[static_cast<size_t>((y * w + x) * 3 + c)]);
+    s.append(static_cast<size_t>(row - 3 * w), '\0');
+  }
+  return s;
+}
+
+std::string decode_error(const std::string& bytes, const io::ReadImageOptions& options = {}) {
+  try {
+    io::decode_image(bytes, "pic.png", options);
+  } catch (const IoError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("image: PNG write then read gives the same pixels", "[io][image]") {
+  test::TempDir dir;
+  for (int64_t c : {1, 2, 3, 4}) {
+    INFO("channels " << c);
+    Tensor img = random_pixels({c, 5, 7}, static_cast<uint32_t>(c));
+    const std::string path = dir.file("img" + std::to_string(c) + ".PNG");
+    io::write_image(img, path);
+    Tensor back = io::read_image(path);
+    CHECK(back.shape() == Shape{c, 5, 7});
+    CHECK(back.to_vector() == img.to_vector());
+    CHECK(io::decode_image(io::encode_image(img, "png"), "mem").to_vector() == img.to_vector());
+  }
+  // [H, W] is written as grey; out-of-range values are clamped, NaN becomes 0.
+  Tensor hw = tensor({-1.f, 0.5f, 2.f, std::nanf("")}, {2, 2});
+  CHECK(io::decode_image(io::encode_image(hw, "png"), "mem").to_vector() ==
+        std::vector<float>{0.f, 128 / 255.f, 1.f, 0.f});
+}
+
+TEST_CASE("image: channel conversion on read", "[io][image]") {
+  Tensor grey = random_pixels({1, 3, 4}, 9);
+  std::string png = io::encode_image(grey, "png");
+  Tensor rgb = io::decode_image(png, "mem", {.channels = 3});
+  REQUIRE(rgb.shape() == Shape{3, 3, 4});
+  auto v = rgb.to_vector(), g = grey.to_vector();
+  for (size_t i = 0; i < g.size(); ++i) {
+    CHECK(v[i] == g[i]);
+    CHECK(v[12 + i] == g[i]);
+    CHECK(v[24 + i] == g[i]);
+  }
+  Tensor rgba = io::decode_image(png, "mem", {.channels = 4});
+  CHECK(rgba.to_vector()[36] == 1.f);  // opaque alpha added
+  CHECK_THROWS_AS(io::decode_image(png, "mem", {.channels = 5}), Error);
+}
+
+TEST_CASE("image: JPEG round trip is close", "[io][image]") {
+  test::TempDir dir;
+  Tensor img = gradient_rgb(16, 24);
+  const std::string path = dir.file("g.jpg");
+  io::write_image(img, path);
+  Tensor back = io::read_image(path);
+  REQUIRE(back.shape() == Shape{3, 16, 24});
+  auto a = img.to_vector(), b = back.to_vector();
+  double err = 0, worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    err += std::abs(a[i] - b[i]);
+    worst = std::max(worst, static_cast<double>(std::abs(a[i] - b[i])));
+  }
+  INFO("mean abs error " << err / a.size() << ", largest " << worst);
+  CHECK(err / a.size() < 0.02);
+  CHECK(worst < 0.1);
+  io::write_image(img, dir.file("q.jpeg"), {.jpeg_quality = 20});
+  CHECK(io::read_image(dir.file("q.jpeg")).shape() == Shape{3, 16, 24});
+}
+
+TEST_CASE("image: a hand-made BMP reads with the right pixels", "[io][image]") {
+  // 3x2 image: row 0 red, green, blue; row 1 white, black, grey 128.
+  std::vector<uint8_t> rgb = {255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 128, 128, 128};
+  Tensor t = io::decode_image(make_bmp(3, 2, rgb), "hand.bmp");
+  REQUIRE(t.shape() == Shape{3, 2, 3});
+  auto v = t.to_vector();
+  for (int c = 0; c < 3; ++c)
+    for (int p = 0; p < 6; ++p) CHECK(v[static_cast<size_t>(c * 6 + p)] == rgb[static_cast<size_t>(p * 3 + c)] / 255.f);
+}
+
+TEST_CASE("image: grid places tiles at known positions", "[io][image]") {
+  // Three 1x2x2 tiles filled with 0.1, 0.2, 0.3; 2 columns, padding 1, background 0.5.
+  std::vector<float> v;
+  for (float f : {0.1f, 0.2f, 0.3f}) v.insert(v.end(), 4, f);
+  Tensor grid = io::make_grid(tensor(v, {3, 1, 2, 2}), 2, {.padding = 1, .background = 0.5f});
+  REQUIRE(grid.shape() == Shape{1, 7, 7});
+  auto g = grid.to_vector();
+  auto at = [&](int y, int x) { return g[static_cast<size_t>(y * 7 + x)]; };
+  CHECK(at(0, 0) == 0.5f);
+  CHECK(at(1, 1) == 0.1f);
+  CHECK(at(2, 2) == 0.1f);
+  CHECK(at(1, 3) == 0.5f);  // padding between columns
+  CHECK(at(1, 4) == 0.2f);
+  CHECK(at(2, 5) == 0.2f);
+  CHECK(at(4, 1) == 0.3f);
+  CHECK(at(5, 2) == 0.3f);
+  CHECK(at(4, 4) == 0.5f);  // the empty fourth cell
+  CHECK(at(6, 6) == 0.5f);
+  // Default options, like torchvision.utils.make_grid: padding 2, black.
+  CHECK(io::make_grid(zeros({5, 3, 4, 4}), 8).shape() == Shape{3, 8, 32});
+
+  test::TempDir dir;
+  io::write_image_grid(tensor(v, {3, 1, 2, 2}), dir.file("grid.png"), 2, {.padding = 1, .background = 0.5f});
+  Tensor back = io::read_image(dir.file("grid.png"));
+  CHECK(back.shape() == Shape{1, 7, 7});
+  CHECK(std::abs(back.to_vector()[8] - 0.1f) < 0.5f / 255);
+  CHECK_THROWS_AS(io::make_grid(zeros({3, 4, 4}), 2), ShapeError);
+  CHECK_THROWS_AS(io::make_grid(zeros({1, 1, 4, 4}), 0), Error);
+}
+
+TEST_CASE("image: bilinear resize matches PyTorch's align_corners=False", "[io][image]") {
+  Tensor img = tensor({0, 1, 2, 3}, {1, 2, 2});
+  // torch.nn.functional.interpolate(x, size=(4, 4), mode="bilinear", align_corners=False)
+  std::vector<float> want = {0.f,  0.25f, 0.75f, 1.f,  0.5f, 0.75f, 1.25f, 1.5f,
+                             1.5f, 1.75f, 2.25f, 2.5f, 2.f,  2.25f, 2.75f, 3.f};
+  Tensor up = io::resize_bilinear(img, 4, 4);
+  CHECK(up.shape() == Shape{1, 4, 4});
+  auto got = up.to_vector();
+  for (size_t i = 0; i < want.size(); ++i) CHECK(got[i] == Approx(want[i]).margin(1e-6));
+  // Halving samples at the centre of each 2x2 block.
+  Tensor big = arange(16).reshape({1, 4, 4});
+  CHECK(io::resize_bilinear(big, 2, 2).to_vector() == std::vector<float>{2.5f, 4.5f, 10.5f, 12.5f});
+  CHECK(io::resize_bilinear(big, 4, 4).to_vector() == big.to_vector());
+  CHECK(io::resize_bilinear(zeros({2, 3, 5, 5}), 3, 2).shape() == Shape{2, 3, 3, 2});
+}
+
+TEST_CASE("image: area resize averages the covered cells", "[io][image]") {
+  Tensor big = arange(16).reshape({1, 4, 4});
+  CHECK(io::resize_area(big, 2, 2).to_vector() == std::vector<float>{2.5f, 4.5f, 10.5f, 12.5f});
+  // 3 -> 2 covers [0, 2) and [1, 3), as adaptive_avg_pool2d.
+  CHECK(io::resize_area(tensor({0, 3, 6}, {1, 1, 3}), 1, 2).to_vector() == std::vector<float>{1.5f, 4.5f});
+  CHECK(io::resize_area(big, 1, 1).item() == 7.5f);
+}
+
+TEST_CASE("image: center crop takes torchvision's window", "[io][image]") {
+  Tensor img = arange(20).reshape({1, 4, 5});
+  // top = round((4-2)/2) = 1, left = round((5-3)/2) = 1
+  CHECK(io::center_crop(img, 2, 3).to_vector() == std::vector<float>{6, 7, 8, 11, 12, 13});
+  // (5-2)/2 = 1.5 rounds half to even: 2
+  Tensor sq = arange(25).reshape({1, 5, 5});
+  CHECK(io::center_crop(sq, 2, 2).to_vector() == std::vector<float>{12, 13, 17, 18});
+  CHECK_THROWS_AS(io::center_crop(img, 5, 5), ShapeError);
+}
+
+TEST_CASE("image: unreadable files are errors naming the file", "[io][image]") {
+  CHECK_THROWS_WITH(io::read_image("/nonexistent/cat.png"), Catch::Contains("/nonexistent/cat.png"));
+  CHECK_THAT(decode_error("this is not an image"), Catch::Contains("pic.png") && Catch::Contains("not a PNG, JPEG or BMP"));
+  CHECK_THAT(decode_error("GIF89a\x01\x00\x01\x00\x00\x00\x00;"), Catch::Contains("not a PNG, JPEG or BMP"));
+  const std::string png = io::encode_image(random_pixels({3, 32, 32}, 3), "png");
+  CHECK_THAT(decode_error(png.substr(0, png.size() / 2)), Catch::Contains("pic.png") && Catch::Contains("corrupt"));
+  CHECK_THAT(decode_error(png, {.max_pixels = 1000}), Catch::Contains("32x32 = 1024 pixels") && Catch::Contains("limit"));
+  CHECK_THAT(decode_error(png, {.max_file_bytes = 10}), Catch::Contains("limit"));
+  CHECK_THAT(decode_error(""), Catch::Contains("pic.png"));
+
+  test::TempDir dir;
+  CHECK_THROWS_WITH(io::write_image(zeros({3, 2, 2}), dir.file("x.gif")), Catch::Contains("x.gif") && Catch::Contains(".png"));
+  CHECK_THROWS_AS(io::write_image(zeros({5, 2, 2}), dir.file("x.png")), ShapeError);
+  CHECK_THROWS_AS(io::write_image(tensor({}, {3, 0, 2}), dir.file("x.png")), ShapeError);
+  CHECK_THROWS_AS(io::write_image(zeros({3, 2, 2}), dir.file("x.jpg"), {.jpeg_quality = 0}), IoError);
+  CHECK_THROWS_AS(io::write_image(zeros({3, 2, 2}), dir.file("missing/x.png")), IoError);
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()) == 0);
+}
+
+TEST_CASE("image: 10,000 mutated PNG, JPEG and BMP files each load or throw fresco::Error", "[io][image][fuzz]") {
+  std::vector<uint8_t> rgb(6 * 5 * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>(i * 37);
+  const std::vector<std::string> bases = {
+      io::encode_image(random_pixels({3, 6, 8}, 1), "png"), io::encode_image(random_pixels({4, 5, 3}, 2), "png"),
+      io::encode_image(gradient_rgb(8, 8), "jpeg"), io::encode_image(random_pixels({1, 9, 9}, 4), "jpeg"),
+      make_bmp(5, 6, rgb)};
+  // A small pixel limit keeps mutants that claim huge sizes fast.
+  const io::ReadImageOptions options{.max_pixels = 1 << 12};
+  std::mt19937_64 rng(77);
+  int loaded = 0, rejected = 0;
+  for (int iter = 0; iter < 10000; ++iter) {
+    std::string m = bases[static_cast<size_t>(iter) % bases.size()];
+    switch ((iter / 5) % 4) {
+      case 0:
+        m.resize(rng() % m.size());
+        break;
+      case 1:
+        for (int k = 0, n = 1 + static_cast<int>(rng() % 4); k < n; ++k) m[rng() % m.size()] ^= static_cast<char>(1 + rng() % 255);
+        break;
+      case 2:  // header fields (sizes, types) live in the first bytes
+        for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k)
+          m[rng() % std::min<size_t>(m.size(), 64)] = static_cast<char>(rng() % 2 ? 0xff : rng());
+        break;
+      default: {  // insert or delete a run of bytes
+        size_t pos = rng() % m.size();
+        if (rng() % 2) m.insert(pos, std::string(1 + rng() % 16, static_cast<char>(rng())));
+        else m.erase(pos, 1 + rng() % 16);
+        break;
+      }
+    }
+    try {
+      Tensor t = io::decode_image(m, "mutant.img", options);
+      REQUIRE(t.dim() == 3);
+      REQUIRE(t.size(1) * t.size(2) <= options.max_pixels);
+      ++loaded;
+    } catch (const Error& e) {
+      REQUIRE_THAT(e.what(), Catch::StartsWith("mutant.img: "));
+      ++rejected;
+    }
+  }
+  INFO("loaded " << loaded << ", rejected " << rejected);
+  CHECK(loaded > 0);
+  CHECK(rejected > 1000);
+}
