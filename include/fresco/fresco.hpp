@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// \file
+/// Umbrella header: everything a program using fresco needs.
+///
+///     #include <fresco/fresco.hpp>
+///     auto x = fresco::randn({4, 3}).requires_grad_();
+///     fresco::sum(fresco::relu(x)).backward();
+
+#include <fresco/autograd/autograd.hpp>
+#include <fresco/error.hpp>
+#include <fresco/ops/attention.hpp>
+#include <fresco/ops/conv.hpp>
+#include <fresco/ops/elementwise.hpp>
+#include <fresco/ops/loss.hpp>
+#include <fresco/ops/matmul.hpp>
+#include <fresco/ops/nn.hpp>
+#include <fresco/ops/reduce.hpp>
+#include <fresco/ops/shape.hpp>
+#include <fresco/tensor/format.hpp>
+#include <fresco/tensor/random.hpp>
+#include <fresco/tensor/tensor.hpp>
+#include <fresco/version.hpp>

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reverse-mode sweep, micrograd-style: topological order by an explicit
+// stack (deep graphs must not overflow the call stack), seed, sweep back,
+// accumulate.
+#include "autograd/engine.hpp"
+
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fresco/autograd/autograd.hpp>
+#include <fresco/error.hpp>
+#include <fresco/ops/elementwise.hpp>
+
+#include "kernels/parallel.hpp"
+#include "tensor/tensor_impl.hpp"
+
+namespace fresco {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+EnableGradGuard::EnableGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = true; }
+EnableGradGuard::~EnableGradGuard() { g_grad_enabled = previous_; }
+bool is_grad_enabled() { return g_grad_enabled; }
+
+namespace detail {
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+bool needs_grad(const std::vector<Tensor>& inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void record(Tensor& output, const char* name, std::vector<Tensor> inputs, BackwardFn backward) {
+  auto node = std::make_shared<Node>();
+  node->name = name;
+  node->inputs = std::move(inputs);
+  node->backward = std::move(backward);
+  output.impl()->grad_fn = std::move(node);
+}
+
+std::string grad_fn_name(const Tensor& t) {
+  return t.defined() && t.impl()->grad_fn ? t.impl()->grad_fn->name : "";
+}
+
+namespace {
+
+// Nodes reachable from the roots, each after every node that consumes its
+// output (so that its gradient is complete when it is visited). Owning
+// pointers: freeing the graph as the sweep goes must not free a node still
+// waiting for its turn.
+std::vector<std::shared_ptr<Node>> topological_order(const std::vector<Tensor>& roots) {
+  std::vector<std::shared_ptr<Node>> post;  // post-order: inputs before consumers
+  std::unordered_set<Node*> seen;
+  std::vector<std::pair<Node*, size_t>> stack;  // node, next input to visit
+  for (const Tensor& r : roots) {
+    Node* n = r.impl()->grad_fn.get();
+    if (!n || !seen.insert(n).second) continue;
+    stack.emplace_back(n, 0);
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next < node->inputs.size()) {
+        const Tensor& in = node->inputs[next++];
+        Node* child = in.defined() ? in.impl()->grad_fn.get() : nullptr;
+        if (child && seen.insert(child).second) stack.emplace_back(child, 0);
+      } else {
+        post.push_back(node->shared_from_this());
+        stack.pop_back();
+      }
+    }
+  }
+  return {post.rbegin(), post.rend()};
+}
+
+// a + b for gradients. Without create_graph, the first gradient is kept
+// as is and later ones are added into a private copy.
+Tensor accumulate(const Tensor& a, const Tensor& b) {
+  if (!a.defined()) return b;
+  return a + b;
+}
+
+// A leaf's .grad() must be a contiguous tensor nobody else holds, so that
+// optimizers and clip_grad_norm may update it in place.
+Tensor owned(const Tensor& g) {
+  if (g.is_contiguous() && g.impl().use_count() == 1 && g.impl()->storage.use_count() == 1) return g;
+  NoGradGuard guard;
+  Tensor copy = empty(g.shape());
+  auto v = g.contiguous();
+  std::copy(v.data(), v.data() + v.numel(), copy.data());
+  return copy;
+}
+
+}  // namespace
+
+void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads, BackwardOptions options,
+                  std::vector<Tensor>* capture) {
+  FRESCO_ASSERT(roots.size() == root_grads.size());
+  const bool create_graph = options.create_graph;
+  const bool retain = options.retain_graph || create_graph;
+
+  for (size_t i = 0; i < roots.size(); ++i) {
+    FRESCO_CHECK(roots[i].requires_grad(),
+                 "backward: the tensor does not require a gradient (no input of the computation asked for one, "
+                 "or it was computed under NoGradGuard)");
+    FRESCO_CHECK(root_grads[i].defined(), "backward: the gradient argument is undefined");
+    FRESCO_CHECK_SHAPE(root_grads[i].shape() == roots[i].shape(),
+                       "backward: expected a gradient of shape {} (the tensor's), got {}", shape_str(roots[i].shape()),
+                       shape_str(root_grads[i].shape()));
+  }
+
+  // Without create_graph the formulas run unrecorded; with it, recorded.
+  std::optional<NoGradGuard> no_grad;
+  std::optional<EnableGradGuard> enable_grad;
+  if (create_graph)
+    enable_grad.emplace();
+  else
+    no_grad.emplace();
+
+  // Which tensors does fresco::grad want? Leaves by impl, non-leaves by node.
+  std::unordered_map<const TensorImpl*, size_t> captured_leaves;
+  std::unordered_map<const Node*, size_t> captured_nodes;
+  std::vector<Tensor> captured;
+  if (capture) {
+    captured.resize(capture->size());
+    for (size_t i = 0; i < capture->size(); ++i) {
+      const Tensor& t = (*capture)[i];
+      if (t.impl()->grad_fn)
+        captured_nodes[t.impl()->grad_fn.get()] = i;
+      else
+        captured_leaves[t.impl().get()] = i;
+    }
+  }
+
+  std::unordered_map<const Node*, Tensor> grads;
+  auto deliver_to_leaf = [&](const Tensor& leaf, const Tensor& g) {
+    if (capture) {
+      auto it = captured_leaves.find(leaf.impl().get());
+      if (it != captured_leaves.end()) captured[it->second] = accumulate(captured[it->second], g);
+      return;
+    }
+    if (!leaf.impl()->requires_grad) return;
+    Tensor& slot = leaf.impl()->grad;
+    if (create_graph) {
+      slot = accumulate(slot, g);
+    } else if (!slot.defined()) {
+      slot = owned(g);
+    } else {
+      // In place: slot is ours (see owned()).
+      Tensor gc = g.contiguous();
+      float* dst = slot.data();
+      const float* src = gc.data();
+      kernels::parallel_for(slot.numel(), 1 << 15, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) dst[i] += src[i];
+      });
+    }
+  };
+
+  for (size_t i = 0; i < roots.size(); ++i) {
+    if (roots[i].impl()->grad_fn) {
+      Tensor& slot = grads[roots[i].impl()->grad_fn.get()];
+      slot = accumulate(slot, root_grads[i]);
+    } else {
+      deliver_to_leaf(roots[i], root_grads[i]);
+    }
+  }
+
+  for (const std::shared_ptr<Node>& owner : topological_order(roots)) {
+    Node* node = owner.get();
+    auto it = grads.find(node);
+    if (it == grads.end()) continue;  // no gradient reached this node
+    Tensor g = std::move(it->second);
+    grads.erase(it);
+    if (capture) {
+      auto c = captured_nodes.find(node);
+      if (c != captured_nodes.end()) captured[c->second] = g;
+    }
+    FRESCO_CHECK(node->backward,
+                 "backward: the graph through {} was already freed by an earlier backward; "
+                 "pass {{.retain_graph = true}} to the first one to run backward twice",
+                 node->name);
+    std::vector<Tensor> input_grads = node->backward(g);
+    FRESCO_ASSERT(input_grads.size() == node->inputs.size(), "{} returned {} gradients for {} inputs", node->name,
+                  input_grads.size(), node->inputs.size());
+    for (size_t i = 0; i < input_grads.size(); ++i) {
+      const Tensor& in = node->inputs[i];
+      const Tensor& gi = input_grads[i];
+      if (!gi.defined() || !in.defined() || !in.requires_grad()) continue;
+      FRESCO_ASSERT(gi.shape() == in.shape(), "{}: gradient of input {} has shape {}, the input {}", node->name, i,
+                    shape_str(gi.shape()), shape_str(in.shape()));
+      if (in.impl()->grad_fn) {
+        Tensor& slot = grads[in.impl()->grad_fn.get()];
+        slot = accumulate(slot, gi);
+      } else {
+        deliver_to_leaf(in, gi);
+      }
+    }
+    if (!retain) {
+      node->backward = nullptr;
+      node->inputs.clear();
+    }
+  }
+  if (capture) *capture = std::move(captured);
+}
+
+}  // namespace detail
+}  // namespace fresco
