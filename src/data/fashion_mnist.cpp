@@ -34,6 +34,19 @@ uint64_t mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// Checks the magic number first, so that a wrong file gets the clearest message.
+IdxArray parse_expecting(const std::string& raw, const std::string& name, uint32_t magic, const char* kind,
+                         const std::string& hint) {
+  if (raw.size() >= 4) {
+    const auto* b = reinterpret_cast<const unsigned char*>(raw.data());
+    const uint32_t found = (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+    if (found != magic)
+      throw IoError(fmt::format("{}: magic number {} (0x{:08x}) but an IDX {} file has {}; {}", name, found, found,
+                                kind, magic, hint));
+  }
+  return parse_idx(raw, name);
+}
+
 }  // namespace
 
 FashionMnist::FashionMnist(FashionMnistOptions options, int) : options_(std::move(options)) {
@@ -62,17 +75,11 @@ FashionMnist FashionMnist::from_gzip_bytes(std::string_view images_gz, std::stri
 void FashionMnist::load_from(std::string_view images_gz, std::string_view labels_gz, const std::string& images_name,
                              const std::string& labels_name) {
   const std::string hint = "the file is damaged; reinstall with `apt-get install --reinstall dataset-fashion-mnist`";
-  IdxArray im = parse_idx(gunzip(images_gz, images_name, kMaxDecompressed), images_name);
-  if (im.magic != kImagesMagic)
-    throw IoError(fmt::format("{}: magic number {} but an IDX image file has {}; {}", images_name, im.magic,
-                              kImagesMagic, hint));
+  IdxArray im = parse_expecting(gunzip(images_gz, images_name, kMaxDecompressed), images_name, kImagesMagic, "image", hint);
   if (im.dims[1] != kSide || im.dims[2] != kSide)
     throw IoError(fmt::format("{}: images are {}x{}, expected {}x{}; {}", images_name, im.dims[1], im.dims[2], kSide,
                               kSide, hint));
-  IdxArray lb = parse_idx(gunzip(labels_gz, labels_name, kMaxDecompressed), labels_name);
-  if (lb.magic != kLabelsMagic)
-    throw IoError(fmt::format("{}: magic number {} but an IDX label file has {}; {}", labels_name, lb.magic,
-                              kLabelsMagic, hint));
+  IdxArray lb = parse_expecting(gunzip(labels_gz, labels_name, kMaxDecompressed), labels_name, kLabelsMagic, "label", hint);
   if (im.dims[0] != lb.dims[0])
     throw IoError(fmt::format("{} holds {} images but {} holds {} labels; the files do not belong together",
                               images_name, im.dims[0], labels_name, lb.dims[0]));
