@@ -18,6 +18,7 @@
 #include <fresco/ops/reduce.hpp>
 #include <fresco/ops/shape.hpp>
 #include <fresco/tensor/format.hpp>
+#include <fresco/tensor/profiler.hpp>
 #include <fresco/tensor/random.hpp>
 #include <fresco/tensor/tensor.hpp>
 #include <fresco/version.hpp>

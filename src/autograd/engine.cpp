@@ -13,6 +13,7 @@
 #include <fresco/ops/elementwise.hpp>
 
 #include "kernels/parallel.hpp"
+#include "tensor/profiler_scope.hpp"
 #include "tensor/tensor_impl.hpp"
 
 namespace fresco {
@@ -190,7 +191,14 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
                  "backward: the graph through {} was already freed by an earlier backward; "
                  "pass {{.retain_graph = true}} to the first one to run backward twice",
                  node->name);
-    std::vector<Tensor> input_grads = node->backward(g);
+    std::vector<Tensor> input_grads;
+    {
+      const auto start = detail::g_profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+      input_grads = node->backward(g);
+      if (detail::g_profiling)
+        profile_add((std::string(node->name) + ".backward").c_str(),
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
     FRESCO_ASSERT(input_grads.size() == node->inputs.size(), "{} returned {} gradients for {} inputs", node->name,
                   input_grads.size(), node->inputs.size());
     for (size_t i = 0; i < input_grads.size(); ++i) {

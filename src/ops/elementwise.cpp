@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "ops/op_helpers.hpp"
+#include "tensor/profiler_scope.hpp"
 
 namespace fresco {
 
@@ -41,6 +42,7 @@ Shape broadcast_strides(const Tensor& t, const Shape& shape) {
 
 template <class F>
 Tensor broadcast_binary(const Tensor& a, const Tensor& b, const char* op, F f) {
+  FRESCO_PROFILE(op);
   detail::check_defined(a, op, "first");
   detail::check_defined(b, op, "second");
   if (a.shape() == b.shape() && a.is_contiguous() && b.is_contiguous()) return map_binary(a, b, f);
@@ -110,6 +112,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) { return -maximum(-a, -b); }
 
 Tensor operator+(const Tensor& a, float s) {
   detail::check_defined(a, "add");
+  FRESCO_PROFILE("add");
   Tensor y = map_unary(a, [s](float x) { return x + s; });
   if (needs_grad({&a})) record(y, "add_scalar", {a}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
   return y;
@@ -119,6 +122,7 @@ Tensor operator+(float s, const Tensor& a) { return a + s; }
 
 Tensor operator*(const Tensor& a, float s) {
   detail::check_defined(a, "mul");
+  FRESCO_PROFILE("mul");
   Tensor y = map_unary(a, [s](float x) { return x * s; });
   if (needs_grad({&a})) record(y, "mul_scalar", {a}, [s](const Tensor& g) { return std::vector<Tensor>{g * s}; });
   return y;
@@ -130,6 +134,7 @@ Tensor operator-(float s, const Tensor& a) { return (-a) + s; }
 
 Tensor operator/(float s, const Tensor& a) {
   detail::check_defined(a, "div");
+  FRESCO_PROFILE("div");
   Tensor y = map_unary(a, [s](float x) { return s / x; });
   if (needs_grad({&a}))
     record(y, "rdiv_scalar", {a}, [a, y](const Tensor& g) {
@@ -143,6 +148,7 @@ Tensor operator/(float s, const Tensor& a) {
 
 Tensor exp(const Tensor& x) {
   detail::check_defined(x, "exp");
+  FRESCO_PROFILE("exp");
   Tensor y = map_unary(x, [](float v) { return std::exp(v); });
   if (needs_grad({&x})) record(y, "exp", {x}, [y](const Tensor& g) { return std::vector<Tensor>{g * y}; });
   return y;
@@ -150,6 +156,7 @@ Tensor exp(const Tensor& x) {
 
 Tensor log(const Tensor& x) {
   detail::check_defined(x, "log");
+  FRESCO_PROFILE("log");
   Tensor y = map_unary(x, [](float v) { return std::log(v); });
   if (needs_grad({&x})) record(y, "log", {x}, [x](const Tensor& g) { return std::vector<Tensor>{g / x}; });
   return y;
@@ -157,6 +164,7 @@ Tensor log(const Tensor& x) {
 
 Tensor sqrt(const Tensor& x) {
   detail::check_defined(x, "sqrt");
+  FRESCO_PROFILE("sqrt");
   Tensor y = map_unary(x, [](float v) { return std::sqrt(v); });
   if (needs_grad({&x}))
     record(y, "sqrt", {x}, [y](const Tensor& g) { return std::vector<Tensor>{g * 0.5f / y}; });
@@ -165,6 +173,7 @@ Tensor sqrt(const Tensor& x) {
 
 Tensor pow(const Tensor& x, float p) {
   detail::check_defined(x, "pow");
+  FRESCO_PROFILE("pow");
   Tensor y = map_unary(x, [p](float v) { return p == 2.f ? v * v : std::pow(v, p); });
   if (needs_grad({&x}))
     record(y, "pow", {x}, [x, p](const Tensor& g) {
@@ -182,6 +191,7 @@ Tensor sign(const Tensor& x) {
 
 Tensor abs(const Tensor& x) {
   detail::check_defined(x, "abs");
+  FRESCO_PROFILE("abs");
   Tensor y = map_unary(x, [](float v) { return std::fabs(v); });
   if (needs_grad({&x})) record(y, "abs", {x}, [x](const Tensor& g) { return std::vector<Tensor>{g * sign(x)}; });
   return y;
@@ -189,11 +199,13 @@ Tensor abs(const Tensor& x) {
 
 Tensor step(const Tensor& x) {
   detail::check_defined(x, "step");
+  FRESCO_PROFILE("step");
   return map_unary(x, [](float v) { return v > 0.f ? 1.f : 0.f; });
 }
 
 Tensor relu(const Tensor& x) {
   detail::check_defined(x, "relu");
+  FRESCO_PROFILE("relu");
   Tensor y = map_unary(x, [](float v) { return v > 0.f ? v : 0.f; });
   if (needs_grad({&x}))
     record(y, "relu", {x}, [x](const Tensor& g) {
@@ -205,6 +217,7 @@ Tensor relu(const Tensor& x) {
 
 Tensor leaky_relu(const Tensor& x, float slope) {
   detail::check_defined(x, "leaky_relu");
+  FRESCO_PROFILE("leaky_relu");
   Tensor y = map_unary(x, [slope](float v) { return v > 0.f ? v : v * slope; });
   if (needs_grad({&x}))
     record(y, "leaky_relu", {x}, [x, slope](const Tensor& g) {
@@ -227,6 +240,7 @@ inline float gelu_d1(float v) {
 
 Tensor gelu_grad(const Tensor& x) {
   detail::check_defined(x, "gelu_grad");
+  FRESCO_PROFILE("gelu_grad");
   Tensor y = map_unary(x, gelu_d1);
   if (needs_grad({&x}))
     record(y, "gelu_grad", {x}, [x](const Tensor& g) {
@@ -238,6 +252,7 @@ Tensor gelu_grad(const Tensor& x) {
 
 Tensor gelu(const Tensor& x) {
   detail::check_defined(x, "gelu");
+  FRESCO_PROFILE("gelu");
   Tensor y = map_unary(x, [](float v) { return 0.5f * v * (1.f + std::erf(v * kInvSqrt2)); });
   if (needs_grad({&x}))
     record(y, "gelu", {x}, [x](const Tensor& g) {
@@ -250,6 +265,7 @@ Tensor gelu(const Tensor& x) {
 
 Tensor tanh(const Tensor& x) {
   detail::check_defined(x, "tanh");
+  FRESCO_PROFILE("tanh");
   Tensor y = map_unary(x, [](float v) { return std::tanh(v); });
   if (needs_grad({&x}))
     record(y, "tanh", {x}, [y](const Tensor& g) {
@@ -262,6 +278,7 @@ Tensor tanh(const Tensor& x) {
 
 Tensor sigmoid(const Tensor& x) {
   detail::check_defined(x, "sigmoid");
+  FRESCO_PROFILE("sigmoid");
   Tensor y = map_unary(x, [](float v) { return v >= 0.f ? 1.f / (1.f + std::exp(-v)) : std::exp(v) / (1.f + std::exp(v)); });
   if (needs_grad({&x}))
     record(y, "sigmoid", {x}, [y](const Tensor& g) {
@@ -274,6 +291,7 @@ Tensor sigmoid(const Tensor& x) {
 
 Tensor softplus(const Tensor& x) {
   detail::check_defined(x, "softplus");
+  FRESCO_PROFILE("softplus");
   Tensor y = map_unary(x, [](float v) { return std::max(v, 0.f) + std::log1p(std::exp(-std::fabs(v))); });
   if (needs_grad({&x})) record(y, "softplus", {x}, [x](const Tensor& g) { return std::vector<Tensor>{g * sigmoid(x)}; });
   return y;
@@ -281,6 +299,7 @@ Tensor softplus(const Tensor& x) {
 
 Tensor clamp(const Tensor& x, float low, float high) {
   detail::check_defined(x, "clamp");
+  FRESCO_PROFILE("clamp");
   FRESCO_CHECK(low <= high, "clamp: expected low <= high, got {} > {}", low, high);
   Tensor y = map_unary(x, [low, high](float v) { return std::min(std::max(v, low), high); });
   if (needs_grad({&x}))

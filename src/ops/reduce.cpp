@@ -7,6 +7,7 @@
 
 #include "kernels/reduce.hpp"
 #include "ops/op_helpers.hpp"
+#include "tensor/profiler_scope.hpp"
 
 namespace fresco {
 
@@ -42,6 +43,7 @@ Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims) {
 // Σ over `dims` into a contiguous tensor of keepdim shape. Reduced dims that
 // form one block are summed in place; others are first moved to the end.
 Tensor sum_kernel(const Tensor& x, const std::vector<int64_t>& dims) {
+  FRESCO_PROFILE("sum");
   const Shape& shape = x.shape();
   const int64_t nd = x.dim();
   Tensor out = detail::make_tensor(keepdim_shape(shape, dims));
@@ -100,6 +102,7 @@ Tensor mean(const Tensor& x) { return mean(x, Shape{}, false); }
 namespace {
 // Values and indices of the maximum along `dim`; the reduced shape is x's without dim.
 std::pair<Tensor, std::vector<int64_t>> max_along(const Tensor& x, int64_t dim, const char* op) {
+  FRESCO_PROFILE(op);
   detail::check_defined(x, op);
   FRESCO_CHECK_SHAPE(x.dim() > 0, "{}: expected a tensor with at least one dim, got a 0-d tensor", op);
   const int64_t d = detail::wrap_dim(dim, x.dim(), op);

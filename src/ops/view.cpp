@@ -5,6 +5,7 @@
 
 #include "kernels/strided.hpp"
 #include "ops/op_helpers.hpp"
+#include "tensor/profiler_scope.hpp"
 
 namespace fresco {
 
@@ -180,6 +181,7 @@ Tensor Tensor::contiguous() const {
 
 Tensor Tensor::clone() const {
   detail::check_defined(*this, "clone");
+  FRESCO_PROFILE("copy");
   Tensor y = detail::make_tensor(shape());
   kernels::copy_strided(y.impl()->ptr(), impl()->ptr(), shape(), strides());
   if (needs_grad({this})) record(y, "clone", {*this}, [](const Tensor& g) { return std::vector<Tensor>{g}; });

@@ -104,6 +104,7 @@ DType Tensor::dtype() const { return DType::f32; }
 
 bool Tensor::is_contiguous() const {
   FRESCO_NEED_DEFINED("is_contiguous");
+  if (numel() == 0) return true;
   int64_t expected = 1;
   for (int64_t d = dim() - 1; d >= 0; --d) {
     if (impl_->shape[d] == 1) continue;
