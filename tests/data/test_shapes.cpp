@@ -49,19 +49,19 @@ std::pair<int64_t, int64_t> cell_centre(int position, int64_t n) {
   return {(2 * (position / 3) + 1) * n / 6, (2 * (position % 3) + 1) * n / 6};
 }
 
-// Number of pixels, with their centre in a grid cell, that differ from the background.
-int covered(const std::vector<float>& px, int64_t n, int position) {
+// Per grid cell, the number of pixels (by their centre) that differ from the background.
+std::array<int, 9> covered(const std::vector<float>& px, int64_t n) {
   const double cell = static_cast<double>(n) / 3.0;
-  int count = 0;
-  for (int64_t y = 0; y < n; ++y)
+  std::array<int, 9> count{};
+  for (int64_t y = 0; y < n; ++y) {
+    const int row = std::min(2, static_cast<int>((static_cast<double>(y) + 0.5) / cell));
     for (int64_t x = 0; x < n; ++x) {
-      const int row = std::min(2, static_cast<int>((static_cast<double>(y) + 0.5) / cell));
       const int col = std::min(2, static_cast<int>((static_cast<double>(x) + 0.5) / cell));
-      if (row * 3 + col != position) continue;
       if (std::fabs(pixel(px, n, 0, y, x) - kBackground) + std::fabs(pixel(px, n, 1, y, x) - kBackground) +
               std::fabs(pixel(px, n, 2, y, x) - kBackground) > 1e-6f)
-        ++count;
+        ++count[static_cast<size_t>(row * 3 + col)];
     }
+  }
   return count;
 }
 
@@ -144,7 +144,7 @@ TEST_CASE("Shapes: parse round trip on every single-object caption", "[data][sha
 
 TEST_CASE("Shapes: parse round trip on random two-object captions", "[data][shapes]") {
   int failures = 0;
-  for (uint64_t seed = 0; seed < 20000; ++seed) {
+  for (uint64_t seed = 0; seed < 5000; ++seed) {
     // Attributes from a simple LCG, independent of the library's generator.
     uint64_t s = seed * 6364136223846793005ull + 1442695040888963407ull;
     auto next = [&](int n) {
@@ -234,8 +234,10 @@ TEST_CASE("Shapes: deterministic by seed, split and index", "[data][shapes]") {
   for (int64_t i = 99; i >= 90; --i) CHECK(Shapes({.size = 100, .seed = 7}).sample(i).pixels == a.sample(i).pixels);
   // Dataset size does not change sample i.
   CHECK(Shapes({.size = 5000, .seed = 7}).sample(42).caption == a.sample(42).caption);
-  // Fixed values: a change to the generator shows up here.
-  CHECK(a.caption(0) == Shapes({.size = 1, .seed = 7}).caption(0));
+  // Golden values (integer arithmetic only, so the same on every machine):
+  // a change to the sampler or the grammar shows up here.
+  CHECK(a.caption(0) == "an image of a small red diamond in the upper left and a tiny orange disc at the right");
+  CHECK(a.caption(2) == "a picture of a large violet disc in the bottom left corner");
 }
 
 TEST_CASE("Shapes: captions agree with the labels over 10,000 samples", "[data][shapes]") {
@@ -314,7 +316,7 @@ TEST_CASE("Shapes: held-out combinations stay out of training", "[data][shapes]"
 TEST_CASE("Shapes: pixels show the captioned objects", "[data][shapes]") {
   for (int64_t n : {32, 64}) {
     INFO("image size " << n);
-    Shapes data({.image_size = n, .size = 2000, .seed = 5});
+    Shapes data({.image_size = n, .size = n == 32 ? 2000 : 500, .seed = 5});
     int colour_ok = 0, objects_total = 0;
     double small_area = 0, large_area = 0;
     int small_count = 0, large_count = 0;
@@ -325,19 +327,20 @@ TEST_CASE("Shapes: pixels show the captioned objects", "[data][shapes]") {
       CHECK(*lo >= 0.f);
       CHECK(*hi <= 1.f);
       std::set<int> occupied;
+      const auto cells = covered(s.pixels, n);
       for (const auto& o : s.objects) {
         ++objects_total;
         occupied.insert(o.position);
         const auto [y, x] = cell_centre(o.position, n);
         colour_ok += nearest_colour(pixel(s.pixels, n, 0, y, x), pixel(s.pixels, n, 1, y, x),
                                     pixel(s.pixels, n, 2, y, x)) == o.colour;
-        const int area = covered(s.pixels, n, o.position);
+        const int area = cells[static_cast<size_t>(o.position)];
         if (o.size == 0) small_area += area, ++small_count;
         else large_area += area, ++large_count;
       }
       // Cells without an object are background.
       for (int p = 0; p < 9; ++p)
-        if (!occupied.count(p)) CHECK(covered(s.pixels, n, p) == 0);
+        if (!occupied.count(p)) CHECK(cells[static_cast<size_t>(p)] == 0);
     }
     CHECK(colour_ok == objects_total);
     // Large objects cover about (0.12 / 0.085)^2 = 2 times the area of small ones.
