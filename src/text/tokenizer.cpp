@@ -3,11 +3,10 @@
 
 #include <fresco/error.hpp>
 
+#include "io/atomic_file.hpp"
+
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <limits>
 #include <mutex>
 #include <queue>
@@ -34,6 +33,9 @@ constexpr size_t kMaxCacheIds = size_t{1} << 18;
 // Our document nests 3 levels deep ({"merges": [[l, r], ...]}); refusing
 // deeper input keeps a hostile "[[[[..." from exhausting the stack.
 constexpr int kMaxJsonDepth = 2;
+// A tokenizer file holds about 12 bytes per merge; 1 GiB is far beyond any
+// real vocabulary and keeps a wrong path from reading a huge file.
+constexpr uint64_t kMaxFileBytes = uint64_t{1} << 30;
 constexpr uint64_t kEmptySlot = ~uint64_t{0};
 constexpr int64_t kNoRank = std::numeric_limits<int64_t>::max();
 
@@ -531,42 +533,25 @@ BpeTokenizer BpeTokenizer::from_json(std::string_view text) {
 }
 
 void BpeTokenizer::save(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-    if (!file)
-      throw IoError(fmt::format("BpeTokenizer::save: cannot open '{}' for writing; check that the directory exists "
-                                "and is writable",
-                                tmp));
-    file << to_json();
-    file.flush();
-    if (!file) {
-      file.close();
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      throw IoError(fmt::format("BpeTokenizer::save: writing '{}' failed (disk full?)", tmp));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw IoError(fmt::format("BpeTokenizer::save: cannot move '{}' to '{}': {}", tmp, path, ec.message()));
+  try {
+    io::detail::write_file_atomic(path, to_json());
+  } catch (const IoError& e) {
+    throw IoError(fmt::format("BpeTokenizer::save: {}", e.what()));
   }
 }
 
 BpeTokenizer BpeTokenizer::load(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file)
-    throw IoError(fmt::format("BpeTokenizer::load: cannot open '{}'; check the path (files are written by "
-                              "BpeTokenizer::save)",
-                              path));
-  std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  std::string text;
+  try {
+    text = io::detail::read_file(path, kMaxFileBytes, "tokenizer");
+  } catch (const IoError& e) {
+    throw IoError(fmt::format("BpeTokenizer::load: {}", e.what()));
+  }
   try {
     return from_json(text);
   } catch (const Error& e) {
-    throw IoError(fmt::format("BpeTokenizer::load: '{}' does not hold a tokenizer: {}", path, e.what()));
+    throw IoError(fmt::format("BpeTokenizer::load: {}: not a tokenizer file written by BpeTokenizer::save: {}", path,
+                              e.what()));
   }
 }
 
