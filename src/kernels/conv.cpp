@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// Convolution on oneDNN primitives over plain NCHW / OIHW memory, one set of primitives
-// per geometry, created on first use; pooling as plain loops over (n, c) planes.
+// Convolution on oneDNN primitives, one set per geometry, created on first use; pooling
+// as plain loops over (n, c) planes. Callers hold plain NCHW / OIHW memory, but oneDNN's
+// direct convolutions want channel-blocked layouts (nChw8c, ...): its plain-layout path
+// is im2col + GEMM, several times slower on the W3 layers (backward weights up to 5-10x).
+// So each primitive picks its own layouts (format_tag::any) and operands are reordered
+// into per-thread workspaces around the call, only when the layouts differ.
 // Legend: N batch, C channels in, H W input size, K channels out, R S kernel size,
 // P Q output size, G groups.
 #include "kernels/conv.hpp"
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <memory>
 
 #include <fresco/error.hpp>
 
@@ -50,23 +56,81 @@ Key make_key(const ConvGeometry& g, bool has_bias) {
           g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w, g.groups, int64_t(has_bias)};
 }
 
+/// The same shape with the layout left to the primitive.
+memory::desc any_layout(const memory::desc& d) { return memory::desc(d.dims(), d.data_type(), memory::format_tag::any); }
+
 dnnl::convolution_forward::primitive_desc forward_pd(const ConvDescs& d) {
   // Training forward: it is also the hint the backward primitives are built from.
   const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                             d.x, d.w, d.b, d.y, d.strides, d.dilates, d.pad_l, d.pad_r);
+                                             any_layout(d.x), any_layout(d.w), d.b, any_layout(d.y), d.strides,
+                                             d.dilates, d.pad_l, d.pad_r);
   return dnnl::convolution_forward::primitive_desc(desc, dnnl_context::engine());
 }
 
+/// One operand: its plain layout (the caller's), the primitive's, and the reorder between
+/// them (plain -> primitive for inputs, primitive -> plain for outputs) when they differ.
+struct Operand {
+  memory::desc plain, inner;
+  dnnl::reorder reorder;
+  bool same = true;
+
+  Operand() = default;
+  Operand(const memory::desc& plain_desc, const memory::desc& inner_desc, bool is_input)
+      : plain(plain_desc), inner(inner_desc), same(plain_desc == inner_desc) {
+    if (same) return;
+    const dnnl::engine& eng = dnnl_context::engine();
+    reorder = is_input ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, plain, eng, inner))
+                       : dnnl::reorder(dnnl::reorder::primitive_desc(eng, inner, eng, plain));
+  }
+};
+
+/// Per-thread scratch buffers (64-byte aligned) that grow to the largest operand seen,
+/// so reordered copies cost no allocation or page faults after the first call.
+float* workspace(int slot, size_t bytes) {
+  struct Buffer {
+    std::unique_ptr<float, decltype(&std::free)> data{nullptr, &std::free};
+    size_t bytes = 0;
+  };
+  thread_local std::array<Buffer, 3> buffers;
+  Buffer& b = buffers[size_t(slot)];
+  if (b.bytes < bytes) {
+    const size_t rounded = (bytes + 63) / 64 * 64;
+    b.data.reset(static_cast<float*>(std::aligned_alloc(64, rounded)));
+    FRESCO_ASSERT(b.data != nullptr, "conv: cannot allocate a {}-byte workspace", rounded);
+    b.bytes = rounded;
+  }
+  return b.data.get();
+}
+
+/// The pointer the primitive reads an input from: the caller's, or a reordered copy.
+const void* stage_input(const Operand& op, const float* data, int slot) {
+  if (op.same) return data;
+  void* inner = workspace(slot, op.inner.get_size());
+  dnnl_context::execute(op.reorder, {Arg{DNNL_ARG_FROM, &op.plain, data}, Arg{DNNL_ARG_TO, &op.inner, inner}});
+  return inner;
+}
+
+/// The pointer the primitive writes an output to; finish_output copies it back if needed.
+void* output_target(const Operand& op, float* data, int slot) {
+  return op.same ? static_cast<void*>(data) : workspace(slot, op.inner.get_size());
+}
+void finish_output(const Operand& op, const void* inner, float* data) {
+  if (!op.same)
+    dnnl_context::execute(op.reorder, {Arg{DNNL_ARG_FROM, &op.inner, inner}, Arg{DNNL_ARG_TO, &op.plain, data}});
+}
+
 struct Forward {
-  ConvDescs d;
+  Operand x, w, y;
+  memory::desc b;
   dnnl::convolution_forward prim;
 };
 struct BackwardData {
-  ConvDescs d;
+  Operand dy, w, dx;
   dnnl::convolution_backward_data prim;
 };
 struct BackwardWeights {
-  ConvDescs d;
+  Operand x, dy, dw;
+  memory::desc db;
   dnnl::convolution_backward_weights prim;
 };
 
@@ -85,47 +149,65 @@ void conv2d_forward(float* y, const float* x, const float* w, const float* b, co
   check_geometry(g);
   static dnnl_context::PrimitiveCache<17, Forward> cache;
   const Forward& f = cache.get(make_key(g, b != nullptr), [&] {
-    ConvDescs d = make_descs(g, b != nullptr);
-    return Forward{d, dnnl::convolution_forward(forward_pd(d))};
+    const ConvDescs d = make_descs(g, b != nullptr);
+    const auto pd = forward_pd(d);
+    return Forward{Operand(d.x, pd.src_desc(), true), Operand(d.w, pd.weights_desc(), true),
+                   Operand(d.y, pd.dst_desc(), false), d.b, dnnl::convolution_forward(pd)};
   });
+  const void* xi = stage_input(f.x, x, 0);
+  const void* wi = stage_input(f.w, w, 1);
+  void* yi = output_target(f.y, y, 2);
   if (b)
-    dnnl_context::execute(f.prim, {Arg{DNNL_ARG_SRC, &f.d.x, x}, Arg{DNNL_ARG_WEIGHTS, &f.d.w, w},
-                                   Arg{DNNL_ARG_BIAS, &f.d.b, b}, Arg{DNNL_ARG_DST, &f.d.y, y}});
+    dnnl_context::execute(f.prim, {Arg{DNNL_ARG_SRC, &f.x.inner, xi}, Arg{DNNL_ARG_WEIGHTS, &f.w.inner, wi},
+                                   Arg{DNNL_ARG_BIAS, &f.b, b}, Arg{DNNL_ARG_DST, &f.y.inner, yi}});
   else
-    dnnl_context::execute(f.prim,
-                          {Arg{DNNL_ARG_SRC, &f.d.x, x}, Arg{DNNL_ARG_WEIGHTS, &f.d.w, w}, Arg{DNNL_ARG_DST, &f.d.y, y}});
+    dnnl_context::execute(f.prim, {Arg{DNNL_ARG_SRC, &f.x.inner, xi}, Arg{DNNL_ARG_WEIGHTS, &f.w.inner, wi},
+                                   Arg{DNNL_ARG_DST, &f.y.inner, yi}});
+  finish_output(f.y, yi, y);
 }
 
 void conv2d_backward_data(float* dx, const float* dy, const float* w, const ConvGeometry& g) {
   check_geometry(g);
   static dnnl_context::PrimitiveCache<17, BackwardData> cache;
   const BackwardData& bd = cache.get(make_key(g, false), [&] {
-    ConvDescs d = make_descs(g, false);
-    const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.x, d.w, d.y, d.strides,
-                                                     d.dilates, d.pad_l, d.pad_r);
+    const ConvDescs d = make_descs(g, false);
+    const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, any_layout(d.x),
+                                                     any_layout(d.w), any_layout(d.y), d.strides, d.dilates,
+                                                     d.pad_l, d.pad_r);
     const dnnl::convolution_backward_data::primitive_desc pd(desc, dnnl_context::engine(), forward_pd(d));
-    return BackwardData{d, dnnl::convolution_backward_data(pd)};
+    return BackwardData{Operand(d.y, pd.diff_dst_desc(), true), Operand(d.w, pd.weights_desc(), true),
+                        Operand(d.x, pd.diff_src_desc(), false), dnnl::convolution_backward_data(pd)};
   });
-  dnnl_context::execute(bd.prim, {Arg{DNNL_ARG_DIFF_DST, &bd.d.y, dy}, Arg{DNNL_ARG_WEIGHTS, &bd.d.w, w},
-                                  Arg{DNNL_ARG_DIFF_SRC, &bd.d.x, dx}});
+  const void* dyi = stage_input(bd.dy, dy, 0);
+  const void* wi = stage_input(bd.w, w, 1);
+  void* dxi = output_target(bd.dx, dx, 2);
+  dnnl_context::execute(bd.prim, {Arg{DNNL_ARG_DIFF_DST, &bd.dy.inner, dyi}, Arg{DNNL_ARG_WEIGHTS, &bd.w.inner, wi},
+                                  Arg{DNNL_ARG_DIFF_SRC, &bd.dx.inner, dxi}});
+  finish_output(bd.dx, dxi, dx);
 }
 
 void conv2d_backward_weights(float* dw, float* db, const float* x, const float* dy, const ConvGeometry& g) {
   check_geometry(g);
   static dnnl_context::PrimitiveCache<17, BackwardWeights> cache;
   const BackwardWeights& bw = cache.get(make_key(g, db != nullptr), [&] {
-    ConvDescs d = make_descs(g, db != nullptr);
-    const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, d.x, d.w, d.b, d.y,
-                                                        d.strides, d.dilates, d.pad_l, d.pad_r);
+    const ConvDescs d = make_descs(g, db != nullptr);
+    const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, any_layout(d.x),
+                                                        any_layout(d.w), d.b, any_layout(d.y), d.strides,
+                                                        d.dilates, d.pad_l, d.pad_r);
     const dnnl::convolution_backward_weights::primitive_desc pd(desc, dnnl_context::engine(), forward_pd(d));
-    return BackwardWeights{d, dnnl::convolution_backward_weights(pd)};
+    return BackwardWeights{Operand(d.x, pd.src_desc(), true), Operand(d.y, pd.diff_dst_desc(), true),
+                           Operand(d.w, pd.diff_weights_desc(), false), d.b, dnnl::convolution_backward_weights(pd)};
   });
+  const void* xi = stage_input(bw.x, x, 0);
+  const void* dyi = stage_input(bw.dy, dy, 1);
+  void* dwi = output_target(bw.dw, dw, 2);
   if (db)
-    dnnl_context::execute(bw.prim, {Arg{DNNL_ARG_SRC, &bw.d.x, x}, Arg{DNNL_ARG_DIFF_DST, &bw.d.y, dy},
-                                    Arg{DNNL_ARG_DIFF_WEIGHTS, &bw.d.w, dw}, Arg{DNNL_ARG_DIFF_BIAS, &bw.d.b, db}});
+    dnnl_context::execute(bw.prim, {Arg{DNNL_ARG_SRC, &bw.x.inner, xi}, Arg{DNNL_ARG_DIFF_DST, &bw.dy.inner, dyi},
+                                    Arg{DNNL_ARG_DIFF_WEIGHTS, &bw.dw.inner, dwi}, Arg{DNNL_ARG_DIFF_BIAS, &bw.db, db}});
   else
-    dnnl_context::execute(bw.prim, {Arg{DNNL_ARG_SRC, &bw.d.x, x}, Arg{DNNL_ARG_DIFF_DST, &bw.d.y, dy},
-                                    Arg{DNNL_ARG_DIFF_WEIGHTS, &bw.d.w, dw}});
+    dnnl_context::execute(bw.prim, {Arg{DNNL_ARG_SRC, &bw.x.inner, xi}, Arg{DNNL_ARG_DIFF_DST, &bw.dy.inner, dyi},
+                                    Arg{DNNL_ARG_DIFF_WEIGHTS, &bw.dw.inner, dwi}});
+  finish_output(bw.dw, dwi, dw);
 }
 
 // Pooling: each (n, c) plane is independent, so planes are the parallel unit and the

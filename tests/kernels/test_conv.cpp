@@ -112,6 +112,12 @@ TEST_CASE("conv2d forward and backward match naive loops", "[kernels][conv]") {
   check_conv(geometry(1, 8, 7, 7, 8, 3, 3, 1, 1, 1, 8), false, rng);    // depthwise
   check_conv(geometry(3, 4, 10, 9, 6, 5, 3, 3, 2, 2, 2), true, rng);    // everything at once
   check_conv(geometry(2, 5, 6, 6, 3, 1, 1, 1, 0, 1, 1), true, rng);     // 1x1
+  // Channel counts that oneDNN runs in blocked layouts (reordered in and out),
+  // including ones that are not a multiple of the block.
+  check_conv(geometry(2, 16, 8, 8, 24, 3, 3, 1, 1, 1, 1), true, rng);
+  check_conv(geometry(2, 12, 9, 9, 20, 3, 3, 1, 1, 1, 1), true, rng);
+  check_conv(geometry(2, 32, 8, 8, 32, 4, 4, 2, 1, 1, 2), true, rng);
+  check_conv(geometry(1, 16, 6, 6, 16, 3, 3, 1, 1, 1, 16), true, rng);  // depthwise, blocked
 }
 
 TEST_CASE("conv2d on random geometries", "[kernels][conv]") {
