@@ -9,6 +9,20 @@
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
+#include <fresco/io/checkpoint.hpp>
+#include <fresco/nn/activation.hpp>
+#include <fresco/nn/attention.hpp>
+#include <fresco/nn/conv.hpp>
+#include <fresco/nn/dropout.hpp>
+#include <fresco/nn/embedding.hpp>
+#include <fresco/nn/linear.hpp>
+#include <fresco/nn/module.hpp>
+#include <fresco/nn/module_list.hpp>
+#include <fresco/nn/norm.hpp>
+#include <fresco/nn/pool.hpp>
+#include <fresco/nn/positional.hpp>
+#include <fresco/nn/sequential.hpp>
+#include <fresco/nn/transformer.hpp>
 #include <fresco/ops/attention.hpp>
 #include <fresco/ops/conv.hpp>
 #include <fresco/ops/elementwise.hpp>
@@ -17,6 +31,10 @@
 #include <fresco/ops/nn.hpp>
 #include <fresco/ops/reduce.hpp>
 #include <fresco/ops/shape.hpp>
+#include <fresco/optim/adam.hpp>
+#include <fresco/optim/optimizer.hpp>
+#include <fresco/optim/schedule.hpp>
+#include <fresco/optim/sgd.hpp>
 #include <fresco/tensor/format.hpp>
 #include <fresco/tensor/profiler.hpp>
 #include <fresco/tensor/random.hpp>

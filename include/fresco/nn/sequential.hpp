@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// \file
+/// `nn::Sequential`: modules applied one after another.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fresco/error.hpp>
+#include <fresco/nn/module.hpp>
+
+namespace fresco::nn {
+
+/// A chain of single-input modules, x -> m0(x) -> m1(...) -> ...; any module
+/// whose `forward(const Tensor&)` returns a Tensor fits (type-erased). Stages
+/// are named "0", "1", ... by position unless given a name, so parameters
+/// read "0.weight", "2.bias" (or "conv1.weight").
+///
+///     fresco::nn::Sequential net;
+///     net.emplace_back<fresco::nn::Linear>(4, 8);  net.emplace_back<fresco::nn::ReLU>();  // net(x): [N, 4] -> [N, 8]
+class Sequential : public Module {
+public:
+  Sequential() = default;
+
+  /// Appends `m` (taking ownership) under its position as name. Returns it.
+  template <class M>
+  M& push_back(std::unique_ptr<M> m) {
+    return add(std::to_string(stages_.size()), std::move(m));
+  }
+  /// Appends `m` under `name`.
+  template <class M>
+  M& add(std::string name, std::unique_ptr<M> m) {
+    FRESCO_CHECK(m != nullptr, "Sequential: module '{}' is null", name);
+    M& ref = *m;
+    register_module(std::move(name), ref);
+    stages_.push_back([p = &ref](const Tensor& x) { return Tensor(p->forward(x)); });
+    owned_.push_back(std::move(m));
+    return ref;
+  }
+  /// Constructs an `M` in place and appends it.
+  template <class M, class... Args>
+  M& emplace_back(Args&&... args) {
+    return push_back(std::make_unique<M>(std::forward<Args>(args)...));
+  }
+  /// Appends a parameter-free function (a reshape, a flatten): it takes a position but registers nothing.
+  void push_back(std::function<Tensor(const Tensor&)> f);
+
+  /// Runs the stages in order; an empty Sequential is the identity.
+  Tensor forward(const Tensor& x) const;
+  Tensor operator()(const Tensor& x) const { return forward(x); }
+
+  /// Number of stages (modules and functions).
+  int64_t size() const { return static_cast<int64_t>(stages_.size()); }
+
+private:
+  std::vector<std::function<Tensor(const Tensor&)>> stages_;
+  std::vector<std::unique_ptr<Module>> owned_;
+};
+
+}  // namespace fresco::nn
