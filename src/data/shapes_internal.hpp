@@ -62,9 +62,6 @@ std::vector<ShapesGeometry> shapes_layout(const std::vector<ShapesObject>& objec
 /// Draws the objects over the background into `pixels` [3, S, S] (resized here).
 void shapes_draw(std::vector<float>& pixels, int64_t image_size, const std::vector<ShapesGeometry>& geometry);
 
-/// Nominal (un-jittered) RGB of each colour class, for tests and evaluation.
-const std::vector<std::array<float, 3>>& shapes_nominal_rgb();
-
 /// Grey level of the background.
 inline constexpr float kShapesBackground = 0.1f;
 

@@ -73,15 +73,6 @@ float signed_distance(int shape, float dx, float dy, float r) {
 
 }  // namespace
 
-const std::vector<std::array<float, 3>>& shapes_nominal_rgb() {
-  static const std::vector<std::array<float, 3>> rgb = [] {
-    std::vector<std::array<float, 3>> v;
-    for (float h : kHue) v.push_back(hsv_to_rgb(h, 0.9f, 0.95f));
-    return v;
-  }();
-  return rgb;
-}
-
 std::vector<ShapesGeometry> shapes_layout(const std::vector<ShapesObject>& objects, int64_t image_size,
                                           ShapesRng& rng) {
   const float s = static_cast<float>(image_size);
