@@ -71,7 +71,8 @@ public:
   BpeTokenizer(const BpeTokenizer& other);
   /// Copy-assigns the merges; the word cache is reset.
   BpeTokenizer& operator=(const BpeTokenizer& other);
-  /// Moves the merges and the cache.
+  /// Moves the merges and the cache; the moved-from tokenizer may only be
+  /// assigned to or destroyed.
   BpeTokenizer(BpeTokenizer&&) noexcept;
   /// Move-assigns the merges and the cache.
   BpeTokenizer& operator=(BpeTokenizer&&) noexcept;
