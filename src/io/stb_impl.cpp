@@ -30,7 +30,7 @@
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #pragma GCC diagnostic ignored "-Wtype-limits"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <stb/stb_image.h>
+#include "io/stb_image_patched.h"
 #include <stb/stb_image_write.h>
 #pragma GCC diagnostic pop
 
