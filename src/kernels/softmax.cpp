@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: Apache-2.0
+// Row softmax kernels. Each row is read a few times while it sits in cache
+// (max, then exp and sum, then scale), so memory sees one read and one write.
+#include "kernels/softmax.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "kernels/parallel.hpp"
+
+namespace fresco::kernels {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// Rows per parallel chunk: enough work per chunk to be worth a thread.
+int64_t row_grain(int64_t C) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(C, 1)); }
+
+// exp(x) = 2^n · exp(r) with n = round(x / ln 2) and |r| ≤ ln2 / 2 (Cody–Waite
+// split of ln 2); exp(r) by its Taylor series to degree 7 (error < 1e-8
+// relative). Branch-free so that loops over it vectorise. Below -87.3 the
+// result would be subnormal: it is flushed to 0 (so exp(-inf) = 0).
+inline float exp_fast(float x) {
+  const float xc = std::min(std::max(x, -87.3f), 88.3f);
+  const float magic = 12582912.f;  // 1.5 · 2^23: adding it rounds to an integer in the low mantissa bits
+  const float t = xc * 1.44269504088896341f + magic;
+  const float n = t - magic;
+  const int32_t ni = std::bit_cast<int32_t>(t) - std::bit_cast<int32_t>(magic);
+  const float r = (xc - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
+  float p = 1.f / 5040.f;
+  p = p * r + 1.f / 720.f;
+  p = p * r + 1.f / 120.f;
+  p = p * r + 1.f / 24.f;
+  p = p * r + 1.f / 6.f;
+  p = p * r + 0.5f;
+  p = p * r + 1.f;
+  p = p * r + 1.f;
+  const float scale = std::bit_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(ni + 127) << 23));
+  const float e = p * scale;
+  return x < -87.3f ? 0.f : (x != x ? x : e);
+}
+
+inline float row_max(const float* x, int64_t C) {
+  float m = kNegInf;
+  for (int64_t c = 0; c < C; ++c) m = std::max(m, x[c]);
+  return m;
+}
+
+}  // namespace
+
+void softmax_forward(float* y, const float* x, int64_t R, int64_t C, bool log) {
+  parallel_for(R, row_grain(C), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * C;
+      float* yr = y + r * C;
+      const float m = row_max(xr, C);
+      // A row of -inf has no finite maximum: shift by 0 so the result is NaN, as PyTorch.
+      const float shift = std::isinf(m) && m < 0 ? 0.f : m;
+      float sum = 0.f;
+      if (log) {
+        for (int64_t c = 0; c < C; ++c) sum += exp_fast(xr[c] - shift);
+        const float lse = shift + std::log(sum);
+        for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] - lse;
+      } else {
+        for (int64_t c = 0; c < C; ++c) {
+          const float e = exp_fast(xr[c] - shift);
+          yr[c] = e;
+          sum += e;
+        }
+        const float inv = 1.f / sum;
+        for (int64_t c = 0; c < C; ++c) yr[c] *= inv;
+      }
+    }
+  });
+}
+
+void softmax_backward(float* dx, const float* dy, const float* y, int64_t R, int64_t C, bool log, float scale) {
+  parallel_for(R, row_grain(C), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* g = dy + r * C;
+      const float* yr = y + r * C;
+      float* d = dx + r * C;
+      float s = 0.f;
+      if (log) {
+        // d/dx of x − lse: dy − softmax · Σ dy, with softmax = exp(y).
+        for (int64_t c = 0; c < C; ++c) s += g[c];
+        for (int64_t c = 0; c < C; ++c) d[c] = scale * (g[c] - exp_fast(yr[c]) * s);
+      } else {
+        // Jacobian of softmax: diag(y) − y yᵀ, so dx = y ⊙ (dy − ⟨dy, y⟩).
+        for (int64_t c = 0; c < C; ++c) s += g[c] * yr[c];
+        for (int64_t c = 0; c < C; ++c) d[c] = scale * yr[c] * (g[c] - s);
+      }
+    }
+  });
+}
+
+void attention_softmax(float* p, int64_t B, int64_t H, int64_t Tq, int64_t Tk, float scale, const float* mask,
+                       const int64_t mask_strides[4], bool causal) {
+  const int64_t rows = B * H * Tq;
+  parallel_for(rows, row_grain(Tk), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t i = r % Tq, bh = r / Tq, h = bh % H, b = bh / H;
+      float* pr = p + r * Tk;
+      // Causal (top-left aligned, as PyTorch's is_causal): keys j ≤ i only.
+      const int64_t n = causal ? std::min(i + 1, Tk) : Tk;
+      if (mask) {
+        const float* mr = mask + b * mask_strides[0] + h * mask_strides[1] + i * mask_strides[2];
+        const int64_t ms = mask_strides[3];
+        if (ms == 1)
+          for (int64_t j = 0; j < n; ++j) pr[j] = pr[j] * scale + mr[j];
+        else
+          for (int64_t j = 0; j < n; ++j) pr[j] = pr[j] * scale + mr[j * ms];
+      } else {
+        for (int64_t j = 0; j < n; ++j) pr[j] *= scale;
+      }
+      const float m = row_max(pr, n);
+      if (!(m > kNegInf)) {  // every key dropped (or none left): zeros, not NaN
+        std::fill(pr, pr + Tk, 0.f);
+        continue;
+      }
+      float sum = 0.f;
+      for (int64_t j = 0; j < n; ++j) {
+        const float e = exp_fast(pr[j] - m);
+        pr[j] = e;
+        sum += e;
+      }
+      const float inv = 1.f / sum;
+      for (int64_t j = 0; j < n; ++j) pr[j] *= inv;
+      std::fill(pr + n, pr + Tk, 0.f);
+    }
+  });
+}
+
+void logsumexp_rows(float* lse, const float* x, int64_t R, int64_t C) {
+  parallel_for(R, row_grain(C), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * C;
+      const float m = row_max(xr, C);
+      const float shift = std::isinf(m) ? 0.f : m;
+      float sum = 0.f;
+      for (int64_t c = 0; c < C; ++c) sum += exp_fast(xr[c] - shift);
+      lse[r] = shift + std::log(sum);
+    }
+  });
+}
+
+void cross_entropy_backward(float* dx, const float* x, const float* lse, const int64_t* target, int64_t R,
+                            int64_t C, int64_t ignore_index, float coef) {
+  parallel_for(R, row_grain(C), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* d = dx + r * C;
+      if (target[r] == ignore_index) {
+        std::fill(d, d + C, 0.f);
+        continue;
+      }
+      const float* xr = x + r * C;
+      const float l = lse[r];
+      for (int64_t c = 0; c < C; ++c) d[c] = coef * exp_fast(xr[c] - l);
+      d[target[r]] -= coef;
+    }
+  });
+}
+
+}  // namespace fresco::kernels

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "support/check.hpp"
+
+#include <cmath>
+#include <limits>
+
+using namespace fresco;
+using V = std::vector<float>;
+using S = Shape;
+
+namespace {
+
+const float kInf = std::numeric_limits<float>::infinity();
+
+// Naive attention in double: q [B,H,Tq,D], k [B,H,Tk,D], v [B,H,Tk,Dv], mask [B,H,Tq,Tk] (already broadcast) or undefined.
+V naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, bool causal) {
+  const int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), D = q.size(3), Tk = k.size(2), Dv = v.size(3);
+  const V qv = q.to_vector(), kv = k.to_vector(), vv = v.to_vector();
+  const V mv = mask.defined() ? mask.expand({B, H, Tq, Tk}).to_vector() : V(B * H * Tq * Tk, 0.f);
+  V out(B * H * Tq * Dv, 0.f);
+  for (int64_t bh = 0; bh < B * H; ++bh)
+    for (int64_t i = 0; i < Tq; ++i) {
+      std::vector<double> s(Tk);
+      double m = -INFINITY;
+      for (int64_t j = 0; j < Tk; ++j) {
+        double dot = 0;
+        for (int64_t d = 0; d < D; ++d) dot += static_cast<double>(qv[(bh * Tq + i) * D + d]) * kv[(bh * Tk + j) * D + d];
+        s[j] = dot / std::sqrt(static_cast<double>(D)) + mv[(bh * Tq + i) * Tk + j];
+        if (causal && j > i) s[j] = -INFINITY;
+        m = std::max(m, s[j]);
+      }
+      if (std::isinf(m)) continue;  // every key dropped: zeros
+      double z = 0;
+      for (int64_t j = 0; j < Tk; ++j) z += std::exp(s[j] - m);
+      for (int64_t j = 0; j < Tk; ++j) {
+        const double p = std::exp(s[j] - m) / z;
+        for (int64_t e = 0; e < Dv; ++e) out[(bh * Tq + i) * Dv + e] += static_cast<float>(p * vv[(bh * Tk + j) * Dv + e]);
+      }
+    }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("attention matches a naive implementation", "[ops][attention]") {
+  manual_seed(51);
+  const int64_t B = 2, H = 3, Tq = 5, Tk = 7, D = 4, Dv = 6;
+  Tensor q = randn({B, H, Tq, D}), k = randn({B, H, Tk, D}), v = randn({B, H, Tk, Dv});
+  CHECK_TENSOR(scaled_dot_product_attention(q, k, v), S({B, H, Tq, Dv}), naive_attention(q, k, v, {}, false), 1e-5);
+  CHECK_TENSOR(scaled_dot_product_attention(q, k, v, {}, true), S({B, H, Tq, Dv}), naive_attention(q, k, v, {}, true),
+               1e-5);
+  // Key padding: -inf on the last keys of batch 1, broadcast from [B, 1, 1, Tk].
+  V pad(B * Tk, 0.f);
+  for (int64_t j = 4; j < Tk; ++j) pad[Tk + j] = -kInf;
+  Tensor mask = tensor(pad, {B, 1, 1, Tk});
+  CHECK_TENSOR(scaled_dot_product_attention(q, k, v, mask), S({B, H, Tq, Dv}), naive_attention(q, k, v, mask, false),
+               1e-5);
+  // An additive float mask of shape [Tq, Tk] with causal on top.
+  Tensor bias = randn({Tq, Tk});
+  CHECK_TENSOR(scaled_dot_product_attention(q, k, v, bias, true), S({B, H, Tq, Dv}),
+               naive_attention(q, k, v, bias, true), 1e-5);
+  // Non-contiguous q, k, v ([B,T,H,D] storage viewed as [B,H,T,D], as heads are split in a model).
+  Tensor qt = randn({B, Tq, H, D}), kt = randn({B, Tk, H, D}), vt = randn({B, Tk, H, Dv});
+  CHECK_TENSOR(scaled_dot_product_attention(qt.transpose(1, 2), kt.transpose(1, 2), vt.transpose(1, 2)),
+               S({B, H, Tq, Dv}),
+               naive_attention(qt.transpose(1, 2).contiguous(), kt.transpose(1, 2).contiguous(),
+                               vt.transpose(1, 2).contiguous(), {}, false),
+               1e-5);
+}
+
+TEST_CASE("attention: fully masked rows give zeros, not NaN", "[ops][attention]") {
+  manual_seed(52);
+  Tensor q = randn({1, 2, 3, 4}), k = randn({1, 2, 3, 4}).requires_grad_(), v = randn({1, 2, 3, 4}).requires_grad_();
+  Tensor mask = tensor({0, 0, 0, -kInf, -kInf, -kInf, 0, -kInf, 0}, {3, 3});  // query 1 sees nothing
+  Tensor out = scaled_dot_product_attention(q, k, v, mask);
+  CHECK_TENSOR(out, S({1, 2, 3, 4}), naive_attention(q, k, v, mask, false), 1e-5);
+  const V o = out.to_vector();
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t e = 0; e < 4; ++e) CHECK(o[(h * 3 + 1) * 4 + e] == 0.f);
+  sum(out).backward();
+  for (float g : k.grad().to_vector()) CHECK(std::isfinite(g));
+  for (float g : v.grad().to_vector()) CHECK(std::isfinite(g));
+}
+
+TEST_CASE("attention is causal: outputs do not depend on later keys", "[ops][attention]") {
+  manual_seed(53);
+  const int64_t T = 6;
+  Tensor q = randn({1, 2, T, 3}).requires_grad_(), k = randn({1, 2, T, 3}).requires_grad_(),
+         v = randn({1, 2, T, 3}).requires_grad_();
+  Tensor out = scaled_dot_product_attention(q, k, v, {}, true);
+  for (int64_t t = 0; t + 1 < T; ++t) {
+    std::vector<Tensor> g = grad({sum(out.slice(2, t, t + 1))}, {k, v}, {}, {.retain_graph = true});
+    for (int i = 0; i < 2; ++i) {
+      const V gv = g[i].slice(2, t + 1, T).contiguous().to_vector();
+      for (float x : gv) CHECK(x == 0.f);
+    }
+  }
+}
+
+TEST_CASE("attention passes gradcheck and gradgradcheck", "[ops][attention]") {
+  manual_seed(54);
+  Tensor q = randn({1, 2, 3, 2}).requires_grad_(), k = randn({1, 2, 4, 2}).requires_grad_(),
+         v = randn({1, 2, 4, 3}).requires_grad_();
+  Tensor mask = tensor({0, 0, -kInf, 0}, {1, 1, 1, 4});
+  for (bool causal : {false, true}) {
+    INFO("causal " << causal);
+    auto f = [causal, mask](const std::vector<Tensor>& x) {
+      return scaled_dot_product_attention(x[0], x[1], x[2], mask, causal);
+    };
+    CHECK(gradcheck(f, {q, k, v}));
+    CHECK(gradgradcheck(f, {q, k, v}));
+  }
+  // A differentiable additive mask, and non-contiguous inputs.
+  Tensor m = randn({3, 4}).requires_grad_();
+  auto g = [](const std::vector<Tensor>& x) {
+    return scaled_dot_product_attention(x[0], x[1].transpose(2, 3).transpose(2, 3), x[2], x[3]);
+  };
+  CHECK(gradcheck(g, {q, k, v, m}));
+  Tensor qt = randn({1, 3, 2, 2}).requires_grad_();
+  auto h = [](const std::vector<Tensor>& x) { return scaled_dot_product_attention(x[0].transpose(1, 2), x[1], x[2]); };
+  CHECK(gradcheck(h, {qt, k, v}));
+  CHECK(gradgradcheck(h, {qt, k, v}));
+}
+
+TEST_CASE("attention is bitwise repeatable", "[ops][attention]") {
+  manual_seed(55);
+  Tensor q = randn({2, 4, 16, 8}).requires_grad_(), k = randn({2, 4, 16, 8}).requires_grad_(),
+         v = randn({2, 4, 16, 8}).requires_grad_();
+  auto run = [&] {
+    Tensor out = scaled_dot_product_attention(q, k, v, {}, true);
+    std::vector<Tensor> g = grad({sum(out * out)}, {q, k, v});
+    V all = out.to_vector();
+    for (const Tensor& t : g) {
+      const V tv = t.to_vector();
+      all.insert(all.end(), tv.begin(), tv.end());
+    }
+    return all;
+  };
+  const V first = run();
+  for (int i = 0; i < 3; ++i) CHECK(run() == first);
+}
+
+TEST_CASE("attention rejects bad shapes with messages", "[ops][attention]") {
+  Tensor q = zeros({1, 2, 3, 4}), k = zeros({1, 2, 5, 4}), v = zeros({1, 2, 5, 6});
+  CHECK_THROWS_WITH(scaled_dot_product_attention(zeros({2, 3, 4}), k, v),
+                    Catch::Contains("scaled_dot_product_attention") && Catch::Contains("[2, 3, 4]"));
+  CHECK_THROWS_WITH(scaled_dot_product_attention(q, zeros({1, 2, 5, 3}), v),
+                    Catch::Contains("scaled_dot_product_attention") && Catch::Contains("[1, 2, 5, 3]"));
+  CHECK_THROWS_AS(scaled_dot_product_attention(q, k, zeros({1, 2, 4, 6})), ShapeError);
+  CHECK_THROWS_WITH(scaled_dot_product_attention(q, k, v, zeros({3, 4})),
+                    Catch::Contains("mask") && Catch::Contains("[3, 4]") && Catch::Contains("[1, 2, 3, 5]"));
+}
