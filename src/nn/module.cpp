@@ -123,6 +123,7 @@ std::string Module::type_name() const {
   char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
   std::string name = status == 0 && demangled ? demangled : mangled;
   std::free(demangled);
+  for (size_t at; (at = name.find("(anonymous namespace)::")) != std::string::npos;) name.erase(at, 23);
   // Drop namespaces, also inside template arguments: ModuleList<TransformerBlock>.
   std::string out;
   size_t word_start = 0;

@@ -106,7 +106,8 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
       unexpected.push_back(key + " " + (t.defined() ? shape_str(t.shape()) : "undefined"));
       continue;
     }
-    if (expect_shape(key, t, name == "step" ? Shape{1} : params_[i].shape())) found[i].insert(name);
+    expect_shape(key, t, name == "step" ? Shape{1} : params_[i].shape());
+    found[i].insert(name);  // present (a wrong shape is reported as mismatched, not missing)
   }
   for (const auto& [i, names] : found) {
     for (const auto& n : state_names_)

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+// Conv2d, ConvTranspose2d, pooling and upsampling modules against naive loops.
+#include <cmath>
+
+#include "nn/layer_check.hpp"
+
+using namespace fresco;
+using fresco::test::module_gradcheck;
+using fresco::test::values;
+
+namespace {
+
+// Naive convolution in double: x [N,Ci,H,W], w [Co,Ci/g,K,K] -> [N,Co,OH,OW].
+std::vector<double> naive_conv(const std::vector<double>& x, const std::vector<double>& w, const std::vector<double>& b,
+                               int N, int Ci, int H, int W, int Co, int K, int s, int p, int d, int g, int& OH, int& OW) {
+  OH = (H + 2 * p - d * (K - 1) - 1) / s + 1;
+  OW = (W + 2 * p - d * (K - 1) - 1) / s + 1;
+  const int cig = Ci / g, cog = Co / g;
+  std::vector<double> y(static_cast<size_t>(N * Co * OH * OW));
+  for (int n = 0; n < N; ++n)
+    for (int co = 0; co < Co; ++co)
+      for (int oy = 0; oy < OH; ++oy)
+        for (int ox = 0; ox < OW; ++ox) {
+          double acc = b.empty() ? 0 : b[co];
+          const int grp = co / cog;
+          for (int ci = 0; ci < cig; ++ci)
+            for (int ky = 0; ky < K; ++ky)
+              for (int kx = 0; kx < K; ++kx) {
+                const int iy = oy * s - p + ky * d, ix = ox * s - p + kx * d;
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                acc += w[((co * cig + ci) * K + ky) * K + kx] * x[((n * Ci + grp * cig + ci) * H + iy) * W + ix];
+              }
+          y[((n * Co + co) * OH + oy) * OW + ox] = acc;
+        }
+  return y;
+}
+
+double worst_diff(const std::vector<double>& a, const Tensor& t) {
+  const auto v = values(t);
+  if (v.size() != a.size()) return INFINITY;
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - v[i]));
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("Conv2d matches a naive convolution for stride, padding, dilation and groups", "[nn][conv]") {
+  manual_seed(10);
+  struct Case { int ci, co, k; nn::Conv2dOptions o; };
+  const Case cases[] = {
+      {3, 4, 3, {}},
+      {3, 4, 4, {.stride = 2, .padding = 1, .bias = false}},
+      {4, 6, 3, {.padding = 2, .dilation = 2, .groups = 2}},
+      {2, 2, 1, {.stride = 3}},
+  };
+  for (const auto& c : cases) {
+    nn::Conv2d conv(c.ci, c.co, c.k, c.o);
+    Tensor x = randn({2, c.ci, 7, 6});
+    Tensor y = conv(x);
+    int OH = 0, OW = 0;
+    auto expected = naive_conv(values(x), values(conv.weight), c.o.bias ? values(conv.bias) : std::vector<double>{},
+                               2, c.ci, 7, 6, c.co, c.k, int(c.o.stride), int(c.o.padding), int(c.o.dilation),
+                               int(c.o.groups), OH, OW);
+    REQUIRE(y.shape() == Shape{2, c.co, OH, OW});
+    CHECK(worst_diff(expected, y) < 1e-4);
+  }
+}
+
+TEST_CASE("Conv2d and ConvTranspose2d gradcheck; errors name the layer", "[nn][conv]") {
+  manual_seed(11);
+  nn::Conv2d conv(2, 2, 3, {.stride = 2, .padding = 1});
+  CHECK(module_gradcheck({&conv.weight, &conv.bias}, {randn({1, 2, 4, 4}).requires_grad_()},
+                         [&](const std::vector<Tensor>& in) { return conv(in[0]); }));
+  nn::ConvTranspose2d up(2, 3, 3, {.stride = 2, .padding = 1, .output_padding = 1});
+  CHECK(module_gradcheck({&up.weight, &up.bias}, {randn({1, 2, 2, 2}).requires_grad_()},
+                         [&](const std::vector<Tensor>& in) { return up(in[0]); }));
+  CHECK_THROWS_WITH(conv(randn({1, 3, 4, 4})), Catch::Contains("Conv2d: expected input [N, 2, H, W], got [1, 3, 4, 4]"));
+  CHECK_THROWS_WITH(nn::Conv2d(3, 4, 3, {.groups = 2}), Catch::Contains("groups must be positive and divide"));
+  CHECK_THROWS_WITH(nn::Conv2d(3, 4, 3, {.stride = 0}), Catch::Contains("stride must be positive"));
+  CHECK_THROWS_WITH(nn::ConvTranspose2d(3, 4, 3, {.stride = 2, .output_padding = 2}),
+                    Catch::Contains("output_padding must be in [0, stride = 2)"));
+  CHECK_THROWS_WITH(nn::Conv2d(1, 1, 5)(randn({1, 1, 3, 3})), Catch::Contains("smaller than the (dilated) kernel"));
+}
+
+TEST_CASE("ConvTranspose2d matches a naive scatter", "[nn][conv]") {
+  manual_seed(12);
+  const int N = 2, Ci = 3, Co = 2, H = 3, W = 4, K = 4, s = 2, p = 1, op = 1;
+  nn::ConvTranspose2d up(Ci, Co, K, {.stride = s, .padding = p, .output_padding = op});
+  Tensor x = randn({N, Ci, H, W});
+  Tensor y = up(x);
+  const int OH = (H - 1) * s - 2 * p + K + op, OW = (W - 1) * s - 2 * p + K + op;
+  REQUIRE(y.shape() == Shape{N, Co, OH, OW});
+  const auto xv = values(x), w = values(up.weight), b = values(up.bias);
+  std::vector<double> expected(static_cast<size_t>(N * Co * OH * OW));
+  for (int n = 0; n < N; ++n)
+    for (int co = 0; co < Co; ++co)
+      for (int i = 0; i < OH * OW; ++i) expected[(n * Co + co) * OH * OW + i] = b[co];
+  // Each input pixel scatters weight [ci, co, ky, kx] into output (iy·s − p + ky, ix·s − p + kx).
+  for (int n = 0; n < N; ++n)
+    for (int ci = 0; ci < Ci; ++ci)
+      for (int iy = 0; iy < H; ++iy)
+        for (int ix = 0; ix < W; ++ix)
+          for (int co = 0; co < Co; ++co)
+            for (int ky = 0; ky < K; ++ky)
+              for (int kx = 0; kx < K; ++kx) {
+                const int oy = iy * s - p + ky, ox = ix * s - p + kx;
+                if (oy < 0 || oy >= OH || ox < 0 || ox >= OW) continue;
+                expected[((n * Co + co) * OH + oy) * OW + ox] +=
+                    w[((ci * Co + co) * K + ky) * K + kx] * xv[((n * Ci + ci) * H + iy) * W + ix];
+              }
+  CHECK(worst_diff(expected, y) < 1e-4);
+}
+
+TEST_CASE("MaxPool2d, AvgPool2d and Upsample modules", "[nn][pool]") {
+  Tensor x = arange(32).reshape({1, 2, 4, 4});
+  CHECK_TENSOR(nn::MaxPool2d(2)(x), (Shape{1, 2, 2, 2}), (std::vector<float>{5, 7, 13, 15, 21, 23, 29, 31}), 0);
+  CHECK_TENSOR(nn::AvgPool2d(2)(x), (Shape{1, 2, 2, 2}),
+               (std::vector<float>{2.5f, 4.5f, 10.5f, 12.5f, 18.5f, 20.5f, 26.5f, 28.5f}), 1e-6);
+  CHECK_TENSOR(nn::MaxPool2d(3, 1)(x.slice(1, 0, 1)), (Shape{1, 1, 2, 2}), (std::vector<float>{10, 11, 14, 15}), 0);
+  Tensor small = tensor({1, 2, 3, 4}, {1, 1, 2, 2});
+  CHECK_TENSOR(nn::Upsample(2)(small), (Shape{1, 1, 4, 4}),
+               (std::vector<float>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}), 0);
+  manual_seed(13);
+  nn::AvgPool2d avg(2);
+  CHECK(gradcheck([&](const std::vector<Tensor>& in) { return avg(in[0]); }, {randn({1, 1, 4, 4}).requires_grad_()}));
+  nn::Upsample up(2);
+  CHECK(gradcheck([&](const std::vector<Tensor>& in) { return up(in[0]); }, {randn({1, 1, 2, 2}).requires_grad_()}));
+  nn::MaxPool2d mp(2);
+  CHECK(gradcheck([&](const std::vector<Tensor>& in) { return mp(in[0]); }, {randn({1, 1, 4, 4}).requires_grad_()}));
+  CHECK_THROWS_WITH(nn::MaxPool2d(5)(x), Catch::Contains("smaller than the 5x5 window"));
+  CHECK_THROWS_WITH(nn::Upsample(0), Catch::Contains("scale_factor must be positive"));
+}
