@@ -40,13 +40,44 @@ inline float exp_fast(float x) {
   p = p * r + 1.f;
   const float scale = std::bit_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(ni + 127) << 23));
   const float e = p * scale;
-  return x < -87.3f ? 0.f : (x != x ? x : e);
+  return x < -87.3f ? 0.f : e;  // NaN propagates through xc (min/max keep their first argument)
 }
 
+// Reductions keep kLanes partial results (a fixed order, so repeatable) so
+// that the compiler can vectorise them without reassociating floats.
+constexpr int kLanes = 16;
+
 inline float row_max(const float* x, int64_t C) {
+  float acc[kLanes];
+  std::fill(acc, acc + kLanes, kNegInf);
+  int64_t c = 0;
+  for (; c + kLanes <= C; c += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] = acc[l] > x[c + l] ? acc[l] : x[c + l];
   float m = kNegInf;
-  for (int64_t c = 0; c < C; ++c) m = std::max(m, x[c]);
+  for (int l = 0; l < kLanes; ++l) m = std::max(m, acc[l]);
+  for (; c < C; ++c) m = std::max(m, x[c]);
   return m;
+}
+
+// Σ_c exp(x[c] − shift), also storing each exp into y when kStore (y may alias x).
+template <bool kStore>
+inline float exp_sum(float* y, const float* x, float shift, int64_t C) {
+  float acc[kLanes] = {};
+  int64_t c = 0;
+  for (; c + kLanes <= C; c += kLanes)
+    for (int l = 0; l < kLanes; ++l) {
+      const float e = exp_fast(x[c + l] - shift);
+      if constexpr (kStore) y[c + l] = e;
+      acc[l] += e;
+    }
+  float s = 0.f;
+  for (int l = 0; l < kLanes; ++l) s += acc[l];
+  for (; c < C; ++c) {
+    const float e = exp_fast(x[c] - shift);
+    if constexpr (kStore) y[c] = e;
+    s += e;
+  }
+  return s;
 }
 
 }  // namespace
@@ -59,17 +90,11 @@ void softmax_forward(float* y, const float* x, int64_t R, int64_t C, bool log) {
       const float m = row_max(xr, C);
       // A row of -inf has no finite maximum: shift by 0 so the result is NaN, as PyTorch.
       const float shift = std::isinf(m) && m < 0 ? 0.f : m;
-      float sum = 0.f;
       if (log) {
-        for (int64_t c = 0; c < C; ++c) sum += exp_fast(xr[c] - shift);
-        const float lse = shift + std::log(sum);
+        const float lse = shift + std::log(exp_sum<false>(nullptr, xr, shift, C));
         for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] - lse;
       } else {
-        for (int64_t c = 0; c < C; ++c) {
-          const float e = exp_fast(xr[c] - shift);
-          yr[c] = e;
-          sum += e;
-        }
+        const float sum = exp_sum<true>(yr, xr, shift, C);
         const float inv = 1.f / sum;
         for (int64_t c = 0; c < C; ++c) yr[c] *= inv;
       }
@@ -121,13 +146,7 @@ void attention_softmax(float* p, int64_t B, int64_t H, int64_t Tq, int64_t Tk, f
         std::fill(pr, pr + Tk, 0.f);
         continue;
       }
-      float sum = 0.f;
-      for (int64_t j = 0; j < n; ++j) {
-        const float e = exp_fast(pr[j] - m);
-        pr[j] = e;
-        sum += e;
-      }
-      const float inv = 1.f / sum;
+      const float inv = 1.f / exp_sum<true>(pr, pr, m, n);
       for (int64_t j = 0; j < n; ++j) pr[j] *= inv;
       std::fill(pr + n, pr + Tk, 0.f);
     }
@@ -140,9 +159,7 @@ void logsumexp_rows(float* lse, const float* x, int64_t R, int64_t C) {
       const float* xr = x + r * C;
       const float m = row_max(xr, C);
       const float shift = std::isinf(m) ? 0.f : m;
-      float sum = 0.f;
-      for (int64_t c = 0; c < C; ++c) sum += exp_fast(xr[c] - shift);
-      lse[r] = shift + std::log(sum);
+      lse[r] = shift + std::log(exp_sum<false>(nullptr, xr, shift, C));
     }
   });
 }
