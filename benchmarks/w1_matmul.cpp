@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+// W1 GEMM (specs/reference-workloads.md) through the ops: GFLOP/s of fresco::matmul and of
+// fresco::linear next to raw kernels::gemm on the same shapes in the same run, so the ratio
+// is the op's overhead (validation, output allocation, stride analysis). Bar: >= 0.90.
+// linear computes x [M, K] · Wᵀ + b with W [N, K] (B read transposed), timed against the
+// raw GEMM with the same transposed B and the bias fused.
+//   usage: bench_w1_matmul [samples]   (default 25 timed samples per path and shape)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <fresco/fresco.hpp>
+
+#include "kernels/gemm.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct W1Shape {
+  const char* label;
+  int64_t M, K, N;
+  bool b_transposed;  // B given as a transposed view of an N x K tensor
+};
+
+const W1Shape kShapes[] = {
+    {"large 1024^3", 1024, 1024, 1024, false}, {"2048x128x384", 2048, 128, 384, false},
+    {"2048x128x128", 2048, 128, 128, false},   {"2048x128x512", 2048, 128, 512, false},
+    {"2048x512x128", 2048, 512, 128, false},   {"2048x128x512 B^T", 2048, 128, 512, true},
+    {"64x2048x128", 64, 2048, 128, false},
+};
+
+template <class F>
+double seconds_of(F&& f, int calls) {
+  const auto t0 = clock_type::now();
+  for (int i = 0; i < calls; ++i) f();
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/// Median seconds per call of `op` and `raw`, sampled alternately (so drift hits both alike).
+template <class Op, class Raw>
+std::pair<double, double> time_pair(Op&& op, Raw&& raw, int samples) {
+  for (int i = 0; i < 5; ++i) {
+    op();
+    raw();
+  }
+  const double one = std::min(seconds_of(op, 3), seconds_of(raw, 3)) / 3;
+  const int calls = std::max(1, int(0.01 / std::max(one, 1e-7)));
+  std::vector<double> op_t, raw_t;
+  for (int i = 0; i < samples; ++i) {
+    op_t.push_back(seconds_of(op, calls) / calls);
+    raw_t.push_back(seconds_of(raw, calls) / calls);
+  }
+  return {median(op_t), median(raw_t)};
+}
+
+struct Row {
+  double matmul, matmul_raw, linear, linear_raw;  // GFLOP/s
+};
+
+Row bench_shape(const W1Shape& s, int samples) {
+  using fresco::kernels::gemm;
+  const int64_t M = s.M, K = s.K, N = s.N;
+  const fresco::Tensor a = fresco::randn({M, K});
+  const fresco::Tensor b = s.b_transposed ? fresco::randn({N, K}).transpose(0, 1) : fresco::randn({K, N});
+  const fresco::Tensor w = fresco::randn({N, K}), bias = fresco::randn({N});
+  std::vector<float> c(size_t(M * N));
+  const float* ap = a.data();
+  const float* bp = s.b_transposed ? b.transpose(0, 1).data() : b.data();
+  const int64_t b_rs = s.b_transposed ? 1 : N, b_cs = s.b_transposed ? K : 1;
+
+  const auto [mm, mm_raw] = time_pair([&] { fresco::Tensor y = fresco::matmul(a, b); },
+                                      [&] { gemm(1, M, N, K, {ap, 0, K, 1}, {bp, 0, b_rs, b_cs}, c.data(), N, 0); },
+                                      samples);
+  const auto [lin, lin_raw] = time_pair(
+      [&] { fresco::Tensor y = fresco::linear(a, w, bias); },
+      [&] { gemm(1, M, N, K, {ap, 0, K, 1}, {w.data(), 0, 1, K}, c.data(), N, 0, bias.data()); }, samples);
+  const double flop = 2.0 * double(M) * double(N) * double(K);
+  return {flop / mm / 1e9, flop / mm_raw / 1e9, flop / lin / 1e9, flop / lin_raw / 1e9};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int samples = argc > 1 ? std::max(5, std::atoi(argv[1])) : 25;
+  fresco::set_num_threads(2);
+  fresco::manual_seed(0);
+  std::printf("W1 through the ops, 2 threads, fp32, median of %d samples (each >= 10 ms of calls)\n", samples);
+  std::printf("%-18s %10s %10s %6s   %10s %10s %6s\n", "shape (MxKxN)", "matmul", "raw gemm", "ratio", "linear",
+              "raw+bias", "ratio");
+  std::string json = "{\"workload\":\"W1 ops\",\"threads\":2,\"shapes\":[";
+  double worst = 1e9;
+  for (const W1Shape& s : kShapes) {
+    const Row r = bench_shape(s, samples);
+    const double mr = r.matmul / r.matmul_raw, lr = r.linear / r.linear_raw;
+    worst = std::min({worst, mr, lr});
+    std::printf("%-18s %10.1f %10.1f %6.3f   %10.1f %10.1f %6.3f\n", s.label, r.matmul, r.matmul_raw, mr, r.linear,
+                r.linear_raw, lr);
+    std::fflush(stdout);
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  "%s{\"label\":\"%s\",\"M\":%lld,\"K\":%lld,\"N\":%lld,\"matmul_gflops\":%.2f,\"raw_gflops\":%.2f,"
+                  "\"matmul_ratio\":%.4f,\"linear_gflops\":%.2f,\"raw_bias_gflops\":%.2f,\"linear_ratio\":%.4f}",
+                  &s == kShapes ? "" : ",", s.label, (long long)s.M, (long long)s.K, (long long)s.N, r.matmul,
+                  r.matmul_raw, mr, r.linear, r.linear_raw, lr);
+    json += buf;
+  }
+  std::printf("worst ratio: %.3f (bar: 0.90)\n", worst);
+  std::printf("JSON %s]}\n", json.c_str());
+  return 0;
+}
