@@ -15,7 +15,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/fresco
 install(EXPORT frescoTargets NAMESPACE fresco:: DESTINATION ${FRESCO_CMAKE_DIR})
 
 # A static libfresco.a names its private dependencies in its link interface
-# ($<LINK_ONLY:DNNL::dnnl> ...), so the config must find them too; a shared
+# ($<LINK_ONLY:DNNL::dnnl> ... $<LINK_ONLY:GIF::GIF>), so the config must find them too; a shared
 # library has them in its DT_NEEDED entries and needs only fmt.
 get_target_property(FRESCO_LIBRARY_TYPE fresco TYPE)
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/frescoConfig.cmake.in
