@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// \file
+/// `gan::GanTrainer`: stage 2 of the text-to-image pipeline, adversarial
+/// training of a `Generator` against a matching-aware `Discriminator`, both
+/// conditioned on a (frozen or fine-tuned) `text::Gpt`.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fresco/gan/captioned_images.hpp>
+#include <fresco/gan/conditioning.hpp>
+#include <fresco/gan/discriminator.hpp>
+#include <fresco/gan/generator.hpp>
+#include <fresco/optim/adam.hpp>
+#include <fresco/text/gpt.hpp>
+#include <fresco/text/tokenizer.hpp>
+
+namespace fresco::gan {
+
+/// Options of `GanTrainer`. Checked in its constructor.
+struct GanTrainerOptions {
+  /// "hinge" (default) or "bce" (BCE with logits).
+  std::string loss = "hinge";
+  /// Image-caption pairs per step.
+  int64_t batch_size = 64;
+  /// Total steps (one D update then one G update each).
+  int64_t steps = 10000;
+  /// Wall-clock budget in minutes (0: none); training stops at `steps` or the budget.
+  double minutes = 0;
+  /// Stop this run at this step (0: none); a later run resumes from the checkpoint.
+  int64_t stop_at_step = 0;
+  /// Adam for both nets: learning rates and betas.
+  float lr_g = 2e-4f;
+  float lr_d = 2e-4f;
+  float beta1 = 0.5f;
+  float beta2 = 0.999f;
+  /// Weight k of DF-GAN's matching-aware gradient penalty k · E[‖∇(x, s) D(x, s)‖^p]
+  /// on (real image, matching sentence) pairs (0: off).
+  float ma_gp = 2.f;
+  /// Exponent p of the penalty.
+  float ma_gp_power = 6.f;
+  /// Apply the penalty every this many steps, weighted by this factor (lazy regularisation).
+  int64_t ma_gp_every = 1;
+  /// Clip each net's gradient to this total L2 norm (0: no clipping).
+  float clip_grad = 10.f;
+  /// Decay of the exponential moving average of G's weights (0: the average is G itself).
+  float ema_decay = 0.999f;
+  /// Fine-tune the text model: its sentence and word vectors get G's gradient,
+  /// plus `text_loss_weight` · its next-token loss. false keeps it frozen.
+  bool finetune_text = false;
+  float text_loss_weight = 0.1f;
+  float lr_text = 5e-5f;
+  /// Where checkpoints (`checkpoint.safetensors`), samples (`samples/`) and
+  /// the metrics log (`metrics.jsonl`) go; "" writes nothing.
+  std::string out_dir = "";
+  /// Checkpoint every this many steps (and at the end); 0: only at the end.
+  int64_t checkpoint_every = 500;
+  /// Sample grid every this many steps (and at the end); 0: only at the end.
+  int64_t sample_every = 250;
+  /// Metrics log line every this many steps.
+  int64_t log_every = 10;
+  /// Prompts of the sample grids (rows); empty: the first 8 distinct training captions.
+  std::vector<std::string> sample_prompts;
+  /// Images per prompt in the sample grids (columns).
+  int64_t samples_per_prompt = 8;
+  /// Resume from `out_dir/checkpoint.safetensors` when it exists.
+  bool resume = true;
+  /// Seed of the data order, the noise and everything random in a step.
+  uint64_t seed = 0;
+  /// Progress line on stderr at most every `progress_seconds`.
+  bool progress = true;
+  double progress_seconds = 2.0;
+};
+
+/// One step's batch: images [B, C, S, S] in [-1, 1] and their captions as tokens.
+struct GanBatch {
+  Tensor images;
+  TokenBatch tokens;
+  /// Dataset indices of the rows.
+  std::vector<int64_t> indices;
+};
+
+/// The losses of one step (0 where a phase has not run).
+struct GanStepLosses {
+  float d_loss = 0;       ///< adversarial D loss (without the penalty)
+  float d_real = 0;       ///< mean D logit on (real, matching caption)
+  float d_fake = 0;       ///< mean D logit on (G(z, caption), caption)
+  float d_mismatch = 0;   ///< mean D logit on (real, another image's caption)
+  float gp = 0;           ///< the weighted MA-GP term
+  float g_loss = 0;       ///< adversarial G loss
+  float text_loss = 0;    ///< next-token loss when fine-tuning the text model
+};
+
+/// What `GanTrainer::train` did.
+struct GanTrainSummary {
+  int64_t steps = 0;       ///< step reached (counting resumed steps)
+  int64_t steps_run = 0;   ///< steps taken by this run
+  double seconds = 0;
+  double steps_per_second = 0;
+  /// The losses of every step this run took, in order.
+  std::vector<GanStepLosses> history;
+};
+
+/// Trains `generator` and `discriminator` (references kept: they must outlive
+/// the trainer) on `data`. The trainer owns the EMA copy of the generator,
+/// both Adam optimizers and the step counter.
+///
+/// One step: `d_step` then `g_step` on the same batch. D sees (real, caption)
+/// as real, and (G(z, caption), caption) and (real, rolled caption) as fake.
+/// Every random draw of step t comes from streams seeded by (seed, t), and
+/// the batch of step t from the epoch permutations seeded by (seed, epoch),
+/// so a run resumed from a checkpoint continues bit for bit.
+///
+///     fresco::gan::GanTrainer trainer(g, d, gpt, tokenizer, data, {.minutes = 5, .out_dir = "run"});
+///     auto summary = trainer.train();
+///     fresco::Tensor images = trainer.ema_generator()(z, sentence, words, mask);
+class GanTrainer {
+public:
+  GanTrainer(Generator& generator, Discriminator& discriminator, text::Gpt& gpt,
+             const text::BpeTokenizer& tokenizer, CaptionedImages data, GanTrainerOptions options = {});
+  ~GanTrainer();
+
+  /// Runs steps until `steps`, the time budget or `stop_at_step`; resumes first
+  /// when asked and a checkpoint exists. Throws `fresco::Error` naming the
+  /// step and the loss when a loss is NaN or infinite (the last checkpoint is left as it was).
+  GanTrainSummary train();
+
+  /// The batch of step `step` (deterministic).
+  GanBatch batch(int64_t step) const;
+  /// One discriminator update on `batch`; fills the d_* and gp fields.
+  GanStepLosses d_step(const GanBatch& batch);
+  /// One generator update (and EMA update) on `batch`; fills g_loss and text_loss.
+  GanStepLosses g_step(const GanBatch& batch);
+  /// `batch(step())`, `d_step`, `g_step`, then step() + 1.
+  GanStepLosses train_step();
+
+  /// Writes G, D, the EMA generator, the text model, both optimizers and the
+  /// step to one safetensors file (temporary file + rename).
+  void save_checkpoint(const std::string& path) const;
+  /// Restores everything `save_checkpoint` wrote. Throws `fresco::Error`/`IoError` naming the file.
+  void load_checkpoint(const std::string& path);
+  /// Writes a grid of the EMA generator's images of the sample prompts.
+  void write_samples(const std::string& path) const;
+
+  /// Steps taken so far (including resumed ones).
+  int64_t step() const { return step_; }
+  Generator& ema_generator() { return *ema_; }
+  const GanTrainerOptions& options() const { return options_; }
+
+private:
+  void update_ema();
+  void check_finite(float value, const char* what) const;
+  const std::vector<int64_t>& epoch_order(int64_t epoch) const;
+  void log_metrics(const GanStepLosses& l, double elapsed) const;
+
+  Generator& g_;
+  Discriminator& d_;
+  text::Gpt& gpt_;
+  text::BpeTokenizer tokenizer_;
+  CaptionedImages data_;
+  GanTrainerOptions options_;
+  std::unique_ptr<Generator> ema_;
+  std::unique_ptr<optim::Adam> opt_g_, opt_d_, opt_text_;
+  std::vector<std::vector<int64_t>> tokens_;   // tokenized captions of the data
+  std::vector<std::string> prompts_;
+  int64_t step_ = 0;
+  mutable int64_t cached_epoch_ = -1;
+  mutable std::vector<int64_t> order_;
+};
+
+}  // namespace fresco::gan

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: Apache-2.0
+// The GAN trainer's phases: batches, the discriminator step (matching-aware,
+// with DF-GAN's MA-GP), the generator step and the EMA of G's weights.
+// Legend: B batch, C channels, S image side, D text_dim.
+#include <fresco/gan/trainer.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+#include <fresco/autograd/autograd.hpp>
+#include <fresco/error.hpp>
+#include <fresco/ops/elementwise.hpp>
+#include <fresco/ops/loss.hpp>
+#include <fresco/ops/reduce.hpp>
+#include <fresco/ops/shape.hpp>
+#include <fresco/tensor/random.hpp>
+
+namespace fresco::gan {
+
+namespace {
+
+// While alive, the discriminator's parameters need no gradient: G's update
+// backpropagates through D to the image only, skipping D's weight gradients.
+struct FreezeParameters {
+  explicit FreezeParameters(const nn::Module& m) : params(m.parameters()) {
+    for (auto& p : params) p.requires_grad_(false);
+  }
+  ~FreezeParameters() {
+    for (auto& p : params) p.requires_grad_(true);
+  }
+  std::vector<Tensor> params;
+};
+
+void copy_into(Tensor& dst, const Tensor& src) {
+  const Tensor s = src.contiguous();
+  std::copy(s.data(), s.data() + s.numel(), dst.data());
+}
+
+}  // namespace
+
+GanTrainer::GanTrainer(Generator& generator, Discriminator& discriminator, text::Gpt& gpt,
+                       const text::BpeTokenizer& tokenizer, CaptionedImages data, GanTrainerOptions options)
+    : g_(generator), d_(discriminator), gpt_(gpt), tokenizer_(tokenizer), data_(std::move(data)), options_(options) {
+  const auto& o = options_;
+  FRESCO_CHECK(o.loss == "hinge" || o.loss == "bce", "GanTrainer: loss must be \"hinge\" or \"bce\", got \"{}\"",
+               o.loss);
+  data_.validate();
+  FRESCO_CHECK(o.batch_size >= 2 && o.batch_size <= data_.size(),
+               "GanTrainer: batch_size must be in [2, {}] (the data size), got {}", data_.size(), o.batch_size);
+  FRESCO_CHECK(o.steps >= 1, "GanTrainer: steps must be positive, got {}", o.steps);
+  FRESCO_CHECK(o.minutes >= 0 && o.stop_at_step >= 0, "GanTrainer: minutes and stop_at_step must be >= 0");
+  FRESCO_CHECK(o.lr_g > 0 && o.lr_d > 0 && o.lr_text > 0, "GanTrainer: learning rates must be positive");
+  FRESCO_CHECK(o.ma_gp >= 0 && o.ma_gp_power > 0 && o.ma_gp_every >= 1,
+               "GanTrainer: need ma_gp >= 0, ma_gp_power > 0, ma_gp_every >= 1");
+  FRESCO_CHECK(o.clip_grad >= 0, "GanTrainer: clip_grad must be >= 0, got {}", o.clip_grad);
+  FRESCO_CHECK(o.ema_decay >= 0 && o.ema_decay < 1, "GanTrainer: ema_decay must be in [0, 1), got {}", o.ema_decay);
+  FRESCO_CHECK(o.log_every >= 1 && o.checkpoint_every >= 0 && o.sample_every >= 0 && o.samples_per_prompt >= 1,
+               "GanTrainer: log_every and samples_per_prompt must be >= 1, checkpoint/sample_every >= 0");
+  const auto& gc = g_.config();
+  const auto& dc = d_.config();
+  const int64_t c = data_.images.size(1), s = data_.images.size(2);
+  FRESCO_CHECK(gc.channels == c && gc.image_size == s && dc.channels == c && dc.image_size == s,
+               "GanTrainer: the data is {}x{}x{} but the generator makes {}x{}x{} and the discriminator reads {}x{}x{}",
+               c, s, s, gc.channels, gc.image_size, gc.image_size, dc.channels, dc.image_size, dc.image_size);
+  const int64_t d_model = gpt_.config().d_model;
+  FRESCO_CHECK(gc.text_dim == d_model && dc.text_dim == d_model,
+               "GanTrainer: the text model's d_model is {} but the generator's text_dim is {} and the "
+               "discriminator's {}",
+               d_model, gc.text_dim, dc.text_dim);
+  FRESCO_CHECK(tokenizer_.vocab_size() <= gpt_.config().vocab_size,
+               "GanTrainer: the tokenizer has {} tokens, more than the text model's vocabulary of {}",
+               tokenizer_.vocab_size(), gpt_.config().vocab_size);
+
+  tokens_.reserve(data_.captions.size());
+  for (const auto& caption : data_.captions) {
+    tokens_.push_back(tokenizer_.encode(caption, true, true));
+    FRESCO_CHECK(static_cast<int64_t>(tokens_.back().size()) <= gpt_.config().context,
+                 "GanTrainer: the caption \"{}\" needs {} tokens, more than the text model's context of {}", caption,
+                 tokens_.back().size(), gpt_.config().context);
+  }
+  prompts_ = o.sample_prompts;
+  if (prompts_.empty()) {
+    for (const auto& caption : data_.captions) {
+      if (prompts_.size() >= 8) break;
+      if (std::find(prompts_.begin(), prompts_.end(), caption) == prompts_.end()) prompts_.push_back(caption);
+    }
+  }
+
+  ema_ = std::make_unique<Generator>(gc);
+  {
+    NoGradGuard guard;
+    auto src = g_.named_parameters(), dst = ema_->named_parameters();
+    for (size_t i = 0; i < src.size(); ++i) copy_into(dst[i].second, src[i].second);
+    auto sb = g_.named_buffers(), db = ema_->named_buffers();
+    for (size_t i = 0; i < sb.size(); ++i) copy_into(db[i].second, sb[i].second);
+  }
+  ema_->eval();
+  opt_g_ = std::make_unique<optim::Adam>(g_.parameters(),
+                                         optim::AdamOptions{.lr = o.lr_g, .beta1 = o.beta1, .beta2 = o.beta2});
+  opt_d_ = std::make_unique<optim::Adam>(d_.parameters(),
+                                         optim::AdamOptions{.lr = o.lr_d, .beta1 = o.beta1, .beta2 = o.beta2});
+  if (o.finetune_text)
+    opt_text_ = std::make_unique<optim::Adam>(gpt_.parameters(), optim::AdamOptions{.lr = o.lr_text});
+  g_.train();
+  d_.train();
+  gpt_.train(o.finetune_text);
+}
+
+GanTrainer::~GanTrainer() = default;
+
+const std::vector<int64_t>& GanTrainer::epoch_order(int64_t epoch) const {
+  if (epoch != cached_epoch_) {
+    const int64_t n = data_.size();
+    order_.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) order_[static_cast<size_t>(i)] = i;
+    fresco::Generator gen(mix_seed(options_.seed, 0x0DA7A000ull + static_cast<uint64_t>(epoch)));
+    for (int64_t i = n - 1; i > 0; --i)   // Fisher-Yates
+      std::swap(order_[static_cast<size_t>(i)], order_[gen.below(static_cast<uint64_t>(i + 1))]);
+    cached_epoch_ = epoch;
+  }
+  return order_;
+}
+
+GanBatch GanTrainer::batch(int64_t step) const {
+  const int64_t n = data_.size(), b = options_.batch_size;
+  GanBatch out;
+  std::vector<std::vector<int64_t>> rows;
+  for (int64_t j = 0; j < b; ++j) {
+    const int64_t pos = step * b + j;
+    const int64_t idx = epoch_order(pos / n)[static_cast<size_t>(pos % n)];
+    out.indices.push_back(idx);
+    rows.push_back(tokens_[static_cast<size_t>(idx)]);
+  }
+  NoGradGuard guard;
+  out.images = index_select(data_.images, 0, out.indices);
+  out.tokens = pad_token_rows(rows, tokenizer_.pad_id());
+  return out;
+}
+
+void GanTrainer::check_finite(float value, const char* what) const {
+  if (std::isfinite(value)) return;
+  const std::string ckpt = options_.out_dir.empty() ? std::string("(none: no out_dir)")
+                                                     : options_.out_dir + "/checkpoint.safetensors";
+  throw Error(fmt::format("GanTrainer: step {}: the {} is {}; training stopped (try a lower learning rate or "
+                          "gradient clipping); the last good checkpoint {} is unchanged",
+                          step_, what, value, ckpt));
+}
+
+GanStepLosses GanTrainer::d_step(const GanBatch& b) {
+  GanStepLosses l;
+  const int64_t n = b.images.size(0);
+  TextFeatures tf;
+  Tensor fake;
+  {
+    NoGradGuard guard;
+    tf = encode_tokens(gpt_, b.tokens);
+    fake = g_(seeded_noise(n, g_.config().noise_dim, mix_seed(options_.seed, 2 * static_cast<uint64_t>(step_))),
+              tf.sentence, tf.words, tf.pad_mask);
+  }
+  const bool gp = options_.ma_gp > 0 && step_ % options_.ma_gp_every == 0;
+  Tensor real = b.images.detach();
+  Tensor s = tf.sentence.detach();
+  if (gp) {
+    real.requires_grad_();
+    s.requires_grad_();
+  }
+  Tensor d_real = d_(real, s);
+  // Mismatched captions: each image gets its batch neighbour's sentence vector.
+  std::vector<int64_t> roll(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) roll[static_cast<size_t>(i)] = (i + 1) % n;
+  Tensor others = d_(cat({fake, b.images}, 0), cat({tf.sentence, index_select(tf.sentence, 0, roll)}, 0));
+  Tensor d_fake = others.slice(0, 0, n), d_mis = others.slice(0, n, 2 * n);
+  Tensor loss;
+  if (options_.loss == "hinge") {
+    loss = mean(relu(1.f - d_real)) + (mean(relu(1.f + d_fake)) + mean(relu(1.f + d_mis))) * 0.5f;
+  } else {
+    loss = binary_cross_entropy_with_logits(d_real, ones_like(d_real)) +
+           (binary_cross_entropy_with_logits(d_fake, zeros_like(d_fake)) +
+            binary_cross_entropy_with_logits(d_mis, zeros_like(d_mis))) * 0.5f;
+  }
+  Tensor total = loss;
+  if (gp) {
+    // MA-GP (Tao et al., DF-GAN 2022): k · E[‖(∇_x D, ∇_s D)‖^p] at (real image, matching sentence),
+    // smoothing D around the real data manifold and its captions. ‖·‖^p = (‖·‖²)^(p/2).
+    auto grads = fresco::grad({sum(d_real)}, {real, s}, {}, {.retain_graph = true, .create_graph = true});
+    Tensor sq = sum(grads[0] * grads[0], {1, 2, 3}) + sum(grads[1] * grads[1], {1});
+    Tensor penalty = mean(pow(sq, options_.ma_gp_power / 2.f)) * (options_.ma_gp * options_.ma_gp_every);
+    l.gp = penalty.item();
+    total = total + penalty;
+  }
+  l.d_loss = loss.item();
+  l.d_real = mean(d_real.detach()).item();
+  l.d_fake = mean(d_fake.detach()).item();
+  l.d_mismatch = mean(d_mis.detach()).item();
+  check_finite(total.item(), "discriminator loss");
+  d_.zero_grad();
+  total.backward();
+  if (options_.clip_grad > 0) optim::clip_grad_norm(d_.parameters(), options_.clip_grad);
+  opt_d_->step();
+  d_.zero_grad();
+  return l;
+}
+
+GanStepLosses GanTrainer::g_step(const GanBatch& b) {
+  GanStepLosses l;
+  const int64_t n = b.images.size(0);
+  FreezeParameters frozen(d_);
+  TextFeatures tf;
+  if (options_.finetune_text) {
+    tf = encode_tokens(gpt_, b.tokens);
+  } else {
+    NoGradGuard guard;
+    tf = encode_tokens(gpt_, b.tokens);
+  }
+  Tensor z = seeded_noise(n, g_.config().noise_dim, mix_seed(options_.seed, 2 * static_cast<uint64_t>(step_) + 1));
+  Tensor d_fake = d_(g_(z, tf.sentence, tf.words, tf.pad_mask), tf.sentence);
+  Tensor loss = options_.loss == "hinge" ? -mean(d_fake)
+                                         : binary_cross_entropy_with_logits(d_fake, ones_like(d_fake));
+  Tensor total = loss;
+  if (options_.finetune_text) {
+    Tensor text_loss = gpt_.loss(b.tokens.ids, b.tokens.batch, b.tokens.seq);
+    l.text_loss = text_loss.item();
+    total = total + text_loss * options_.text_loss_weight;
+  }
+  l.g_loss = loss.item();
+  check_finite(total.item(), "generator loss");
+  g_.zero_grad();
+  if (opt_text_) gpt_.zero_grad();
+  total.backward();
+  if (options_.clip_grad > 0) optim::clip_grad_norm(g_.parameters(), options_.clip_grad);
+  opt_g_->step();
+  g_.zero_grad();
+  if (opt_text_) {
+    if (options_.clip_grad > 0) optim::clip_grad_norm(gpt_.parameters(), options_.clip_grad);
+    opt_text_->step();
+    gpt_.zero_grad();
+  }
+  update_ema();
+  return l;
+}
+
+void GanTrainer::update_ema() {
+  NoGradGuard guard;
+  const float decay = options_.ema_decay;
+  auto src = g_.parameters(), dst = ema_->parameters();
+  for (size_t i = 0; i < src.size(); ++i) {
+    const float* p = src[i].data();
+    float* e = dst[i].data();
+    for (int64_t j = 0; j < src[i].numel(); ++j) e[j] = decay * e[j] + (1.f - decay) * p[j];   // θ̄ ← βθ̄ + (1−β)θ
+  }
+  // BatchNorm statistics are not averaged: the EMA generator uses G's.
+  auto sb = g_.named_buffers(), db = ema_->named_buffers();
+  for (size_t i = 0; i < sb.size(); ++i) copy_into(db[i].second, sb[i].second);
+}
+
+GanStepLosses GanTrainer::train_step() {
+  GanBatch b = batch(step_);
+  // Anything drawing from the global generator (dropout) is fixed by (seed, step) too.
+  manual_seed(mix_seed(options_.seed ^ 0x61B0BA11ull, static_cast<uint64_t>(step_)));
+  GanStepLosses d = d_step(b);
+  GanStepLosses g = g_step(b);
+  d.g_loss = g.g_loss;
+  d.text_loss = g.text_loss;
+  ++step_;
+  return d;
+}
+
+}  // namespace fresco::gan
