@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: Apache-2.0
+// Generative pretraining of the GPT on captions. The corpus is tokenized once;
+// the batch of step s is a pure function of (seed, s), so that a run resumed
+// from a checkpoint sees exactly the batches of an uninterrupted one.
+#include <fresco/text/pretrain.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <numbers>
+
+#include <fmt/format.h>
+
+#include <fresco/autograd/autograd.hpp>
+#include <fresco/error.hpp>
+#include <fresco/io/checkpoint.hpp>
+#include <fresco/io/safetensors.hpp>
+#include <fresco/optim/adam.hpp>
+#include <fresco/tensor/random.hpp>
+
+namespace fresco::text {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Captions = std::vector<std::vector<int64_t>>;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// splitmix64 finaliser: decorrelates the per-step generator seeds.
+uint64_t mix(uint64_t seed, uint64_t step) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (step + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Rows of token ids [rows, seq] and the number of targets the loss counts.
+struct Batch {
+  std::vector<int64_t> ids;
+  int64_t rows = 0, seq = 0, targets = 0;
+};
+
+// Padded rows: each caption followed by <|pad|> up to the longest one of the batch.
+Batch padded_batch(const Captions& data, const std::vector<size_t>& pick) {
+  Batch b;
+  b.rows = static_cast<int64_t>(pick.size());
+  for (size_t i : pick) b.seq = std::max<int64_t>(b.seq, static_cast<int64_t>(data[i].size()));
+  b.ids.assign(static_cast<size_t>(b.rows * b.seq), BpeTokenizer::kPadId);
+  for (size_t r = 0; r < pick.size(); ++r) {
+    const auto& c = data[pick[r]];
+    std::copy(c.begin(), c.end(), b.ids.begin() + static_cast<std::ptrdiff_t>(r * static_cast<size_t>(b.seq)));
+    b.targets += static_cast<int64_t>(c.size()) - 1;
+  }
+  return b;
+}
+
+// Packed rows: windows of `seq` tokens of the concatenated captions, starting at `starts`.
+Batch packed_batch(const std::vector<int64_t>& stream, const std::vector<size_t>& starts, int64_t seq) {
+  Batch b;
+  b.rows = static_cast<int64_t>(starts.size());
+  b.seq = seq;
+  for (size_t s : starts) b.ids.insert(b.ids.end(), stream.begin() + static_cast<std::ptrdiff_t>(s),
+                                       stream.begin() + static_cast<std::ptrdiff_t>(s) + seq);
+  b.targets = b.rows * (seq - 1);
+  return b;
+}
+
+struct Corpus {
+  Captions train, val;
+  std::vector<int64_t> train_stream, val_stream;  // packed mode
+  int64_t packed_seq = 0;
+};
+
+Corpus prepare(const Gpt& gpt, const BpeTokenizer& tok, const std::vector<std::string>& corpus,
+               const PretrainOptions& o) {
+  const GptConfig& cfg = gpt.config();
+  FRESCO_CHECK(!corpus.empty(), "pretrain: the corpus is empty (give at least one caption)");
+  FRESCO_CHECK(cfg.vocab_size >= BpeTokenizer::kFirstMergeId,
+               "pretrain: the model's vocabulary ({}) is smaller than 256 bytes + 3 special tokens", cfg.vocab_size);
+  FRESCO_CHECK(tok.vocab_size() <= cfg.vocab_size,
+               "pretrain: the tokenizer has {} tokens but the model's vocabulary only {}", tok.vocab_size(),
+               cfg.vocab_size);
+  Captions all;
+  all.reserve(corpus.size());
+  for (size_t i = 0; i < corpus.size(); ++i) {
+    all.push_back(tok.encode(corpus[i], /*add_bos=*/true, /*add_eos=*/true));
+    FRESCO_CHECK(static_cast<int64_t>(all.back().size()) <= cfg.context,
+                 "pretrain: caption {} (\"{}\") is {} tokens long with <|bos|> and <|eos|>, more than the context "
+                 "of {}",
+                 i, corpus[i], all.back().size(), cfg.context);
+  }
+  // Deterministic split: shuffle with the seed, the tail is the validation set.
+  std::vector<size_t> order(all.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  Generator gen(mix(o.seed, ~0ull));
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[gen.below(i)]);
+  size_t n_val = 0;
+  if (o.val_fraction > 0 && all.size() >= 2)
+    n_val = std::clamp<size_t>(static_cast<size_t>(std::llround(o.val_fraction * static_cast<double>(all.size()))), 1,
+                               all.size() - 1);
+  Corpus c;
+  for (size_t i = 0; i < order.size(); ++i) (i + n_val < order.size() ? c.train : c.val).push_back(all[order[i]]);
+  if (o.pack) {
+    for (const auto& t : c.train) c.train_stream.insert(c.train_stream.end(), t.begin(), t.end());
+    for (const auto& t : c.val) c.val_stream.insert(c.val_stream.end(), t.begin(), t.end());
+    c.packed_seq = std::min<int64_t>(cfg.context, static_cast<int64_t>(c.train_stream.size()));
+  }
+  return c;
+}
+
+Batch train_batch(const Corpus& c, const PretrainOptions& o, int64_t step) {
+  Generator gen(mix(o.seed, static_cast<uint64_t>(step)));
+  std::vector<size_t> pick(static_cast<size_t>(o.batch_size));
+  if (!o.pack) {
+    for (auto& p : pick) p = static_cast<size_t>(gen.below(c.train.size()));
+    return padded_batch(c.train, pick);
+  }
+  const size_t starts = c.train_stream.size() - static_cast<size_t>(c.packed_seq) + 1;
+  for (auto& p : pick) p = static_cast<size_t>(gen.below(starts));
+  return packed_batch(c.train_stream, pick, c.packed_seq);
+}
+
+// Mean loss over (up to max_val_rows of) the validation rows, weighted by counted targets.
+float validation_loss(Gpt& gpt, const Corpus& c, const PretrainOptions& o) {
+  std::vector<Batch> batches;
+  if (!o.pack) {
+    const size_t n = std::min(c.val.size(), static_cast<size_t>(o.max_val_rows));
+    for (size_t i = 0; i < n; i += static_cast<size_t>(o.batch_size)) {
+      std::vector<size_t> pick;
+      for (size_t j = i; j < std::min(n, i + static_cast<size_t>(o.batch_size)); ++j) pick.push_back(j);
+      batches.push_back(padded_batch(c.val, pick));
+    }
+  } else {
+    const int64_t seq = std::min<int64_t>(c.packed_seq, static_cast<int64_t>(c.val_stream.size()));
+    std::vector<size_t> starts;
+    for (size_t s = 0; seq >= 2 && s + static_cast<size_t>(seq) <= c.val_stream.size() &&
+                       static_cast<int64_t>(starts.size()) < o.max_val_rows;
+         s += static_cast<size_t>(seq))
+      starts.push_back(s);
+    for (size_t i = 0; i < starts.size(); i += static_cast<size_t>(o.batch_size)) {
+      std::vector<size_t> part(starts.begin() + static_cast<std::ptrdiff_t>(i),
+                               starts.begin() + static_cast<std::ptrdiff_t>(std::min(starts.size(), i + static_cast<size_t>(o.batch_size))));
+      batches.push_back(packed_batch(c.val_stream, part, seq));
+    }
+  }
+  if (batches.empty()) return NAN;
+  const bool was_training = gpt.is_training();
+  gpt.eval();
+  NoGradGuard guard;
+  double total = 0;
+  int64_t count = 0;
+  for (const Batch& b : batches) {
+    if (b.targets == 0) continue;
+    total += static_cast<double>(gpt.loss(b.ids, b.rows, b.seq).item()) * static_cast<double>(b.targets);
+    count += b.targets;
+  }
+  gpt.train(was_training);
+  return count > 0 ? static_cast<float>(total / static_cast<double>(count)) : NAN;
+}
+
+void check_options(const PretrainOptions& o) {
+  FRESCO_CHECK(o.batch_size >= 1, "pretrain: batch_size must be positive, got {}", o.batch_size);
+  FRESCO_CHECK(o.steps >= 1, "pretrain: steps must be positive, got {}", o.steps);
+  FRESCO_CHECK(o.minutes >= 0, "pretrain: minutes must be >= 0 (0: no time budget), got {}", o.minutes);
+  FRESCO_CHECK(o.lr > 0 && o.min_lr >= 0 && o.min_lr <= o.lr,
+               "pretrain: need lr > 0 and 0 <= min_lr <= lr, got lr {} and min_lr {}", o.lr, o.min_lr);
+  FRESCO_CHECK(o.warmup_steps >= 0, "pretrain: warmup_steps must be >= 0, got {}", o.warmup_steps);
+  FRESCO_CHECK(o.grad_clip >= 0, "pretrain: grad_clip must be >= 0 (0: off), got {}", o.grad_clip);
+  FRESCO_CHECK(o.val_fraction >= 0 && o.val_fraction < 1, "pretrain: val_fraction must be in [0, 1), got {}",
+               o.val_fraction);
+  FRESCO_CHECK(o.eval_every >= 0 && o.checkpoint_every >= 0 && o.max_val_rows >= 1 && o.stop_at_step >= 0,
+               "pretrain: eval_every, checkpoint_every and stop_at_step must be >= 0 and max_val_rows >= 1");
+}
+
+// Linear warm-up, then cosine from lr to min_lr over the rest of the run's progress.
+float lr_at(const PretrainOptions& o, int64_t step, double elapsed) {
+  if (step < o.warmup_steps) return o.lr * static_cast<float>(step + 1) / static_cast<float>(o.warmup_steps);
+  double p = o.steps > o.warmup_steps
+                 ? static_cast<double>(step - o.warmup_steps) / static_cast<double>(o.steps - o.warmup_steps)
+                 : 1.0;
+  if (o.minutes > 0) p = std::max(p, elapsed / (o.minutes * 60));
+  p = std::min(p, 1.0);
+  return o.min_lr + (o.lr - o.min_lr) * static_cast<float>(0.5 * (1 + std::cos(std::numbers::pi * p)));
+}
+
+std::string duration_str(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const auto t = static_cast<int64_t>(s + 0.5);
+  return t >= 3600 ? fmt::format("{}h{:02}m", t / 3600, t / 60 % 60) : fmt::format("{}m{:02}s", t / 60, t % 60);
+}
+
+void save_checkpoint(const Gpt& gpt, const BpeTokenizer& tok, const optim::Optimizer& opt, const std::string& dir,
+                     int64_t step) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw IoError(fmt::format("pretrain: cannot create the checkpoint directory {}: {}", dir, ec.message()));
+  // Optimizer first: the model file carries the step, so it is written last.
+  io::save(opt, dir + "/optimizer.safetensors");
+  std::map<std::string, std::string> meta = gpt.config().to_metadata();
+  meta["format"] = "fresco-gpt";
+  meta["tokenizer"] = tok.to_json();
+  meta["pretrain.step"] = std::to_string(step);
+  io::save(gpt, dir + "/model.safetensors", meta);
+}
+
+int64_t load_checkpoint(Gpt& gpt, optim::Optimizer& opt, const std::string& dir) {
+  const std::string model = dir + "/model.safetensors";
+  auto meta = io::load_safetensors_metadata(model);
+  auto it = meta.find("pretrain.step");
+  if (it == meta.end())
+    throw IoError(fmt::format("pretrain: {} is not a pretraining checkpoint (no \"pretrain.step\" metadata)", model));
+  const int64_t step = std::stoll(it->second);
+  io::load(gpt, model);
+  io::load(opt, dir + "/optimizer.safetensors");
+  FRESCO_CHECK(opt.steps() == step, "pretrain: checkpoint {} is inconsistent: the model is at step {}, the optimizer at {}",
+               dir, step, opt.steps());
+  return step;
+}
+
+}  // namespace
+
+PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vector<std::string>& corpus,
+                         PretrainOptions o) {
+  check_options(o);
+  const Corpus data = prepare(gpt, tokenizer, corpus, o);
+  optim::AdamW opt(gpt.parameters(), {.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2, .weight_decay = o.weight_decay});
+  int64_t step = o.resume.empty() ? 0 : load_checkpoint(gpt, opt, o.resume);
+  const int64_t last = o.stop_at_step > 0 ? std::min(o.steps, o.stop_at_step) : o.steps;
+
+  PretrainSummary s;
+  s.train_captions = static_cast<int64_t>(data.train.size());
+  s.val_captions = static_cast<int64_t>(data.val.size());
+  const bool has_val = !data.val.empty();
+  gpt.train();
+  if (has_val) {
+    s.initial_loss = validation_loss(gpt, data, o);
+  } else {
+    NoGradGuard guard;
+    const Batch b = train_batch(data, o, step);
+    s.initial_loss = gpt.loss(b.ids, b.rows, b.seq).item();
+  }
+  float val = has_val ? s.initial_loss : NAN;
+  if (has_val) s.val_losses.emplace_back(step, val);
+
+  const auto t0 = Clock::now();
+  double last_print = -1e9;
+  int64_t tokens = 0;
+  const bool dropout = gpt.config().dropout > 0;
+  while (step < last) {
+    const double elapsed = seconds_since(t0);
+    if (o.minutes > 0 && elapsed >= o.minutes * 60) break;
+    const Batch b = train_batch(data, o, step);
+    if (dropout) manual_seed(mix(o.seed ^ 0xD0D0ull, static_cast<uint64_t>(step)));
+    opt.set_lr(lr_at(o, step, elapsed));
+    Tensor loss = gpt.loss(b.ids, b.rows, b.seq);
+    opt.zero_grad();
+    loss.backward();
+    if (o.grad_clip > 0) optim::clip_grad_norm(opt.params(), o.grad_clip);
+    opt.step();
+    s.train_losses.push_back(loss.item());
+    tokens += b.targets;
+    ++step;
+    if (has_val && o.eval_every > 0 && step % o.eval_every == 0 && step < last) {
+      val = validation_loss(gpt, data, o);
+      s.val_losses.emplace_back(step, val);
+    }
+    if (!o.checkpoint_dir.empty() && o.checkpoint_every > 0 && step % o.checkpoint_every == 0)
+      save_checkpoint(gpt, tokenizer, opt, o.checkpoint_dir, step);
+    const double now = seconds_since(t0);
+    if (o.progress && (now - last_print >= o.progress_seconds || step == last)) {
+      last_print = now;
+      const double per_step = now / static_cast<double>(s.train_losses.size());
+      double eta = per_step * static_cast<double>(last - step);
+      if (o.minutes > 0) eta = std::min(eta, o.minutes * 60 - now);
+      fmt::print(stderr, "pretrain: step {}/{}  loss {:.4f}  val {:.4f}  {:.0f} tok/s  lr {:.2e}  ETA {}\n", step,
+                 o.steps, s.train_losses.back(), val, static_cast<double>(tokens) / now, opt.lr(), duration_str(eta));
+    }
+  }
+  s.seconds = seconds_since(t0);
+  s.steps = step;
+  s.steps_run = static_cast<int64_t>(s.train_losses.size());
+  s.tokens_per_second = s.seconds > 0 ? static_cast<double>(tokens) / s.seconds : 0;
+  const size_t tail = std::min<size_t>(20, s.train_losses.size());
+  double sum = 0;
+  for (size_t i = s.train_losses.size() - tail; i < s.train_losses.size(); ++i) sum += s.train_losses[i];
+  s.final_train_loss = tail > 0 ? static_cast<float>(sum / static_cast<double>(tail)) : NAN;
+  s.final_val_loss = has_val ? validation_loss(gpt, data, o) : NAN;
+  s.final_val_perplexity = std::exp(s.final_val_loss);
+  if (has_val && s.steps_run > 0) s.val_losses.emplace_back(step, s.final_val_loss);
+  if (!o.checkpoint_dir.empty() && s.steps_run > 0) save_checkpoint(gpt, tokenizer, opt, o.checkpoint_dir, step);
+  if (o.progress)
+    fmt::print(stderr, "pretrain: done, {} steps in {}: loss {:.4f} (at init {:.4f}), val {:.4f} (ppl {:.2f}), {:.0f} tok/s\n",
+               s.steps_run, duration_str(s.seconds), s.final_train_loss, s.initial_loss, s.final_val_loss,
+               s.final_val_perplexity, s.tokens_per_second);
+  return s;
+}
+
+}  // namespace fresco::text
