@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: Apache-2.0
+// Generator and discriminator: output shapes, configs, errors and gradients.
+#include <cmath>
+
+#include <fresco/gan/conditioning.hpp>
+#include <fresco/gan/discriminator.hpp>
+#include <fresco/gan/generator.hpp>
+
+#include "support/check.hpp"
+#include "tiny.hpp"
+
+using namespace fresco;
+
+namespace {
+
+// Central-difference check of d(sum(f() * w))/d(param[i]) for a few elements
+// of a module parameter (gradcheck copies its inputs, so it cannot reach them).
+void check_param_grad(Tensor param, const std::function<Tensor()>& f, int64_t count) {
+  Generator gen(77);
+  Tensor out = f();
+  Tensor w = randn(out.shape());
+  param.zero_grad();
+  sum(out * w).backward();
+  const std::vector<float> analytic = param.grad().to_vector();
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t i = static_cast<int64_t>(gen.below(static_cast<uint64_t>(param.numel())));
+    // Two step sizes: LeakyReLU/ReLU kinks can spoil one central difference, rarely both.
+    bool ok = false;
+    double numeric = 0;
+    for (double eps : {1e-3, 3e-4}) {
+      float* p = param.data();
+      const float saved = p[i];
+      double fp = 0, fm = 0;
+      {
+        NoGradGuard guard;
+        p[i] = saved + static_cast<float>(eps);
+        for (float v : (f() * w).to_vector()) fp += v;
+        p[i] = saved - static_cast<float>(eps);
+        for (float v : (f() * w).to_vector()) fm += v;
+      }
+      p[i] = saved;
+      numeric = (fp - fm) / (2 * eps);
+      ok = ok || std::abs(analytic[i] - numeric) <= 2e-2 + 5e-2 * std::abs(numeric);
+    }
+    INFO("element " << i << " analytic " << analytic[i] << " numeric " << numeric);
+    CHECK(ok);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("GeneratorConfig: widths, blocks, metadata round trip and errors", "[gan]") {
+  gan::GeneratorConfig c{.image_size = 32, .base_width = 256, .min_width = 32};
+  CHECK(c.num_blocks() == 3);
+  CHECK(c.width(0) == 128);
+  CHECK(c.width(1) == 64);
+  CHECK(c.width(2) == 32);
+  c.base_width = 64;
+  CHECK(c.width(2) == 32);   // clamped at min_width
+  auto back = gan::GeneratorConfig::from_metadata(c.to_metadata());
+  CHECK(back.base_width == 64);
+  CHECK(back.cross_attention);
+  CHECK_THROWS_WITH(gan::Generator({.image_size = 24}), Catch::Contains("power of two"));
+  CHECK_THROWS_WITH(gan::Generator({.channels = 2}), Catch::Contains("channels must be 1 or 3"));
+  CHECK_THROWS_WITH(gan::GeneratorConfig::from_metadata({}), Catch::Contains("generator.image_size"));
+}
+
+TEST_CASE("Generator: output shapes, range and input checks", "[gan]") {
+  manual_seed(0);
+  gan::Generator g({.image_size = 32, .channels = 3, .noise_dim = 16, .text_dim = 24, .base_width = 64,
+                    .min_width = 16, .attention_heads = 4});
+  Tensor z = randn({5, 16}), s = randn({5, 24}), words = randn({5, 7, 24});
+  Tensor mask = zeros({5, 7});
+  Tensor img = g(z, s, words, mask);
+  CHECK(img.shape() == Shape{5, 3, 32, 32});
+  for (float v : img.to_vector()) REQUIRE(std::abs(v) < 1.f);
+  CHECK(g.blocks.size() == 3);
+  CHECK(g.attention != nullptr);
+  g.eval();
+  CHECK(g(z, s, words, mask).shape() == Shape{5, 3, 32, 32});
+  CHECK_THROWS_WITH(g(randn({5, 15}), s, words, mask), Catch::Contains("expected z [B, 16]"));
+  CHECK_THROWS_WITH(g(z, randn({4, 24}), words, mask), Catch::Contains("expected sentence [5, 24]"));
+  CHECK_THROWS_WITH(g(z, s, Tensor(), mask), Catch::Contains("word vectors are undefined"));
+  CHECK_THROWS_WITH(g(z, s, words, zeros({5, 6})), Catch::Contains("pad_mask"));
+
+  gan::Generator grey({.image_size = 16, .channels = 1, .noise_dim = 8, .text_dim = 8, .base_width = 16,
+                       .min_width = 8, .cross_attention = false});
+  CHECK(grey(randn({2, 8}), randn({2, 8})).shape() == Shape{2, 1, 16, 16});
+  CHECK(grey.attention == nullptr);
+}
+
+TEST_CASE("Generator: padded word positions do not change the image", "[gan]") {
+  manual_seed(1);
+  gan::Generator g(testing::tiny_generator_config());
+  g.eval();
+  NoGradGuard guard;
+  Tensor z = randn({2, 4}), s = randn({2, 8}), words = randn({2, 5, 8});
+  Tensor mask = tensor({0, 0, 0, 1, 1, 0, 0, 1, 1, 1}, {2, 5});
+  Tensor a = g(z, s, words, mask);
+  // Change only the padded words: the output must stay the same.
+  std::vector<float> w = words.to_vector();
+  for (int b = 0; b < 2; ++b)
+    for (int t = 0; t < 5; ++t)
+      if (mask.to_vector()[static_cast<size_t>(b * 5 + t)] != 0.f)
+        for (int c = 0; c < 8; ++c) w[static_cast<size_t>((b * 5 + t) * 8 + c)] = 100.f;
+  Tensor b = g(z, s, tensor(w, {2, 5, 8}), mask);
+  CHECK(testing::max_abs_diff(a.to_vector(), b.to_vector()) < 1e-6);
+}
+
+TEST_CASE("Discriminator: shapes, projection term and errors", "[gan]") {
+  gan::DiscriminatorConfig c{.image_size = 32, .channels = 3, .text_dim = 24, .base_width = 8};
+  CHECK(c.num_downs() == 3);
+  CHECK(c.feature_dim() == 64 * 16);
+  gan::Discriminator d(c);
+  Tensor x = randn({4, 3, 32, 32}), s = randn({4, 24});
+  CHECK(d.features(x).shape() == Shape{4, 1024});
+  Tensor logits = d(x, s);
+  CHECK(logits.shape() == Shape{4});
+  // logit = out(h) + <proj(s), h>, computed by hand from the parts.
+  Tensor h = d.features(x);
+  const auto hv = h.to_vector(), pv = d.proj(s).to_vector(), ov = d.out(h).to_vector(), lv = logits.to_vector();
+  for (int b = 0; b < 4; ++b) {
+    double dot = 0;
+    for (int j = 0; j < 1024; ++j) dot += static_cast<double>(hv[b * 1024 + j]) * pv[b * 1024 + j];
+    CHECK(lv[b] == Approx(ov[b] + dot).epsilon(1e-4).margin(1e-4));
+  }
+  CHECK_THROWS_WITH(d(randn({4, 1, 32, 32}), s), Catch::Contains("expected images [B, 3, 32, 32]"));
+  CHECK_THROWS_WITH(d(x, randn({4, 23})), Catch::Contains("expected sentence [4, 24]"));
+  gan::Discriminator grey({.image_size = 64, .channels = 1, .text_dim = 8, .base_width = 4});
+  CHECK(grey(randn({2, 1, 64, 64}), randn({2, 8})).shape() == Shape{2});
+  auto back = gan::DiscriminatorConfig::from_metadata(c.to_metadata());
+  CHECK(back.feature_dim() == c.feature_dim());
+}
+
+TEST_CASE("Generator: gradcheck w.r.t. noise, sentence, words and some parameters", "[gan][gradcheck]") {
+  manual_seed(2);
+  gan::Generator g(testing::tiny_generator_config());
+  g.eval();   // fixed normalisation statistics: a smooth function of every input
+  Tensor z = randn({2, 4}).requires_grad_(), s = randn({2, 8}).requires_grad_();
+  Tensor words = randn({2, 3, 8}).requires_grad_();
+  Tensor mask = tensor({0, 0, 1, 0, 0, 0}, {2, 3});
+  CHECK(gradcheck([&](const std::vector<Tensor>& in) { return g(in[0], in[1], in[2], mask); }, {z, s, words},
+                  {.eps = 1e-2, .atol = 2e-2, .rtol = 5e-2}));
+  // Train mode (batch statistics), through the parameters of each kind of layer.
+  g.train();
+  Tensor zz = randn({4, 4}), ss = randn({4, 8}), ww = randn({4, 3, 8});
+  Tensor mm = zeros({4, 3});
+  auto f = [&] { return g(zz, ss, ww, mm); };
+  {
+    NoGradGuard guard;   // make the conditioning and attention weights nonzero
+    for (auto* p : {&g.fc_norm.affine.weight, &g.blocks[0].norm.affine.weight, &g.attention->attention.out_proj.weight}) {
+      float* d = p->data();
+      for (int64_t i = 0; i < p->numel(); ++i) d[i] = 0.3f * std::sin(static_cast<float>(i));
+    }
+  }
+  check_param_grad(g.fc.weight, f, 4);
+  check_param_grad(g.fc_norm.affine.weight, f, 4);
+  check_param_grad(g.attention->attention.in_proj_weight, f, 4);
+  check_param_grad(g.attention->word_proj.weight, f, 4);
+  check_param_grad(g.blocks[0].conv.weight, f, 4);
+  check_param_grad(g.to_image.weight, f, 4);
+}
+
+TEST_CASE("Discriminator: gradcheck w.r.t. image, sentence and some parameters; second order", "[gan][gradcheck]") {
+  manual_seed(3);
+  gan::Discriminator d(testing::tiny_discriminator_config());
+  Tensor x = randn({2, 3, 8, 8}).requires_grad_(), s = randn({2, 8}).requires_grad_();
+  auto f = [&](const std::vector<Tensor>& in) { return d(in[0], in[1]); };
+  CHECK(gradcheck(f, {x, s}, {.eps = 1e-2, .atol = 2e-2, .rtol = 5e-2}));
+  // The MA-GP differentiates D's input gradient again (create_graph).
+  CHECK(gradgradcheck(f, {x, s}, {.eps = 1e-3, .atol = 3e-2, .rtol = 5e-2}));
+  Tensor xx = randn({2, 3, 8, 8}), ss = randn({2, 8});
+  auto g = [&] { return d(xx, ss); };
+  check_param_grad(d.from_image.weight, g, 4);
+  check_param_grad(d.downs[0].weight, g, 4);
+  check_param_grad(d.proj.weight, g, 4);
+  check_param_grad(d.out.weight, g, 4);
+}
+
+TEST_CASE("seeded_noise: per-row streams independent of the batch size", "[gan]") {
+  Tensor a = gan::seeded_noise(4, 6, 9);
+  Tensor b = gan::seeded_noise(2, 6, 9, 2);
+  CHECK(a.slice(0, 2, 4).contiguous().to_vector() == b.to_vector());
+  CHECK(a.to_vector() != gan::seeded_noise(4, 6, 10).to_vector());
+}

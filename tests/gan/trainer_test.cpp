@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+// GanTrainer: phases, exact resume, the NaN stop, files it writes.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fresco/gan/trainer.hpp>
+#include <fresco/io/checkpoint.hpp>
+
+#include "support/check.hpp"
+#include "tiny.hpp"
+
+using namespace fresco;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string temp_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / fmt::format("fresco_gan_{}_{}", name, ::getpid());
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A fresh tiny setup: models from fixed seeds, so two setups start identical.
+struct Setup {
+  gan::Generator g{testing::tiny_generator_config()};
+  gan::Discriminator d{testing::tiny_discriminator_config()};
+  text::Gpt gpt{testing::tiny_gpt_config()};
+  text::BpeTokenizer tok = testing::tiny_tokenizer();
+};
+
+gan::GanTrainerOptions tiny_options(const std::string& out_dir) {
+  return {.batch_size = 4, .steps = 4, .out_dir = out_dir, .checkpoint_every = 2, .sample_every = 2,
+          .log_every = 1, .samples_per_prompt = 2, .seed = 21, .progress = false};
+}
+
+}  // namespace
+
+TEST_CASE("GanTrainer: batches are deterministic epochs of the data", "[gan][trainer]") {
+  Setup s;
+  gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), tiny_options(""));
+  // 16 samples, batch 4: steps 0-3 visit every index exactly once.
+  std::vector<int> seen(16, 0);
+  for (int step = 0; step < 4; ++step)
+    for (int64_t i : t.batch(step).indices) ++seen[static_cast<size_t>(i)];
+  for (int c : seen) CHECK(c == 1);
+  auto b = t.batch(1);
+  CHECK(b.indices == t.batch(1).indices);
+  CHECK(b.images.shape() == Shape{4, 3, 8, 8});
+  CHECK(b.tokens.batch == 4);
+}
+
+TEST_CASE("GanTrainer: d_step and g_step change only their own net", "[gan][trainer]") {
+  for (std::string loss : {"hinge", "bce"}) {
+    Setup s;
+    auto o = tiny_options("");
+    o.loss = loss;
+    gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
+    const auto g0 = s.g.fc.weight.to_vector(), d0 = s.d.out.weight.to_vector();
+    auto b = t.batch(0);
+    auto l = t.d_step(b);
+    CHECK(std::isfinite(l.d_loss));
+    CHECK(l.gp > 0);
+    CHECK(s.g.fc.weight.to_vector() == g0);
+    CHECK(s.d.out.weight.to_vector() != d0);
+    const auto d1 = s.d.out.weight.to_vector();
+    auto lg = t.g_step(b);
+    CHECK(std::isfinite(lg.g_loss));
+    CHECK(s.d.out.weight.to_vector() == d1);
+    CHECK(s.g.fc.weight.to_vector() != g0);
+    for (auto& p : s.d.parameters()) CHECK(p.requires_grad());
+  }
+}
+
+TEST_CASE("GanTrainer: a resumed run reproduces the uninterrupted one bit for bit", "[gan][trainer]") {
+  const std::string dir_a = temp_dir("full"), dir_b = temp_dir("resumed");
+  std::vector<gan::GanStepLosses> full;
+  std::vector<float> full_g, full_ema;
+  {
+    Setup s;
+    gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), tiny_options(dir_a));
+    full = t.train().history;
+    full_g = s.g.to_image.weight.to_vector();
+    full_ema = t.ema_generator().to_image.weight.to_vector();
+  }
+  REQUIRE(full.size() == 4);
+  {
+    Setup s;
+    auto o = tiny_options(dir_b);
+    o.stop_at_step = 2;
+    gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
+    auto first = t.train();
+    REQUIRE(first.steps == 2);
+  }
+  Setup s;
+  gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), tiny_options(dir_b));
+  auto rest = t.train();
+  REQUIRE(rest.history.size() == 2);
+  CHECK(rest.steps == 4);
+  for (size_t i = 0; i < 2; ++i) {
+    const auto& a = full[i + 2];
+    const auto& b = rest.history[i];
+    CHECK(a.d_loss == b.d_loss);
+    CHECK(a.gp == b.gp);
+    CHECK(a.g_loss == b.g_loss);
+    CHECK(a.d_real == b.d_real);
+  }
+  CHECK(s.g.to_image.weight.to_vector() == full_g);
+  CHECK(t.ema_generator().to_image.weight.to_vector() == full_ema);
+  // Files: metrics log, sample grids, checkpoint.
+  CHECK(fs::exists(dir_a + "/samples/step_000002.png"));
+  CHECK(fs::exists(dir_a + "/samples/final.png"));
+  std::ifstream log(dir_a + "/metrics.jsonl");
+  std::string line;
+  int lines = 0;
+  while (std::getline(log, line)) {
+    ++lines;
+    CHECK(line.find("\"d_loss\"") != std::string::npos);
+  }
+  CHECK(lines == 4);
+  fs::remove_all(dir_a);
+  fs::remove_all(dir_b);
+}
+
+TEST_CASE("GanTrainer: fine-tuning the text model trains it with the next-token loss", "[gan][trainer]") {
+  Setup s;
+  auto o = tiny_options("");
+  o.finetune_text = true;
+  gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
+  const auto w0 = s.gpt.wte.weight.to_vector();
+  auto l = t.train_step();
+  CHECK(l.text_loss > 0);
+  CHECK(s.gpt.wte.weight.to_vector() != w0);
+}
+
+TEST_CASE("GanTrainer: a NaN loss stops training and keeps the last checkpoint", "[gan][trainer]") {
+  const std::string dir = temp_dir("nan");
+  {
+    Setup s;
+    auto o = tiny_options(dir);
+    o.steps = 2;
+    gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
+    t.train();
+  }
+  const std::string ckpt = dir + "/checkpoint.safetensors";
+  const std::string before = read_bytes(ckpt);
+  REQUIRE(!before.empty());
+  Setup s;
+  auto data = testing::tiny_data();
+  std::fill(data.images.data(), data.images.data() + data.images.numel(), std::nanf(""));
+  gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, data, tiny_options(dir));
+  CHECK_THROWS_WITH(t.train(), Catch::Contains("step 2: the discriminator loss is nan") &&
+                                   Catch::Contains("last good checkpoint"));
+  CHECK(read_bytes(ckpt) == before);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("GanTrainer: option and data errors", "[gan][trainer]") {
+  Setup s;
+  auto data = testing::tiny_data();
+  CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, data, {.loss = "wasserstein"}),
+                    Catch::Contains("loss must be"));
+  CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, data, {.batch_size = 64}),
+                    Catch::Contains("batch_size must be in [2, 16]"));
+  gan::Generator big({.image_size = 16, .noise_dim = 4, .text_dim = 8, .base_width = 8, .min_width = 4,
+                      .attention_heads = 2});
+  CHECK_THROWS_WITH(gan::GanTrainer(big, s.d, s.gpt, s.tok, data, {.batch_size = 4}),
+                    Catch::Contains("the data is 3x8x8 but the generator makes 3x16x16"));
+  data.captions.pop_back();
+  CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, data, {.batch_size = 4}),
+                    Catch::Contains("16 images but 15 captions"));
+}
