@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// \file
+/// End-to-end evaluation of a text-to-image model on Fashion-MNIST or
+/// Shapes: prompts with known labels go through the model, an
+/// `eval::Classifier` trained on real images judges the results (conditional
+/// accuracy per attribute, seen and held-out), and its penultimate features
+/// give the Fréchet distance to real test images (with the real-vs-real
+/// floor) and the diversity among images of one caption (beside real images).
+///
+///     auto clf = fresco::eval::Classifier::load("shapes_classifier.safetensors");
+///     auto model = fresco::gan::TextToImage::load("model.safetensors");
+///     auto report = fresco::eval::evaluate_text_to_image(
+///         [&](const std::vector<std::string>& c, uint64_t seed) { return model.generate(c, seed); },
+///         *clf, fresco::eval::DatasetKind::shapes, {.samples = 1000, .seed = 1});
+///     fmt::print("{}\n{}\n", report.to_table(), report.to_json());
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <fresco/eval/classifier.hpp>
+#include <fresco/tensor/tensor.hpp>
+
+namespace fresco::eval {
+
+/// The datasets a text-to-image model can be evaluated on.
+enum class DatasetKind { shapes, fashion_mnist };
+
+/// "shapes" or "fashion-mnist" (also "fashion_mnist") -> the kind; throws `fresco::Error` otherwise.
+DatasetKind parse_dataset_kind(const std::string& name);
+/// The kind's name as `parse_dataset_kind` reads it ("shapes", "fashion-mnist").
+std::string dataset_kind_name(DatasetKind kind);
+
+/// A text-to-image model as a function: N captions and a seed -> images
+/// [N, C, H, W] in [0, 1] (as `gan::TextToImage::generate`).
+using GenerateFn = std::function<Tensor(const std::vector<std::string>& captions, uint64_t seed)>;
+
+/// What judges the images: the classifier's input convention and two
+/// functions of images [N, C, S, S] in [-1, 1]. `judge_of(classifier)` builds
+/// it from an `eval::Classifier`; tests pass stubs.
+struct ImageJudge {
+  /// channels, image_size and heads are read (the rest is ignored).
+  ClassifierConfig config;
+  /// images -> features [N, F] (the classifier's penultimate layer).
+  std::function<Tensor(const Tensor&)> features;
+  /// images -> labels[h][n] per head (as `Classifier::predict`).
+  std::function<std::vector<std::vector<int64_t>>(const Tensor&)> predict;
+};
+
+/// The judge backed by `classifier` (put in eval mode; run without
+/// gradients). The classifier must outlive the judge.
+ImageJudge judge_of(Classifier& classifier);
+
+/// Brings generated or real images [N, C, H, W] in [0, 1] to a classifier's
+/// input convention [N, channels, S, S] in [-1, 1] (x ↦ 2x − 1, after
+/// clamping to [0, 1]). Channels must match. 28×28 images going into a
+/// 32×32 classifier are padded with 2 black pixels per side (as
+/// `FashionMnist` with `pad_to_32`); other sizes are resized (area average
+/// when shrinking, bilinear when growing). Throws `fresco::ShapeError` for
+/// images that are not [N, C, H, H] with the classifier's channel count.
+Tensor to_classifier_input(const Tensor& images, const ClassifierConfig& config);
+
+/// A prompt with the labels it asks for.
+struct Prompt {
+  std::string caption;
+  /// One label per head: {class} for Fashion-MNIST; {shape, colour, size, position} for Shapes.
+  std::vector<int64_t> labels;
+  /// Shapes: the (colour, shape) pair is one of the held-out combinations.
+  bool held_out = false;
+};
+
+/// `count` prompts drawn from `seed`. Shapes: single objects, the first
+/// round(count × (1 − held_out_fraction)) with a seen (colour, shape) pair
+/// (uniform over the pairs of the training split, as its test split draws
+/// them), the rest with a held-out pair; size and position uniform; caption
+/// by `Shapes::describe(objects, seed)` (random template and synonyms).
+/// Fashion-MNIST: uniform classes, a random phrasing of `captions_for_class`.
+std::vector<Prompt> make_prompts(DatasetKind kind, int64_t count, uint64_t seed, double held_out_fraction = 0.3);
+
+/// Options of `evaluate_text_to_image`. Checked when it starts.
+struct EvaluateOptions {
+  /// Prompts (generated images) for accuracy and the Fréchet distance (>= 4).
+  int64_t samples = 1000;
+  /// Seed of the prompts, the generator's seeds and the real images picked.
+  uint64_t seed = 0;
+  /// Captions per call of the generator.
+  int64_t batch = 64;
+  /// Shapes: share of the prompts that are held-out combinations, in [0, 1).
+  double held_out_fraction = 0.3;
+  /// Diversity: captions (the first seen prompts) and images per caption (>= 2).
+  int64_t diversity_captions = 16;
+  int64_t diversity_images = 8;
+  /// Where the Fashion-MNIST files are (its test split supplies the real images).
+  std::string fashion_mnist_root = "/usr/share/datasets/fashion-mnist";
+};
+
+/// The figures of one evaluation. Accuracies are shares in [0, 1]; an empty
+/// held-out vector means no held-out prompts (Fashion-MNIST).
+struct EvaluationReport {
+  std::string dataset;                 ///< "shapes" or "fashion-mnist"
+  std::vector<std::string> heads;      ///< head names: {"class"} or {"shape", "colour", "size", "position"}
+  std::vector<double> accuracy_seen;   ///< per head
+  std::vector<double> accuracy_held_out;
+  int64_t seen_count = 0, held_out_count = 0;
+  /// Fréchet distance between features of the generated images of seen
+  /// prompts and as many real test images, and between two disjoint real
+  /// sets of that size (the floor a perfect model would reach).
+  double frechet_distance = 0, frechet_floor = 0;
+  int64_t frechet_samples = 0;         ///< feature vectors per set
+  /// Mean pairwise feature distance among images of one caption, averaged
+  /// over captions, for generated and for real images of the same labels.
+  double diversity_generated = 0, diversity_real = 0;
+  int64_t diversity_captions = 0, diversity_images = 0;
+  double seconds = 0;                  ///< wall clock of the evaluation
+
+  /// The figures as an aligned text table.
+  std::string to_table() const;
+  /// The figures as a JSON object (keys: dataset, heads, accuracy {seen,
+  /// held_out: {head: share}}, counts, frechet_distance, frechet_floor,
+  /// diversity {generated, real}, seconds).
+  std::string to_json() const;
+};
+
+/// Evaluates a text-to-image model (see the file comment). Throws
+/// `fresco::Error` for bad options, a judge whose heads / channels do not
+/// fit the dataset, or generated images of the wrong count or shape.
+EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJudge& judge, DatasetKind kind,
+                                        const EvaluateOptions& options = {});
+/// The same with an `eval::Classifier` as the judge.
+EvaluationReport evaluate_text_to_image(const GenerateFn& generate, Classifier& classifier, DatasetKind kind,
+                                        const EvaluateOptions& options = {});
+
+}  // namespace fresco::eval

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <fresco/eval/evaluate.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <fresco/autograd/autograd.hpp>
+#include <fresco/data/fashion_mnist.hpp>
+#include <fresco/data/shapes.hpp>
+#include <fresco/error.hpp>
+#include <fresco/eval/metrics.hpp>
+#include <fresco/io/image.hpp>
+#include <fresco/ops/elementwise.hpp>
+#include <fresco/ops/shape.hpp>
+#include <fresco/tensor/random.hpp>
+
+#include <fmt/ranges.h>
+
+namespace fresco::eval {
+
+namespace {
+
+// Independent streams of one evaluation seed (prompts, generator calls,
+// real-image picks), so changing one count does not shift the others.
+enum Stream : uint64_t { kPrompts = 1, kGenerate = 2, kDiversity = 3, kReal = 4, kRealDiversity = 5 };
+
+uint64_t derive_seed(uint64_t seed, uint64_t stream, uint64_t index) {
+  Generator g(seed ^ (stream * 0x9E3779B97F4A7C15ull) ^ (index * 0xC2B2AE3D27D4EB4Full));
+  return g.next_u64();
+}
+
+const std::vector<int64_t>& expected_heads(DatasetKind kind) {
+  static const std::vector<int64_t> fashion{10};
+  static const std::vector<int64_t> shapes{data::kShapesNumShapes, data::kShapesNumColours, data::kShapesNumSizes,
+                                           data::kShapesNumPositions};
+  return kind == DatasetKind::shapes ? shapes : fashion;
+}
+
+void check_judge(const ImageJudge& judge, DatasetKind kind) {
+  FRESCO_CHECK(judge.features && judge.predict, "evaluate_text_to_image: the judge needs both features and predict");
+  const int64_t channels = kind == DatasetKind::shapes ? 3 : 1;
+  FRESCO_CHECK(judge.config.heads == expected_heads(kind) && judge.config.channels == channels,
+               "evaluate_text_to_image: a {} classifier has {} channel(s) and heads [{}], found {} channel(s) and "
+               "heads [{}] (was it trained on another dataset?)",
+               dataset_kind_name(kind), channels, fmt::join(expected_heads(kind), ", "), judge.config.channels,
+               fmt::join(judge.config.heads, ", "));
+}
+
+void check_options(const EvaluateOptions& o) {
+  FRESCO_CHECK(o.samples >= 4, "evaluate_text_to_image: expected samples >= 4, found {}", o.samples);
+  FRESCO_CHECK(o.batch >= 1, "evaluate_text_to_image: expected batch >= 1, found {}", o.batch);
+  FRESCO_CHECK(o.held_out_fraction >= 0 && o.held_out_fraction < 1,
+               "evaluate_text_to_image: expected held_out_fraction in [0, 1), found {}", o.held_out_fraction);
+  FRESCO_CHECK(o.diversity_captions >= 1 && o.diversity_images >= 2,
+               "evaluate_text_to_image: expected diversity_captions >= 1 and diversity_images >= 2, found {} and {}",
+               o.diversity_captions, o.diversity_images);
+}
+
+// Calls the model and checks what comes back, then adapts it for the judge.
+Tensor generate_checked(const GenerateFn& generate, const std::vector<std::string>& captions, uint64_t seed,
+                        const ClassifierConfig& config) {
+  const Tensor images = generate(captions, seed);
+  FRESCO_CHECK_SHAPE(images.defined() && images.dim() == 4 && images.size(0) == static_cast<int64_t>(captions.size()),
+                     "evaluate_text_to_image: the model returned {} for {} captions, expected [{}, C, H, W]",
+                     images.defined() ? shape_str(images.shape()) : std::string("an undefined tensor"),
+                     captions.size(), captions.size());
+  return to_classifier_input(images, config);
+}
+
+// Real images with the judge's labels, one per row: test images of the dataset.
+class RealImages {
+public:
+  RealImages(DatasetKind kind, const EvaluateOptions& o, int64_t image_size) : kind_(kind), size_(image_size) {
+    if (kind == DatasetKind::fashion_mnist)
+      fashion_ = std::make_unique<data::FashionMnist>(
+          data::FashionMnistOptions{.root = o.fashion_mnist_root, .split = "test", .pad_to_32 = false});
+  }
+  // `count` distinct test images [count, C, 28 or S, ...] in [0, 1], drawn from `seed`.
+  Tensor test_images(int64_t count, uint64_t seed) const {
+    if (kind_ == DatasetKind::shapes) {
+      // The test split (single objects, as the classifier was trained on) at the judge's size.
+      data::Shapes test({.image_size = size_, .size = count, .seed = seed, .split = "test",
+                         .two_object_fraction = 0.f});
+      std::vector<Tensor> rows;
+      for (int64_t i = 0; i < count; ++i) rows.push_back(test.image(i));
+      return stack(rows, 0);
+    }
+    std::vector<int64_t> index(static_cast<size_t>(fashion_->size()));
+    for (size_t i = 0; i < index.size(); ++i) index[i] = static_cast<int64_t>(i);
+    Generator g(seed);  // partial Fisher-Yates: the first `count` of a random permutation
+    for (int64_t i = 0; i < count; ++i) std::swap(index[i], index[i + g.below(index.size() - i)]);
+    index.resize(static_cast<size_t>(count));
+    return fashion_->images(index);
+  }
+  int64_t max_test_images() const { return kind_ == DatasetKind::shapes ? (int64_t{1} << 40) : fashion_->size(); }
+  // `count` real images [count, C, H, W] with the labels of `prompt`: the
+  // Shapes object rendered with different jitter seeds, or Fashion-MNIST test
+  // images of the class.
+  Tensor like(const Prompt& prompt, int64_t count, uint64_t seed) const {
+    std::vector<Tensor> rows;
+    if (kind_ == DatasetKind::shapes) {
+      const auto& l = prompt.labels;
+      const std::vector<data::ShapesObject> objects{{.shape = static_cast<int>(l[0]), .colour = static_cast<int>(l[1]),
+                                                     .size = static_cast<int>(l[2]), .position = static_cast<int>(l[3])}};
+      for (int64_t k = 0; k < count; ++k)
+        rows.push_back(tensor(data::Shapes::render(objects, size_, derive_seed(seed, kRealDiversity, k)), {3, size_, size_}));
+      return stack(rows, 0);
+    }
+    std::vector<int64_t> of_class;
+    for (int64_t i = 0; i < fashion_->size(); ++i)
+      if (fashion_->label(i) == prompt.labels[0]) of_class.push_back(i);
+    FRESCO_CHECK(static_cast<int64_t>(of_class.size()) >= count,
+                 "evaluate_text_to_image: the Fashion-MNIST test split has {} images of class {}, {} needed",
+                 of_class.size(), prompt.labels[0], count);
+    Generator g(seed);
+    for (int64_t k = 0; k < count; ++k) std::swap(of_class[k], of_class[k + g.below(of_class.size() - k)]);
+    of_class.resize(static_cast<size_t>(count));
+    return fashion_->images(of_class);
+  }
+
+private:
+  DatasetKind kind_;
+  int64_t size_;
+  std::unique_ptr<data::FashionMnist> fashion_;
+};
+
+// Features of many real images, in batches.
+Tensor features_of(const ImageJudge& judge, const Tensor& images01, int64_t batch) {
+  std::vector<Tensor> parts;
+  for (int64_t b = 0; b < images01.size(0); b += batch)
+    parts.push_back(judge.features(to_classifier_input(images01.slice(0, b, std::min(b + batch, images01.size(0))),
+                                                       judge.config)));
+  return cat(parts, 0);
+}
+
+}  // namespace
+
+DatasetKind parse_dataset_kind(const std::string& name) {
+  if (name == "shapes") return DatasetKind::shapes;
+  if (name == "fashion-mnist" || name == "fashion_mnist") return DatasetKind::fashion_mnist;
+  throw Error(fmt::format("parse_dataset_kind: expected \"shapes\" or \"fashion-mnist\", found \"{}\"", name));
+}
+
+std::string dataset_kind_name(DatasetKind kind) { return kind == DatasetKind::shapes ? "shapes" : "fashion-mnist"; }
+
+ImageJudge judge_of(Classifier& classifier) {
+  classifier.eval();
+  return {.config = classifier.config(),
+          .features = [&classifier](const Tensor& x) {
+            NoGradGuard guard;
+            return classifier.features(x).detach();
+          },
+          .predict = [&classifier](const Tensor& x) { return classifier.predict(x); }};
+}
+
+Tensor to_classifier_input(const Tensor& images, const ClassifierConfig& config) {
+  FRESCO_CHECK_SHAPE(images.defined() && images.dim() == 4 && images.size(2) == images.size(3) && images.size(2) >= 1,
+                     "to_classifier_input: expected square images [N, C, H, H], found {}",
+                     images.defined() ? shape_str(images.shape()) : std::string("an undefined tensor"));
+  FRESCO_CHECK_SHAPE(images.size(1) == config.channels,
+                     "to_classifier_input: the classifier reads {} channel(s), found images {}", config.channels,
+                     shape_str(images.shape()));
+  NoGradGuard guard;
+  Tensor x = clamp(images.detach(), 0.f, 1.f);
+  const int64_t h = x.size(2), s = config.image_size;
+  if (h == 28 && s == 32) {
+    // Fashion-MNIST's own 32×32 form: the 28×28 image in the middle of a black border.
+    const int64_t n = x.size(0), c = x.size(1);
+    Tensor padded = zeros({n, c, 32, 32});
+    const Tensor src = x.contiguous();
+    for (int64_t p = 0; p < n * c; ++p)
+      for (int64_t r = 0; r < 28; ++r)
+        std::copy_n(src.data() + (p * 28 + r) * 28, 28, padded.data() + (p * 32 + r + 2) * 32 + 2);
+    x = padded;
+  } else if (h > s) {
+    x = io::resize_area(x.contiguous(), s, s);
+  } else if (h < s) {
+    x = io::resize_bilinear(x.contiguous(), s, s);
+  }
+  return x * 2.f - 1.f;
+}
+
+std::vector<Prompt> make_prompts(DatasetKind kind, int64_t count, uint64_t seed, double held_out_fraction) {
+  FRESCO_CHECK(count >= 0 && held_out_fraction >= 0 && held_out_fraction < 1,
+               "make_prompts: expected count >= 0 and held_out_fraction in [0, 1), found {} and {}", count,
+               held_out_fraction);
+  Generator g(derive_seed(seed, kPrompts, 0));
+  std::vector<Prompt> prompts;
+  if (kind == DatasetKind::fashion_mnist) {
+    for (int64_t i = 0; i < count; ++i) {
+      const auto label = static_cast<int64_t>(g.below(10));
+      const auto phrasings = data::FashionMnist::captions_for_class(label);
+      prompts.push_back({.caption = phrasings[g.below(phrasings.size())], .labels = {label}});
+    }
+    return prompts;
+  }
+  const auto held = data::shapes_default_held_out();
+  std::vector<data::ShapesCombination> seen;
+  for (int c = 0; c < data::kShapesNumColours; ++c)
+    for (int s = 0; s < data::kShapesNumShapes; ++s)
+      if (std::find(held.begin(), held.end(), data::ShapesCombination{c, s}) == held.end()) seen.push_back({c, s});
+  const auto seen_count = static_cast<int64_t>(std::llround(static_cast<double>(count) * (1 - held_out_fraction)));
+  for (int64_t i = 0; i < count; ++i) {
+    const bool is_held = i >= seen_count;
+    const auto& pairs = is_held ? held : seen;
+    const auto pair = pairs[g.below(pairs.size())];
+    const data::ShapesObject o{.shape = pair.shape, .colour = pair.colour,
+                               .size = static_cast<int>(g.below(data::kShapesNumSizes)),
+                               .position = static_cast<int>(g.below(data::kShapesNumPositions))};
+    const auto l = o.labels();
+    prompts.push_back({.caption = data::Shapes::describe({o}, g.next_u64()), .labels = {l.begin(), l.end()},
+                       .held_out = is_held});
+  }
+  return prompts;
+}
+
+EvaluationReport evaluate_text_to_image(const GenerateFn& generate, Classifier& classifier, DatasetKind kind,
+                                        const EvaluateOptions& options) {
+  return evaluate_text_to_image(generate, judge_of(classifier), kind, options);
+}
+
+EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJudge& judge, DatasetKind kind,
+                                        const EvaluateOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  FRESCO_CHECK(static_cast<bool>(generate), "evaluate_text_to_image: expected a generate function, found an empty one");
+  check_options(options);
+  check_judge(judge, kind);
+  const double held_fraction = kind == DatasetKind::shapes ? options.held_out_fraction : 0.0;
+  const auto prompts = make_prompts(kind, options.samples, options.seed, held_fraction);
+  const RealImages real(kind, options, judge.config.image_size);
+
+  // 1. Generated images of every prompt: predicted labels, and the features of seen prompts.
+  std::vector<std::vector<int64_t>> intended, predicted(judge.config.heads.size());
+  std::vector<bool> held_out;
+  std::vector<Tensor> seen_features;
+  for (int64_t b = 0, call = 0; b < options.samples; b += options.batch, ++call) {
+    const int64_t e = std::min(b + options.batch, options.samples);
+    std::vector<std::string> captions;
+    for (int64_t i = b; i < e; ++i) {
+      captions.push_back(prompts[i].caption);
+      intended.push_back(prompts[i].labels);
+      held_out.push_back(prompts[i].held_out);
+    }
+    const Tensor x = generate_checked(generate, captions, derive_seed(options.seed, kGenerate, call), judge.config);
+    const auto labels = judge.predict(x);
+    FRESCO_CHECK(labels.size() == predicted.size(), "evaluate_text_to_image: the judge predicted {} heads, expected {}",
+                 labels.size(), predicted.size());
+    for (size_t h = 0; h < labels.size(); ++h) predicted[h].insert(predicted[h].end(), labels[h].begin(), labels[h].end());
+    const Tensor f = judge.features(x);
+    std::vector<int64_t> seen_rows;
+    for (int64_t i = b; i < e; ++i)
+      if (!prompts[i].held_out) seen_rows.push_back(i - b);
+    if (!seen_rows.empty()) seen_features.push_back(index_select(f, 0, seen_rows));
+  }
+  const auto accuracy = conditional_accuracy(intended, predicted, held_out);
+
+  // 2. Fréchet distance of generated (seen prompts) to real test images, and
+  // the floor between two disjoint real sets of the same size: the estimate
+  // is biased upwards for small sets, so both use the same count.
+  const Tensor generated = cat(seen_features, 0);
+  const int64_t m = std::min(generated.size(0), real.max_test_images() / 2);
+  FRESCO_CHECK(m >= 2, "evaluate_text_to_image: {} seen prompts are too few for a Fréchet distance", m);
+  const Tensor real_features = features_of(judge, real.test_images(2 * m, derive_seed(options.seed, kReal, 0)),
+                                           options.batch);
+  const auto real_a = feature_statistics(real_features.slice(0, 0, m));
+  const auto real_b = feature_statistics(real_features.slice(0, m, 2 * m));
+
+  // 3. Diversity among K images of one caption, generated and real.
+  std::vector<Tensor> generated_groups, real_groups;
+  std::vector<const Prompt*> chosen;
+  for (const Prompt& p : prompts)
+    if (!p.held_out && static_cast<int64_t>(chosen.size()) < options.diversity_captions) chosen.push_back(&p);
+  for (size_t d = 0; d < chosen.size(); ++d) {
+    const std::vector<std::string> same(static_cast<size_t>(options.diversity_images), chosen[d]->caption);
+    generated_groups.push_back(
+        judge.features(generate_checked(generate, same, derive_seed(options.seed, kDiversity, d), judge.config)));
+    real_groups.push_back(features_of(
+        judge, real.like(*chosen[d], options.diversity_images, derive_seed(options.seed, kRealDiversity, d)),
+        options.batch));
+  }
+
+  EvaluationReport r;
+  r.dataset = dataset_kind_name(kind);
+  r.heads = kind == DatasetKind::shapes ? data::Shapes::attribute_names() : std::vector<std::string>{"class"};
+  r.accuracy_seen = accuracy.seen;
+  r.accuracy_held_out = accuracy.held_out;
+  r.seen_count = accuracy.seen_count;
+  r.held_out_count = accuracy.held_out_count;
+  r.frechet_distance = frechet_distance(feature_statistics(generated.slice(0, 0, m)), real_a);
+  r.frechet_floor = frechet_distance(real_a, real_b);
+  r.frechet_samples = m;
+  r.diversity_generated = diversity(generated_groups);
+  r.diversity_real = diversity(real_groups);
+  r.diversity_captions = static_cast<int64_t>(chosen.size());
+  r.diversity_images = options.diversity_images;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace fresco::eval
