@@ -2,6 +2,11 @@
 // Elementwise ops. Each backward is written twice only where it pays: a
 // fused kernel when no graph is being recorded (the common case), and the
 // same formula in differentiable ops under create_graph.
+//
+// A backward closure never holds its own output with its graph (that would
+// be a reference cycle: output -> node -> closure -> output, leaking every
+// graph that is not run backward). It keeps a detached view of the values,
+// and under create_graph recomputes the output from the inputs.
 #include <fresco/ops/elementwise.hpp>
 
 #include <cmath>
@@ -137,9 +142,9 @@ Tensor operator/(float s, const Tensor& a) {
   FRESCO_PROFILE("div");
   Tensor y = map_unary(a, [s](float x) { return s / x; });
   if (needs_grad({&a}))
-    record(y, "rdiv_scalar", {a}, [a, y](const Tensor& g) {
-      // d(s/a)/da = -s/a² = -y/a
-      return std::vector<Tensor>{-(g * y) / a};
+    record(y, "rdiv_scalar", {a}, [a, s](const Tensor& g) {
+      // d(s/a)/da = -s/a²
+      return std::vector<Tensor>{-(g * s) / (a * a)};
     });
   return y;
 }
@@ -150,7 +155,10 @@ Tensor exp(const Tensor& x) {
   detail::check_defined(x, "exp");
   FRESCO_PROFILE("exp");
   Tensor y = map_unary(x, [](float v) { return std::exp(v); });
-  if (needs_grad({&x})) record(y, "exp", {x}, [y](const Tensor& g) { return std::vector<Tensor>{g * y}; });
+  if (needs_grad({&x}))
+    record(y, "exp", {x}, [x, ys = y.detach()](const Tensor& g) {
+      return std::vector<Tensor>{is_grad_enabled() ? g * exp(x) : g * ys};
+    });
   return y;
 }
 
@@ -167,7 +175,9 @@ Tensor sqrt(const Tensor& x) {
   FRESCO_PROFILE("sqrt");
   Tensor y = map_unary(x, [](float v) { return std::sqrt(v); });
   if (needs_grad({&x}))
-    record(y, "sqrt", {x}, [y](const Tensor& g) { return std::vector<Tensor>{g * 0.5f / y}; });
+    record(y, "sqrt", {x}, [x, ys = y.detach()](const Tensor& g) {
+      return std::vector<Tensor>{is_grad_enabled() ? g * 0.5f / sqrt(x) : g * 0.5f / ys};
+    });
   return y;
 }
 
@@ -268,10 +278,11 @@ Tensor tanh(const Tensor& x) {
   FRESCO_PROFILE("tanh");
   Tensor y = map_unary(x, [](float v) { return std::tanh(v); });
   if (needs_grad({&x}))
-    record(y, "tanh", {x}, [y](const Tensor& g) {
+    record(y, "tanh", {x}, [x, ys = y.detach()](const Tensor& g) {
       if (!is_grad_enabled())
-        return std::vector<Tensor>{map_binary(g, y, [](float d, float t) { return d * (1.f - t * t); })};
-      return std::vector<Tensor>{g * (1.f - y * y)};
+        return std::vector<Tensor>{map_binary(g, ys, [](float d, float t) { return d * (1.f - t * t); })};
+      const Tensor t = tanh(x);
+      return std::vector<Tensor>{g * (1.f - t * t)};
     });
   return y;
 }
@@ -281,10 +292,11 @@ Tensor sigmoid(const Tensor& x) {
   FRESCO_PROFILE("sigmoid");
   Tensor y = map_unary(x, [](float v) { return v >= 0.f ? 1.f / (1.f + std::exp(-v)) : std::exp(v) / (1.f + std::exp(v)); });
   if (needs_grad({&x}))
-    record(y, "sigmoid", {x}, [y](const Tensor& g) {
+    record(y, "sigmoid", {x}, [x, ys = y.detach()](const Tensor& g) {
       if (!is_grad_enabled())
-        return std::vector<Tensor>{map_binary(g, y, [](float d, float s) { return d * s * (1.f - s); })};
-      return std::vector<Tensor>{g * y * (1.f - y)};
+        return std::vector<Tensor>{map_binary(g, ys, [](float d, float s) { return d * s * (1.f - s); })};
+      const Tensor sg = sigmoid(x);
+      return std::vector<Tensor>{g * sg * (1.f - sg)};
     });
   return y;
 }

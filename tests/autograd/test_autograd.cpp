@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <functional>
+#include <memory>
+
 #include "support/check.hpp"
 
 using namespace fresco;
@@ -123,4 +126,39 @@ TEST_CASE("gradcheck catches a wrong gradient", "[autograd]") {
     return in[0] * in[0].detach();
   };
   CHECK_THROWS_AS(gradcheck(wrong, {tensor({1, 2, 3}, {3}).requires_grad_()}), Error);
+}
+
+TEST_CASE("a graph that is never run backward is freed with its tensors", "[autograd]") {
+  // A closure holding its own output would keep output -> node -> closure -> output alive.
+  using Fn = std::function<Tensor(const Tensor&)>;
+  const std::vector<std::pair<const char*, Fn>> ops = {
+      {"exp", [](const Tensor& x) { return exp(x); }},
+      {"sqrt", [](const Tensor& x) { return sqrt(x * x + 1.f); }},
+      {"tanh", [](const Tensor& x) { return tanh(x); }},
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }},
+      {"rdiv", [](const Tensor& x) { return 1.f / (x * x + 1.f); }},
+      {"softmax", [](const Tensor& x) { return softmax(x, 1); }},
+      {"log_softmax", [](const Tensor& x) { return log_softmax(x, 0); }},
+      {"layer_norm", [](const Tensor& x) { return layer_norm(x, {3}, ones({3}), zeros({3})); }},
+      {"matmul", [](const Tensor& x) { return matmul(x, x.transpose(0, 1)); }},
+      {"cross_entropy", [](const Tensor& x) { return cross_entropy(x, {0, 2}); }},
+      {"attention",
+       [](const Tensor& x) {
+         Tensor q = x.reshape({1, 1, 2, 3});
+         return scaled_dot_product_attention(q, q, q, {}, true);
+       }},
+  };
+  for (const auto& [name, f] : ops) {
+    INFO(name);
+    std::weak_ptr<detail::TensorImpl> out, leaf;
+    {
+      Tensor x = uniform({2, 3}, 0.1f, 1.f).requires_grad_();
+      Tensor y = f(x);
+      REQUIRE(y.requires_grad());
+      out = y.impl();
+      leaf = x.impl();
+    }
+    CHECK(out.expired());
+    CHECK(leaf.expired());
+  }
 }

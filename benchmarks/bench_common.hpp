@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Timing helpers shared by the workload benchmarks, printing the same line
+// format as the PyTorch peer programs so the two can be set side by side:
+//   RESULT <label>: median X ms  min Y  max Z  (n=N)  R items/s  G GFLOP/step -> F GFLOP/s  peakRSS M MiB
+// followed by one JSON line for machines.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace fresco::bench {
+
+constexpr int kWarmup = 5;
+
+/// Runs step() `warmup` times, then `n` timed times; returns milliseconds per step.
+inline std::vector<double> time_steps(const std::function<void()>& step, int n, int warmup = kWarmup) {
+  for (int i = 0; i < warmup; ++i) step();
+  std::vector<double> ms;
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return ms;
+}
+
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/// Peak resident set size of this process, MiB.
+inline double peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+/// Prints the RESULT line and the JSON line; returns the median.
+inline double report(const std::string& label, const std::vector<double>& ms, double items_per_step = 0,
+                     const std::string& item_name = "", double flops_per_step = 0) {
+  const double med = median(ms);
+  const double lo = *std::min_element(ms.begin(), ms.end()), hi = *std::max_element(ms.begin(), ms.end());
+  std::string line = fmt::format("RESULT {}: median {:.2f} ms  min {:.2f}  max {:.2f}  (n={})", label, med, lo, hi, ms.size());
+  if (items_per_step > 0) line += fmt::format("  {:.0f} {}/s", items_per_step / (med / 1e3), item_name);
+  if (flops_per_step > 0)
+    line += fmt::format("  {:.3f} GFLOP/step -> {:.1f} GFLOP/s", flops_per_step / 1e9, flops_per_step / (med / 1e3) / 1e9);
+  line += fmt::format("  peakRSS {:.0f} MiB", peak_rss_mib());
+  fmt::print("{}\n", line);
+  fmt::print("{{\"label\": \"{}\", \"median_ms\": {:.4f}, \"min_ms\": {:.4f}, \"max_ms\": {:.4f}, \"n\": {}, "
+             "\"items_per_s\": {:.2f}, \"gflops\": {:.2f}, \"peak_rss_mib\": {:.1f}}}\n",
+             label, med, lo, hi, ms.size(), items_per_step > 0 ? items_per_step / (med / 1e3) : 0.0,
+             flops_per_step > 0 ? flops_per_step / (med / 1e3) / 1e9 : 0.0, peak_rss_mib());
+  std::fflush(stdout);
+  return med;
+}
+
+}  // namespace fresco::bench
