@@ -310,3 +310,21 @@ TEST_CASE("metrics: Fashion-MNIST with real test images as the model", "[eval][m
   CHECK(r.frechet_distance < 2 * r.frechet_floor);
   CHECK(r.diversity_generated == Approx(r.diversity_real).epsilon(0.3));
 }
+
+TEST_CASE("metrics: an eval::Classifier judges through judge_of", "[eval][metrics]") {
+  // An untrained classifier: the figures are arbitrary but well formed.
+  fresco::manual_seed(4);
+  eval::Classifier clf({.channels = 3, .image_size = 32, .heads = {4, 6, 2, 9}, .width = 8, .feature_dim = 16});
+  auto book = std::make_shared<LabelBook>();
+  const auto r = eval::evaluate_text_to_image(faithful_shapes(book), clf, eval::DatasetKind::shapes,
+                                              {.samples = 40, .seed = 2, .diversity_captions = 2, .diversity_images = 3});
+  CHECK(!clf.is_training());
+  REQUIRE(r.accuracy_seen.size() == 4);
+  REQUIRE(r.accuracy_held_out.size() == 4);
+  for (double a : r.accuracy_seen) CHECK((a >= 0 && a <= 1));
+  CHECK(std::isfinite(r.frechet_distance));
+  CHECK(r.frechet_floor >= 0);
+  CHECK(r.diversity_real >= 0);
+  CHECK_THROWS_WITH(eval::evaluate_text_to_image(faithful_shapes(book), clf, eval::DatasetKind::fashion_mnist, {}),
+                    Catch::Contains("heads [4, 6, 2, 9]"));
+}
