@@ -8,8 +8,16 @@
 ///     fresco::sum(fresco::relu(x)).backward();
 
 #include <fresco/autograd/autograd.hpp>
+#include <fresco/data/dataset.hpp>
+#include <fresco/data/fashion_mnist.hpp>
+#include <fresco/data/image_folder.hpp>
+#include <fresco/data/loader.hpp>
+#include <fresco/data/shapes.hpp>
 #include <fresco/error.hpp>
+#include <fresco/eval/classifier.hpp>
 #include <fresco/io/checkpoint.hpp>
+#include <fresco/io/image.hpp>
+#include <fresco/io/safetensors.hpp>
 #include <fresco/nn/activation.hpp>
 #include <fresco/nn/attention.hpp>
 #include <fresco/nn/conv.hpp>
@@ -39,4 +47,7 @@
 #include <fresco/tensor/profiler.hpp>
 #include <fresco/tensor/random.hpp>
 #include <fresco/tensor/tensor.hpp>
+#include <fresco/text/gpt.hpp>
+#include <fresco/text/pretrain.hpp>
+#include <fresco/text/tokenizer.hpp>
 #include <fresco/version.hpp>

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: Apache-2.0
+// DataLoader: a consumer (next) and one worker thread hand batches over a
+// single request/answer slot guarded by one mutex. Each answer is tagged with
+// the (generation, batch) it was asked for; start_epoch bumps the generation,
+// so a batch built for an abandoned epoch is dropped instead of returned.
+#include <fresco/data/loader.hpp>
+
+#include <algorithm>
+
+#include <fresco/error.hpp>
+#include <fresco/tensor/random.hpp>
+
+namespace fresco::data {
+namespace {
+
+// Odd constant of the golden ratio (as in splitmix64): spreads small
+// consecutive integers (epochs, batch numbers) across the seed space.
+constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;
+
+uint64_t mix(uint64_t seed, uint64_t a, uint64_t b) {
+  uint64_t z = seed ^ (a + 1) * kGolden ^ (b + 1) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options)
+    : dataset_(std::move(dataset)), options_(options) {
+  FRESCO_CHECK(dataset_ != nullptr, "DataLoader: the dataset is null");
+  FRESCO_CHECK(dataset_->size() > 0, "DataLoader: the dataset is empty");
+  FRESCO_CHECK(options_.batch_size >= 1, "DataLoader: .batch_size must be >= 1, got {}", options_.batch_size);
+  FRESCO_CHECK(!options_.drop_last || dataset_->size() >= options_.batch_size,
+               "DataLoader: with .drop_last, a dataset of {} samples and .batch_size {} gives no batch at all",
+               dataset_->size(), options_.batch_size);
+  if (options_.prefetch) worker_ = std::thread([this] { worker_loop(); });
+}
+
+DataLoader::~DataLoader() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+int64_t DataLoader::batches_per_epoch() const {
+  const int64_t n = dataset_->size(), b = options_.batch_size;
+  return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+std::vector<int64_t> DataLoader::order(int64_t epoch) const {
+  FRESCO_CHECK(epoch >= 0, "DataLoader::order: epoch must be >= 0, got {}", epoch);
+  std::vector<int64_t> idx(static_cast<size_t>(dataset_->size()));
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
+  if (options_.shuffle) {
+    // Fisher-Yates with a generator that depends only on (seed, epoch).
+    Generator g(mix(options_.seed, static_cast<uint64_t>(epoch), 0));
+    for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[g.below(i)]);
+  }
+  return idx;
+}
+
+std::vector<int64_t> DataLoader::batch_indices(int64_t batch) const {
+  const int64_t begin = batch * options_.batch_size;
+  const int64_t end = std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(order_.size()));
+  return {order_.begin() + begin, order_.begin() + end};
+}
+
+void DataLoader::start_epoch(int64_t epoch) {
+  FRESCO_CHECK(epoch >= 0, "DataLoader::start_epoch: epoch must be >= 0, got {}", epoch);
+  order_ = order(epoch);
+  cursor_ = 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  epoch_ = epoch;  // the worker reads it under mu_
+  ++generation_;
+  has_answer_ = false;
+  ready_.reset();
+  error_ = nullptr;
+  has_request_ = false;
+  if (options_.prefetch && batches_per_epoch() > 0) request(0);
+}
+
+void DataLoader::request(int64_t batch) {
+  has_request_ = true;
+  request_batch_ = batch;
+  request_indices_ = batch_indices(batch);
+  has_answer_ = false;
+  cv_.notify_all();
+}
+
+std::optional<Batch> DataLoader::next() {
+  FRESCO_CHECK(epoch_ >= 0, "DataLoader::next: no epoch started; call start_epoch(e) or iterate over epoch(e)");
+  if (cursor_ >= batches_per_epoch()) return std::nullopt;
+  if (!options_.prefetch) {
+    Batch b = build(epoch_, cursor_, batch_indices(cursor_));
+    ++cursor_;
+    return b;
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  // After a rethrown error nothing is in flight for the cursor: ask again.
+  if (!has_request_ && !has_answer_) request(cursor_);
+  cv_.wait(lock, [&] { return has_answer_ && answer_generation_ == generation_ && answer_batch_ == cursor_; });
+  has_answer_ = false;
+  if (error_) {
+    std::exception_ptr e = error_;
+    error_ = nullptr;
+    std::rethrow_exception(e);
+  }
+  Batch b = std::move(*ready_);
+  ready_.reset();
+  ++cursor_;
+  if (cursor_ < batches_per_epoch()) request(cursor_);
+  return b;
+}
+
+void DataLoader::worker_loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stop_ || has_request_; });
+    if (stop_) return;
+    const uint64_t generation = generation_;
+    const int64_t epoch = epoch_, batch = request_batch_;
+    const std::vector<int64_t> indices = std::move(request_indices_);
+    has_request_ = false;
+    lock.unlock();
+    std::optional<Batch> result;
+    std::exception_ptr error;
+    try {
+      result = build(epoch, batch, indices);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    if (generation == generation_) {
+      has_answer_ = true;
+      answer_generation_ = generation;
+      answer_batch_ = batch;
+      ready_ = std::move(result);
+      error_ = error;
+      cv_.notify_all();
+    }
+  }
+}
+
+Batch DataLoader::build(int64_t epoch, int64_t batch, const std::vector<int64_t>& indices) const {
+  const int64_t n = static_cast<int64_t>(indices.size());
+  Batch b;
+  b.epoch = epoch;
+  b.batch = batch;
+  b.indices = indices;
+  b.captions.reserve(static_cast<size_t>(n));
+  b.labels.reserve(static_cast<size_t>(n));
+  b.flipped.assign(static_cast<size_t>(n), false);
+  Generator flips(mix(options_.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(batch) + 1));
+  Shape chw;
+  float* out = nullptr;
+  for (int64_t k = 0; k < n; ++k) {
+    Example ex = dataset_->get(indices[static_cast<size_t>(k)]);
+    if (k == 0) {
+      FRESCO_CHECK(ex.image.defined() && ex.image.dim() == 3,
+                   "DataLoader: sample {} has image {}; expected [C, H, W]", indices[0],
+                   ex.image.defined() ? shape_str(ex.image.shape()) : "undefined");
+      chw = ex.image.shape();
+      b.images = empty({n, chw[0], chw[1], chw[2]});
+      out = b.images.data();
+    }
+    FRESCO_CHECK_SHAPE(ex.image.defined() && ex.image.shape() == chw,
+                       "DataLoader: sample {} has image {}, but sample {} of the same batch has {}; "
+                       "every image of a dataset must have the same shape",
+                       indices[static_cast<size_t>(k)], ex.image.defined() ? shape_str(ex.image.shape()) : "undefined",
+                       indices[0], shape_str(chw));
+    const bool flip = options_.horizontal_flip && flips.uniform() < 0.5f;
+    b.flipped[static_cast<size_t>(k)] = flip;
+    const Tensor img = ex.image.contiguous();
+    const float* src = img.data();
+    const int64_t rows = chw[0] * chw[1], w = chw[2];
+    float* dst = out + k * rows * w;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t x = 0; x < w; ++x) dst[r * w + x] = 2.f * src[r * w + (flip ? w - 1 - x : x)] - 1.f;
+    b.captions.push_back(std::move(ex.caption));
+    b.labels.push_back(std::move(ex.labels));
+  }
+  return b;
+}
+
+}  // namespace fresco::data
