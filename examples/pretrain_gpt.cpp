@@ -33,7 +33,7 @@ struct Args {
   int64_t vocab = 512;
   uint64_t seed = 0;
   int64_t captions = 20000;
-  int64_t batch = 64;
+  int64_t batch = 32;
   int64_t samples = 200;
   int threads = 2;
 };
@@ -107,7 +107,8 @@ int run(const Args& a) {
   fmt::print("tokenizer: {} tokens; longest caption {} tokens with <|bos|>/<|eos|>\n", tok.vocab_size(), longest);
 
   std::filesystem::create_directories(a.out);
-  const fresco::text::GptConfig config{.vocab_size = a.vocab,
+  // The model predicts exactly the tokenizer's ids (a small corpus may stop BPE below --vocab).
+  const fresco::text::GptConfig config{.vocab_size = tok.vocab_size(),
                                        .context = std::max<int64_t>(32, static_cast<int64_t>(longest)),
                                        .seed = a.seed};
   fresco::text::Gpt gpt(config);
@@ -115,15 +116,15 @@ int run(const Args& a) {
   const auto summary = fresco::text::pretrain(
       gpt, tok, corpus,
       {.batch_size = a.batch, .steps = a.steps > 0 ? a.steps : 1'000'000'000, .minutes = a.minutes,
-       .lr = 1e-3f, .min_lr = 1e-4f, .eval_every = 500, .checkpoint_dir = a.out + "/checkpoint",
+       .lr = 2e-3f, .min_lr = 2e-4f, .warmup_steps = 30, .eval_every = 100, .checkpoint_dir = a.out + "/checkpoint",
        .checkpoint_every = 2000, .seed = a.seed});
   tok.save(a.out + "/tokenizer.json");
   fresco::text::save_gpt(gpt, tok, a.out + "/gpt.safetensors");
   fmt::print("trained {} steps in {:.1f} s ({:.0f} tokens/s)\n", summary.steps_run, summary.seconds,
              summary.tokens_per_second);
   fmt::print("validation loss {:.4f} (perplexity {:.2f}); at initialisation {:.4f} (ln {} = {:.4f})\n",
-             summary.final_val_loss, summary.final_val_perplexity, summary.initial_loss, a.vocab,
-             std::log(static_cast<double>(a.vocab)));
+             summary.final_val_loss, summary.final_val_perplexity, summary.initial_loss, config.vocab_size,
+             std::log(static_cast<double>(config.vocab_size)));
   fmt::print("saved {0}/tokenizer.json and {0}/gpt.safetensors\n", a.out);
 
   if (a.samples == 0) return 0;
