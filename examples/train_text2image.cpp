@@ -27,7 +27,7 @@ void usage() {
   std::fprintf(stderr,
                "usage: train_text2image --dataset shapes|fashion-mnist|folder:DIR [--minutes M] [--out DIR]\n"
                "         [--gpt FILE] [--seed S] [--text-share F] [--steps N] [--batch B] [--limit N]\n"
-               "         [--image-size S] [--g-width W] [--d-width W] [--loss hinge|bce] [--ma-gp K]\n"
+               "         [--image-size S] [--g-width W] [--d-width W] [--loss hinge|bce] [--ma-gp K] [--ma-gp-every N]\n"
                "         [--lr-g LR] [--lr-d LR] [--ema D] [--no-attention] [--finetune-text]\n"
                "         [--sample-every N] [--checkpoint-every N]\n"
                "Pretrains a GPT on the captions for --text-share of the budget (default 0.2) unless --gpt is\n"
@@ -44,9 +44,12 @@ int main(int argc, char** argv) {
   std::string out = "run", gpt_path;
   fresco::gan::DatasetSpec spec;
   double minutes = 7, text_share = 0.2;
-  int64_t g_width = 128, d_width = 32;
+  int64_t g_width = 64, d_width = 16;
   bool attention = true;
-  fresco::gan::GanTrainerOptions opt{.steps = 1'000'000'000, .checkpoint_every = 500, .sample_every = 250};
+  // Small nets, small batches and a lazy MA-GP: on 2 shared cores, the number of steps is what a
+  // conditional GAN needs most.
+  fresco::gan::GanTrainerOptions opt{
+      .batch_size = 32, .steps = 1'000'000'000, .ma_gp_every = 4, .checkpoint_every = 500, .sample_every = 100};
   try {
     bool have_dataset = false;
     for (int i = 1; i < argc; ++i) {
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
       else if (a == "--d-width") d_width = std::stoll(value());
       else if (a == "--loss") opt.loss = value();
       else if (a == "--ma-gp") opt.ma_gp = std::stof(value());
+      else if (a == "--ma-gp-every") opt.ma_gp_every = std::stoll(value());
       else if (a == "--lr-g") opt.lr_g = std::stof(value());
       else if (a == "--lr-d") opt.lr_d = std::stof(value());
       else if (a == "--ema") opt.ema_decay = std::stof(value());

@@ -25,3 +25,17 @@ example() {
 
 # A 2-layer MLP learns a nonlinear function; its loss falls by >= 100x.
 example train_mlp
+
+# Text to image on Shapes (docs/text-to-image.md): a tokenizer and a GPT
+# pretrained on the captions, then the GAN, within FRESCO_T2I_MINUTES
+# (default 7) in all; then a sample grid and an animated GIF from the finished
+# model. Re-running continues from the checkpoint in FRESCO_T2I_OUT.
+# OpenMP threads that sleep instead of spinning while they wait: on a busy
+# 2-core machine, spinning made each training step about 3x slower.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+t2i_minutes=${FRESCO_T2I_MINUTES:-7}
+t2i_out=${FRESCO_T2I_OUT:-runs/shapes}
+example train_text2image --dataset shapes --minutes "$t2i_minutes" --out "$t2i_out"
+example generate --model "$t2i_out/model.safetensors" --prompt "a large red circle in the center" \
+  --n 16 --seed 7 --out "$t2i_out/grid.png" \
+  --gif "$t2i_out/morph.gif" --to "a small blue square at the top left" --frames 24

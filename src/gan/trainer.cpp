@@ -134,6 +134,7 @@ GanBatch GanTrainer::batch(int64_t step) const {
   NoGradGuard guard;
   out.images = index_select(data_.images, 0, out.indices);
   out.tokens = pad_token_rows(rows, tokenizer_.pad_id());
+  if (!options_.finetune_text) out.text = encode_tokens(gpt_, out.tokens);
   return out;
 }
 
@@ -153,7 +154,7 @@ GanStepLosses GanTrainer::d_step(const GanBatch& b) {
   Tensor fake;
   {
     NoGradGuard guard;
-    tf = encode_tokens(gpt_, b.tokens);
+    tf = b.text.sentence.defined() ? b.text : encode_tokens(gpt_, b.tokens);
     fake = g_(seeded_noise(n, g_.config().noise_dim, mix_seed(options_.seed, 2 * static_cast<uint64_t>(step_))),
               tf.sentence, tf.words, tf.pad_mask);
   }
@@ -208,6 +209,8 @@ GanStepLosses GanTrainer::g_step(const GanBatch& b) {
   TextFeatures tf;
   if (options_.finetune_text) {
     tf = encode_tokens(gpt_, b.tokens);
+  } else if (b.text.sentence.defined()) {
+    tf = b.text;
   } else {
     NoGradGuard guard;
     tf = encode_tokens(gpt_, b.tokens);

@@ -82,6 +82,9 @@ struct GanBatch {
   TokenBatch tokens;
   /// Dataset indices of the rows.
   std::vector<int64_t> indices;
+  /// The frozen text model's features of the captions, computed once for both
+  /// phases (undefined members when the text model is fine-tuned).
+  TextFeatures text;
 };
 
 /// The losses of one step (0 where a phase has not run).
