@@ -33,7 +33,7 @@ std::string load_average() {
 int main(int argc, char** argv) {
   std::string dataset, out, fashion_root = "/usr/share/datasets/fashion-mnist";
   double minutes = 0;
-  int64_t epochs = 0, width = 32, batch = 128, train_size = 60000, threads = 0;
+  int64_t epochs = 0, width = 16, batch = 64, train_size = 60000, threads = 0;
   float lr = 3e-3f;
   uint64_t seed = 0;
   bool flip = false;
