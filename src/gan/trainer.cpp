@@ -244,7 +244,11 @@ GanStepLosses GanTrainer::g_step(const GanBatch& b) {
 
 void GanTrainer::update_ema() {
   NoGradGuard guard;
-  const float decay = options_.ema_decay;
+  // Warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): early
+  // on the average follows G closely, instead of staying near the initial
+  // weights for ~1/(1-decay) steps, which a short run never gets past.
+  const float warm = static_cast<float>(step_ + 1) / static_cast<float>(step_ + 10);
+  const float decay = std::min(options_.ema_decay, warm);
   auto src = g_.parameters(), dst = ema_->parameters();
   for (size_t i = 0; i < src.size(); ++i) {
     const float* p = src[i].data();

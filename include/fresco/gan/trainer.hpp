@@ -47,7 +47,8 @@ struct GanTrainerOptions {
   int64_t ma_gp_every = 1;
   /// Clip each net's gradient to this total L2 norm (0: no clipping).
   float clip_grad = 10.f;
-  /// Decay of the exponential moving average of G's weights (0: the average is G itself).
+  /// Decay of the exponential moving average of G's weights (0: the average is G itself);
+  /// step t uses min(ema_decay, (1 + t) / (10 + t)), so short runs average recent weights.
   float ema_decay = 0.999f;
   /// Fine-tune the text model: its sentence and word vectors get G's gradient,
   /// plus `text_loss_weight` · its next-token loss. false keeps it frozen.
