@@ -82,11 +82,15 @@ int main(int argc, char** argv) {
     } else {
       // Single-object scenes: each attribute of the scene is then well defined.
       // The test split is drawn from an independent stream with another seed.
-      auto shapes = [](int64_t size, uint64_t s, const char* split) {
-        return std::make_shared<fresco::data::ShapesDataset>(
-            fresco::data::Shapes({.size = size, .seed = s, .split = split, .two_object_fraction = 0.f}));
+      // The classifier is the yardstick, not the model under test: it trains on
+      // every (colour, shape) pair, so that it judges held-out pairs as well as
+      // the others (trained without them, it confuses their colour and shape).
+      auto shapes = [](int64_t size, uint64_t s, const char* split, bool all_pairs = false) {
+        fresco::data::ShapesOptions o{.size = size, .seed = s, .split = split, .two_object_fraction = 0.f};
+        if (all_pairs) o.held_out.clear();
+        return std::make_shared<fresco::data::ShapesDataset>(fresco::data::Shapes(o));
       };
-      train = shapes(train_size, seed + 1, "train");
+      train = shapes(train_size, seed + 1, "train", true);
       test = shapes(10000, seed + 1000003, "test");
       compositional = shapes(2000, seed + 2000003, "compositional");
       config.channels = 3;
