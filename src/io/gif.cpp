@@ -138,6 +138,10 @@ void write_gif(const std::vector<Tensor>& frames, const std::string& path, const
   if (EGifCloseFile(gif, &err) != GIF_OK)
     throw IoError(fmt::format("write_gif: {}: closing the file failed: {}", path, gif_error(err)));
   std::error_code ec;
+  // giflib creates the file owner-only (0600); give it an ordinary file's permissions.
+  namespace fs = std::filesystem;
+  fs::permissions(wr.tmp, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read,
+                  ec);
   std::filesystem::rename(wr.tmp, path, ec);
   if (ec) throw IoError(fmt::format("write_gif: cannot move the finished file into place at {}: {}", path, ec.message()));
   wr.committed = true;
