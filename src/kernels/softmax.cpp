@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "kernels/parallel.hpp"
+#include "kernels/vec_math.hpp"
 
 namespace fresco::kernels {
 namespace {
@@ -18,30 +19,6 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // Rows per parallel chunk: enough work per chunk to be worth a thread.
 int64_t row_grain(int64_t C) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(C, 1)); }
-
-// exp(x) = 2^n · exp(r) with n = round(x / ln 2) and |r| ≤ ln2 / 2 (Cody–Waite
-// split of ln 2); exp(r) by its Taylor series to degree 7 (error < 1e-8
-// relative). Branch-free so that loops over it vectorise. Below -87.3 the
-// result would be subnormal: it is flushed to 0 (so exp(-inf) = 0).
-inline float exp_fast(float x) {
-  const float xc = std::min(std::max(x, -87.3f), 88.3f);
-  const float magic = 12582912.f;  // 1.5 · 2^23: adding it rounds to an integer in the low mantissa bits
-  const float t = xc * 1.44269504088896341f + magic;
-  const float n = t - magic;
-  const int32_t ni = std::bit_cast<int32_t>(t) - std::bit_cast<int32_t>(magic);
-  const float r = (xc - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
-  float p = 1.f / 5040.f;
-  p = p * r + 1.f / 720.f;
-  p = p * r + 1.f / 120.f;
-  p = p * r + 1.f / 24.f;
-  p = p * r + 1.f / 6.f;
-  p = p * r + 0.5f;
-  p = p * r + 1.f;
-  p = p * r + 1.f;
-  const float scale = std::bit_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(ni + 127) << 23));
-  const float e = p * scale;
-  return x < -87.3f ? 0.f : e;  // NaN propagates through xc (min/max keep their first argument)
-}
 
 // Reductions keep kLanes partial results (a fixed order, so repeatable) so
 // that the compiler can vectorise them without reassociating floats.

@@ -11,6 +11,7 @@
 
 #include <cmath>
 
+#include "kernels/vec_math.hpp"
 #include "ops/op_helpers.hpp"
 #include "tensor/profiler_scope.hpp"
 
@@ -154,7 +155,7 @@ Tensor operator/(float s, const Tensor& a) {
 Tensor exp(const Tensor& x) {
   detail::check_defined(x, "exp");
   FRESCO_PROFILE("exp");
-  Tensor y = map_unary(x, [](float v) { return std::exp(v); });
+  Tensor y = map_unary(x, [](float v) { return kernels::exp_fast(v); });
   if (needs_grad({&x}))
     record(y, "exp", {x}, [x, ys = y.detach()](const Tensor& g) {
       return std::vector<Tensor>{is_grad_enabled() ? g * exp(x) : g * ys};
@@ -244,7 +245,7 @@ constexpr float kInvSqrt2 = 0.70710678118654752f;
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 // gelu(x) = x Φ(x); gelu'(x) = Φ(x) + x φ(x); gelu''(x) = φ(x) (2 - x²).
 inline float gelu_d1(float v) {
-  return 0.5f * (1.f + std::erf(v * kInvSqrt2)) + v * kInvSqrt2Pi * std::exp(-0.5f * v * v);
+  return 0.5f * kernels::one_plus_erf(v * kInvSqrt2) + v * kInvSqrt2Pi * kernels::exp_fast(-0.5f * v * v);
 }
 }  // namespace
 
@@ -254,7 +255,7 @@ Tensor gelu_grad(const Tensor& x) {
   Tensor y = map_unary(x, gelu_d1);
   if (needs_grad({&x}))
     record(y, "gelu_grad", {x}, [x](const Tensor& g) {
-      Tensor d2 = map_unary(x, [](float v) { return kInvSqrt2Pi * std::exp(-0.5f * v * v) * (2.f - v * v); });
+      Tensor d2 = map_unary(x, [](float v) { return kInvSqrt2Pi * kernels::exp_fast(-0.5f * v * v) * (2.f - v * v); });
       return std::vector<Tensor>{g * d2};
     });
   return y;
@@ -263,7 +264,7 @@ Tensor gelu_grad(const Tensor& x) {
 Tensor gelu(const Tensor& x) {
   detail::check_defined(x, "gelu");
   FRESCO_PROFILE("gelu");
-  Tensor y = map_unary(x, [](float v) { return 0.5f * v * (1.f + std::erf(v * kInvSqrt2)); });
+  Tensor y = map_unary(x, [](float v) { return 0.5f * v * kernels::one_plus_erf(v * kInvSqrt2); });
   if (needs_grad({&x}))
     record(y, "gelu", {x}, [x](const Tensor& g) {
       if (!is_grad_enabled())
@@ -290,7 +291,11 @@ Tensor tanh(const Tensor& x) {
 Tensor sigmoid(const Tensor& x) {
   detail::check_defined(x, "sigmoid");
   FRESCO_PROFILE("sigmoid");
-  Tensor y = map_unary(x, [](float v) { return v >= 0.f ? 1.f / (1.f + std::exp(-v)) : std::exp(v) / (1.f + std::exp(v)); });
+  // 1 / (1 + e^-v) for v >= 0, e^v / (1 + e^v) below: no overflow either way.
+  Tensor y = map_unary(x, [](float v) {
+    const float e = kernels::exp_fast(-std::fabs(v));
+    return v >= 0.f ? 1.f / (1.f + e) : e / (1.f + e);
+  });
   if (needs_grad({&x}))
     record(y, "sigmoid", {x}, [x, ys = y.detach()](const Tensor& g) {
       if (!is_grad_enabled())
