@@ -5,6 +5,7 @@
 // there, 10-20x slower per element).
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdint>
 
 namespace fresco::kernels {
