@@ -15,7 +15,16 @@
 #include <fresco/data/shapes.hpp>
 #include <fresco/error.hpp>
 #include <fresco/eval/classifier.hpp>
+#include <fresco/eval/evaluate.hpp>
+#include <fresco/eval/metrics.hpp>
+#include <fresco/gan/captioned_images.hpp>
+#include <fresco/gan/conditioning.hpp>
+#include <fresco/gan/discriminator.hpp>
+#include <fresco/gan/generator.hpp>
+#include <fresco/gan/text_to_image.hpp>
+#include <fresco/gan/trainer.hpp>
 #include <fresco/io/checkpoint.hpp>
+#include <fresco/io/gif.hpp>
 #include <fresco/io/image.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/nn/activation.hpp>
