@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,22 @@
 namespace fresco::bench {
 
 constexpr int kWarmup = 5;
+
+/// `--steps N --threads T` of a workload program (defaults as given).
+struct RunArgs {
+  int steps;
+  int threads = 2;
+};
+inline RunArgs parse_run_args(int argc, char** argv, int default_steps) {
+  RunArgs a{default_steps};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i];
+    if (k == "--steps") a.steps = std::stoi(argv[i + 1]);
+    else if (k == "--threads") a.threads = std::stoi(argv[i + 1]);
+    else throw std::invalid_argument("unknown argument " + k + " (expected --steps N or --threads T)");
+  }
+  return a;
+}
 
 /// Runs step() `warmup` times, then `n` timed times; returns milliseconds per step.
 inline std::vector<double> time_steps(const std::function<void()>& step, int n, int warmup = kWarmup) {

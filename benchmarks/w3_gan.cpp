@@ -11,13 +11,9 @@
 using namespace fresco;
 
 int main(int argc, char** argv) {
-  int steps = 20, threads = 2;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i];
-    if (k == "--steps") steps = std::stoi(argv[i + 1]);
-    else if (k == "--threads") threads = std::stoi(argv[i + 1]);
-  }
-  set_num_threads(threads);
+  const bench::RunArgs args = bench::parse_run_args(argc, argv, 20);
+  const int steps = args.steps;
+  set_num_threads(args.threads);
   manual_seed(0);
   const int64_t B = 64;
   bench::W3Generator G;

@@ -14,13 +14,9 @@
 using namespace fresco;
 
 int main(int argc, char** argv) {
-  int steps = 30, threads = 2;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i];
-    if (k == "--steps") steps = std::stoi(argv[i + 1]);
-    else if (k == "--threads") threads = std::stoi(argv[i + 1]);
-  }
-  set_num_threads(threads);
+  const bench::RunArgs args = bench::parse_run_args(argc, argv, 30);
+  const int steps = args.steps;
+  set_num_threads(args.threads);
   manual_seed(0);
   const text::GptConfig config;  // the W2 shapes
   text::Gpt gpt(config);
