@@ -46,8 +46,10 @@ TEST_CASE("pretrain: a short run lowers the loss", "[text][pretrain]") {
     CHECK(s.steps == steps);
     CHECK(s.steps_run == steps);
     CHECK(s.train_losses.size() == static_cast<size_t>(steps));
-    CHECK(s.final_val_loss < s.initial_loss - 1.5f);
-    CHECK(s.final_train_loss < s.initial_loss - 1.5f);
+    // From ln 320 = 5.77 nats: 40 steps take off more than 1.5, the 25 of the quick run more than 1.
+    const float drop = quick() ? 1.0f : 1.5f;
+    CHECK(s.final_val_loss < s.initial_loss - drop);
+    CHECK(s.final_train_loss < s.initial_loss - drop);
     CHECK(s.final_val_perplexity == Approx(std::exp(s.final_val_loss)));
     CHECK(s.val_captions == 10);  // 5% of 200
     CHECK(s.train_captions == 190);
