@@ -4,7 +4,10 @@
 // direct convolutions want channel-blocked layouts (nChw8c, ...): its plain-layout path
 // is im2col + GEMM, several times slower on the W3 layers (backward weights up to 5-10x).
 // So each primitive picks its own layouts (format_tag::any) and operands are reordered
-// into per-thread workspaces around the call, only when the layouts differ.
+// into per-thread workspaces around the call, only when the layouts differ. In training
+// each activation is reordered once per direction: the forward can leave its copy of x
+// for the backward-weights primitive, and the backward reorders dy once for both of its
+// primitives.
 // Legend: N batch, C channels in, H W input size, K channels out, R S kernel size,
 // P Q output size, G groups.
 #include "kernels/conv.hpp"
@@ -143,33 +146,19 @@ void check_geometry(const ConvGeometry& g) {
                 "conv: output {}x{} does not match the geometry", g.P, g.Q);
 }
 
-}  // namespace
-
-void conv2d_forward(float* y, const float* x, const float* w, const float* b, const ConvGeometry& g) {
-  check_geometry(g);
+const Forward& forward_entry(const ConvGeometry& g, bool has_bias) {
   static dnnl_context::PrimitiveCache<17, Forward> cache;
-  const Forward& f = cache.get(make_key(g, b != nullptr), [&] {
-    const ConvDescs d = make_descs(g, b != nullptr);
+  return cache.get(make_key(g, has_bias), [&] {
+    const ConvDescs d = make_descs(g, has_bias);
     const auto pd = forward_pd(d);
     return Forward{Operand(d.x, pd.src_desc(), true), Operand(d.w, pd.weights_desc(), true),
                    Operand(d.y, pd.dst_desc(), false), d.b, dnnl::convolution_forward(pd)};
   });
-  const void* xi = stage_input(f.x, x, 0);
-  const void* wi = stage_input(f.w, w, 1);
-  void* yi = output_target(f.y, y, 2);
-  if (b)
-    dnnl_context::execute(f.prim, {Arg{DNNL_ARG_SRC, &f.x.inner, xi}, Arg{DNNL_ARG_WEIGHTS, &f.w.inner, wi},
-                                   Arg{DNNL_ARG_BIAS, &f.b, b}, Arg{DNNL_ARG_DST, &f.y.inner, yi}});
-  else
-    dnnl_context::execute(f.prim, {Arg{DNNL_ARG_SRC, &f.x.inner, xi}, Arg{DNNL_ARG_WEIGHTS, &f.w.inner, wi},
-                                   Arg{DNNL_ARG_DST, &f.y.inner, yi}});
-  finish_output(f.y, yi, y);
 }
 
-void conv2d_backward_data(float* dx, const float* dy, const float* w, const ConvGeometry& g) {
-  check_geometry(g);
+const BackwardData& backward_data_entry(const ConvGeometry& g) {
   static dnnl_context::PrimitiveCache<17, BackwardData> cache;
-  const BackwardData& bd = cache.get(make_key(g, false), [&] {
+  return cache.get(make_key(g, false), [&] {
     const ConvDescs d = make_descs(g, false);
     const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, any_layout(d.x),
                                                      any_layout(d.w), any_layout(d.y), d.strides, d.dilates,
@@ -178,19 +167,12 @@ void conv2d_backward_data(float* dx, const float* dy, const float* w, const Conv
     return BackwardData{Operand(d.y, pd.diff_dst_desc(), true), Operand(d.w, pd.weights_desc(), true),
                         Operand(d.x, pd.diff_src_desc(), false), dnnl::convolution_backward_data(pd)};
   });
-  const void* dyi = stage_input(bd.dy, dy, 0);
-  const void* wi = stage_input(bd.w, w, 1);
-  void* dxi = output_target(bd.dx, dx, 2);
-  dnnl_context::execute(bd.prim, {Arg{DNNL_ARG_DIFF_DST, &bd.dy.inner, dyi}, Arg{DNNL_ARG_WEIGHTS, &bd.w.inner, wi},
-                                  Arg{DNNL_ARG_DIFF_SRC, &bd.dx.inner, dxi}});
-  finish_output(bd.dx, dxi, dx);
 }
 
-void conv2d_backward_weights(float* dw, float* db, const float* x, const float* dy, const ConvGeometry& g) {
-  check_geometry(g);
+const BackwardWeights& backward_weights_entry(const ConvGeometry& g, bool has_bias) {
   static dnnl_context::PrimitiveCache<17, BackwardWeights> cache;
-  const BackwardWeights& bw = cache.get(make_key(g, db != nullptr), [&] {
-    const ConvDescs d = make_descs(g, db != nullptr);
+  return cache.get(make_key(g, has_bias), [&] {
+    const ConvDescs d = make_descs(g, has_bias);
     const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, any_layout(d.x),
                                                         any_layout(d.w), d.b, any_layout(d.y), d.strides,
                                                         d.dilates, d.pad_l, d.pad_r);
@@ -198,16 +180,98 @@ void conv2d_backward_weights(float* dw, float* db, const float* x, const float* 
     return BackwardWeights{Operand(d.x, pd.src_desc(), true), Operand(d.y, pd.diff_dst_desc(), true),
                            Operand(d.w, pd.diff_weights_desc(), false), d.b, dnnl::convolution_backward_weights(pd)};
   });
-  const void* xi = stage_input(bw.x, x, 0);
-  const void* dyi = stage_input(bw.dy, dy, 1);
-  void* dwi = output_target(bw.dw, dw, 2);
+}
+
+/// The layout a forward leaves its input in for the backward: the one the backward-weights
+/// primitive (without bias) reads.
+const Operand& saved_input(const ConvGeometry& g) { return backward_weights_entry(g, false).x; }
+
+void run_forward(const Forward& f, const void* xi, const void* wi, const float* b, void* yi) {
+  if (b)
+    dnnl_context::execute(f.prim, {Arg{DNNL_ARG_SRC, &f.x.inner, xi}, Arg{DNNL_ARG_WEIGHTS, &f.w.inner, wi},
+                                   Arg{DNNL_ARG_BIAS, &f.b, b}, Arg{DNNL_ARG_DST, &f.y.inner, yi}});
+  else
+    dnnl_context::execute(f.prim, {Arg{DNNL_ARG_SRC, &f.x.inner, xi}, Arg{DNNL_ARG_WEIGHTS, &f.w.inner, wi},
+                                   Arg{DNNL_ARG_DST, &f.y.inner, yi}});
+}
+
+void run_backward_data(const BackwardData& bd, const void* dyi, const void* wi, void* dxi) {
+  dnnl_context::execute(bd.prim, {Arg{DNNL_ARG_DIFF_DST, &bd.dy.inner, dyi}, Arg{DNNL_ARG_WEIGHTS, &bd.w.inner, wi},
+                                  Arg{DNNL_ARG_DIFF_SRC, &bd.dx.inner, dxi}});
+}
+
+void run_backward_weights(const BackwardWeights& bw, const void* xi, const void* dyi, void* dwi, float* db) {
   if (db)
     dnnl_context::execute(bw.prim, {Arg{DNNL_ARG_SRC, &bw.x.inner, xi}, Arg{DNNL_ARG_DIFF_DST, &bw.dy.inner, dyi},
                                     Arg{DNNL_ARG_DIFF_WEIGHTS, &bw.dw.inner, dwi}, Arg{DNNL_ARG_DIFF_BIAS, &bw.db, db}});
   else
     dnnl_context::execute(bw.prim, {Arg{DNNL_ARG_SRC, &bw.x.inner, xi}, Arg{DNNL_ARG_DIFF_DST, &bw.dy.inner, dyi},
                                     Arg{DNNL_ARG_DIFF_WEIGHTS, &bw.dw.inner, dwi}});
-  finish_output(bw.dw, dwi, dw);
+}
+
+}  // namespace
+
+int64_t conv2d_saved_input_numel(const ConvGeometry& g) {
+  check_geometry(g);
+  const Operand& x = saved_input(g);
+  return x.same ? 0 : static_cast<int64_t>((x.inner.get_size() + sizeof(float) - 1) / sizeof(float));
+}
+
+void conv2d_forward(float* y, const float* x, const float* w, const float* b, const ConvGeometry& g, float* x_saved) {
+  check_geometry(g);
+  const Forward& f = forward_entry(g, b != nullptr);
+  const void* xi = nullptr;
+  if (x_saved) {
+    // Normally the forward reads the very layout the backward keeps: one reorder serves both.
+    const Operand& saved = saved_input(g);
+    FRESCO_ASSERT(!saved.same, "conv2d_forward: nothing to save for this geometry");
+    dnnl_context::execute(saved.reorder, {Arg{DNNL_ARG_FROM, &saved.plain, x}, Arg{DNNL_ARG_TO, &saved.inner, x_saved}});
+    xi = f.x.inner == saved.inner ? static_cast<const void*>(x_saved) : stage_input(f.x, x, 0);
+  } else {
+    xi = stage_input(f.x, x, 0);
+  }
+  const void* wi = stage_input(f.w, w, 1);
+  void* yi = output_target(f.y, y, 2);
+  run_forward(f, xi, wi, b, yi);
+  finish_output(f.y, yi, y);
+}
+
+void conv2d_backward_data(float* dx, const float* dy, const float* w, const ConvGeometry& g) {
+  check_geometry(g);
+  const BackwardData& bd = backward_data_entry(g);
+  const void* dyi = stage_input(bd.dy, dy, 0);
+  const void* wi = stage_input(bd.w, w, 1);
+  void* dxi = output_target(bd.dx, dx, 2);
+  run_backward_data(bd, dyi, wi, dxi);
+  finish_output(bd.dx, dxi, dx);
+}
+
+void conv2d_backward_weights(float* dw, float* db, const float* x, const float* dy, const ConvGeometry& g) {
+  conv2d_backward(nullptr, dw, db, dy, nullptr, x, nullptr, g);
+}
+
+void conv2d_backward(float* dx, float* dw, float* db, const float* dy, const float* w, const float* x,
+                     const float* x_saved, const ConvGeometry& g) {
+  check_geometry(g);
+  FRESCO_ASSERT(dx || dw, "conv2d_backward: no gradient asked for");
+  const BackwardData* bd = dx ? &backward_data_entry(g) : nullptr;
+  const BackwardWeights* bw = dw ? &backward_weights_entry(g, db != nullptr) : nullptr;
+  // dy is reordered once when both primitives read it in the same layout.
+  const void* dyi = stage_input(bd ? bd->dy : bw->dy, dy, 0);
+  if (bd) {
+    const void* wi = stage_input(bd->w, w, 1);
+    void* dxi = output_target(bd->dx, dx, 2);
+    run_backward_data(*bd, dyi, wi, dxi);
+    finish_output(bd->dx, dxi, dx);
+  }
+  if (bw) {
+    if (bd && !(bw->dy.inner == bd->dy.inner)) dyi = stage_input(bw->dy, dy, 0);
+    const void* xi = x_saved && bw->x.inner == saved_input(g).inner ? static_cast<const void*>(x_saved)
+                                                                      : stage_input(bw->x, x, 1);
+    void* dwi = output_target(bw->dw, dw, 2);
+    run_backward_weights(*bw, xi, dyi, dwi, db);
+    finish_output(bw->dw, dwi, dw);
+  }
 }
 
 // Pooling: each (n, c) plane is independent, so planes are the parallel unit and the

@@ -19,12 +19,23 @@ struct ConvGeometry {
   int64_t groups = 1;
 };
 
-/// y[N,K,P,Q] = conv(x[N,C,H,W], w[K,C/g,R,S]) + b[K] (b may be null).
-void conv2d_forward(float* y, const float* x, const float* w, const float* b, const ConvGeometry& g);
+/// Floats of the copy of x, in the backward's internal layout, that a forward can leave for
+/// conv2d_backward (so x is reordered once per step, not twice); 0 when that layout is plain NCHW.
+int64_t conv2d_saved_input_numel(const ConvGeometry& g);
+
+/// y[N,K,P,Q] = conv(x[N,C,H,W], w[K,C/g,R,S]) + b[K] (b may be null). When `x_saved` is not
+/// null (conv2d_saved_input_numel(g) floats, only when that is > 0), x is left there for conv2d_backward.
+void conv2d_forward(float* y, const float* x, const float* w, const float* b, const ConvGeometry& g,
+                    float* x_saved = nullptr);
 /// dx[N,C,H,W] from dy[N,K,P,Q] and w (overwrites dx).
 void conv2d_backward_data(float* dx, const float* dy, const float* w, const ConvGeometry& g);
 /// dw[K,C/g,R,S] (and db[K] when not null) from x and dy (overwrites both).
 void conv2d_backward_weights(float* dw, float* db, const float* x, const float* dy, const ConvGeometry& g);
+/// Both gradients of y = conv(x, w) from one copy of dy in the primitives' layout: dx as
+/// conv2d_backward_data, dw and db as conv2d_backward_weights (dx or dw may be null, not both;
+/// db only with dw). `x_saved` (may be null) is the copy conv2d_forward left; x is read otherwise.
+void conv2d_backward(float* dx, float* dw, float* db, const float* dy, const float* w, const float* x,
+                     const float* x_saved, const ConvGeometry& g);
 
 struct PoolGeometry {
   int64_t N, C, H, W;

@@ -15,24 +15,30 @@ namespace fresco::kernels {
 /// Elements per chunk below which a loop is not worth splitting across threads.
 constexpr int64_t kElementwiseGrain = 1 << 15;
 
+// Each chunk works on its own copy of f: a formula's captured values (a slope, a scale)
+// then live in registers, where otherwise they are reloaded from memory that y might
+// alias, and the loop does not vectorise.
 template <class F>
 void map1(float* y, const float* a, int64_t n, F f) {
   parallel_for(n, kElementwiseGrain, [&](int64_t b0, int64_t b1) {
-    for (int64_t i = b0; i < b1; ++i) y[i] = f(a[i]);
+    F fl = f;
+    for (int64_t i = b0; i < b1; ++i) y[i] = fl(a[i]);
   });
 }
 
 template <class F>
 void map2(float* y, const float* a, const float* b, int64_t n, F f) {
   parallel_for(n, kElementwiseGrain, [&](int64_t b0, int64_t b1) {
-    for (int64_t i = b0; i < b1; ++i) y[i] = f(a[i], b[i]);
+    F fl = f;
+    for (int64_t i = b0; i < b1; ++i) y[i] = fl(a[i], b[i]);
   });
 }
 
 template <class F>
 void map3(float* y, const float* a, const float* b, const float* c, int64_t n, F f) {
   parallel_for(n, kElementwiseGrain, [&](int64_t b0, int64_t b1) {
-    for (int64_t i = b0; i < b1; ++i) y[i] = f(a[i], b[i], c[i]);
+    F fl = f;
+    for (int64_t i = b0; i < b1; ++i) y[i] = fl(a[i], b[i], c[i]);
   });
 }
 

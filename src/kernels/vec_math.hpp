@@ -33,6 +33,19 @@ inline float exp_fast(float x) {
   return x < -87.3f ? 0.f : e;
 }
 
+/// tanh(x) = sign(x) · (1 − e) / (1 + e), e = exp(−2|x|); below |x| = 0.125, where 1 − e
+/// cancels, its Taylor series to x⁷ (relative error < 2e-9 there). Relative error < 1e-6
+/// overall; ±1 beyond |x| ≈ 9, NaN propagates.
+inline float tanh_fast(float x) {
+  const float a = std::fabs(x);
+  const float e = exp_fast(-2.f * a);
+  const float big = (1.f - e) / (1.f + e);
+  const float x2 = a * a;
+  const float small = a * (1.f + x2 * (-1.f / 3.f + x2 * (2.f / 15.f + x2 * (-17.f / 315.f))));
+  const float t = a < 0.125f ? small : big;
+  return std::copysign(t, x);
+}
+
 /// 1 + erf(z), without the cancellation of computing erf first for negative z
 /// (Abramowitz & Stegun 7.1.26: erfc(|z|) = P(t)·exp(-z²), t = 1/(1 + 0.3275911|z|),
 /// absolute error <= 1.5e-7).

@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// LayerNorm on the fused op; BatchNorm2d composed of differentiable
-// reductions, so its gradient (through the batch mean and variance) comes
-// from autograd.
+// LayerNorm and BatchNorm2d on their fused ops.
 #include <fresco/nn/norm.hpp>
 
 #include <algorithm>
 
-#include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
-#include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/nn.hpp>
-#include <fresco/ops/reduce.hpp>
+
+#include "ops/batch_norm.hpp"
 
 namespace fresco::nn {
 
@@ -49,33 +46,25 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
   FRESCO_CHECK(x.defined(), "BatchNorm2d: the input is undefined");
   FRESCO_CHECK_SHAPE(x.dim() == 4 && x.size(1) == channels_, "BatchNorm2d: expected input [N, {}, H, W], got {}",
                      channels_, shape_str(x.shape()));
-  const Shape per_channel{1, channels_, 1, 1};
-  Tensor y;
-  if (is_training()) {
-    const int64_t n = x.size(0) * x.size(2) * x.size(3);
-    FRESCO_CHECK(n > 1, "BatchNorm2d: training needs more than one value per channel, got input {}",
-                 shape_str(x.shape()));
-    Tensor mean = fresco::mean(x, {0, 2, 3}, true);
-    Tensor centred = x - mean;
-    Tensor var = fresco::mean(centred * centred, {0, 2, 3}, true);   // biased: normalises the batch
-    y = centred / sqrt(var + options_.eps);
-    // running = (1 - m) · running + m · stat, with the unbiased variance
-    // (n / (n - 1) · biased), as PyTorch. Written into the buffers' storage so
-    // that every handle on them (and a loaded checkpoint) sees the update.
-    NoGradGuard guard;
-    const float m = options_.momentum;
-    const auto bm = mean.to_vector(), bv = var.to_vector();
-    float* rm = running_mean.data();
-    float* rv = running_var.data();
-    const double unbias = static_cast<double>(n) / static_cast<double>(n - 1);
-    for (int64_t c = 0; c < channels_; ++c) {
-      rm[c] = (1.f - m) * rm[c] + m * bm[c];
-      rv[c] = (1.f - m) * rv[c] + m * static_cast<float>(bv[c] * unbias);
-    }
-  } else {
-    y = (x - running_mean.view(per_channel)) / sqrt(running_var.view(per_channel) + options_.eps);
+  if (!is_training()) return detail::batch_norm_eval(x, running_mean, running_var, weight, bias, options_.eps);
+  const int64_t n = x.size(0) * x.size(2) * x.size(3);
+  FRESCO_CHECK(n > 1, "BatchNorm2d: training needs more than one value per channel, got input {}",
+               shape_str(x.shape()));
+  Tensor mean, var;  // of the batch; var biased: it normalises the batch
+  Tensor y = detail::batch_norm_train(x, weight, bias, options_.eps, mean, var);
+  // running = (1 - m) · running + m · stat, with the unbiased variance
+  // (n / (n - 1) · biased), as PyTorch. Written into the buffers' storage so
+  // that every handle on them (and a loaded checkpoint) sees the update.
+  const float m = options_.momentum;
+  const float* bm = mean.data();
+  const float* bv = var.data();
+  float* rm = running_mean.data();
+  float* rv = running_var.data();
+  const double unbias = static_cast<double>(n) / static_cast<double>(n - 1);
+  for (int64_t c = 0; c < channels_; ++c) {
+    rm[c] = (1.f - m) * rm[c] + m * bm[c];
+    rv[c] = (1.f - m) * rv[c] + m * static_cast<float>(bv[c] * unbias);
   }
-  if (options_.affine) y = y * weight.view(per_channel) + bias.view(per_channel);
   return y;
 }
 

@@ -57,11 +57,18 @@ Tensor conv_op(Tensor x, Tensor w, Tensor b, const Geometry& g) {
   w = w.contiguous();
   if (b.defined()) b = b.contiguous();
   Tensor y = detail::make_tensor(output_shape(g));
-  kernels::conv2d_forward(y.data(), x.data(), w.data(), b.defined() ? b.data() : nullptr, g);
-  if (needs_grad({&x, &w, &b})) {
+  const bool record_grad = needs_grad({&x, &w, &b});
+  // The weight gradient reads x in the primitives' layout: the forward leaves that copy here.
+  Tensor x_saved;
+  if (record_grad && w.requires_grad())
+    if (const int64_t n = kernels::conv2d_saved_input_numel(g); n > 0) x_saved = detail::make_tensor({n});
+  kernels::conv2d_forward(y.data(), x.data(), w.data(), b.defined() ? b.data() : nullptr, g,
+                          x_saved.defined() ? x_saved.data() : nullptr);
+  if (record_grad) {
     const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = b.defined() && b.requires_grad();
     record(y, "conv2d", {x, w, b},
-           [xs = need_w ? x : Tensor(), ws = need_x ? w : Tensor(), need_x, need_w, need_b, g](const Tensor& dy) {
+           [xs = need_w ? x : Tensor(), ws = need_x ? w : Tensor(), x_saved, need_x, need_w, need_b,
+            g](const Tensor& dy) {
              Tensor dx, dw, db;
              if (is_grad_enabled()) {  // create_graph: recorded, differentiable again
                if (need_x) dx = conv_t_op(dy, ws, {}, g);
@@ -70,17 +77,17 @@ Tensor conv_op(Tensor x, Tensor w, Tensor b, const Geometry& g) {
                return std::vector<Tensor>{dx, dw, db};
              }
              const Tensor dyc = dy.contiguous();
-             if (need_x) {
-               dx = detail::make_tensor(input_shape(g));
-               kernels::conv2d_backward_data(dx.data(), dyc.data(), ws.data(), g);
-             }
+             if (need_x) dx = detail::make_tensor(input_shape(g));
              if (need_w) {  // the bias gradient comes out of the same primitive
                dw = detail::make_tensor(weight_shape(g));
                if (need_b) db = detail::make_tensor({g.K});
-               kernels::conv2d_backward_weights(dw.data(), need_b ? db.data() : nullptr, xs.data(), dyc.data(), g);
-             } else if (need_b) {
-               db = bias_grad(dyc);
              }
+             if (need_x || need_w)
+               kernels::conv2d_backward(need_x ? dx.data() : nullptr, need_w ? dw.data() : nullptr,
+                                        need_w && need_b ? db.data() : nullptr, dyc.data(),
+                                        need_x ? ws.data() : nullptr, need_w ? xs.data() : nullptr,
+                                        x_saved.defined() ? x_saved.data() : nullptr, g);
+             if (need_b && !need_w) db = bias_grad(dyc);
              return std::vector<Tensor>{dx, dw, db};
            });
   }

@@ -277,7 +277,7 @@ Tensor gelu(const Tensor& x) {
 Tensor tanh(const Tensor& x) {
   detail::check_defined(x, "tanh");
   FRESCO_PROFILE("tanh");
-  Tensor y = map_unary(x, [](float v) { return std::tanh(v); });
+  Tensor y = map_unary(x, [](float v) { return kernels::tanh_fast(v); });
   if (needs_grad({&x}))
     record(y, "tanh", {x}, [x, ys = y.detach()](const Tensor& g) {
       if (!is_grad_enabled())

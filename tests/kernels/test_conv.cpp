@@ -96,6 +96,24 @@ void check_conv(const ConvGeometry& g, bool bias, std::mt19937& rng) {
   conv2d_backward_weights(dw.data(), bias ? db.data() : nullptr, x.data(), dy.data(), g);
   CHECK(max_rel_error(dw, to_float(dw_d)) < 1e-4);
   if (bias) CHECK(max_rel_error(db, to_float(db_d)) < 1e-4);
+
+  // The training path: the forward leaves x in the backward's layout (when that is not
+  // plain), and one call gives both gradients; also each gradient alone.
+  std::vector<float> saved(size_t(conv2d_saved_input_numel(g)), 7.0f);
+  float* saved_p = saved.empty() ? nullptr : saved.data();
+  std::fill(y.begin(), y.end(), 7.0f);
+  conv2d_forward(y.data(), x.data(), w.data(), bias ? b.data() : nullptr, g, saved_p);
+  CHECK(max_rel_error(y, to_float(y_d)) < 1e-4);
+  std::fill(dx.begin(), dx.end(), 7.0f), std::fill(dw.begin(), dw.end(), 7.0f), std::fill(db.begin(), db.end(), 7.0f);
+  conv2d_backward(dx.data(), dw.data(), bias ? db.data() : nullptr, dy.data(), w.data(), x.data(), saved_p, g);
+  CHECK(max_rel_error(dx, to_float(dx_d)) < 1e-4);
+  CHECK(max_rel_error(dw, to_float(dw_d)) < 1e-4);
+  if (bias) CHECK(max_rel_error(db, to_float(db_d)) < 1e-4);
+  std::fill(dx.begin(), dx.end(), 7.0f), std::fill(dw.begin(), dw.end(), 7.0f);
+  conv2d_backward(dx.data(), nullptr, nullptr, dy.data(), w.data(), nullptr, nullptr, g);
+  CHECK(max_rel_error(dx, to_float(dx_d)) < 1e-4);
+  conv2d_backward(nullptr, dw.data(), nullptr, dy.data(), nullptr, x.data(), saved_p, g);
+  CHECK(max_rel_error(dw, to_float(dw_d)) < 1e-4);
 }
 
 }  // namespace

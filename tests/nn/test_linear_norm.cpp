@@ -184,6 +184,66 @@ TEST_CASE("BatchNorm2d: training output, running statistics over steps, eval out
   CHECK(bn.running_mean.to_vector() == before);  // eval leaves the statistics alone
 }
 
+// The fused op against the same formulas composed of differentiable ops (which is how
+// BatchNorm2d was written before it had its own kernels), values and gradients.
+TEST_CASE("BatchNorm2d's fused op matches its composition in ops, forward and backward", "[nn][batchnorm]") {
+  manual_seed(11);
+  const int64_t N = 4, C = 5, H = 7, W = 9;  // H·W not a multiple of the vector width
+  for (bool training : {true, false}) {
+    nn::BatchNorm2d bn(C);
+    {
+      NoGradGuard g;
+      for (int64_t c = 0; c < C; ++c) {
+        bn.weight.data()[c] = 0.5f + 0.25f * static_cast<float>(c);
+        bn.bias.data()[c] = 0.1f * static_cast<float>(c) - 0.2f;
+        bn.running_mean.data()[c] = 0.3f * static_cast<float>(c);
+        bn.running_var.data()[c] = 1.f + 0.5f * static_cast<float>(c);
+      }
+    }
+    bn.train(training);
+    const Shape pc{1, C, 1, 1};
+    Tensor x = (randn({N, C, H, W}) * 3.f + 2.f).requires_grad_();
+    Tensor xr = x.detach().clone().requires_grad_();
+    Tensor wr = bn.weight.detach().clone().requires_grad_(), br = bn.bias.detach().clone().requires_grad_();
+    Tensor ref;
+    if (training) {
+      Tensor centred = xr - mean(xr, {0, 2, 3}, true);
+      ref = centred / sqrt(mean(centred * centred, {0, 2, 3}, true) + 1e-5f);
+    } else {
+      ref = (xr - bn.running_mean.detach().clone().view(pc)) / sqrt(bn.running_var.detach().clone().view(pc) + 1e-5f);
+    }
+    ref = ref * wr.view(pc) + br.view(pc);
+    Tensor y = bn(x);
+    CHECK(testing::max_abs_diff(y.to_vector(), ref.to_vector()) < 1e-5);
+    Tensor g = randn({N, C, H, W});
+    sum(y * g).backward();
+    sum(ref * g).backward();
+    CHECK(testing::max_abs_diff(x.grad().to_vector(), xr.grad().to_vector()) < 1e-5);
+    CHECK(testing::max_abs_diff(bn.weight.grad().to_vector(), wr.grad().to_vector()) < 1e-3);
+    CHECK(testing::max_abs_diff(bn.bias.grad().to_vector(), br.grad().to_vector()) < 1e-3);
+  }
+}
+
+TEST_CASE("BatchNorm2d has second derivatives (create_graph goes through the batch statistics)", "[nn][batchnorm]") {
+  manual_seed(6);
+  nn::BatchNorm2d bn(2);
+  Tensor x = randn({2, 2, 2, 3}).requires_grad_();
+  Tensor w = (rand({2}) + 0.5f).requires_grad_(), b = randn({2}).requires_grad_();
+  auto f = [&](const std::vector<Tensor>& in) {
+    bn.weight = in[1];
+    bn.bias = in[2];
+    return bn(in[0]);
+  };
+  const Tensor saved_w = bn.weight, saved_b = bn.bias;
+  CHECK(gradgradcheck(f, {x, w, b}));
+  bn.eval();
+  CHECK(gradgradcheck(f, {x, w, b}));
+  bn.weight = saved_w;
+  bn.bias = saved_b;
+  nn::BatchNorm2d plain(2, {.affine = false});
+  CHECK(gradcheck([&](const std::vector<Tensor>& in) { return plain(in[0]); }, {x}));
+}
+
 TEST_CASE("BatchNorm2d gradchecks in training and eval mode", "[nn][batchnorm]") {
   manual_seed(5);
   nn::BatchNorm2d bn(2);
