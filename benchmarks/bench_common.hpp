@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -46,6 +47,27 @@ inline std::vector<double> time_steps(const std::function<void()>& step, int n, 
   }
   return ms;
 }
+
+/// Seconds taken by `calls` calls of f.
+template <class F>
+double seconds_of(F&& f, int calls) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < calls; ++i) f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// The W1 GEMM shapes (specs/reference-workloads.md): C [M, N] = A [M, K] · B [K, N].
+struct W1Shape {
+  const char* label;
+  int64_t M, K, N;
+  bool b_transposed;  // B stored N x K and read through swapped strides
+};
+inline constexpr W1Shape kW1Shapes[] = {
+    {"large 1024^3", 1024, 1024, 1024, false}, {"2048x128x384", 2048, 128, 384, false},
+    {"2048x128x128", 2048, 128, 128, false},   {"2048x128x512", 2048, 128, 512, false},
+    {"2048x512x128", 2048, 512, 128, false},   {"2048x128x512 B^T", 2048, 128, 512, true},
+    {"64x2048x128", 64, 2048, 128, false},
+};
 
 inline double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());

@@ -19,36 +19,17 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "bench_common.hpp"
 #include "kernels/gemm.hpp"
 
 namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-struct Shape {
-  const char* label;
-  int64_t M, K, N;
-  bool b_transposed;  // B stored N x K, used through swapped strides
-};
-
-const Shape kShapes[] = {
-    {"large 1024^3", 1024, 1024, 1024, false}, {"2048x128x384", 2048, 128, 384, false},
-    {"2048x128x128", 2048, 128, 128, false},   {"2048x128x512", 2048, 128, 512, false},
-    {"2048x512x128", 2048, 512, 128, false},   {"2048x128x512 B^T", 2048, 128, 512, true},
-    {"64x2048x128", 64, 2048, 128, false},
-};
-
-double seconds_of(const std::function<void()>& f, int calls) {
-  const auto t0 = clock_type::now();
-  for (int i = 0; i < calls; ++i) f();
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+using fresco::bench::kW1Shapes;
+using fresco::bench::median;
+using fresco::bench::seconds_of;
+using fresco::bench::W1Shape;
 
 /// Each thread runs independent FMA chains on registers only (10 accumulators hide
 /// the 4-cycle latency of two FMA pipes). Returns GFLOP/s over all threads.
@@ -98,7 +79,7 @@ struct Result {
   double fresco_gflops, onednn_gflops;
 };
 
-Result bench_shape(const Shape& s, int samples) {
+Result bench_shape(const W1Shape& s, int samples) {
   const int64_t M = s.M, K = s.K, N = s.N;
   std::mt19937 rng(0);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -156,7 +137,7 @@ int main(int argc, char** argv) {
               "%peak");
   std::string json = "{\"workload\":\"W1\",\"threads\":2,\"peak_gflops\":" + std::to_string(peak) +
                      ",\"peak_method\":\"" + peak_method + "\",\"shapes\":[";
-  for (const Shape& s : kShapes) {
+  for (const W1Shape& s : kW1Shapes) {
     const Result r = bench_shape(s, samples);
     std::printf("%-18s %14.1f %14.1f %7.3f %6.1f%%\n", s.label, r.fresco_gflops, r.onednn_gflops,
                 r.fresco_gflops / r.onednn_gflops, 100 * r.fresco_gflops / peak);
@@ -165,7 +146,7 @@ int main(int argc, char** argv) {
     std::snprintf(buf, sizeof buf,
                   "%s{\"label\":\"%s\",\"M\":%lld,\"K\":%lld,\"N\":%lld,\"b_transposed\":%s,"
                   "\"fresco_gflops\":%.2f,\"onednn_gflops\":%.2f,\"ratio\":%.4f}",
-                  &s == kShapes ? "" : ",", s.label, (long long)s.M, (long long)s.K, (long long)s.N,
+                  &s == kW1Shapes ? "" : ",", s.label, (long long)s.M, (long long)s.K, (long long)s.N,
                   s.b_transposed ? "true" : "false", r.fresco_gflops, r.onednn_gflops,
                   r.fresco_gflops / r.onednn_gflops);
     json += buf;

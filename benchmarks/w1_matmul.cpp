@@ -14,37 +14,17 @@
 
 #include <fresco/fresco.hpp>
 
+#include "bench_common.hpp"
 #include "kernels/gemm.hpp"
 
 namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-struct W1Shape {
-  const char* label;
-  int64_t M, K, N;
-  bool b_transposed;  // B given as a transposed view of an N x K tensor
-};
-
-const W1Shape kShapes[] = {
-    {"large 1024^3", 1024, 1024, 1024, false}, {"2048x128x384", 2048, 128, 384, false},
-    {"2048x128x128", 2048, 128, 128, false},   {"2048x128x512", 2048, 128, 512, false},
-    {"2048x512x128", 2048, 512, 128, false},   {"2048x128x512 B^T", 2048, 128, 512, true},
-    {"64x2048x128", 64, 2048, 128, false},
-};
-
-template <class F>
-double seconds_of(F&& f, int calls) {
-  const auto t0 = clock_type::now();
-  for (int i = 0; i < calls; ++i) f();
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+using fresco::bench::kW1Shapes;
+using fresco::bench::median;
+using fresco::bench::seconds_of;
+using fresco::bench::W1Shape;
 
 /// Seconds per call of an op and of its raw twin: medians (the figure) and minima (the
 /// cost without interference, steadier on a shared machine).
@@ -110,7 +90,7 @@ int main(int argc, char** argv) {
               "best", "linear", "raw+bias", "ratio", "best");
   std::string json = "{\"workload\":\"W1 ops\",\"threads\":" + std::to_string(threads) + ",\"shapes\":[";
   double worst = 1e9;
-  for (const W1Shape& s : kShapes) {
+  for (const W1Shape& s : kW1Shapes) {
     const Row r = bench_shape(s, samples);
     const double mr = r.matmul / r.matmul_raw, lr = r.linear / r.linear_raw;
     worst = std::min({worst, mr, lr});
@@ -122,7 +102,7 @@ int main(int argc, char** argv) {
                   "%s{\"label\":\"%s\",\"M\":%lld,\"K\":%lld,\"N\":%lld,\"matmul_gflops\":%.2f,\"raw_gflops\":%.2f,"
                   "\"matmul_ratio\":%.4f,\"matmul_best_ratio\":%.4f,\"linear_gflops\":%.2f,\"raw_bias_gflops\":%.2f,"
                   "\"linear_ratio\":%.4f,\"linear_best_ratio\":%.4f}",
-                  &s == kShapes ? "" : ",", s.label, (long long)s.M, (long long)s.K, (long long)s.N, r.matmul,
+                  &s == kW1Shapes ? "" : ",", s.label, (long long)s.M, (long long)s.K, (long long)s.N, r.matmul,
                   r.matmul_raw, mr, r.matmul_best_ratio, r.linear, r.linear_raw, lr, r.linear_best_ratio);
     json += buf;
   }
