@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The main job: installs the dependencies, builds Release in build/, and runs
-# the example programs one after another. Each step is one `example` line.
+# the example programs one after another: the MLP, then text to image on
+# Shapes (train, sample, evaluate). Each step is one `example` line.
 #
 # Environment: FRESCO_JOBS (default 2), FRESCO_BUILD_DIR (build).
 set -euo pipefail
@@ -39,3 +40,14 @@ example train_text2image --dataset shapes --minutes "$t2i_minutes" --out "$t2i_o
 example generate --model "$t2i_out/model.safetensors" --prompt "a large red circle in the center" \
   --n 16 --seed 7 --out "$t2i_out/grid.png" \
   --gif "$t2i_out/morph.gif" --to "a small blue square at the top left" --frames 24
+
+# The metrics (docs/eval.md): a classifier trained on real Shapes images (one
+# minute; kept for later runs) judges the generated ones: conditional accuracy
+# per attribute on seen and held-out combinations, Fréchet distance with its
+# real-vs-real floor, and diversity. A table, then JSON in metrics.json.
+classifier=${FRESCO_CLASSIFIER:-runs/shapes_classifier.safetensors}
+if [[ ! -f "$classifier" ]]; then
+  example train_classifier --dataset shapes --minutes 1 --out "$classifier"
+fi
+example evaluate --model "$t2i_out/model.safetensors" --classifier "$classifier" --dataset shapes \
+  --samples 500 --json "$t2i_out/metrics.json"
