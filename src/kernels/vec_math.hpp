@@ -46,14 +46,20 @@ inline float tanh_fast(float x) {
   return std::copysign(t, x);
 }
 
+/// erfc(a) for a >= 0 from e = exp(-a²) (Abramowitz & Stegun 7.1.26, absolute error
+/// <= 1.5e-7), for callers that need exp(-a²) themselves and compute it once.
+inline float erfc_from_exp(float a, float e) {
+  const float t = 1.f / (1.f + 0.3275911f * a);
+  const float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  return poly * e;
+}
+
 /// 1 + erf(z), without the cancellation of computing erf first for negative z
 /// (Abramowitz & Stegun 7.1.26: erfc(|z|) = P(t)·exp(-z²), t = 1/(1 + 0.3275911|z|),
 /// absolute error <= 1.5e-7).
 inline float one_plus_erf(float z) {
   const float a = std::fabs(z);
-  const float t = 1.f / (1.f + 0.3275911f * a);
-  const float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
-  const float erfc_a = poly * exp_fast(-a * a);
+  const float erfc_a = erfc_from_exp(a, exp_fast(-a * a));
   return z >= 0.f ? 2.f - erfc_a : erfc_a;
 }
 

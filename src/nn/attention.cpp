@@ -14,6 +14,7 @@
 #include <fresco/ops/matmul.hpp>
 
 #include "nn/init.hpp"
+#include "ops/attention_packed.hpp"
 #include "tensor/tensor_impl.hpp"
 
 namespace fresco::nn {
@@ -103,14 +104,14 @@ Tensor MultiHeadAttention::forward(const Tensor& q, const Tensor& k, const Tenso
                      shape_str(k.shape()), shape_str(v.shape()));
   const int64_t B = q.size(0), Tq = q.size(1), Tk = k.size(1);
 
-  Tensor qh, kh, vh;
   if (same_tensor(q, k) && same_tensor(k, v)) {
-    // Self-attention: one GEMM for q, k and v: [B, T, 3C] -> [3, B, H, T, D].
-    Tensor qkv = linear(q, in_proj_weight, in_proj_bias).reshape({B, Tq, 3, H, C / H}).permute({2, 0, 3, 1, 4});
-    qh = qkv.slice(0, 0, 1).squeeze(0);
-    kh = qkv.slice(0, 1, 2).squeeze(0);
-    vh = qkv.slice(0, 2, 3).squeeze(0);
-  } else {
+    // Self-attention: one GEMM for q, k and v, whose [B, T, 3C] output the attention
+    // reads in place, writing [B, T, C] with the heads side by side.
+    const Tensor qkv = linear(q, in_proj_weight, in_proj_bias);
+    return out_proj(fresco::detail::self_attention_packed(qkv, H, combined_mask(mask, B, H, Tq, Tk), mask.causal));
+  }
+  Tensor qh, kh, vh;
+  {
     qh = split_heads(linear(q, rows(in_proj_weight, 0, C), rows(in_proj_bias, 0, C)), H);
     if (same_tensor(k, v)) {
       // Cross-attention on one context: k and v in one GEMM.

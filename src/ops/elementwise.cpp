@@ -244,8 +244,13 @@ namespace {
 constexpr float kInvSqrt2 = 0.70710678118654752f;
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 // gelu(x) = x Φ(x); gelu'(x) = Φ(x) + x φ(x); gelu''(x) = φ(x) (2 - x²).
+// Φ and φ share exp(-x²/2), computed once.
 inline float gelu_d1(float v) {
-  return 0.5f * kernels::one_plus_erf(v * kInvSqrt2) + v * kInvSqrt2Pi * kernels::exp_fast(-0.5f * v * v);
+  const float a = std::fabs(v) * kInvSqrt2;
+  const float e = kernels::exp_fast(-a * a);  // exp(-v²/2)
+  const float erfc_a = kernels::erfc_from_exp(a, e);
+  const float one_plus_erf = v >= 0.f ? 2.f - erfc_a : erfc_a;  // 2 Φ(v)
+  return 0.5f * one_plus_erf + v * kInvSqrt2Pi * e;
 }
 }  // namespace
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "support/check.hpp"
 
+#include "ops/attention_packed.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -149,4 +151,77 @@ TEST_CASE("attention rejects bad shapes with messages", "[ops][attention]") {
   CHECK_THROWS_AS(scaled_dot_product_attention(q, k, zeros({1, 2, 4, 6})), ShapeError);
   CHECK_THROWS_WITH(scaled_dot_product_attention(q, k, v, zeros({3, 4})),
                     Catch::Contains("mask") && Catch::Contains("[3, 4]") && Catch::Contains("[1, 2, 3, 5]"));
+}
+
+TEST_CASE("attention on heads wider than one register block matches a naive implementation", "[ops][attention]") {
+  // Sizes past 32 and not multiples of 8: the 32-lane, 8-lane and padded tails of the kernel.
+  manual_seed(56);
+  const int64_t B = 1, H = 2, Tq = 37, Tk = 45, D = 36, Dv = 41;
+  Tensor q = randn({B, H, Tq, D}), k = randn({B, H, Tk, D}), v = randn({B, H, Tk, Dv});
+  Tensor bias = randn({Tq, Tk});
+  for (bool causal : {false, true}) {
+    INFO("causal " << causal);
+    CHECK_TENSOR(scaled_dot_product_attention(q, k, v, bias, causal), S({B, H, Tq, Dv}),
+                 naive_attention(q, k, v, bias, causal), 1e-5);
+  }
+  // Gradients against the same formulas in composed ops (P·v with P = softmax(q·kᵀ/√D + mask)).
+  Tensor qg = q.clone().requires_grad_(), kg = k.clone().requires_grad_(), vg = v.clone().requires_grad_();
+  Tensor mg = bias.clone().requires_grad_();
+  Tensor w = randn({B, H, Tq, Dv});
+  const std::vector<Tensor> fused =
+      grad({sum(scaled_dot_product_attention(qg, kg, vg, mg, true) * w)}, {qg, kg, vg, mg});
+  Tensor causal_mask = zeros({Tq, Tk});
+  {
+    NoGradGuard guard;
+    float* c = causal_mask.data();
+    for (int64_t i = 0; i < Tq; ++i)
+      for (int64_t j = i + 1; j < Tk; ++j) c[i * Tk + j] = -kInf;
+  }
+  const Tensor scores = matmul(qg, kg.transpose(-2, -1)) * (1.f / std::sqrt(static_cast<float>(D))) + mg + causal_mask;
+  const std::vector<Tensor> composed = grad({sum(matmul(softmax(scores, -1), vg) * w)}, {qg, kg, vg, mg});
+  for (size_t i = 0; i < fused.size(); ++i) {
+    INFO("input " << i);
+    CHECK_TENSOR(fused[i], composed[i].shape(), composed[i].to_vector(), 1e-4);
+  }
+}
+
+namespace {
+
+// [B, T, 3C] -> q, k, v as [B, H, T, D] views.
+std::vector<Tensor> split_packed(const Tensor& qkv, int64_t H) {
+  const int64_t B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3;
+  const Tensor v5 = qkv.reshape({B, T, 3, H, C / H}).permute({2, 0, 3, 1, 4});
+  return {v5.slice(0, 0, 1).squeeze(0), v5.slice(0, 1, 2).squeeze(0), v5.slice(0, 2, 3).squeeze(0)};
+}
+
+}  // namespace
+
+TEST_CASE("packed self-attention equals split heads, attention, merged heads", "[ops][attention]") {
+  manual_seed(57);
+  const int64_t B = 2, T = 5, H = 3, D = 4, C = H * D;
+  Tensor qkv = randn({B, T, 3 * C});
+  Tensor mask = randn({B, 1, T, T});
+  for (bool causal : {false, true}) {
+    INFO("causal " << causal);
+    const std::vector<Tensor> h = split_packed(qkv, H);
+    const Tensor ref = scaled_dot_product_attention(h[0], h[1], h[2], mask, causal).transpose(1, 2).reshape({B, T, C});
+    CHECK_TENSOR(detail::self_attention_packed(qkv, H, mask, causal), S({B, T, C}), ref.to_vector(), 1e-6);
+  }
+  CHECK_THROWS_AS(detail::self_attention_packed(randn({B, T, 10}), H), ShapeError);
+}
+
+TEST_CASE("packed self-attention passes gradcheck and gradgradcheck", "[ops][attention]") {
+  manual_seed(58);
+  Tensor qkv = randn({2, 3, 12}).requires_grad_();
+  Tensor mask = randn({1, 2, 3, 3}).requires_grad_();
+  for (bool causal : {false, true}) {
+    INFO("causal " << causal);
+    auto f = [causal](const std::vector<Tensor>& x) { return detail::self_attention_packed(x[0], 2, x[1], causal); };
+    CHECK(gradcheck(f, {qkv, mask}));
+    CHECK(gradgradcheck(f, {qkv, mask}));
+  }
+  // Non-contiguous input.
+  Tensor qkv_t = randn({3, 2, 12}).requires_grad_();
+  auto g = [](const std::vector<Tensor>& x) { return detail::self_attention_packed(x[0].transpose(0, 1), 2, {}, true); };
+  CHECK(gradcheck(g, {qkv_t}));
 }
