@@ -15,6 +15,8 @@
 #include <fresco/ops/shape.hpp>
 #include <fresco/tensor/random.hpp>
 
+#include "init.hpp"
+
 namespace fresco::gan {
 
 namespace {
@@ -255,9 +257,57 @@ void GanTrainer::update_ema() {
     float* e = dst[i].data();
     for (int64_t j = 0; j < src[i].numel(); ++j) e[j] = decay * e[j] + (1.f - decay) * p[j];   // θ̄ ← βθ̄ + (1−β)θ
   }
-  // BatchNorm statistics are not averaged: the EMA generator uses G's.
-  auto sb = g_.named_buffers(), db = ema_->named_buffers();
-  for (size_t i = 0; i < sb.size(); ++i) copy_into(db[i].second, sb[i].second);
+  // BatchNorm statistics are not copied from G: G's running statistics describe G's activations, not
+  // those of the averaged weights, and in eval mode they washed the EMA's images out to a haze of the
+  // mean colour. refresh_ema_statistics() measures the EMA's own before it is used.
+}
+
+void GanTrainer::refresh_ema_statistics() {
+  NoGradGuard guard;
+  std::vector<nn::BatchNorm2d*> norms{&ema_->fc_norm.bn};
+  for (auto& block : ema_->blocks) norms.push_back(&block.norm.bn);
+  std::vector<std::vector<double>> mean(norms.size()), var(norms.size());
+  const bool text_training = gpt_.is_training();
+  gpt_.eval();
+  ema_->train();
+  const int64_t n = data_.size(), b = options_.batch_size;
+  // Fixed batches (the run's seed), so the statistics are a function of the EMA weights alone and a
+  // resumed run measures the same ones.
+  for (int64_t k = 0; k < kEmaStatisticsBatches; ++k) {
+    fresco::Generator pick(mix_seed(options_.seed, 0x57A75000ull + static_cast<uint64_t>(k)));
+    std::vector<std::vector<int64_t>> rows;
+    for (int64_t j = 0; j < b; ++j) rows.push_back(tokens_[pick.below(static_cast<uint64_t>(n))]);
+    const TextFeatures tf = encode_tokens(gpt_, pad_token_rows(rows, tokenizer_.pad_id()));
+    for (auto* bn : norms) {
+      detail::fill_zero(bn->running_mean);
+      detail::fill_zero(bn->running_var);
+    }
+    (*ema_)(seeded_noise(b, ema_->config().noise_dim, mix_seed(options_.seed, 0x57A75100ull + static_cast<uint64_t>(k))),
+            tf.sentence, tf.words, tf.pad_mask);
+    // From zero, one update leaves momentum · (this batch's statistic) in the buffer.
+    for (size_t i = 0; i < norms.size(); ++i) {
+      const float m = norms[i]->options().momentum;
+      const float* rm = norms[i]->running_mean.data();
+      const float* rv = norms[i]->running_var.data();
+      const int64_t c = norms[i]->channels();
+      mean[i].resize(static_cast<size_t>(c));
+      var[i].resize(static_cast<size_t>(c));
+      for (int64_t j = 0; j < c; ++j) {
+        mean[i][static_cast<size_t>(j)] += rm[j] / m / kEmaStatisticsBatches;
+        var[i][static_cast<size_t>(j)] += rv[j] / m / kEmaStatisticsBatches;
+      }
+    }
+  }
+  for (size_t i = 0; i < norms.size(); ++i) {
+    float* rm = norms[i]->running_mean.data();
+    float* rv = norms[i]->running_var.data();
+    for (size_t j = 0; j < mean[i].size(); ++j) {
+      rm[j] = static_cast<float>(mean[i][j]);
+      rv[j] = static_cast<float>(var[i][j]);
+    }
+  }
+  ema_->eval();
+  gpt_.train(text_training);
 }
 
 GanStepLosses GanTrainer::train_step() {

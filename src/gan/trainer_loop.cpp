@@ -163,8 +163,10 @@ GanTrainSummary GanTrainer::train() {
     ++avg_n;
     if (!o.out_dir.empty()) {
       if (step_ % o.log_every == 0) log_metrics(l, elapsed());
-      if (o.sample_every > 0 && step_ % o.sample_every == 0)
+      if (o.sample_every > 0 && step_ % o.sample_every == 0) {
+        refresh_ema_statistics();
         write_samples(fmt::format("{}/samples/step_{:06}.png", o.out_dir, step_));
+      }
       if (o.checkpoint_every > 0 && step_ % o.checkpoint_every == 0) save_checkpoint(ckpt);
     }
     if (o.progress && elapsed() - last_print >= o.progress_seconds) {
@@ -172,6 +174,7 @@ GanTrainSummary GanTrainer::train() {
       last_print = elapsed();
     }
   }
+  if (step_ > first) refresh_ema_statistics();
   if (!o.out_dir.empty() && step_ > first) {
     save_checkpoint(ckpt);
     write_samples(o.out_dir + "/samples/final.png");

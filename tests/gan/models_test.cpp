@@ -183,3 +183,45 @@ TEST_CASE("seeded_noise: per-row streams independent of the batch size", "[gan]"
   CHECK(a.slice(0, 2, 4).contiguous().to_vector() == b.to_vector());
   CHECK(a.to_vector() != gan::seeded_noise(4, 6, 10).to_vector());
 }
+
+TEST_CASE("encode_tokens: normalised first-block word vectors, their mean as the sentence", "[gan]") {
+  text::Gpt gpt(testing::tiny_gpt_config());
+  const auto tok = testing::tiny_tokenizer();
+  const std::vector<std::string> captions{"a red dot", "two red dots", "one blue box"};
+  const gan::TokenBatch tb = gan::tokenize_captions(tok, captions, 16);
+  const gan::TextFeatures f = gan::encode_tokens(gpt, tb);
+  const int64_t b = tb.batch, t = tb.seq, d = 8;
+  REQUIRE(f.words.shape() == Shape{b, t, d});
+  REQUIRE(f.sentence.shape() == Shape{b, d});
+  const std::vector<float> w = f.words.contiguous().to_vector(), s = f.sentence.to_vector();
+  const std::vector<float> mask = f.pad_mask.to_vector();
+  for (int64_t r = 0; r < b; ++r) {
+    // Each word vector: zero mean, unit (biased) variance over its d features.
+    for (int64_t i = 0; i < t; ++i) {
+      double m = 0, v = 0;
+      for (int64_t j = 0; j < d; ++j) m += w[static_cast<size_t>((r * t + i) * d + j)] / d;
+      for (int64_t j = 0; j < d; ++j) v += std::pow(w[static_cast<size_t>((r * t + i) * d + j)] - m, 2) / d;
+      // Unit variance up to layer norm's eps (1e-5): var / (var + eps), which the tiny GPT's small
+      // states (variance ~1e-4) pull below 1.
+      CHECK(m == Approx(0).margin(1e-5));
+      CHECK(v > 0.8);
+      CHECK(v <= 1.0 + 1e-5);
+      CHECK(mask[static_cast<size_t>(r * t + i)] == (i > tb.end[static_cast<size_t>(r)] ? 1.f : 0.f));
+    }
+    // The sentence: the mean over bos..eos, normalised the same way.
+    std::vector<double> mean(static_cast<size_t>(d), 0);
+    const int64_t count = tb.end[static_cast<size_t>(r)] + 1;
+    for (int64_t i = 0; i < count; ++i)
+      for (int64_t j = 0; j < d; ++j) mean[static_cast<size_t>(j)] += w[static_cast<size_t>((r * t + i) * d + j)] / count;
+    double m = 0, v = 0;
+    for (double x : mean) m += x / d;
+    for (double x : mean) v += (x - m) * (x - m) / d;
+    for (int64_t j = 0; j < d; ++j)
+      CHECK(s[static_cast<size_t>(r * d + j)] == Approx((mean[static_cast<size_t>(j)] - m) / std::sqrt(v + 1e-5)).margin(1e-4));
+  }
+  // A caption's features do not depend on the padding its batch neighbours force on it.
+  const gan::TextFeatures alone = gan::encode_tokens(gpt, gan::tokenize_captions(tok, {"a red dot"}, 16));
+  const std::vector<float> a = alone.sentence.to_vector();
+  for (int64_t j = 0; j < d; ++j) CHECK(a[static_cast<size_t>(j)] == Approx(s[static_cast<size_t>(j)]).margin(1e-5));
+  CHECK(std::vector<float>(s.begin(), s.begin() + d) != std::vector<float>(s.begin() + d, s.begin() + 2 * d));
+}

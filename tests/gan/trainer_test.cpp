@@ -84,13 +84,14 @@ TEST_CASE("GanTrainer: d_step and g_step change only their own net", "[gan][trai
 TEST_CASE("GanTrainer: a resumed run reproduces the uninterrupted one bit for bit", "[gan][trainer]") {
   const std::string dir_a = temp_dir("full"), dir_b = temp_dir("resumed");
   std::vector<gan::GanStepLosses> full;
-  std::vector<float> full_g, full_ema;
+  std::vector<float> full_g, full_ema, full_ema_var;
   {
     Setup s;
     gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), tiny_options(dir_a));
     full = t.train().history;
     full_g = s.g.to_image.weight.to_vector();
     full_ema = t.ema_generator().to_image.weight.to_vector();
+    full_ema_var = t.ema_generator().blocks[0].norm.bn.running_var.to_vector();
   }
   REQUIRE(full.size() == 4);
   {
@@ -116,6 +117,7 @@ TEST_CASE("GanTrainer: a resumed run reproduces the uninterrupted one bit for bi
   }
   CHECK(s.g.to_image.weight.to_vector() == full_g);
   CHECK(t.ema_generator().to_image.weight.to_vector() == full_ema);
+  CHECK(t.ema_generator().blocks[0].norm.bn.running_var.to_vector() == full_ema_var);
   // Files: metrics log, sample grids, checkpoint.
   CHECK(fs::exists(dir_a + "/samples/step_000002.png"));
   CHECK(fs::exists(dir_a + "/samples/final.png"));
@@ -129,6 +131,27 @@ TEST_CASE("GanTrainer: a resumed run reproduces the uninterrupted one bit for bi
   CHECK(lines == 4);
   fs::remove_all(dir_a);
   fs::remove_all(dir_b);
+}
+
+TEST_CASE("GanTrainer: the EMA generator measures its own BatchNorm statistics", "[gan][trainer]") {
+  Setup s;
+  auto o = tiny_options("");
+  o.ema_decay = 0.5f;
+  gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
+  for (int i = 0; i < 3; ++i) t.train_step();
+  gan::Generator& ema = t.ema_generator();
+  t.refresh_ema_statistics();
+  CHECK_FALSE(ema.is_training());
+  CHECK(s.g.is_training());
+  const std::vector<float> mean = ema.fc_norm.bn.running_mean.to_vector();
+  const std::vector<float> var = ema.blocks[0].norm.bn.running_var.to_vector();
+  // Not G's statistics (G's weights differ from their average) ...
+  CHECK(mean != s.g.fc_norm.bn.running_mean.to_vector());
+  for (float v : var) CHECK(v > 0.f);
+  // ... and a function of the EMA weights alone: measuring again changes nothing.
+  t.refresh_ema_statistics();
+  CHECK(ema.fc_norm.bn.running_mean.to_vector() == mean);
+  CHECK(ema.blocks[0].norm.bn.running_var.to_vector() == var);
 }
 
 TEST_CASE("GanTrainer: fine-tuning the text model trains it with the next-token loss", "[gan][trainer]") {

@@ -33,16 +33,19 @@ TokenBatch pad_token_rows(const std::vector<std::vector<int64_t>>& rows, int64_t
 
 /// The GPT's view of a caption batch.
 struct TextFeatures {
-  /// Hidden state at each row's end token: [B, d_model].
+  /// The mean of the row's word vectors over its tokens (bos..eos), layer-normalised: [B, d_model].
   Tensor sentence;
-  /// All final hidden states: [B, T, d_model].
+  /// Per token, the GPT's state after its first block, layer-normalised (no affine): [B, T, d_model].
   Tensor words;
   /// [B, T], 1 where the token is padding (attention ignores it), else 0.
   Tensor pad_mask;
 };
 
-/// Runs `gpt` once over `tokens` and returns the word vectors, the sentence
-/// vectors (gathered from them at each row's end) and the padding mask.
+/// Runs the embeddings and first block of `gpt` over `tokens` and returns the
+/// word vectors, the sentence vectors (their mean over each caption) and the
+/// padding mask. The first block's states, not the final ones: a GPT trained
+/// on captions keeps in its last layers what predicts the next token, which is
+/// not which words the caption holds (docs/text-to-image.md, "Conditioning").
 /// Differentiable w.r.t. the GPT's parameters when grad mode is on.
 TextFeatures encode_tokens(const text::Gpt& gpt, const TokenBatch& tokens);
 

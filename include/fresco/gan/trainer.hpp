@@ -150,6 +150,14 @@ public:
   /// Writes a grid of the EMA generator's images of the sample prompts.
   void write_samples(const std::string& path) const;
 
+  /// Measures the EMA generator's own BatchNorm statistics: the mean of the
+  /// batch statistics of `kEmaStatisticsBatches` fixed training batches run
+  /// through it in training mode; leaves it in eval mode. `train()` calls it
+  /// before each sample grid and at the end.
+  void refresh_ema_statistics();
+  /// Batches averaged by `refresh_ema_statistics`.
+  static constexpr int64_t kEmaStatisticsBatches = 16;
+
   /// Steps taken so far (including resumed ones).
   int64_t step() const { return step_; }
   Generator& ema_generator() { return *ema_; }
