@@ -21,6 +21,15 @@ namespace fresco::gan {
 
 namespace {
 
+/// The caption features of a batch: encoded with a graph when the text model is fine-tuned,
+/// otherwise those batch() already computed (or, for a batch made elsewhere, encoded now).
+TextFeatures text_features(const text::Gpt& gpt, const GanBatch& b, bool finetune) {
+  if (finetune) return encode_tokens(gpt, b.tokens);
+  if (b.text.sentence.defined()) return b.text;
+  NoGradGuard guard;
+  return encode_tokens(gpt, b.tokens);
+}
+
 // While alive, the discriminator's parameters need no gradient: G's update
 // backpropagates through D to the image only, skipping D's weight gradients.
 struct FreezeParameters {
@@ -156,7 +165,7 @@ GanStepLosses GanTrainer::d_step(const GanBatch& b) {
   Tensor fake;
   {
     NoGradGuard guard;
-    tf = b.text.sentence.defined() ? b.text : encode_tokens(gpt_, b.tokens);
+    tf = text_features(gpt_, b, false);
     fake = g_(seeded_noise(n, g_.config().noise_dim, mix_seed(options_.seed, 2 * static_cast<uint64_t>(step_))),
               tf.sentence, tf.words, tf.pad_mask);
   }
@@ -208,15 +217,7 @@ GanStepLosses GanTrainer::g_step(const GanBatch& b) {
   GanStepLosses l;
   const int64_t n = b.images.size(0);
   FreezeParameters frozen(d_);
-  TextFeatures tf;
-  if (options_.finetune_text) {
-    tf = encode_tokens(gpt_, b.tokens);
-  } else if (b.text.sentence.defined()) {
-    tf = b.text;
-  } else {
-    NoGradGuard guard;
-    tf = encode_tokens(gpt_, b.tokens);
-  }
+  const TextFeatures tf = text_features(gpt_, b, options_.finetune_text);
   Tensor z = seeded_noise(n, g_.config().noise_dim, mix_seed(options_.seed, 2 * static_cast<uint64_t>(step_) + 1));
   Tensor d_fake = d_(g_(z, tf.sentence, tf.words, tf.pad_mask), tf.sentence);
   Tensor loss = options_.loss == "hinge" ? -mean(d_fake)
