@@ -13,6 +13,7 @@
 
 #include "kernels/gemm.hpp"
 #include "ops/op_helpers.hpp"
+#include "tensor/profiler_scope.hpp"
 
 namespace fresco {
 
@@ -173,6 +174,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                      shape_str(a.shape()), shape_str(b.shape()));
   const int64_t ka = a.size(-1), kb = b.dim() == 1 ? b.size(0) : b.size(-2);
   FRESCO_CHECK_SHAPE(ka == kb, "matmul: inner dimensions differ: {} x {}", shape_str(a.shape()), shape_str(b.shape()));
+  FRESCO_PROFILE("matmul");
   if (a.dim() >= 2 && b.dim() >= 2) return matmul_2d_up(a, b, a.shape(), b.shape());
   // A 1-d operand is a row (left) or column (right) vector; the added dim is removed again.
   Tensor y = matmul_2d_up(a.dim() == 1 ? a.unsqueeze(0) : a, b.dim() == 1 ? b.unsqueeze(1) : b, a.shape(), b.shape());
@@ -237,6 +239,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const int64_t out = weight.size(0), in = weight.size(1);
   FRESCO_CHECK_SHAPE(x.dim() >= 1 && x.size(-1) == in, "linear: input {} has {} features but weight {} expects {}",
                      shape_str(x.shape()), x.dim() >= 1 ? x.size(-1) : 0, shape_str(weight.shape()), in);
+  FRESCO_PROFILE("linear");
   Tensor b;
   if (bias.defined()) {
     FRESCO_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == out, "linear: expected a bias of shape [{}], got {}", out,
