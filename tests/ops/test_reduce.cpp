@@ -35,6 +35,23 @@ TEST_CASE("long sums are accurate and repeatable", "[ops][reduce]") {
   CHECK(sum(x).item() == s_one);  // the split is fixed by size, not threads
 }
 
+TEST_CASE("column sums (register tiles and the tail) add each column in row order", "[ops][reduce]") {
+  manual_seed(10);
+  // 300 columns: one 256-wide tile (eight register blocks of 32) and a 44-wide one
+  // (one block and a 12-column tail); two outer blocks.
+  const int64_t O = 2, R = 37, I = 300;
+  Tensor x = randn({O, R, I});
+  const V v = x.to_vector();
+  V ref(O * I);
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t i = 0; i < I; ++i) {
+      float s = 0.f;  // the same order of float additions as the kernel: bitwise equal
+      for (int64_t r = 0; r < R; ++r) s += v[(o * R + r) * I + i];
+      ref[o * I + i] = s;
+    }
+  CHECK_TENSOR(sum(x, {1}), S({O, I}), ref, 0);
+}
+
 TEST_CASE("max and argmax along a dim", "[ops][reduce]") {
   Tensor x = tensor({1, 5, 3, 7, 2, 7}, {2, 3});
   CHECK_TENSOR(max(x, 1), S({2}), V({5, 7}), 0);
