@@ -47,7 +47,10 @@ void adam_update(float* param, float* exp_avg, float* exp_avg_sq, const float* g
   const float decay = s.decoupled ? 1.f - s.lr * s.weight_decay : 1.f;
   const float l2 = s.decoupled ? 0.f : s.weight_decay;
   const float b1 = s.beta1, b2 = s.beta2, eps = s.eps;
-  parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
+  // Captured by value: pointers and constants then live in registers. Read through
+  // references to the enclosing frame (which the stores might alias) the loop does
+  // not vectorise, and runs ~4x slower.
+  parallel_for(n, kGrain, [=](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       float p = param[i] * decay;
       const float g = grad[i] + l2 * param[i];
