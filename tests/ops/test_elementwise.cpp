@@ -79,6 +79,24 @@ TEST_CASE("unary ops match the C library", "[ops][elementwise]") {
   CHECK(std::isinf(log(tensor({0.f}, {1})).item()));
 }
 
+TEST_CASE("gelu under recording writes gelu' for its backward: the same values as unrecorded and gelu_grad",
+          "[ops][elementwise]") {
+  manual_seed(12);
+  const Tensor x = randn({1000}) * 3.f, g = randn({1000});
+  const Tensor xr = x.detach().requires_grad_();
+  const Tensor y = gelu(xr);
+  CHECK(testing::max_abs_diff(y.to_vector(), gelu(x).to_vector()) < 1e-6);
+  y.backward(g);
+  const V dx = xr.grad().to_vector(), d1 = gelu_grad(x).to_vector(), gv = g.to_vector();
+  V expected(dx.size());
+  for (size_t i = 0; i < dx.size(); ++i) expected[i] = gv[i] * d1[i];
+  CHECK(testing::max_abs_diff(dx, expected) < 1e-6);
+  // gelu'(0) = 1/2, gelu'(1) = Φ(1) + φ(1) = 0.8413447 + 0.2419707
+  const Tensor xs = tensor({0.f, 1.f}, {2}).requires_grad_();
+  sum(gelu(xs)).backward();
+  CHECK_TENSOR(xs.grad(), S({2}), V({0.5f, 1.0833154f}), 1e-6);
+}
+
 TEST_CASE("elementwise gradients pass gradcheck, with broadcasting and non-contiguous inputs", "[ops][elementwise]") {
   manual_seed(5);
   using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
