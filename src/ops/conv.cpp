@@ -16,6 +16,7 @@
 #include "kernels/conv.hpp"
 #include "kernels/parallel.hpp"
 #include "ops/op_helpers.hpp"
+#include "tensor/profiler_scope.hpp"
 
 namespace fresco {
 
@@ -195,6 +196,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::array<int6
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
   constexpr const char* op = "conv2d";
+  FRESCO_PROFILE(op);
   check_params(p, op);
   FRESCO_CHECK(p.output_padding[0] == 0 && p.output_padding[1] == 0,
                "conv2d: output_padding is for conv_transpose2d only, got {}x{}", p.output_padding[0],

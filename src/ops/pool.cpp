@@ -13,6 +13,7 @@
 #include "kernels/conv.hpp"
 #include "kernels/parallel.hpp"
 #include "ops/op_helpers.hpp"
+#include "tensor/profiler_scope.hpp"
 
 namespace fresco {
 
@@ -104,6 +105,7 @@ Tensor block_sum(const Tensor& dy, int64_t s);
 
 /// y[n, c, h, w] = x[n, c, h / s, w / s]: [N,C,H,W] -> [N,C,H·s,W·s].
 Tensor upsample(const Tensor& x_in, int64_t s) {
+  FRESCO_PROFILE("upsample_nearest2d");
   const Tensor x = x_in.contiguous();
   const int64_t H = x.size(2), W = x.size(3), OW = W * s;
   Tensor y = detail::make_tensor({x.size(0), x.size(1), H * s, OW});
@@ -113,8 +115,14 @@ Tensor upsample(const Tensor& x_in, int64_t s) {
     for (int64_t row = begin; row < end; ++row) {  // one input row -> s output rows
       const float* xr = xp + row * W;
       float* yr = yp + row * s * OW;
-      for (int64_t w = 0; w < W; ++w)
-        for (int64_t j = 0; j < s; ++j) yr[w * s + j] = xr[w];
+      if (s == 2) {
+        // The common ×2 as its own loop: with a constant inner count the compiler
+        // vectorises it (one load, an interleave, two stores per 8 inputs).
+        for (int64_t w = 0; w < W; ++w) yr[2 * w] = yr[2 * w + 1] = xr[w];
+      } else {
+        for (int64_t w = 0; w < W; ++w)
+          for (int64_t j = 0; j < s; ++j) yr[w * s + j] = xr[w];
+      }
       for (int64_t i = 1; i < s; ++i) std::copy(yr, yr + OW, yr + i * OW);
     }
   });

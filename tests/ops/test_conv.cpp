@@ -153,6 +153,16 @@ TEST_CASE("pooling and upsampling by hand", "[ops][conv]") {
   CHECK_TENSOR(avg_pool2d(x, {2, 2}, {2, 2}), S({1, 1, 2, 2}), V({13.f / 4, 11.f / 4, 17.f / 4, 13.f / 4}), 1e-6);
   CHECK_TENSOR(upsample_nearest2d(tensor({1, 2, 3, 4}, {1, 1, 2, 2}), 2), S({1, 1, 4, 4}),
                V({1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}), 0);
+  // Rows long enough for the vectorised ×2 loop, with a tail (W = 13), and ×3, against naive loops.
+  for (int64_t scale : {2, 3}) {
+    const Tensor u = randn({2, 3, 5, 13});
+    const V uv = u.to_vector();
+    V ref;
+    for (int64_t p = 0; p < 2 * 3; ++p)
+      for (int64_t h = 0; h < 5 * scale; ++h)
+        for (int64_t w = 0; w < 13 * scale; ++w) ref.push_back(uv[(p * 5 + h / scale) * 13 + w / scale]);
+    CHECK_TENSOR(upsample_nearest2d(u, scale), S({2, 3, 5 * scale, 13 * scale}), ref, 0);
+  }
   // Backward: max sends the gradient to the chosen element (added up where windows
   // overlap), upsampling sums each block.
   Tensor xl = x.clone().detach().requires_grad_();
