@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include <fresco/error.hpp>
 
@@ -16,15 +17,15 @@ namespace fresco::kernels {
 namespace {
 
 using dnnl::memory;
-using Key = std::array<int64_t, 14>;
+using Key = std::array<int64_t, 15>;
 
 struct GemmPrimitive {
   dnnl::matmul matmul;
   memory::desc a_md, b_md, c_md, bias_md;
 };
 
-dnnl_context::PrimitiveCache<14, GemmPrimitive>& cache() {
-  static dnnl_context::PrimitiveCache<14, GemmPrimitive> c;
+dnnl_context::PrimitiveCache<15, GemmPrimitive>& cache() {
+  static dnnl_context::PrimitiveCache<15, GemmPrimitive> c;
   return c;
 }
 
@@ -42,7 +43,7 @@ memory::desc matrix_desc(int64_t batch, int64_t rows, int64_t cols, int64_t batc
 }
 
 GemmPrimitive make_primitive(const Key& k) {
-  const auto [batch, M, N, K, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs, ldc, c_bs, has_bias, accumulate] = k;
+  const auto [batch, M, N, K, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs, ldc, c_bs, has_bias, accumulate, epilogue] = k;
   // A single matrix product uses 2-D descriptors, which reach oneDNN's plain GEMM paths.
   const int64_t b = batch == 1 ? 0 : batch;
   GemmPrimitive p;
@@ -52,35 +53,38 @@ GemmPrimitive make_primitive(const Key& k) {
   if (has_bias) p.bias_md = b == 0 ? memory::desc({1, N}, memory::data_type::f32, {N, 1})
                                    : memory::desc({1, 1, N}, memory::data_type::f32, {N, N, 1});
   dnnl::primitive_attr attr;
-  if (accumulate) {
-    // C += A·B: the sum post-op adds the previous content of the destination.
-    dnnl::post_ops ops;
-    ops.append_sum(1.0f);
-    attr.set_post_ops(ops);
-  }
+  dnnl::post_ops ops;
+  // C += A·B: the sum post-op adds the previous content of the destination.
+  if (accumulate) ops.append_sum(1.0f);
+  if (static_cast<Epilogue>(epilogue) == Epilogue::gelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
+  if (ops.len() > 0) attr.set_post_ops(ops);
   dnnl::matmul::desc desc = has_bias ? dnnl::matmul::desc(p.a_md, p.b_md, p.bias_md, p.c_md)
                                      : dnnl::matmul::desc(p.a_md, p.b_md, p.c_md);
   p.matmul = dnnl::matmul(dnnl::matmul::primitive_desc(desc, attr, dnnl_context::engine()));
   return p;
 }
 
-/// C = bias (or 0), or left as is when accumulating: the value of an empty sum over K.
+/// C = bias (or 0), or left as is when accumulating: the value of an empty sum over K;
+/// then the epilogue.
 void fill_empty_product(int64_t batch, int64_t M, int64_t N, float* C, int64_t ldc, int64_t c_bs,
-                        const float* bias, bool accumulate) {
+                        const float* bias, bool accumulate, Epilogue epilogue) {
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t i = 0; i < M; ++i) {
       float* c = C + b * c_bs + i * ldc;
-      for (int64_t j = 0; j < N; ++j) c[j] = (accumulate ? c[j] : 0.0f) + (bias ? bias[j] : 0.0f);
+      for (int64_t j = 0; j < N; ++j) {
+        const float v = (accumulate ? c[j] : 0.0f) + (bias ? bias[j] : 0.0f);
+        c[j] = epilogue == Epilogue::gelu ? 0.5f * v * std::erfc(-v * 0.70710678118654752f) : v;
+      }
     }
 }
 
 }  // namespace
 
 void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, MatRef A, MatRef B, float* C, int64_t ldc,
-          int64_t c_batch_stride, const float* bias, bool accumulate) {
+          int64_t c_batch_stride, const float* bias, bool accumulate, Epilogue epilogue) {
   FRESCO_ASSERT(batch >= 0 && M >= 0 && N >= 0 && K >= 0, "gemm: negative size");
   if (batch == 0 || M == 0 || N == 0) return;
-  if (K == 0) return fill_empty_product(batch, M, N, C, ldc, c_batch_stride, bias, accumulate);
+  if (K == 0) return fill_empty_product(batch, M, N, C, ldc, c_batch_stride, bias, accumulate, epilogue);
   // A stride of a size-1 dimension is never used: normalise it so that equivalent
   // calls share one primitive, and so that oneDNN sees a plain layout.
   if (M == 1) A.row_stride = A.col_stride == 1 ? K : 1;
@@ -98,14 +102,14 @@ void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, MatRef A, MatRef B, fl
     // Both operands broadcast: oneDNN wants a dst batch equal to an operand's, so
     // run the batch as separate products.
     for (int64_t b = 0; b < batch; ++b)
-      gemm(1, M, N, K, A, B, C + b * c_batch_stride, ldc, 0, bias, accumulate);
+      gemm(1, M, N, K, A, B, C + b * c_batch_stride, ldc, 0, bias, accumulate, epilogue);
     return;
   }
 
   const Key key{batch,        M,           N,          K,
                 A.batch_stride, A.row_stride, A.col_stride, B.batch_stride,
                 B.row_stride, B.col_stride, ldc,        c_batch_stride,
-                bias != nullptr, accumulate};
+                bias != nullptr, accumulate, static_cast<int64_t>(epilogue)};
   const GemmPrimitive& p = cache().get(key, [&] { return make_primitive(key); });
 
   using dnnl_context::Arg;

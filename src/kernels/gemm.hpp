@@ -17,10 +17,15 @@ struct MatRef {
   int64_t col_stride;
 };
 
+/// An elementwise function applied to the result while it is still in cache.
+enum class Epilogue { none, gelu };
+
 /// C[b] = A[b] (M x K) · B[b] (K x N) (+ bias[N] broadcast over rows) (+ C[b] when accumulate),
-/// for b < batch. C is row-major, contiguous rows of length ldc, batch stride c_batch_stride.
+/// then `epilogue` (gelu: x Φ(x), erf form), for b < batch. C is row-major, contiguous rows of
+/// length ldc, batch stride c_batch_stride.
 /// At least one of row/col stride of A and of B is 1 (no copies for transposes).
 void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, MatRef A, MatRef B, float* C, int64_t ldc,
-          int64_t c_batch_stride, const float* bias = nullptr, bool accumulate = false);
+          int64_t c_batch_stride, const float* bias = nullptr, bool accumulate = false,
+          Epilogue epilogue = Epilogue::none);
 
 }  // namespace fresco::kernels

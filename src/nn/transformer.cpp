@@ -3,6 +3,7 @@
 
 #include <fresco/error.hpp>
 #include <fresco/ops/elementwise.hpp>
+#include <fresco/ops/matmul.hpp>
 
 namespace fresco::nn {
 
@@ -57,7 +58,8 @@ Tensor TransformerBlock::forward(const Tensor& x, const Tensor& context, const T
     Tensor hc = ln_cross->forward(y);
     y = y + drop(cross_attn->forward(hc, context, context, cross_mask));
   }
-  return y + drop(proj(gelu(fc(ln2(y)))));
+  // gelu(fc(·)) as one op: in inference the GEMM applies gelu to its result in cache.
+  return y + drop(proj(linear_gelu(ln2(y), fc.weight, fc.bias)));
 }
 
 }  // namespace fresco::nn

@@ -232,17 +232,20 @@ std::vector<Tensor> linear_backward_fused(const Tensor& g_in, const Tensor& x, c
 
 }  // namespace
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  detail::check_defined(x, "linear", "input");
-  detail::check_defined(weight, "linear", "weight");
-  FRESCO_CHECK_SHAPE(weight.dim() == 2, "linear: expected a 2-d weight [out, in], got {}", shape_str(weight.shape()));
+namespace {
+
+/// x · weightᵀ + bias, then `epilogue`, after the checks of `op`; not recorded.
+Tensor linear_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const char* op,
+                      kernels::Epilogue epilogue) {
+  detail::check_defined(x, op, "input");
+  detail::check_defined(weight, op, "weight");
+  FRESCO_CHECK_SHAPE(weight.dim() == 2, "{}: expected a 2-d weight [out, in], got {}", op, shape_str(weight.shape()));
   const int64_t out = weight.size(0), in = weight.size(1);
-  FRESCO_CHECK_SHAPE(x.dim() >= 1 && x.size(-1) == in, "linear: input {} has {} features but weight {} expects {}",
+  FRESCO_CHECK_SHAPE(x.dim() >= 1 && x.size(-1) == in, "{}: input {} has {} features but weight {} expects {}", op,
                      shape_str(x.shape()), x.dim() >= 1 ? x.size(-1) : 0, shape_str(weight.shape()), in);
-  FRESCO_PROFILE("linear");
   Tensor b;
   if (bias.defined()) {
-    FRESCO_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == out, "linear: expected a bias of shape [{}], got {}", out,
+    FRESCO_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == out, "{}: expected a bias of shape [{}], got {}", op, out,
                        shape_str(bias.shape()));
     b = bias.contiguous();
   }
@@ -252,8 +255,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor x_holder, w_holder;
   const int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
   kernels::gemm(1, rows, out, in, rows_of(x, x_holder), weight_transposed(weight, w_holder), y.data(), out, 0,
-                b.defined() ? b.data() : nullptr);
+                b.defined() ? b.data() : nullptr, false, epilogue);
+  return y;
+}
 
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  FRESCO_PROFILE("linear");
+  Tensor y = linear_forward(x, weight, bias, "linear", kernels::Epilogue::none);
   if (needs_grad({&x, &weight, &bias}))
     record(y, "linear", {x, weight, bias},
            [xs = weight.requires_grad() ? x : Tensor(), ws = x.requires_grad() ? weight : Tensor(),
@@ -269,6 +279,13 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
              return std::vector<Tensor>{dx, dw, db};
            });
   return y;
+}
+
+Tensor linear_gelu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  // Recorded, gelu's backward needs the pre-activation, which the fused GEMM never stores.
+  if (needs_grad({&x, &weight, &bias})) return gelu(linear(x, weight, bias));
+  FRESCO_PROFILE("linear_gelu");
+  return linear_forward(x, weight, bias, "linear_gelu", kernels::Epilogue::gelu);
 }
 
 }  // namespace fresco

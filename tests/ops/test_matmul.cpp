@@ -162,6 +162,28 @@ TEST_CASE("linear agrees with naive loops", "[ops][matmul]") {
   CHECK_TENSOR(linear(tensor({1, -1}, {2}), w, tensor({10, 20}, {2})), S({2}), V({9, 19}), 0);
 }
 
+TEST_CASE("linear_gelu is gelu(linear) fused in inference and composed under recording", "[ops][matmul]") {
+  manual_seed(24);
+  Tensor x = randn({37, 50}) * 2.f, w = randn({70, 50}) * 0.2f, b = randn({70});
+  const V want = gelu(linear(x, w, b)).to_vector();
+  {
+    NoGradGuard no_grad;  // one GEMM with the gelu epilogue
+    CHECK_TENSOR(linear_gelu(x, w, b), S({37, 70}), want, 1e-5);
+    CHECK_TENSOR(linear_gelu(x, w), S({37, 70}), gelu(linear(x, w)).to_vector(), 1e-5);
+    // No inner dim: gelu of the bias on every row (gelu(1) = 0.8413447, gelu(-0.5) = -0.1542687).
+    CHECK_TENSOR(linear_gelu(zeros({2, 0}), zeros({2, 0}), tensor({1.f, -0.5f}, {2})), S({2, 2}),
+                 V({0.8413447f, -0.1542687f, 0.8413447f, -0.1542687f}), 1e-6);
+  }
+  const Tensor xr = x.detach().requires_grad_(), wr = w.detach().requires_grad_(), br = b.detach().requires_grad_();
+  const Tensor y = linear_gelu(xr, wr, br);
+  CHECK(testing::max_abs_diff(y.to_vector(), want) == 0);
+  const Tensor g = randn({37, 70});
+  const std::vector<Tensor> fused = grad({y}, {xr, wr, br}, {g});
+  const std::vector<Tensor> composed = grad({gelu(linear(xr, wr, br))}, {xr, wr, br}, {g});
+  for (int i = 0; i < 3; ++i) CHECK(testing::max_abs_diff(fused[i].to_vector(), composed[i].to_vector()) == 0);
+  CHECK_THROWS_WITH(linear_gelu(x, randn({70, 49})), Catch::Contains("linear_gelu") && Catch::Contains("[70, 49]"));
+}
+
 TEST_CASE("matmul passes gradcheck", "[ops][matmul]") {
   manual_seed(24);
   using Fn = std::function<Tensor(const std::vector<Tensor>&)>;

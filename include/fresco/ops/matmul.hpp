@@ -16,4 +16,9 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 /// bias [out] or undefined -> [..., out]. One GEMM with the bias fused.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 
+/// gelu(linear(x, weight, bias)), same shapes. When no gradient is recorded, one GEMM
+/// applies the bias and gelu to its result while it is in cache (no second pass over
+/// [..., out]); otherwise exactly the composed ops.
+Tensor linear_gelu(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+
 }  // namespace fresco
