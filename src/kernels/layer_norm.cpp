@@ -19,7 +19,7 @@ constexpr int64_t kLanes = 16;
 
 // Σ_{c < C} f(c) in kLanes interleaved partial sums, combined pairwise. One running
 // float sum is a chain of dependent adds that the compiler may not reorder, so it runs
-// one element at a time (4x slower for C = 128); the lanes vectorise.
+// one element at a time (~3x slower for C = 128); the lanes vectorise.
 template <class F>
 float lane_sum(int64_t C, F f) {
   float acc[kLanes] = {};
