@@ -10,24 +10,12 @@
 #include <cmath>
 
 #include "kernels/parallel.hpp"
+#include "kernels/vec_math.hpp"
 
 namespace fresco::kernels {
 namespace {
 
-constexpr int kLanes = 8;  // independent accumulators: the loops vectorise without reassociation flags
-
-/// Σ f(i) over [0, n), in kLanes interleaved float partial sums.
-template <class F>
-double lane_sum(int64_t n, F f) {
-  float acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += f(i + l);
-  for (; i < n; ++i) acc[0] += f(i);
-  double s = 0;
-  for (float a : acc) s += a;
-  return s;
-}
+constexpr int kLanes = 8;   // interleaved partial sums of the plane reductions (lane_sum)
 
 /// y = x · scale + shift over channel c's N planes.
 void normalise_channel(float* y, const float* x, float scale, float shift, int64_t c, int64_t N, int64_t C,
@@ -52,14 +40,14 @@ void batch_norm_forward_train(float* y, float* mean, float* var, float* rstd, co
       double s = 0;
       for (int64_t n = 0; n < N; ++n) {
         const float* xp = x + (n * C + c) * HW;
-        s += lane_sum(HW, [xp](int64_t i) { return xp[i]; });
+        s += lane_sum<kLanes>(HW, [xp](int64_t i) { return xp[i]; });
       }
       const float m = static_cast<float>(s / count);
       // Two-pass variance: no cancellation when |mean| ≫ std.
       double v = 0;
       for (int64_t n = 0; n < N; ++n) {
         const float* xp = x + (n * C + c) * HW;
-        v += lane_sum(HW, [xp, m](int64_t i) { return (xp[i] - m) * (xp[i] - m); });
+        v += lane_sum<kLanes>(HW, [xp, m](int64_t i) { return (xp[i] - m) * (xp[i] - m); });
       }
       const float vc = static_cast<float>(v / count);
       const float rs = 1.f / std::sqrt(vc + eps);
@@ -95,8 +83,8 @@ void batch_norm_backward(float* dx, float* dweight, float* dbias, const float* d
         for (int64_t n = 0; n < N; ++n) {
           const float* xp = x + (n * C + c) * HW;
           const float* gp = dy + (n * C + c) * HW;
-          sdy += lane_sum(HW, [gp](int64_t i) { return gp[i]; });
-          sdyx += lane_sum(HW, [gp, xp, m](int64_t i) { return gp[i] * (xp[i] - m); });
+          sdy += lane_sum<kLanes>(HW, [gp](int64_t i) { return gp[i]; });
+          sdyx += lane_sum<kLanes>(HW, [gp, xp, m](int64_t i) { return gp[i] * (xp[i] - m); });
         }
       if (dweight) dweight[c] = static_cast<float>(sdyx * rs);
       if (dbias) dbias[c] = static_cast<float>(sdy);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/parallel.hpp"
+#include "kernels/vec_math.hpp"
 
 namespace fresco::kernels {
 namespace {
@@ -15,22 +16,9 @@ constexpr int64_t kRowBlock = 64;
 
 int64_t row_grain(int64_t C) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(C, 1)); }
 
-constexpr int64_t kLanes = 16;
+// Interleaved partial sums of the row reductions (lane_sum).
+constexpr int kLanes = 16;
 
-// Σ_{c < C} f(c) in kLanes interleaved partial sums, combined pairwise. One running
-// float sum is a chain of dependent adds that the compiler may not reorder, so it runs
-// one element at a time (~3x slower for C = 128); the lanes vectorise.
-template <class F>
-float lane_sum(int64_t C, F f) {
-  float acc[kLanes] = {};
-  int64_t c = 0;
-  for (; c + kLanes <= C; c += kLanes)
-    for (int64_t l = 0; l < kLanes; ++l) acc[l] += f(c + l);
-  for (int64_t l = 0; c < C; ++c, ++l) acc[l] += f(c);
-  for (int64_t w = kLanes / 2; w > 0; w /= 2)
-    for (int64_t l = 0; l < w; ++l) acc[l] += acc[l + w];
-  return acc[0];
-}
 }  // namespace
 
 void layer_norm_forward(float* out, float* mean, float* rstd, const float* x, const float* weight, const float* bias,
@@ -39,9 +27,9 @@ void layer_norm_forward(float* out, float* mean, float* rstd, const float* x, co
     for (int64_t r = r0; r < r1; ++r) {
       const float* xr = x + r * C;
       float* o = out + r * C;
-      const float m = lane_sum(C, [xr](int64_t c) { return xr[c]; }) / static_cast<float>(C);
+      const float m = lane_sum<kLanes>(C, [xr](int64_t c) { return xr[c]; }) / static_cast<float>(C);
       // Two-pass variance: no cancellation when |mean| ≫ std.
-      const float v = lane_sum(C, [xr, m](int64_t c) { return (xr[c] - m) * (xr[c] - m); });
+      const float v = lane_sum<kLanes>(C, [xr, m](int64_t c) { return (xr[c] - m) * (xr[c] - m); });
       const float rs = 1.f / std::sqrt(v / static_cast<float>(C) + eps);
       if (weight && bias)
         for (int64_t c = 0; c < C; ++c) o[c] = (xr[c] - m) * rs * weight[c] + bias[c];
@@ -86,8 +74,8 @@ void layer_norm_backward(float* dx, float* dweight, float* dbias, const float* d
         else
           std::copy(g, g + C, dxhat.begin());
         const float* d = dxhat.data();
-        const float a = lane_sum(C, [d](int64_t c) { return d[c]; }) / static_cast<float>(C);
-        const float b = lane_sum(C, [d, xr, m, rs](int64_t c) { return d[c] * (xr[c] - m) * rs; }) / static_cast<float>(C);
+        const float a = lane_sum<kLanes>(C, [d](int64_t c) { return d[c]; }) / static_cast<float>(C);
+        const float b = lane_sum<kLanes>(C, [d, xr, m, rs](int64_t c) { return d[c] * (xr[c] - m) * rs; }) / static_cast<float>(C);
         float* o = dx + r * C;
         for (int64_t c = 0; c < C; ++c) o[c] = rs * (dxhat[c] - a - (xr[c] - m) * rs * b);
       }
