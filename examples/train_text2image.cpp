@@ -29,10 +29,15 @@ void usage() {
                "         [--gpt FILE] [--seed S] [--text-share F] [--steps N] [--batch B] [--limit N]\n"
                "         [--image-size S] [--g-width W] [--d-width W] [--loss hinge|bce] [--ma-gp K] [--ma-gp-every N]\n"
                "         [--lr-g LR] [--lr-d LR] [--beta1 B] [--beta2 B] [--ema D] [--no-attention] [--finetune-text]\n"
+               "         [--contrastive W] [--temperature T]\n"
+               "         [--align-steps N] [--lr-align LR] [--align-text-weight W] [--two-objects F]\n"
                "         [--sample-every N] [--checkpoint-every N]\n"
                "Pretrains a GPT on the captions for --text-share of the budget (default 0.1) unless --gpt is\n"
-               "given or OUT/gpt.safetensors exists, then trains the GAN for the rest (resuming from\n"
-               "OUT/checkpoint.safetensors if present). Writes OUT/samples/*.png and OUT/model.safetensors.\n");
+               "given or OUT/gpt.safetensors exists, aligns it with the discriminator's image features on\n"
+               "real pairs (--align-steps, default 100 per budget minute, at most 2000), then trains the GAN\n"
+               "for the rest (resuming from OUT/checkpoint.safetensors if present) with the contrastive\n"
+               "losses at weight --contrastive (default 1). Shapes scenes hold one object unless\n"
+               "--two-objects F. Writes OUT/samples/*.png and OUT/model.safetensors.\n");
 }
 
 }  // namespace
@@ -43,12 +48,17 @@ int main(int argc, char** argv) {
   auto elapsed_min = [&] { return std::chrono::duration<double>(Clock::now() - start).count() / 60.0; };
   std::string out = "run", gpt_path;
   fresco::gan::DatasetSpec spec;
+  // Shapes: single-object scenes, the scenes the metrics judge (--two-objects 0.3 adds pairs).
+  spec.two_object_fraction = 0.f;
   // The GAN reads the GPT's first block only (gan::encode_tokens), which a short pretraining shapes.
   double minutes = 7, text_share = 0.1;
   int64_t g_width = 64, d_width = 16;
   bool attention = true;
   // Small nets, small batches and a lazy MA-GP: on 2 shared cores, the number of steps is what a
   // conditional GAN needs most. Adam as DF-GAN (Tao et al. 2022): lr 1e-4 for G, 4e-4 for D, betas (0, 0.9).
+  // Alignment and contrastive losses: what makes the images follow the caption (docs/text-to-image.md,
+  // "Conditioning"). align_steps < 0: 100 per minute of budget, at most 2000.
+  int64_t align_steps = -1;
   fresco::gan::GanTrainerOptions opt{.batch_size = 32,
                                      .steps = 1'000'000'000,
                                      .lr_g = 1e-4f,
@@ -56,6 +66,7 @@ int main(int argc, char** argv) {
                                      .beta1 = 0.f,
                                      .beta2 = 0.9f,
                                      .ma_gp_every = 4,
+                                     .contrastive = 1.f,
                                      .checkpoint_every = 500,
                                      .sample_every = 100};
   try {
@@ -86,6 +97,12 @@ int main(int argc, char** argv) {
       else if (a == "--beta1") opt.beta1 = std::stof(value());
       else if (a == "--beta2") opt.beta2 = std::stof(value());
       else if (a == "--ema") opt.ema_decay = std::stof(value());
+      else if (a == "--contrastive") opt.contrastive = std::stof(value());
+      else if (a == "--align-steps") align_steps = std::stoll(value());
+      else if (a == "--lr-align") opt.lr_align = std::stof(value());
+      else if (a == "--align-text-weight") opt.align_text_loss_weight = std::stof(value());
+      else if (a == "--temperature") opt.contrastive_temperature = std::stof(value());
+      else if (a == "--two-objects") spec.two_object_fraction = std::stof(value());
       else if (a == "--no-attention") attention = false;
       else if (a == "--finetune-text") opt.finetune_text = true;
       else if (a == "--sample-every") opt.sample_every = std::stoll(value());
@@ -95,6 +112,7 @@ int main(int argc, char** argv) {
     }
     if (!have_dataset) throw fresco::Error("train_text2image: --dataset is required (see --help)");
     FRESCO_CHECK(minutes > 0, "train_text2image: --minutes must be positive, got {}", minutes);
+    opt.align_steps = align_steps >= 0 ? align_steps : std::min<int64_t>(2000, static_cast<int64_t>(100 * minutes));
     FRESCO_CHECK(text_share >= 0 && text_share < 1, "train_text2image: --text-share must be in [0, 1), got {}",
                  text_share);
     std::filesystem::create_directories(out);
@@ -137,12 +155,13 @@ int main(int argc, char** argv) {
                                   .base_width = d_width, .seed = opt.seed + 1});
     opt.out_dir = out;
     opt.minutes = std::max(0.05, minutes - elapsed_min());
-    fmt::print(stderr, "[3/4] GAN training for {:.1f} min: G {} parameters, D {} parameters, batch {}\n",
+    fmt::print(stderr, "[3/4] alignment and GAN training for {:.1f} min: G {} parameters, D {} parameters, batch {}\n",
                opt.minutes, g.num_parameters(), d.num_parameters(), opt.batch_size);
     fresco::gan::GanTrainer trainer(g, d, *gpt, tokenizer, std::move(data), opt);
     auto summary = trainer.train();
-    fmt::print(stderr, "      {} steps ({} this run) in {:.1f} s: {:.2f} steps/s, {:.1f} images/s\n", summary.steps,
-               summary.steps_run, summary.seconds, summary.steps_per_second,
+    fmt::print(stderr,
+               "      {} GAN steps ({} this run) in {:.1f} s with the alignment: {:.2f} GAN steps/s, {:.1f} images/s\n",
+               summary.steps, summary.steps_run, summary.seconds, summary.steps_per_second,
                summary.steps_per_second * static_cast<double>(opt.batch_size));
 
     fmt::print(stderr, "[4/4] writing {}/model.safetensors\n", out);

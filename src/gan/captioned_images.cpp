@@ -49,7 +49,8 @@ CaptionedImages load_captioned_images(const DatasetSpec& spec) {
     data::ShapesDataset ds(data::Shapes({.image_size = spec.image_size,
                                          .size = spec.limit > 0 ? spec.limit : 20000,
                                          .seed = spec.seed,
-                                         .split = "train"}));
+                                         .split = "train",
+                                         .two_object_fraction = spec.two_object_fraction}));
     return CaptionedImages::from_dataset(ds);
   }
   if (spec.name == "fashion-mnist") {

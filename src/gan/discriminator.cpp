@@ -6,6 +6,7 @@
 
 #include <fresco/error.hpp>
 #include <fresco/ops/elementwise.hpp>
+#include <fresco/ops/matmul.hpp>
 #include <fresco/ops/reduce.hpp>
 
 #include "config_util.hpp"
@@ -22,6 +23,7 @@ void DiscriminatorConfig::validate() const {
   FRESCO_CHECK(max_width >= base_width, "DiscriminatorConfig: max_width ({}) must be >= base_width ({})", max_width,
                base_width);
   FRESCO_CHECK(slope >= 0.f && slope < 1.f, "DiscriminatorConfig: slope must be in [0, 1), got {}", slope);
+  FRESCO_CHECK(embed_dim >= 1, "DiscriminatorConfig: embed_dim must be positive, got {}", embed_dim);
 }
 
 int64_t DiscriminatorConfig::num_downs() const {
@@ -42,7 +44,7 @@ std::map<std::string, std::string> DiscriminatorConfig::to_metadata(const std::s
   return {{prefix + "image_size", std::to_string(image_size)}, {prefix + "channels", std::to_string(channels)},
           {prefix + "text_dim", std::to_string(text_dim)},     {prefix + "base_width", std::to_string(base_width)},
           {prefix + "max_width", std::to_string(max_width)},   {prefix + "slope", fmt::format("{}", slope)},
-          {prefix + "seed", std::to_string(seed)}};
+          {prefix + "embed_dim", std::to_string(embed_dim)}, {prefix + "seed", std::to_string(seed)}};
 }
 
 DiscriminatorConfig DiscriminatorConfig::from_metadata(const std::map<std::string, std::string>& m,
@@ -54,6 +56,7 @@ DiscriminatorConfig DiscriminatorConfig::from_metadata(const std::map<std::strin
   c.base_width = detail::meta_int(m, prefix + "base_width");
   c.max_width = detail::meta_int(m, prefix + "max_width");
   c.slope = static_cast<float>(detail::meta_double(m, prefix + "slope"));
+  c.embed_dim = detail::meta_int(m, prefix + "embed_dim");
   c.seed = static_cast<uint64_t>(detail::meta_int(m, prefix + "seed"));
   c.validate();
   return c;
@@ -63,6 +66,8 @@ Discriminator::Discriminator(DiscriminatorConfig config)
     : from_image((config.validate(), config.channels), config.base_width, 3, {.padding = 1}),
       out(config.feature_dim(), 1),
       proj(config.text_dim, config.feature_dim(), /*bias=*/false),
+      image_embed(config.feature_dim(), config.embed_dim),
+      text_embed(config.text_dim, config.embed_dim),
       config_(config) {
   register_module("from_image", from_image);
   int64_t in = config.base_width;
@@ -73,6 +78,8 @@ Discriminator::Discriminator(DiscriminatorConfig config)
   register_module("downs", downs);
   register_module("out", out);
   register_module("proj", proj);
+  register_module("image_embed", image_embed);
+  register_module("text_embed", text_embed);
   detail::reinit_uniform(*this, config.seed);
 }
 
@@ -87,14 +94,55 @@ Tensor Discriminator::features(const Tensor& image) const {
   return h.flatten(1);
 }
 
-Tensor Discriminator::forward(const Tensor& image, const Tensor& sentence) const {
-  Tensor h = features(image);
+namespace {
+
+void check_sentence(const Tensor& sentence, int64_t rows, int64_t text_dim, const char* what) {
   FRESCO_CHECK(sentence.defined(), "Discriminator: the sentence vector is undefined");
-  FRESCO_CHECK_SHAPE(sentence.dim() == 2 && sentence.size(0) == image.size(0) && sentence.size(1) == config_.text_dim,
-                     "Discriminator: expected sentence [{}, {}], got {}", image.size(0), config_.text_dim,
-                     shape_str(sentence.shape()));
+  FRESCO_CHECK_SHAPE(sentence.dim() == 2 && (rows < 0 || sentence.size(0) == rows) && sentence.size(1) == text_dim,
+                     "Discriminator::{}: expected sentence [{}, {}], got {}", what,
+                     rows < 0 ? std::string("M") : std::to_string(rows), text_dim, shape_str(sentence.shape()));
+}
+
+void check_features(const Tensor& h, int64_t feature_dim, const char* what) {
+  FRESCO_CHECK(h.defined(), "Discriminator::{}: the features are undefined", what);
+  FRESCO_CHECK_SHAPE(h.dim() == 2 && h.size(1) == feature_dim,
+                     "Discriminator::{}: expected features [B, {}] (from features()), got {}", what, feature_dim,
+                     shape_str(h.shape()));
+}
+
+// Rows scaled to unit L2 norm (eps keeps a zero row finite).
+Tensor unit_rows(const Tensor& x) { return x / sqrt(sum(x * x, {1}, true) + 1e-8f); }
+
+}  // namespace
+
+Tensor Discriminator::logits(const Tensor& h, const Tensor& sentence) const {
+  check_features(h, config_.feature_dim(), "logits");
+  check_sentence(sentence, h.size(0), config_.text_dim, "logits");
   // Projection term: <proj(s), h> scores how well the caption fits the image.
   return out(h).squeeze(1) + sum(proj(sentence) * h, {1});
+}
+
+Tensor Discriminator::forward(const Tensor& image, const Tensor& sentence) const {
+  Tensor h = features(image);
+  return logits(h, sentence);
+}
+
+Tensor Discriminator::similarity(const Tensor& h, const Tensor& sentence, float temperature, bool centred) const {
+  check_features(h, config_.feature_dim(), "similarity");
+  check_sentence(sentence, -1, config_.text_dim, "similarity");
+  FRESCO_CHECK(temperature > 0, "Discriminator::similarity: temperature must be positive, got {}", temperature);
+  FRESCO_CHECK(!centred || (h.size(0) >= 2 && sentence.size(0) >= 2),
+               "Discriminator::similarity: centred needs at least 2 images and 2 sentences, got {} and {}", h.size(0),
+               sentence.size(0));
+  Tensor u = image_embed(h);         // [N, E]
+  Tensor v = text_embed(sentence);   // [M, E]
+  if (centred) {
+    u = u - mean(u, {0}, true);
+    v = v - mean(v, {0}, true);
+  }
+  u = unit_rows(u);
+  v = unit_rows(v);
+  return matmul(u, v.transpose(0, 1)) * (1.f / temperature);
 }
 
 }  // namespace fresco::gan

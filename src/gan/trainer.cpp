@@ -5,6 +5,7 @@
 #include <fresco/gan/trainer.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include <fresco/autograd/autograd.hpp>
@@ -42,6 +43,32 @@ struct FreezeParameters {
   std::vector<Tensor> params;
 };
 
+// Symmetric InfoNCE. sim [B, B + K]: image i against the batch's B captions (its own is caption i)
+// and K extra negative captions. The image -> caption direction picks among all B + K, the caption ->
+// image direction among the B images.
+Tensor contrastive_loss(const Tensor& sim) {
+  const int64_t n = sim.size(0);
+  std::vector<int64_t> diagonal(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) diagonal[static_cast<size_t>(i)] = i;
+  Tensor by_caption = sim.slice(1, 0, n).transpose(0, 1).contiguous();
+  return (cross_entropy(sim, diagonal) + cross_entropy(by_caption, diagonal)) * 0.5f;
+}
+
+// The sentence vectors of a GAN batch's negative captions (undefined without any), never differentiated.
+Tensor negative_sentences(const text::Gpt& gpt, const GanBatch& b) {
+  if (b.negative_sentences.defined() || b.negatives.batch == 0) return b.negative_sentences;
+  NoGradGuard guard;
+  return encode_tokens(gpt, b.negatives).sentence;
+}
+
+// The contrastive loss of image features h [B, F] against their own captions' sentence vectors
+// [B, D] and the negatives [K, D] (may be undefined).
+Tensor caption_contrastive(const Discriminator& d, const Tensor& h, const Tensor& sentence, const Tensor& negatives,
+                           float temperature, bool centred = false) {
+  Tensor captions = negatives.defined() ? cat({sentence, negatives}, 0) : sentence;
+  return contrastive_loss(d.similarity(h, captions, temperature, centred));
+}
+
 void copy_into(Tensor& dst, const Tensor& src) {
   const Tensor s = src.contiguous();
   std::copy(s.data(), s.data() + s.numel(), dst.data());
@@ -63,6 +90,13 @@ GanTrainer::GanTrainer(Generator& generator, Discriminator& discriminator, text:
   FRESCO_CHECK(o.lr_g > 0 && o.lr_d > 0 && o.lr_text > 0, "GanTrainer: learning rates must be positive");
   FRESCO_CHECK(o.ma_gp >= 0 && o.ma_gp_power > 0 && o.ma_gp_every >= 1,
                "GanTrainer: need ma_gp >= 0, ma_gp_power > 0, ma_gp_every >= 1");
+  FRESCO_CHECK(o.contrastive >= 0 && o.contrastive_temperature > 0,
+               "GanTrainer: need contrastive >= 0 and contrastive_temperature > 0, got {} and {}", o.contrastive,
+               o.contrastive_temperature);
+  FRESCO_CHECK(o.align_steps >= 0 && o.lr_align > 0 && o.align_text_loss_weight >= 0,
+               "GanTrainer: need align_steps >= 0, lr_align > 0 and align_text_loss_weight >= 0");
+  FRESCO_CHECK(o.contrastive_negatives >= 0, "GanTrainer: contrastive_negatives must be >= 0, got {}",
+               o.contrastive_negatives);
   FRESCO_CHECK(o.clip_grad >= 0, "GanTrainer: clip_grad must be >= 0, got {}", o.clip_grad);
   FRESCO_CHECK(o.ema_decay >= 0 && o.ema_decay < 1, "GanTrainer: ema_decay must be in [0, 1), got {}", o.ema_decay);
   FRESCO_CHECK(o.log_every >= 1 && o.checkpoint_every >= 0 && o.sample_every >= 0 && o.samples_per_prompt >= 1,
@@ -146,7 +180,70 @@ GanBatch GanTrainer::batch(int64_t step) const {
   out.images = index_select(data_.images, 0, out.indices);
   out.tokens = pad_token_rows(rows, tokenizer_.pad_id());
   if (!options_.finetune_text) out.text = encode_tokens(gpt_, out.tokens);
+  if ((options_.contrastive > 0 || options_.align_steps > 0) && options_.contrastive_negatives > 0) {
+    fresco::Generator pick(mix_seed(options_.seed, 0x4E6A7000ull + static_cast<uint64_t>(step)));
+    std::vector<std::vector<int64_t>> extra;
+    for (int64_t j = 0; j < options_.contrastive_negatives; ++j)
+      extra.push_back(tokens_[pick.below(static_cast<uint64_t>(n))]);
+    out.negatives = pad_token_rows(extra, tokenizer_.pad_id());
+    if (!options_.finetune_text) out.negative_sentences = encode_tokens(gpt_, out.negatives).sentence;
+  }
   return out;
+}
+
+GanAlignSummary GanTrainer::align() {
+  using Clock = std::chrono::steady_clock;
+  GanAlignSummary summary;
+  const int64_t steps = options_.align_steps;
+  if (steps <= 0) return summary;
+  const auto start = Clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  std::vector<Tensor> params = d_.parameters();
+  for (const auto& p : gpt_.parameters()) params.push_back(p);
+  optim::Adam opt(params, optim::AdamOptions{.lr = options_.lr_align});
+  const bool text_training = gpt_.is_training();
+  gpt_.eval();   // no dropout: the stage is a deterministic function of the seed
+  double last_print = -1e9, tail_c = 0, tail_t = 0;
+  int64_t tail_n = 0;
+  for (int64_t k = 0; k < steps; ++k) {
+    // The data order of GAN steps 0, 1, ...: alignment sees the epochs the GAN will see.
+    GanBatch b = batch(k);
+    const TextFeatures tf = encode_tokens(gpt_, b.tokens);
+    // The negatives' vectors carry no gradient (as a MoCo queue): a third of the cost of
+    // differentiating them, and the text model still learns from each batch's own captions.
+    Tensor c = caption_contrastive(d_, d_.features(b.images.detach()), tf.sentence, negative_sentences(gpt_, b),
+                                   options_.contrastive_temperature, /*centred=*/true);
+    Tensor t = gpt_.loss(b.tokens.ids, b.tokens.batch, b.tokens.seq);
+    Tensor total = c + t * options_.align_text_loss_weight;
+    const float cv = c.item(), tv = t.item();
+    if (!std::isfinite(cv) || !std::isfinite(tv))
+      throw Error(fmt::format("GanTrainer: alignment step {}: the contrastive loss is {} and the next-token loss {}; "
+                              "try a lower lr_align",
+                              k, cv, tv));
+    if (k == 0) summary.first_loss = cv;
+    if (k >= steps - 10) {
+      tail_c += cv;
+      tail_t += tv;
+      ++tail_n;
+    }
+    opt.zero_grad();
+    total.backward();
+    if (options_.clip_grad > 0) optim::clip_grad_norm(params, options_.clip_grad);
+    opt.step();
+    if (options_.progress && (elapsed() - last_print >= options_.progress_seconds || k + 1 == steps)) {
+      const double rate = (k + 1) / std::max(elapsed(), 1e-9);
+      fmt::print(stderr, "align: step {}/{} | contrastive {:.3f} (chance {:.3f}) text {:.3f} | {:.1f} step/s\n", k + 1,
+                 steps, cv, std::log(static_cast<double>(b.images.size(0) + b.negatives.batch)), tv, rate);
+      last_print = elapsed();
+    }
+  }
+  opt.zero_grad();
+  gpt_.train(text_training);
+  summary.steps = steps;
+  summary.seconds = elapsed();
+  summary.last_loss = static_cast<float>(tail_c / std::max<int64_t>(tail_n, 1));
+  summary.text_loss = static_cast<float>(tail_t / std::max<int64_t>(tail_n, 1));
+  return summary;
 }
 
 void GanTrainer::check_finite(float value, const char* what) const {
@@ -176,7 +273,8 @@ GanStepLosses GanTrainer::d_step(const GanBatch& b) {
     real.requires_grad_();
     s.requires_grad_();
   }
-  Tensor d_real = d_(real, s);
+  Tensor h_real = d_.features(real);
+  Tensor d_real = d_.logits(h_real, s);
   // Mismatched captions: each image gets its batch neighbour's sentence vector.
   std::vector<int64_t> roll(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) roll[static_cast<size_t>(i)] = (i + 1) % n;
@@ -191,6 +289,11 @@ GanStepLosses GanTrainer::d_step(const GanBatch& b) {
             binary_cross_entropy_with_logits(d_mis, zeros_like(d_mis))) * 0.5f;
   }
   Tensor total = loss;
+  if (options_.contrastive > 0) {
+    Tensor c = caption_contrastive(d_, h_real, s, negative_sentences(gpt_, b), options_.contrastive_temperature);
+    l.d_contrastive = c.item();
+    total = total + c * options_.contrastive;
+  }
   if (gp) {
     // MA-GP (Tao et al., DF-GAN 2022): k · E[‖(∇_x D, ∇_s D)‖^p] at (real image, matching sentence),
     // smoothing D around the real data manifold and its captions. ‖·‖^p = (‖·‖²)^(p/2).
@@ -219,10 +322,17 @@ GanStepLosses GanTrainer::g_step(const GanBatch& b) {
   FreezeParameters frozen(d_);
   const TextFeatures tf = text_features(gpt_, b, options_.finetune_text);
   Tensor z = seeded_noise(n, g_.config().noise_dim, mix_seed(options_.seed, 2 * static_cast<uint64_t>(step_) + 1));
-  Tensor d_fake = d_(g_(z, tf.sentence, tf.words, tf.pad_mask), tf.sentence);
+  Tensor h_fake = d_.features(g_(z, tf.sentence, tf.words, tf.pad_mask));
+  Tensor d_fake = d_.logits(h_fake, tf.sentence);
   Tensor loss = options_.loss == "hinge" ? -mean(d_fake)
                                          : binary_cross_entropy_with_logits(d_fake, ones_like(d_fake));
   Tensor total = loss;
+  if (options_.contrastive > 0) {
+    Tensor c = caption_contrastive(d_, h_fake, tf.sentence, negative_sentences(gpt_, b),
+                                   options_.contrastive_temperature);
+    l.g_contrastive = c.item();
+    total = total + c * options_.contrastive;
+  }
   if (options_.finetune_text) {
     Tensor text_loss = gpt_.loss(b.tokens.ids, b.tokens.batch, b.tokens.seq);
     l.text_loss = text_loss.item();
@@ -318,6 +428,7 @@ GanStepLosses GanTrainer::train_step() {
   GanStepLosses d = d_step(b);
   GanStepLosses g = g_step(b);
   d.g_loss = g.g_loss;
+  d.g_contrastive = g.g_contrastive;
   d.text_loss = g.text_loss;
   ++step_;
   return d;

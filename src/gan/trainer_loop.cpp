@@ -104,8 +104,10 @@ void GanTrainer::log_metrics(const GanStepLosses& l, double elapsed) const {
   if (!out) throw IoError(fmt::format("GanTrainer: cannot append to {}/metrics.jsonl", options_.out_dir));
   out << fmt::format(
       "{{\"step\": {}, \"d_loss\": {}, \"g_loss\": {}, \"gp\": {}, \"d_real\": {}, \"d_fake\": {}, "
-      "\"d_mismatch\": {}, \"text_loss\": {}, \"elapsed\": {:.3f}}}\n",
-      step_, l.d_loss, l.g_loss, l.gp, l.d_real, l.d_fake, l.d_mismatch, l.text_loss, elapsed);
+      "\"d_mismatch\": {}, \"d_contrastive\": {}, \"g_contrastive\": {}, \"text_loss\": {}, "
+      "\"elapsed\": {:.3f}}}\n",
+      step_, l.d_loss, l.g_loss, l.gp, l.d_real, l.d_fake, l.d_mismatch, l.d_contrastive, l.g_contrastive,
+      l.text_loss, elapsed);
 }
 
 GanTrainSummary GanTrainer::train() {
@@ -124,8 +126,15 @@ GanTrainSummary GanTrainer::train() {
   }
   const int64_t last = o.stop_at_step > 0 ? std::min(o.steps, o.stop_at_step) : o.steps;
   const double budget = o.minutes * 60.0;
-  const auto start = Clock::now();
+  const auto start = Clock::now();   // the budget covers the alignment stage too
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  if (step_ == 0 && o.align_steps > 0) {
+    const auto a = align();
+    if (o.progress)
+      fmt::print(stderr, "align: {} steps in {:.1f} s, contrastive loss {:.3f} -> {:.3f}\n", a.steps, a.seconds,
+                 a.first_loss, a.last_loss);
+  }
+  const double gan_start = elapsed();   // GAN steps per second count from here
   const bool tty = isatty(fileno(stderr)) != 0;
   double last_print = -1e9;
   GanTrainSummary summary;
@@ -135,7 +144,7 @@ GanTrainSummary GanTrainer::train() {
 
   auto print_progress = [&](bool final_line) {
     const double t = elapsed();
-    const double rate = (step_ - first) / std::max(t, 1e-9);
+    const double rate = (step_ - first) / std::max(t - gan_start, 1e-9);
     double remaining = rate > 0 ? (last - step_) / rate : 0;
     double frac = static_cast<double>(step_) / static_cast<double>(last);
     if (budget > 0) {
@@ -182,7 +191,7 @@ GanTrainSummary GanTrainer::train() {
   summary.steps = step_;
   summary.steps_run = step_ - first;
   summary.seconds = elapsed();
-  summary.steps_per_second = summary.steps_run / std::max(summary.seconds, 1e-9);
+  summary.steps_per_second = summary.steps_run / std::max(summary.seconds - gan_start, 1e-9);
   if (o.progress) print_progress(true);
   return summary;
 }

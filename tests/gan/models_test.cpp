@@ -132,6 +132,55 @@ TEST_CASE("Discriminator: shapes, projection term and errors", "[gan]") {
   CHECK(back.feature_dim() == c.feature_dim());
 }
 
+TEST_CASE("Discriminator: contrastive similarity is the scaled cosine of the two embeddings", "[gan]") {
+  manual_seed(5);
+  gan::Discriminator d({.image_size = 8, .channels = 3, .text_dim = 6, .base_width = 4, .embed_dim = 5});
+  Tensor x = randn({3, 3, 8, 8}), s = randn({4, 6});
+  Tensor h = d.features(x);
+  CHECK(d.logits(h, s.slice(0, 0, 3)).to_vector() == d(x, s.slice(0, 0, 3)).to_vector());
+  Tensor sim = d.similarity(h, s, 0.5f, /*centred=*/true);
+  REQUIRE(sim.shape() == Shape{3, 4});
+  // By hand: cos(u_i - mean u, v_j - mean v) / 0.5 with u = image_embed(h), v = text_embed(s).
+  auto u = d.image_embed(h).to_vector(), v = d.text_embed(s).to_vector();
+  const auto got = sim.to_vector();
+  auto centre = [](std::vector<float>& x, int rows) {
+    for (int k = 0; k < 5; ++k) {
+      double m = 0;
+      for (int r = 0; r < rows; ++r) m += x[r * 5 + k];
+      for (int r = 0; r < rows; ++r) x[r * 5 + k] -= static_cast<float>(m / rows);
+    }
+  };
+  centre(u, 3);
+  centre(v, 4);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 4; ++j) {
+      double uv = 0, uu = 0, vv = 0;
+      for (int k = 0; k < 5; ++k) {
+        uv += double(u[i * 5 + k]) * v[j * 5 + k];
+        uu += double(u[i * 5 + k]) * u[i * 5 + k];
+        vv += double(v[j * 5 + k]) * v[j * 5 + k];
+      }
+      CHECK(got[i * 4 + j] == Approx(uv / std::sqrt(uu * vv) / 0.5).epsilon(1e-4).margin(1e-5));
+    }
+  CHECK_THROWS_WITH(d.similarity(h, randn({4, 5}), 0.5f), Catch::Contains("expected sentence [M, 6]"));
+  CHECK_THROWS_WITH(d.similarity(randn({3, 7}), s, 0.5f), Catch::Contains("expected features [B, 128]"));
+  CHECK_THROWS_WITH(d.similarity(h, s, 0.f), Catch::Contains("temperature must be positive"));
+  CHECK_THROWS_WITH(d.similarity(h.slice(0, 0, 1), s, 0.5f, true), Catch::Contains("at least 2 images"));
+  // Not centred: the plain cosine.
+  const auto u0 = d.image_embed(h).to_vector(), v0 = d.text_embed(s).to_vector(), plain = d.similarity(h, s, 0.5f).to_vector();
+  double uv = 0, uu = 0, vv = 0;
+  for (int k = 0; k < 5; ++k) {
+    uv += double(u0[5 + k]) * v0[15 + k];   // image 1, sentence 3
+    uu += double(u0[5 + k]) * u0[5 + k];
+    vv += double(v0[15 + k]) * v0[15 + k];
+  }
+  CHECK(plain[1 * 4 + 3] == Approx(uv / std::sqrt(uu * vv) / 0.5).epsilon(1e-4).margin(1e-5));
+  // Gradients through both heads and the features.
+  Tensor hh = h.detach().requires_grad_(), sv = s.detach().requires_grad_();
+  CHECK(gradcheck([&](const std::vector<Tensor>& in) { return d.similarity(in[0], in[1], 0.5f); }, {hh, sv},
+                  {.eps = 1e-2, .atol = 2e-2, .rtol = 5e-2}));
+}
+
 TEST_CASE("Generator: gradcheck w.r.t. noise, sentence, words and some parameters", "[gan][gradcheck]") {
   manual_seed(2);
   gan::Generator g(testing::tiny_generator_config());

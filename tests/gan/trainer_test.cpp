@@ -39,8 +39,9 @@ struct Setup {
 };
 
 gan::GanTrainerOptions tiny_options(const std::string& out_dir) {
-  return {.batch_size = 4, .steps = 4, .out_dir = out_dir, .checkpoint_every = 2, .sample_every = 2,
-          .log_every = 1, .samples_per_prompt = 2, .seed = 21, .progress = false};
+  return {.batch_size = 4, .steps = 4, .align_steps = 0, .contrastive_negatives = 8, .out_dir = out_dir,
+          .checkpoint_every = 2, .sample_every = 2, .log_every = 1, .samples_per_prompt = 2, .seed = 21,
+          .progress = false};
 }
 
 }  // namespace
@@ -83,11 +84,17 @@ TEST_CASE("GanTrainer: d_step and g_step change only their own net", "[gan][trai
 
 TEST_CASE("GanTrainer: a resumed run reproduces the uninterrupted one bit for bit", "[gan][trainer]") {
   const std::string dir_a = temp_dir("full"), dir_b = temp_dir("resumed");
+  // With an alignment stage and the contrastive losses: the resumed run must not align again.
+  auto options = [](const std::string& dir) {
+    auto o = tiny_options(dir);
+    o.align_steps = 3;
+    return o;
+  };
   std::vector<gan::GanStepLosses> full;
   std::vector<float> full_g, full_ema, full_ema_var;
   {
     Setup s;
-    gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), tiny_options(dir_a));
+    gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), options(dir_a));
     full = t.train().history;
     full_g = s.g.to_image.weight.to_vector();
     full_ema = t.ema_generator().to_image.weight.to_vector();
@@ -96,14 +103,14 @@ TEST_CASE("GanTrainer: a resumed run reproduces the uninterrupted one bit for bi
   REQUIRE(full.size() == 4);
   {
     Setup s;
-    auto o = tiny_options(dir_b);
+    auto o = options(dir_b);
     o.stop_at_step = 2;
     gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
     auto first = t.train();
     REQUIRE(first.steps == 2);
   }
   Setup s;
-  gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), tiny_options(dir_b));
+  gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), options(dir_b));
   auto rest = t.train();
   REQUIRE(rest.history.size() == 2);
   CHECK(rest.steps == 4);
@@ -116,6 +123,7 @@ TEST_CASE("GanTrainer: a resumed run reproduces the uninterrupted one bit for bi
     CHECK(a.d_real == b.d_real);
   }
   CHECK(s.g.to_image.weight.to_vector() == full_g);
+  CHECK(rest.history[1].g_contrastive == full[3].g_contrastive);
   CHECK(t.ema_generator().to_image.weight.to_vector() == full_ema);
   CHECK(t.ema_generator().blocks[0].norm.bn.running_var.to_vector() == full_ema_var);
   // Files: metrics log, sample grids, checkpoint.
@@ -131,6 +139,70 @@ TEST_CASE("GanTrainer: a resumed run reproduces the uninterrupted one bit for bi
   CHECK(lines == 4);
   fs::remove_all(dir_a);
   fs::remove_all(dir_b);
+}
+
+TEST_CASE("GanTrainer: the contrastive losses train D to pick each real image's caption", "[gan][trainer]") {
+  Setup s;
+  auto o = tiny_options("");
+  o.contrastive = 1.f;
+  o.contrastive_negatives = 0;
+  o.ma_gp = 0.f;
+  gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
+  const auto b = t.batch(0);
+  CHECK(b.negatives.batch == 0);
+  // With 4 captions per batch, chance is ln 4 for each direction of the symmetric loss.
+  const auto first = t.d_step(b);
+  CHECK(first.d_contrastive > 0.5f * std::log(4.f));
+  CHECK(first.d_contrastive < 2.f * std::log(4.f));
+  float last = first.d_contrastive;
+  for (int i = 0; i < 60; ++i) last = t.d_step(b).d_contrastive;
+  CHECK(last < 0.5f * first.d_contrastive);   // D learns this batch's image-caption pairing
+  const auto g = t.g_step(b);
+  CHECK(g.g_contrastive > 0.f);
+  CHECK(std::isfinite(g.g_contrastive));
+  // 12 extra captions join the caption side: chance becomes (ln 16 + ln 4) / 2 = 2.08.
+  Setup fresh;
+  o.contrastive_negatives = 12;
+  gan::GanTrainer with(fresh.g, fresh.d, fresh.gpt, fresh.tok, testing::tiny_data(), o);
+  const auto bn = with.batch(0);
+  REQUIRE(bn.negatives.batch == 12);
+  CHECK(bn.negative_sentences.shape() == Shape{12, 8});
+  const float chance = with.d_step(bn).d_contrastive;
+  CHECK(chance > 1.5f);
+  CHECK(chance < 3.f);
+  auto no_contrast = tiny_options("");
+  no_contrast.contrastive = 0.f;
+  gan::GanTrainer off(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), no_contrast);
+  CHECK(off.d_step(b).d_contrastive == 0.f);
+  CHECK(off.batch(0).negatives.batch == 0);
+  auto bad = tiny_options("");
+  bad.contrastive_temperature = 0.f;
+  CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), bad),
+                    Catch::Contains("contrastive_temperature > 0"));
+}
+
+TEST_CASE("GanTrainer: alignment trains the text model and D's heads to pair images with captions", "[gan][trainer]") {
+  Setup s;
+  auto o = tiny_options("");
+  o.align_steps = 40;
+  o.contrastive_negatives = 0;
+  const auto wte = s.gpt.wte.weight.to_vector();
+  const auto fc = s.gpt.blocks[0].fc.weight.to_vector();
+  const auto d_embed = s.d.image_embed.weight.to_vector();
+  gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
+  const auto a = t.align();
+  CHECK(a.steps == 40);
+  // Chance is ln 4 = 1.386 with 4 captions a batch; the tiny data's 16 pairs are learnt.
+  CHECK(a.first_loss > 1.0f);
+  CHECK(a.last_loss < 0.5f * a.first_loss);
+  CHECK(a.text_loss > 0.f);
+  CHECK(s.gpt.wte.weight.to_vector() != wte);   // the text model and D both learn
+  CHECK(s.gpt.blocks[0].fc.weight.to_vector() != fc);
+  CHECK(s.d.image_embed.weight.to_vector() != d_embed);
+  CHECK(t.step() == 0);
+  auto bad = tiny_options("");
+  bad.lr_align = 0.f;
+  CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), bad), Catch::Contains("lr_align > 0"));
 }
 
 TEST_CASE("GanTrainer: the EMA generator measures its own BatchNorm statistics", "[gan][trainer]") {

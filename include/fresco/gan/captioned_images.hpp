@@ -40,6 +40,8 @@ struct DatasetSpec {
   uint64_t seed = 0;
   /// Image side for Shapes and folders (Fashion-MNIST is padded to 32).
   int64_t image_size = 32;
+  /// Shapes only: the share of scenes with two objects (`ShapesOptions::two_object_fraction`).
+  float two_object_fraction = 0.3f;
 };
 
 /// Reads the training split of `spec.name` into memory. Throws `fresco::Error`

@@ -30,6 +30,9 @@ struct DiscriminatorConfig {
   int64_t max_width = 512;
   /// Slope of the LeakyReLU.
   float slope = 0.2f;
+  /// Size of the image and sentence embeddings compared by `similarity` (the
+  /// contrastive heads; the trainer uses them when its `contrastive` weight is nonzero).
+  int64_t embed_dim = 128;
   /// Seed of the initial weights.
   uint64_t seed = 1;
 
@@ -53,6 +56,13 @@ struct DiscriminatorConfig {
 ///     h = LReLU(conv3×3(x));  h = LReLU(conv4×4/2(h)) until 4×4;  h = flatten(h)   [B, feature_dim]
 ///     logit = out(h) + <proj(s), h>                                              [B]
 ///
+/// and two contrastive heads (XMC-GAN, Zhang et al. 2021) that embed images
+/// and sentences in one space, compared by cosine similarity:
+///
+///     sim(i, j) = cos(u_i, v_j) / τ,  u = image_embed(h), v = text_embed(s)       [N, M]
+///
+/// or, centred, cos(u_i − ū, v_j − v̄) / τ with ū, v̄ the means over the rows given.
+///
 /// Trained matching-aware (Reed et al. 2016): a real image with a caption that
 /// does not describe it is scored as fake, so the projection term must learn
 /// whether image and caption agree.
@@ -67,12 +77,27 @@ public:
   Tensor operator()(const Tensor& image, const Tensor& sentence) const { return forward(image, sentence); }
   /// The image feature h: [B, channels, S, S] -> [B, feature_dim].
   Tensor features(const Tensor& image) const;
+  /// The logits of features h [B, feature_dim] (from `features`) with sentences [B, text_dim]:
+  /// `forward(image, s) == logits(features(image), s)`.
+  Tensor logits(const Tensor& h, const Tensor& sentence) const;
+  /// Cosine similarities of every image feature h [N, feature_dim] with every
+  /// sentence [M, text_dim] in the contrastive embedding, divided by
+  /// `temperature`: [N, M]. `centred` subtracts each side's mean over its rows
+  /// first (N, M >= 2). The alignment stage centres: at the start the features
+  /// of mostly-background images share one large component, which made every
+  /// cosine nearly equal and left the loss at chance for hundreds of steps.
+  /// The GAN's losses do not: centred cosines ignore a component that all of G's
+  /// images share, and G learnt to mark its captions with invisible pixel
+  /// differences on blank images.
+  Tensor similarity(const Tensor& h, const Tensor& sentence, float temperature, bool centred = false) const;
   const DiscriminatorConfig& config() const { return config_; }
 
   nn::Conv2d from_image;            ///< channels -> base_width, 3×3
   nn::ModuleList<nn::Conv2d> downs; ///< 4×4 stride-2 convs
   nn::Linear out;                   ///< feature_dim -> 1
   nn::Linear proj;                  ///< text_dim -> feature_dim, no bias
+  nn::Linear image_embed;           ///< feature_dim -> embed_dim (contrastive head)
+  nn::Linear text_embed;            ///< text_dim -> embed_dim (contrastive head)
 
 private:
   DiscriminatorConfig config_;

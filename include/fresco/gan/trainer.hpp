@@ -29,7 +29,7 @@ struct GanTrainerOptions {
   int64_t batch_size = 64;
   /// Total steps (one D update then one G update each).
   int64_t steps = 10000;
-  /// Wall-clock budget in minutes (0: none); training stops at `steps` or the budget.
+  /// Wall-clock budget in minutes (0: none), alignment included; training stops at `steps` or the budget.
   double minutes = 0;
   /// Stop this run at this step (0: none); a later run resumes from the checkpoint.
   int64_t stop_at_step = 0;
@@ -45,6 +45,32 @@ struct GanTrainerOptions {
   float ma_gp_power = 6.f;
   /// Apply the penalty every this many steps, weighted by this factor (lazy regularisation).
   int64_t ma_gp_every = 1;
+  /// Steps of text-image alignment before the first GAN step (0: none). A GPT pretrained by next-token
+  /// prediction gives words that can stand in each other's place ("top" and "bottom", "circle" and
+  /// "square") nearly the same vectors, since they predict the same next tokens: its features tell
+  /// captions apart by phrasing far more than by what they describe. Alignment trains the GPT's
+  /// embeddings and first block (the part `encode_tokens` reads) jointly with the discriminator's
+  /// features and contrastive heads on real (image, caption) pairs, by the symmetric InfoNCE loss of
+  /// `contrastive` plus `align_text_loss_weight` · the next-token loss, as AttnGAN's DAMSM encoders are
+  /// trained before its GAN (Xu et al. 2018). The text model is then frozen (or fine-tuned) as usual.
+  int64_t align_steps = 1000;
+  /// Adam learning rate of the alignment stage (default betas), for the GPT and D alike.
+  float lr_align = 1e-3f;
+  /// Weight of the next-token loss during alignment, which keeps the GPT a language model.
+  float align_text_loss_weight = 1.f;
+  /// Weight of the image-caption contrastive losses (XMC-GAN, Zhang et al. 2021; 0: off). D learns to
+  /// pick each real image's caption among the batch's captions (symmetric InfoNCE on
+  /// `Discriminator::similarity`), and G is rewarded when D picks its images' captions likewise. Every
+  /// image is compared with every caption of the batch, a far denser signal of what the caption says
+  /// than the one mismatched pair of the matching-aware loss.
+  float contrastive = 1.f;
+  /// Extra captions, drawn at random from the data each step, that join every contrastive loss as
+  /// negatives on the caption side (image -> caption direction). A batch of 32 rarely holds two
+  /// captions that differ in one attribute only (the shape, say), so without them the losses barely
+  /// ask for that attribute; among 256 more captions, several do.
+  int64_t contrastive_negatives = 256;
+  /// Temperature τ of the contrastive similarities.
+  float contrastive_temperature = 0.1f;
   /// Clip each net's gradient to this total L2 norm (0: no clipping).
   float clip_grad = 10.f;
   /// Decay of the exponential moving average of G's weights (0: the average is G itself);
@@ -86,6 +112,11 @@ struct GanBatch {
   /// The frozen text model's features of the captions, computed once for both
   /// phases (undefined members when the text model is fine-tuned).
   TextFeatures text;
+  /// The extra negative captions of the contrastive losses (`contrastive_negatives` of them, when
+  /// those losses are on), as tokens, and their sentence vectors [K, d_model] from the frozen text
+  /// model (undefined when it is fine-tuned).
+  TokenBatch negatives;
+  Tensor negative_sentences;
 };
 
 /// The losses of one step (0 where a phase has not run).
@@ -95,16 +126,27 @@ struct GanStepLosses {
   float d_fake = 0;       ///< mean D logit on (G(z, caption), caption)
   float d_mismatch = 0;   ///< mean D logit on (real, another image's caption)
   float gp = 0;           ///< the weighted MA-GP term
+  float d_contrastive = 0;   ///< D's contrastive loss on real images (unweighted; 0 when off)
+  float g_contrastive = 0;   ///< G's contrastive loss on its images (unweighted; 0 when off)
   float g_loss = 0;       ///< adversarial G loss
   float text_loss = 0;    ///< next-token loss when fine-tuning the text model
+};
+
+/// What `GanTrainer::align` did.
+struct GanAlignSummary {
+  int64_t steps = 0;
+  double seconds = 0;
+  float first_loss = 0;   ///< contrastive loss of the first alignment step (chance: about ln(batch_size + negatives))
+  float last_loss = 0;    ///< mean contrastive loss of the last 10 alignment steps
+  float text_loss = 0;    ///< mean next-token loss of the last 10 alignment steps
 };
 
 /// What `GanTrainer::train` did.
 struct GanTrainSummary {
   int64_t steps = 0;       ///< step reached (counting resumed steps)
   int64_t steps_run = 0;   ///< steps taken by this run
-  double seconds = 0;
-  double steps_per_second = 0;
+  double seconds = 0;            ///< wall time of the run, alignment included
+  double steps_per_second = 0;   ///< GAN steps per second (alignment excluded)
   /// The losses of every step this run took, in order.
   std::vector<GanStepLosses> history;
 };
@@ -132,6 +174,10 @@ public:
   /// when asked and a checkpoint exists. Throws `fresco::Error` naming the
   /// step and the loss when a loss is NaN or infinite (the last checkpoint is left as it was).
   GanTrainSummary train();
+
+  /// The text-image alignment stage (see `GanTrainerOptions::align_steps`): `align_steps` updates of
+  /// the GPT and D on real pairs. `train()` runs it before step 0 of a run that does not resume.
+  GanAlignSummary align();
 
   /// The batch of step `step` (deterministic).
   GanBatch batch(int64_t step) const;
