@@ -38,13 +38,6 @@ inline float* at(const HeadsRef& r, int64_t b, int64_t h, int64_t t) {
   return r.data + b * r.b_stride + h * r.h_stride + t * r.t_stride;
 }
 
-// Eight floats in one AVX register. GCC/Clang vector types keep the running
-// sums below in registers (plain float arrays get spilled to the stack on every
-// step); aligned(4) makes loads and stores unaligned ones.
-typedef float Vec8 __attribute__((vector_size(32), aligned(4)));
-
-inline Vec8 load8(const float* x) { return *reinterpret_cast<const Vec8*>(x); }
-inline void store8(float* x, Vec8 v) { *reinterpret_cast<Vec8*>(x) = v; }
 
 // c[0, 8) = Σ_{r < R} a[r·as] · B[r·ldb + (0, 8)]. The partial sums run in
 // kChains chains (r mod kChains), added in a fixed order at the end.

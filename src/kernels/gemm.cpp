@@ -7,11 +7,11 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 
 #include <fresco/error.hpp>
 
 #include "kernels/dnnl_context.hpp"
+#include "kernels/vec_math.hpp"
 
 namespace fresco::kernels {
 namespace {
@@ -73,7 +73,7 @@ void fill_empty_product(int64_t batch, int64_t M, int64_t N, float* C, int64_t l
       float* c = C + b * c_bs + i * ldc;
       for (int64_t j = 0; j < N; ++j) {
         const float v = (accumulate ? c[j] : 0.0f) + (bias ? bias[j] : 0.0f);
-        c[j] = epilogue == Epilogue::gelu ? 0.5f * v * std::erfc(-v * 0.70710678118654752f) : v;
+        c[j] = epilogue == Epilogue::gelu ? 0.5f * v * one_plus_erf(v * 0.70710678118654752f) : v;   // as ops' gelu
       }
     }
 }

@@ -5,28 +5,17 @@
 #include <vector>
 
 #include "kernels/parallel.hpp"
+#include "kernels/vec_math.hpp"
 
 namespace fresco::kernels {
 namespace {
 
-constexpr int64_t kLanes = 16;
+constexpr int kLanes = 16;
 constexpr int64_t kChunk = 1 << 14;  // partial sums of long rows: fixed size, so the order is fixed
 
 // Σ x[0..n) with 16 independent accumulators (vectorisable, and more accurate
 // than one running sum), combined pairwise.
-float sum_contiguous(const float* x, int64_t n) {
-  float acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int64_t l = 0; l < kLanes; ++l) acc[l] += x[i + l];
-  for (int64_t l = 0; i < n; ++i, ++l) acc[l] += x[i];
-  for (int64_t w = kLanes / 2; w > 0; w /= 2)
-    for (int64_t l = 0; l < w; ++l) acc[l] += acc[l + w];
-  return acc[0];
-}
-
-// Eight floats in one AVX register; aligned(4) makes loads and stores unaligned ones.
-typedef float Vec8 __attribute__((vector_size(32), aligned(4)));
+float sum_contiguous(const float* x, int64_t n) { return lane_sum<kLanes>(n, [x](int64_t i) { return x[i]; }); }
 
 // y[0, 32) = Σ_{r < R} x[r·ld + (0, 32)], the running sums in four registers (a loop
 // over y in memory loads and stores it once per row). Each column is summed in row

@@ -79,4 +79,12 @@ float lane_sum(int64_t n, F f) {
   return acc[0];
 }
 
+/// Eight floats in one AVX register. GCC/Clang vector types keep running sums in
+/// registers (plain float arrays get spilled to the stack on every step);
+/// aligned(4) makes loads and stores unaligned ones.
+typedef float Vec8 __attribute__((vector_size(32), aligned(4)));
+
+inline Vec8 load8(const float* x) { return *reinterpret_cast<const Vec8*>(x); }
+inline void store8(float* x, Vec8 v) { *reinterpret_cast<Vec8*>(x) = v; }
+
 }  // namespace fresco::kernels

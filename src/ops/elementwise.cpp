@@ -245,13 +245,18 @@ constexpr float kInvSqrt2 = 0.70710678118654752f;
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 // gelu(x) = x Φ(x); gelu'(x) = Φ(x) + x φ(x); gelu''(x) = φ(x) (2 - x²).
 // Φ and φ share exp(-x²/2), computed once.
-inline float gelu_d1(float v) {
+// gelu(v) = v Φ(v) and gelu'(v) = Φ(v) + v φ(v), sharing exp(-v²/2) and erfc.
+struct GeluAndDerivative {
+  float value, d1;
+};
+inline GeluAndDerivative gelu_and_d1(float v) {
   const float a = std::fabs(v) * kInvSqrt2;
   const float e = kernels::exp_fast(-a * a);  // exp(-v²/2)
   const float erfc_a = kernels::erfc_from_exp(a, e);
   const float one_plus_erf = v >= 0.f ? 2.f - erfc_a : erfc_a;  // 2 Φ(v)
-  return 0.5f * one_plus_erf + v * kInvSqrt2Pi * e;
+  return {0.5f * v * one_plus_erf, 0.5f * one_plus_erf + v * kInvSqrt2Pi * e};
 }
+inline float gelu_d1(float v) { return gelu_and_d1(v).d1; }
 }  // namespace
 
 Tensor gelu_grad(const Tensor& x) {
@@ -279,13 +284,9 @@ Tensor gelu(const Tensor& x) {
   kernels::parallel_for(y.numel(), kernels::kElementwiseGrain,
                         [xp = xc.data(), yp = y.data(), dp = d1.data()](int64_t b0, int64_t b1) {
                           for (int64_t i = b0; i < b1; ++i) {
-                            const float v = xp[i];
-                            const float a = std::fabs(v) * kInvSqrt2;
-                            const float e = kernels::exp_fast(-a * a);  // exp(-v²/2)
-                            const float erfc_a = kernels::erfc_from_exp(a, e);
-                            const float one_plus_erf = v >= 0.f ? 2.f - erfc_a : erfc_a;  // 2 Φ(v)
-                            yp[i] = 0.5f * v * one_plus_erf;
-                            dp[i] = 0.5f * one_plus_erf + v * kInvSqrt2Pi * e;
+                            const GeluAndDerivative r = gelu_and_d1(xp[i]);
+                            yp[i] = r.value;
+                            dp[i] = r.d1;
                           }
                         });
   record(y, "gelu", {x}, [x, d1](const Tensor& g) {
