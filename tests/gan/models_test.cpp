@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Generator and discriminator: output shapes, configs, errors and gradients.
+#include <algorithm>
 #include <cmath>
 
+#include <fresco/data/shapes.hpp>
+#include <fresco/gan/captioned_images.hpp>
 #include <fresco/gan/conditioning.hpp>
 #include <fresco/gan/discriminator.hpp>
 #include <fresco/gan/generator.hpp>
@@ -273,4 +276,25 @@ TEST_CASE("encode_tokens: normalised first-block word vectors, their mean as the
   const std::vector<float> a = alone.sentence.to_vector();
   for (int64_t j = 0; j < d; ++j) CHECK(a[static_cast<size_t>(j)] == Approx(s[static_cast<size_t>(j)]).margin(1e-5));
   CHECK(std::vector<float>(s.begin(), s.begin() + d) != std::vector<float>(s.begin() + d, s.begin() + 2 * d));
+}
+
+TEST_CASE("load_captioned_images: Shapes with one object or a share of two, images in [-1, 1]", "[gan]") {
+  auto one = gan::load_captioned_images({.name = "shapes", .limit = 200, .seed = 3, .two_object_fraction = 0.f});
+  REQUIRE(one.images.shape() == Shape{200, 3, 32, 32});
+  REQUIRE(one.captions.size() == 200);
+  for (const auto& c : one.captions) {
+    const auto objects = data::Shapes::parse(c);
+    REQUIRE(objects.has_value());
+    CHECK(objects->size() == 1);
+  }
+  const auto v = one.images.to_vector();
+  CHECK(*std::min_element(v.begin(), v.end()) >= -1.f);
+  CHECK(*std::max_element(v.begin(), v.end()) <= 1.f);
+  auto all_two = gan::load_captioned_images({.name = "shapes", .limit = 50, .seed = 3, .two_object_fraction = 1.f});
+  for (const auto& c : all_two.captions) {
+    const auto objects = data::Shapes::parse(c);
+    REQUIRE(objects.has_value());
+    CHECK(objects->size() == 2);
+  }
+  CHECK_THROWS_WITH(gan::load_captioned_images({.name = "circles"}), Catch::Contains("unknown dataset"));
 }

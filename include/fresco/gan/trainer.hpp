@@ -134,8 +134,8 @@ struct GanStepLosses {
 
 /// What `GanTrainer::align` did.
 struct GanAlignSummary {
-  int64_t steps = 0;
-  double seconds = 0;
+  int64_t steps = 0;      ///< alignment steps taken (0: the stage was off)
+  double seconds = 0;     ///< wall time of the stage
   float first_loss = 0;   ///< contrastive loss of the first alignment step (chance: about ln(batch_size + negatives))
   float last_loss = 0;    ///< mean contrastive loss of the last 10 alignment steps
   float text_loss = 0;    ///< mean next-token loss of the last 10 alignment steps
