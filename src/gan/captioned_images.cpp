@@ -17,6 +17,9 @@ void CaptionedImages::validate() const {
   FRESCO_CHECK(images.size(0) >= 2, "CaptionedImages: need at least 2 images, got {}", images.size(0));
   FRESCO_CHECK(static_cast<int64_t>(captions.size()) == images.size(0),
                "CaptionedImages: {} images but {} captions", images.size(0), captions.size());
+  FRESCO_CHECK(labels.empty() || static_cast<int64_t>(labels.size()) == images.size(0),
+               "CaptionedImages: {} images but {} rows of labels (expected none or one per image)", images.size(0),
+               labels.size());
 }
 
 CaptionedImages CaptionedImages::from_dataset(const data::Dataset& dataset, int64_t limit) {
@@ -30,6 +33,8 @@ CaptionedImages CaptionedImages::from_dataset(const data::Dataset& dataset, int6
   CaptionedImages out;
   out.images = empty({n, s[0], s[1], s[2]});
   out.captions.reserve(static_cast<size_t>(n));
+  out.labels.reserve(static_cast<size_t>(n));
+  bool any_labels = false;
   float* dst = out.images.data();
   for (int64_t i = 0; i < n; ++i) {
     data::Example e = i == 0 ? first : dataset.get(i);
@@ -39,7 +44,10 @@ CaptionedImages CaptionedImages::from_dataset(const data::Dataset& dataset, int6
     const float* src = img.data();
     for (int64_t j = 0; j < per; ++j) dst[i * per + j] = 2.f * src[j] - 1.f;
     out.captions.push_back(std::move(e.caption));
+    any_labels = any_labels || !e.labels.empty();
+    out.labels.push_back(std::move(e.labels));
   }
+  if (!any_labels) out.labels.clear();
   out.validate();
   return out;
 }

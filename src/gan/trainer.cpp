@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <string>
+#include <unordered_map>
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
@@ -95,8 +97,9 @@ GanTrainer::GanTrainer(Generator& generator, Discriminator& discriminator, text:
                o.contrastive_temperature);
   FRESCO_CHECK(o.align_steps >= 0 && o.lr_align > 0 && o.align_text_loss_weight >= 0,
                "GanTrainer: need align_steps >= 0, lr_align > 0 and align_text_loss_weight >= 0");
-  FRESCO_CHECK(o.contrastive_negatives >= 0, "GanTrainer: contrastive_negatives must be >= 0, got {}",
-               o.contrastive_negatives);
+  FRESCO_CHECK(o.contrastive_negatives >= 0 && o.contrastive_hard_negatives >= 0,
+               "GanTrainer: contrastive_negatives and contrastive_hard_negatives must be >= 0, got {} and {}",
+               o.contrastive_negatives, o.contrastive_hard_negatives);
   FRESCO_CHECK(o.clip_grad >= 0, "GanTrainer: clip_grad must be >= 0, got {}", o.clip_grad);
   FRESCO_CHECK(o.ema_decay >= 0 && o.ema_decay < 1, "GanTrainer: ema_decay must be in [0, 1), got {}", o.ema_decay);
   FRESCO_CHECK(o.log_every >= 1 && o.checkpoint_every >= 0 && o.sample_every >= 0 && o.samples_per_prompt >= 1,
@@ -122,6 +125,35 @@ GanTrainer::GanTrainer(Generator& generator, Discriminator& discriminator, text:
     FRESCO_CHECK(static_cast<int64_t>(tokens_.back().size()) <= gpt_.config().context,
                  "GanTrainer: the caption \"{}\" needs {} tokens, more than the text model's context of {}", caption,
                  tokens_.back().size(), gpt_.config().context);
+  }
+  if (o.contrastive_hard_negatives > 0 && !data_.labels.empty()) {
+    // Group the images by their labels with one place masked: the key is the labels with place p
+    // replaced by -1 (the -1's position tells the masked place, so keys of different places differ).
+    std::unordered_map<std::string, int32_t> group_of;
+    std::vector<size_t> group_place;
+    near_offset_.assign(1, 0);
+    for (const auto& labels : data_.labels) {
+      std::vector<int64_t> key = labels;
+      for (size_t p = 0; p < labels.size(); ++p) {
+        key[p] = -1;
+        std::string bytes(reinterpret_cast<const char*>(key.data()), key.size() * sizeof(int64_t));
+        auto [it, fresh] = group_of.try_emplace(std::move(bytes), static_cast<int32_t>(near_groups_.size()));
+        if (fresh) {
+          near_groups_.emplace_back();
+          group_place.push_back(p);
+        }
+        near_groups_[static_cast<size_t>(it->second)].push_back(static_cast<int64_t>(near_offset_.size()) - 1);
+        near_.push_back(it->second);
+        key[p] = labels[p];
+      }
+      near_offset_.push_back(static_cast<int64_t>(near_.size()));
+    }
+    for (size_t g = 0; g < near_groups_.size(); ++g) {
+      const size_t p = group_place[g];
+      std::stable_sort(near_groups_[g].begin(), near_groups_[g].end(), [&](int64_t a, int64_t b) {
+        return data_.labels[static_cast<size_t>(a)][p] < data_.labels[static_cast<size_t>(b)][p];
+      });
+    }
   }
   prompts_ = o.sample_prompts;
   if (prompts_.empty()) {
@@ -166,6 +198,23 @@ const std::vector<int64_t>& GanTrainer::epoch_order(int64_t epoch) const {
   return order_;
 }
 
+int64_t GanTrainer::hard_negative(int64_t i, int64_t attempt, uint64_t start, fresco::Generator& pick) const {
+  const int64_t n = data_.size();
+  const int64_t places = near_offset_.empty() ? 0 : near_offset_[i + 1] - near_offset_[i];
+  if (places == 0) return static_cast<int64_t>(pick.below(static_cast<uint64_t>(n)));
+  const auto p = static_cast<size_t>((start + static_cast<uint64_t>(attempt)) % static_cast<uint64_t>(places));
+  const auto& group = near_groups_[static_cast<size_t>(near_[static_cast<size_t>(near_offset_[i]) + p])];
+  // The group is sorted by the label at p: skip the run that shares i's, draw among the rest.
+  const int64_t own = data_.labels[static_cast<size_t>(i)][p];
+  auto label = [&](int64_t j) { return data_.labels[static_cast<size_t>(j)][p]; };
+  const auto lo = std::partition_point(group.begin(), group.end(), [&](int64_t j) { return label(j) < own; });
+  const auto hi = std::partition_point(lo, group.end(), [&](int64_t j) { return label(j) == own; });
+  const auto others = static_cast<uint64_t>(group.size()) - static_cast<uint64_t>(hi - lo);
+  if (others == 0) return static_cast<int64_t>(pick.below(static_cast<uint64_t>(n)));   // no image differs there
+  const auto r = static_cast<int64_t>(pick.below(others));
+  return r < lo - group.begin() ? group[static_cast<size_t>(r)] : *(hi + (r - (lo - group.begin())));
+}
+
 GanBatch GanTrainer::batch(int64_t step) const {
   const int64_t n = data_.size(), b = options_.batch_size;
   GanBatch out;
@@ -180,11 +229,17 @@ GanBatch GanTrainer::batch(int64_t step) const {
   out.images = index_select(data_.images, 0, out.indices);
   out.tokens = pad_token_rows(rows, tokenizer_.pad_id());
   if (!options_.finetune_text) out.text = encode_tokens(gpt_, out.tokens);
-  if ((options_.contrastive > 0 || options_.align_steps > 0) && options_.contrastive_negatives > 0) {
+  if ((options_.contrastive > 0 || options_.align_steps > 0) &&
+      options_.contrastive_negatives + options_.contrastive_hard_negatives > 0) {
     fresco::Generator pick(mix_seed(options_.seed, 0x4E6A7000ull + static_cast<uint64_t>(step)));
     std::vector<std::vector<int64_t>> extra;
     for (int64_t j = 0; j < options_.contrastive_negatives; ++j)
       extra.push_back(tokens_[pick.below(static_cast<uint64_t>(n))]);
+    for (const int64_t i : out.indices) {
+      const uint64_t start = pick.next_u64();
+      for (int64_t k = 0; k < options_.contrastive_hard_negatives; ++k)
+        extra.push_back(tokens_[static_cast<size_t>(hard_negative(i, k, start, pick))]);
+    }
     out.negatives = pad_token_rows(extra, tokenizer_.pad_id());
     if (!options_.finetune_text) out.negative_sentences = encode_tokens(gpt_, out.negatives).sentence;
   }

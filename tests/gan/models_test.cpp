@@ -282,19 +282,26 @@ TEST_CASE("load_captioned_images: Shapes with one object or a share of two, imag
   auto one = gan::load_captioned_images({.name = "shapes", .limit = 200, .seed = 3, .two_object_fraction = 0.f});
   REQUIRE(one.images.shape() == Shape{200, 3, 32, 32});
   REQUIRE(one.captions.size() == 200);
-  for (const auto& c : one.captions) {
-    const auto objects = data::Shapes::parse(c);
+  REQUIRE(one.labels.size() == 200);
+  for (size_t i = 0; i < one.captions.size(); ++i) {
+    const auto objects = data::Shapes::parse(one.captions[i]);
     REQUIRE(objects.has_value());
     CHECK(objects->size() == 1);
+    // The labels are the caption's attributes: shape, colour, size, position.
+    const auto l = objects->front().labels();
+    CHECK(one.labels[i] == std::vector<int64_t>(l.begin(), l.end()));
   }
   const auto v = one.images.to_vector();
   CHECK(*std::min_element(v.begin(), v.end()) >= -1.f);
   CHECK(*std::max_element(v.begin(), v.end()) <= 1.f);
   auto all_two = gan::load_captioned_images({.name = "shapes", .limit = 50, .seed = 3, .two_object_fraction = 1.f});
-  for (const auto& c : all_two.captions) {
-    const auto objects = data::Shapes::parse(c);
+  for (size_t i = 0; i < all_two.captions.size(); ++i) {
+    const auto objects = data::Shapes::parse(all_two.captions[i]);
     REQUIRE(objects.has_value());
     CHECK(objects->size() == 2);
+    CHECK(all_two.labels[i].size() == 8);
   }
+  all_two.labels.pop_back();
+  CHECK_THROWS_WITH(all_two.validate(), Catch::Contains("50 images but 49 rows of labels"));
   CHECK_THROWS_WITH(gan::load_captioned_images({.name = "circles"}), Catch::Contains("unknown dataset"));
 }

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include <fresco/gan/trainer.hpp>
@@ -39,7 +41,8 @@ struct Setup {
 };
 
 gan::GanTrainerOptions tiny_options(const std::string& out_dir) {
-  return {.batch_size = 4, .steps = 4, .align_steps = 0, .contrastive_negatives = 8, .out_dir = out_dir,
+  return {.batch_size = 4, .steps = 4, .align_steps = 0, .contrastive_negatives = 8, .contrastive_hard_negatives = 0,
+          .out_dir = out_dir,
           .checkpoint_every = 2, .sample_every = 2, .log_every = 1, .samples_per_prompt = 2, .seed = 21,
           .progress = false};
 }
@@ -179,6 +182,93 @@ TEST_CASE("GanTrainer: the contrastive losses train D to pick each real image's 
   bad.contrastive_temperature = 0.f;
   CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), bad),
                     Catch::Contains("contrastive_temperature > 0"));
+}
+
+TEST_CASE("GanTrainer: hard negatives are captions whose labels differ in exactly one place", "[gan][trainer]") {
+  // 36 images, one per combination of three labels (4 x 3 x 3), plus 12 repeats, so that some
+  // groups hold images with equal labels; each caption names its labels.
+  const std::vector<std::vector<std::string>> words = {
+      {"red", "green", "blue", "gold"}, {"cat", "dog", "owl"}, {"up", "down", "left"}};
+  Setup s;
+  gan::CaptionedImages data;
+  std::vector<float> pixels;
+  fresco::Generator gen(5);
+  for (int i = 0; i < 48; ++i) {
+    const int64_t c = i % 36;
+    const std::vector<int64_t> l = {c / 9, (c / 3) % 3, c % 3};
+    data.labels.push_back(l);
+    data.captions.push_back(words[0][static_cast<size_t>(l[0])] + " " + words[1][static_cast<size_t>(l[1])] + " " +
+                            words[2][static_cast<size_t>(l[2])]);
+    for (int j = 0; j < 3 * 8 * 8; ++j) pixels.push_back(2.f * gen.uniform() - 1.f);
+  }
+  data.images = tensor(std::move(pixels), {48, 3, 8, 8});
+  // Token rows back to labels.
+  std::map<std::vector<int64_t>, std::vector<int64_t>> labels_of;
+  for (size_t i = 0; i < data.captions.size(); ++i) labels_of[s.tok.encode(data.captions[i], true, true)] = data.labels[i];
+  auto row_labels = [&](const gan::TokenBatch& t, int64_t r) {
+    std::vector<int64_t> row;
+    for (int64_t k = 0; k < t.seq; ++k) {
+      const int64_t id = t.ids[static_cast<size_t>(r * t.seq + k)];
+      if (k > t.end[static_cast<size_t>(r)]) break;
+      row.push_back(id);
+    }
+    const auto it = labels_of.find(row);
+    REQUIRE(it != labels_of.end());
+    return it->second;
+  };
+
+  auto o = tiny_options("");
+  o.batch_size = 6;
+  o.contrastive_negatives = 5;
+  o.contrastive_hard_negatives = 3;
+  gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, data, o);
+  std::array<int, 3> changed{};
+  for (int64_t step = 0; step < 60; ++step) {
+    const gan::GanBatch b = t.batch(step);
+    REQUIRE(b.negatives.batch == 5 + 6 * 3);
+    REQUIRE(b.negative_sentences.shape() == Shape{23, s.gpt.config().d_model});
+    for (int64_t r = 0; r < 6; ++r) {
+      const auto& own = data.labels[static_cast<size_t>(b.indices[static_cast<size_t>(r)])];
+      std::set<int> places;
+      for (int64_t k = 0; k < 3; ++k) {
+        const auto neg = row_labels(b.negatives, 5 + r * 3 + k);
+        int differ = 0, where = -1;
+        for (int p = 0; p < 3; ++p)
+          if (neg[static_cast<size_t>(p)] != own[static_cast<size_t>(p)]) ++differ, where = p;
+        REQUIRE(differ == 1);
+        places.insert(where);
+        ++changed[static_cast<size_t>(where)];
+      }
+      CHECK(places.size() == 3);   // three hard negatives change the three places
+    }
+  }
+  CHECK(changed[0] == 360);
+  CHECK(changed[1] == 360);
+  CHECK(changed[2] == 360);
+  CHECK(t.batch(7).negatives.ids == t.batch(7).negatives.ids);
+
+  // One hard negative per image: the place is drawn, so every place comes up about equally.
+  o.contrastive_hard_negatives = 1;
+  gan::GanTrainer one(s.g, s.d, s.gpt, s.tok, data, o);
+  changed = {};
+  for (int64_t step = 0; step < 200; ++step) {
+    const gan::GanBatch b = one.batch(step);
+    for (int64_t r = 0; r < 6; ++r) {
+      const auto& own = data.labels[static_cast<size_t>(b.indices[static_cast<size_t>(r)])];
+      const auto neg = row_labels(b.negatives, 5 + r);
+      for (int p = 0; p < 3; ++p)
+        if (neg[static_cast<size_t>(p)] != own[static_cast<size_t>(p)]) ++changed[static_cast<size_t>(p)];
+    }
+  }
+  for (int c : changed) CHECK(c == Approx(400).margin(60));   // 1,200 draws, binomial sd ~16
+
+  // Without labels the extra captions are random ones, as many.
+  data.labels.clear();
+  gan::GanTrainer unlabelled(s.g, s.d, s.gpt, s.tok, data, o);
+  CHECK(unlabelled.batch(0).negatives.batch == 5 + 6);
+  auto bad = o;
+  bad.contrastive_hard_negatives = -1;
+  CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, data, bad), Catch::Contains("contrastive_hard_negatives"));
 }
 
 TEST_CASE("GanTrainer: alignment trains the text model and D's heads to pair images with captions", "[gan][trainer]") {

@@ -21,9 +21,15 @@ namespace fresco::gan {
 struct CaptionedImages {
   Tensor images;
   std::vector<std::string> captions;
+  /// The class labels of each image (`data::Example::labels`: Shapes' attributes of each object,
+  /// Fashion-MNIST's class), or empty when the data has none. The trainer draws its hard negative
+  /// captions from images whose labels differ in exactly one place (see
+  /// `GanTrainerOptions::contrastive_hard_negatives`).
+  std::vector<std::vector<int64_t>> labels;
 
   int64_t size() const { return images.defined() ? images.size(0) : 0; }
-  /// Throws `fresco::Error` unless images is [N, C, S, S] (C 1 or 3, N >= 2) with N captions.
+  /// Throws `fresco::Error` unless images is [N, C, S, S] (C 1 or 3, N >= 2) with N captions,
+  /// and labels empty or N rows.
   void validate() const;
   /// The first `limit` samples (all when limit is 0 or larger than the set) of
   /// any captioned dataset, rescaled from [0, 1] to [-1, 1].

@@ -15,6 +15,7 @@
 #include <fresco/gan/conditioning.hpp>
 #include <fresco/gan/discriminator.hpp>
 #include <fresco/gan/generator.hpp>
+#include <fresco/tensor/random.hpp>
 #include <fresco/optim/adam.hpp>
 #include <fresco/text/gpt.hpp>
 #include <fresco/text/tokenizer.hpp>
@@ -69,6 +70,13 @@ struct GanTrainerOptions {
   /// captions that differ in one attribute only (the shape, say), so without them the losses barely
   /// ask for that attribute; among 256 more captions, several do.
   int64_t contrastive_negatives = 256;
+  /// Hard negatives per image and step (0: none): captions of other images whose labels
+  /// (`CaptionedImages::labels`) differ from the image's own in exactly one place, such as the same
+  /// scene with a square instead of a circle. They join the random negatives, so every loss that
+  /// sees negatives must tell apart captions that differ in one attribute, each attribute in turn
+  /// (the place to change is drawn for each image; an image's k hard negatives change k different
+  /// places when it has that many). Data without labels gets random captions instead.
+  int64_t contrastive_hard_negatives = 2;
   /// Temperature τ of the contrastive similarities.
   float contrastive_temperature = 0.1f;
   /// Clip each net's gradient to this total L2 norm (0: no clipping).
@@ -112,8 +120,9 @@ struct GanBatch {
   /// The frozen text model's features of the captions, computed once for both
   /// phases (undefined members when the text model is fine-tuned).
   TextFeatures text;
-  /// The extra negative captions of the contrastive losses (`contrastive_negatives` of them, when
-  /// those losses are on), as tokens, and their sentence vectors [K, d_model] from the frozen text
+  /// The extra negative captions of the contrastive losses, when those losses are on: the
+  /// `contrastive_negatives` random ones, then `contrastive_hard_negatives` for each row of the
+  /// batch (row by row), as tokens, and their sentence vectors [K, d_model] from the frozen text
   /// model (undefined when it is fine-tuned).
   TokenBatch negatives;
   Tensor negative_sentences;
@@ -224,6 +233,12 @@ private:
   std::unique_ptr<Generator> ema_;
   std::unique_ptr<optim::Adam> opt_g_, opt_d_, opt_text_;
   std::vector<std::vector<int64_t>> tokens_;   // tokenized captions of the data
+  // Hard negatives: image i's label place p belongs to the group near_[near_offset_[i] + p] of the
+  // images whose labels equal i's everywhere but at p (i included), sorted by their label at p.
+  std::vector<int64_t> near_offset_;
+  std::vector<int32_t> near_;
+  std::vector<std::vector<int64_t>> near_groups_;
+  int64_t hard_negative(int64_t i, int64_t attempt, uint64_t start, fresco::Generator& pick) const;
   std::vector<std::string> prompts_;
   int64_t step_ = 0;
   mutable int64_t cached_epoch_ = -1;
