@@ -30,7 +30,8 @@ void usage() {
                "         [--image-size S] [--g-width W] [--d-width W] [--loss hinge|bce] [--ma-gp K] [--ma-gp-every N]\n"
                "         [--lr-g LR] [--lr-d LR] [--beta1 B] [--beta2 B] [--ema D] [--no-attention] [--finetune-text]\n"
                "         [--contrastive W] [--temperature T] [--negatives K] [--hard-negatives H]\n"
-               "         [--align-steps N] [--lr-align LR] [--align-text-weight W] [--two-objects F]\n"
+               "         [--align-steps N] [--lr-align LR] [--align-text-weight W] [--align-text-head]\n"
+               "         [--two-objects F]\n"
                "         [--sample-every N] [--checkpoint-every N]\n"
                "Pretrains a GPT on the captions for --text-share of the budget (default 0.1) unless --gpt is\n"
                "given or OUT/gpt.safetensors exists, aligns it with the discriminator's image features on\n"
@@ -101,6 +102,7 @@ int main(int argc, char** argv) {
       else if (a == "--align-steps") align_steps = std::stoll(value());
       else if (a == "--lr-align") opt.lr_align = std::stof(value());
       else if (a == "--align-text-weight") opt.align_text_loss_weight = std::stof(value());
+      else if (a == "--align-text-head") opt.align_sentences = false;
       else if (a == "--temperature") opt.contrastive_temperature = std::stof(value());
       else if (a == "--negatives") opt.contrastive_negatives = std::stoll(value());
       else if (a == "--hard-negatives") opt.contrastive_hard_negatives = std::stoll(value());

@@ -145,4 +145,20 @@ Tensor Discriminator::similarity(const Tensor& h, const Tensor& sentence, float 
   return matmul(u, v.transpose(0, 1)) * (1.f / temperature);
 }
 
+Tensor Discriminator::similarity(const Tensor& h, const Tensor& sentence, float temperature,
+                                 const Tensor& image_centre) const {
+  check_features(h, config_.feature_dim(), "similarity");
+  check_sentence(sentence, -1, config_.text_dim, "similarity");
+  FRESCO_CHECK(temperature > 0, "Discriminator::similarity: temperature must be positive, got {}", temperature);
+  FRESCO_CHECK(sentence.size(0) >= 2, "Discriminator::similarity: centring needs at least 2 sentences, got {}",
+               sentence.size(0));
+  FRESCO_CHECK_SHAPE(image_centre.defined() && image_centre.dim() == 1 && image_centre.size(0) == config_.embed_dim,
+                     "Discriminator::similarity: expected an image centre [{}], got {}", config_.embed_dim,
+                     image_centre.defined() ? shape_str(image_centre.shape()) : std::string("an undefined tensor"));
+  Tensor u = unit_rows(image_embed(h) - image_centre.reshape({1, config_.embed_dim}));
+  Tensor v = text_embed(sentence);
+  v = unit_rows(v - mean(v, {0}, true));
+  return matmul(u, v.transpose(0, 1)) * (1.f / temperature);
+}
+
 }  // namespace fresco::gan

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -65,10 +66,23 @@ Tensor negative_sentences(const text::Gpt& gpt, const GanBatch& b) {
 
 // The contrastive loss of image features h [B, F] against their own captions' sentence vectors
 // [B, D] and the negatives [K, D] (may be undefined).
+// Centred on the batch's own means: for real images only (see Discriminator::similarity).
 Tensor caption_contrastive(const Discriminator& d, const Tensor& h, const Tensor& sentence, const Tensor& negatives,
-                           float temperature, bool centred = false) {
+                           float temperature) {
   Tensor captions = negatives.defined() ? cat({sentence, negatives}, 0) : sentence;
-  return contrastive_loss(d.similarity(h, captions, temperature, centred));
+  return contrastive_loss(d.similarity(h, captions, temperature, /*centred=*/true));
+}
+
+// For G's images: centred on the mean embedding of the batch's real images.
+Tensor caption_contrastive(const Discriminator& d, const Tensor& h, const Tensor& sentence, const Tensor& negatives,
+                           float temperature, const Tensor& real_images) {
+  Tensor centre;
+  {
+    NoGradGuard guard;
+    centre = mean(d.image_embed(d.features(real_images)), {0});
+  }
+  Tensor captions = negatives.defined() ? cat({sentence, negatives}, 0) : sentence;
+  return contrastive_loss(d.similarity(h, captions, temperature, centre));
 }
 
 void copy_into(Tensor& dst, const Tensor& src) {
@@ -97,6 +111,10 @@ GanTrainer::GanTrainer(Generator& generator, Discriminator& discriminator, text:
                o.contrastive_temperature);
   FRESCO_CHECK(o.align_steps >= 0 && o.lr_align > 0 && o.align_text_loss_weight >= 0,
                "GanTrainer: need align_steps >= 0, lr_align > 0 and align_text_loss_weight >= 0");
+  FRESCO_CHECK(!o.align_sentences || o.align_steps == 0 || d_.config().embed_dim == d_.config().text_dim,
+               "GanTrainer: align_sentences holds D's text head at the identity, which needs the discriminator's "
+               "embed_dim ({}) equal to its text_dim ({}); set align_sentences = false or embed_dim = {}",
+               d_.config().embed_dim, d_.config().text_dim, d_.config().text_dim);
   FRESCO_CHECK(o.contrastive_negatives >= 0 && o.contrastive_hard_negatives >= 0,
                "GanTrainer: contrastive_negatives and contrastive_hard_negatives must be >= 0, got {} and {}",
                o.contrastive_negatives, o.contrastive_hard_negatives);
@@ -253,8 +271,22 @@ GanAlignSummary GanTrainer::align() {
   if (steps <= 0) return summary;
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
-  std::vector<Tensor> params = d_.parameters();
+  std::vector<Tensor> params;
+  if (options_.align_sentences) {
+    NoGradGuard guard;
+    const int64_t e = d_.config().embed_dim;
+    float* w = d_.text_embed.weight.data();
+    std::fill(w, w + e * e, 0.f);
+    for (int64_t i = 0; i < e; ++i) w[i * e + i] = 1.f;
+    detail::fill_zero(d_.text_embed.bias);
+    for (const auto& [name, p] : d_.named_parameters())
+      if (name.rfind("text_embed.", 0) != 0) params.push_back(p);
+  } else {
+    params = d_.parameters();
+  }
   for (const auto& p : gpt_.parameters()) params.push_back(p);
+  std::optional<FreezeParameters> held;
+  if (options_.align_sentences) held.emplace(d_.text_embed);
   optim::Adam opt(params, optim::AdamOptions{.lr = options_.lr_align});
   const bool text_training = gpt_.is_training();
   gpt_.eval();   // no dropout: the stage is a deterministic function of the seed
@@ -267,7 +299,7 @@ GanAlignSummary GanTrainer::align() {
     // The negatives' vectors carry no gradient (as a MoCo queue): a third of the cost of
     // differentiating them, and the text model still learns from each batch's own captions.
     Tensor c = caption_contrastive(d_, d_.features(b.images.detach()), tf.sentence, negative_sentences(gpt_, b),
-                                   options_.contrastive_temperature, /*centred=*/true);
+                                   options_.contrastive_temperature);
     Tensor t = gpt_.loss(b.tokens.ids, b.tokens.batch, b.tokens.seq);
     Tensor total = c + t * options_.align_text_loss_weight;
     const float cv = c.item(), tv = t.item();
@@ -384,7 +416,7 @@ GanStepLosses GanTrainer::g_step(const GanBatch& b) {
   Tensor total = loss;
   if (options_.contrastive > 0) {
     Tensor c = caption_contrastive(d_, h_fake, tf.sentence, negative_sentences(gpt_, b),
-                                   options_.contrastive_temperature);
+                                   options_.contrastive_temperature, b.images);
     l.g_contrastive = c.item();
     total = total + c * options_.contrastive;
   }

@@ -178,8 +178,29 @@ TEST_CASE("Discriminator: contrastive similarity is the scaled cosine of the two
     vv += double(v0[15 + k]) * v0[15 + k];
   }
   CHECK(plain[1 * 4 + 3] == Approx(uv / std::sqrt(uu * vv) / 0.5).epsilon(1e-4).margin(1e-5));
+  // Centred on a given image centre c: cos(u_i - c, v_j - mean v) / 0.5 (v is centred above).
+  const std::vector<float> c = {0.3f, -1.f, 0.5f, 2.f, 0.f};
+  const auto given = d.similarity(h, s, 0.5f, tensor(c, {5})).to_vector();
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 4; ++j) {
+      double uv = 0, uu = 0, vv = 0;
+      for (int k = 0; k < 5; ++k) {
+        const double ui = double(u0[i * 5 + k]) - c[static_cast<size_t>(k)];
+        uv += ui * v[j * 5 + k];
+        uu += ui * ui;
+        vv += double(v[j * 5 + k]) * v[j * 5 + k];
+      }
+      CHECK(given[i * 4 + j] == Approx(uv / std::sqrt(uu * vv) / 0.5).epsilon(1e-4).margin(1e-5));
+    }
+  // One image is enough with a given centre; the centre must be [embed_dim].
+  CHECK(d.similarity(h.slice(0, 0, 1), s, 0.5f, tensor(c, {5})).shape() == Shape{1, 4});
+  CHECK_THROWS_WITH(d.similarity(h, s, 0.5f, tensor({1.f, 2.f}, {2})), Catch::Contains("expected an image centre [5]"));
+  CHECK_THROWS_WITH(d.similarity(h, s, 0.5f, Tensor()), Catch::Contains("an undefined tensor"));
+  CHECK_THROWS_WITH(d.similarity(h, s.slice(0, 0, 1), 0.5f, tensor(c, {5})), Catch::Contains("at least 2 sentences"));
   // Gradients through both heads and the features.
   Tensor hh = h.detach().requires_grad_(), sv = s.detach().requires_grad_();
+  CHECK(gradcheck([&](const std::vector<Tensor>& in) { return d.similarity(in[0], in[1], 0.5f, tensor(c, {5})); },
+                  {hh, sv}, {.eps = 1e-2, .atol = 2e-2, .rtol = 5e-2}));
   CHECK(gradcheck([&](const std::vector<Tensor>& in) { return d.similarity(in[0], in[1], 0.5f); }, {hh, sv},
                   {.eps = 1e-2, .atol = 2e-2, .rtol = 5e-2}));
 }

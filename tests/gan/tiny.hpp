@@ -18,7 +18,7 @@ inline gan::GeneratorConfig tiny_generator_config() {
           .cross_attention = true, .attention_heads = 2, .seed = 3};
 }
 inline gan::DiscriminatorConfig tiny_discriminator_config() {
-  return {.image_size = 8, .channels = 3, .text_dim = 8, .base_width = 4, .max_width = 16, .seed = 4};
+  return {.image_size = 8, .channels = 3, .text_dim = 8, .base_width = 4, .max_width = 16, .embed_dim = 8, .seed = 4};
 }
 inline text::GptConfig tiny_gpt_config() {
   return {.vocab_size = 300, .context = 16, .d_model = 8, .heads = 2, .layers = 1, .seed = 5};

@@ -150,6 +150,8 @@ TEST_CASE("GanTrainer: the contrastive losses train D to pick each real image's 
   o.contrastive = 1.f;
   o.contrastive_negatives = 0;
   o.ma_gp = 0.f;
+  // Random 8-dimensional embeddings have cosines of about ±0.35: at τ = 0.5 the first loss is near chance.
+  o.contrastive_temperature = 0.5f;
   gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
   const auto b = t.batch(0);
   CHECK(b.negatives.batch == 0);
@@ -289,7 +291,29 @@ TEST_CASE("GanTrainer: alignment trains the text model and D's heads to pair ima
   CHECK(s.gpt.wte.weight.to_vector() != wte);   // the text model and D both learn
   CHECK(s.gpt.blocks[0].fc.weight.to_vector() != fc);
   CHECK(s.d.image_embed.weight.to_vector() != d_embed);
+  // The sentence vectors themselves were aligned: D's text head is the identity, untouched.
+  const auto w = s.d.text_embed.weight.to_vector(), bias = s.d.text_embed.bias.to_vector();
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 8; ++j) CHECK(w[static_cast<size_t>(i * 8 + j)] == (i == j ? 1.f : 0.f));
+  for (float b : bias) CHECK(b == 0.f);
+  CHECK(s.d.text_embed.weight.requires_grad());
   CHECK(t.step() == 0);
+  // Through a learned text head instead, the head learns too.
+  {
+    Setup h;
+    auto with_head = o;
+    with_head.align_sentences = false;
+    const auto before = h.d.text_embed.weight.to_vector();
+    gan::GanTrainer th(h.g, h.d, h.gpt, h.tok, testing::tiny_data(), with_head);
+    CHECK(th.align().last_loss < 0.5f * a.first_loss);
+    CHECK(h.d.text_embed.weight.to_vector() != before);
+  }
+  {
+    gan::Discriminator wide({.image_size = 8, .channels = 3, .text_dim = 8, .base_width = 4, .max_width = 16,
+                             .embed_dim = 16});
+    CHECK_THROWS_WITH(gan::GanTrainer(s.g, wide, s.gpt, s.tok, testing::tiny_data(), o),
+                      Catch::Contains("embed_dim (16) equal to its text_dim (8)"));
+  }
   auto bad = tiny_options("");
   bad.lr_align = 0.f;
   CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), bad), Catch::Contains("lr_align > 0"));

@@ -86,10 +86,16 @@ public:
   /// first (N, M >= 2). The alignment stage centres: at the start the features
   /// of mostly-background images share one large component, which made every
   /// cosine nearly equal and left the loss at chance for hundreds of steps.
-  /// The GAN's losses do not: centred cosines ignore a component that all of G's
-  /// images share, and G learnt to mark its captions with invisible pixel
-  /// differences on blank images.
+  /// Centring on the batch's own mean is for real images only: centred on the
+  /// mean of G's images, the cosines ignore a component all of them share, and
+  /// G learnt to mark its captions with invisible pixel differences on blank
+  /// images. For G's images use the overload with the real images' centre.
   Tensor similarity(const Tensor& h, const Tensor& sentence, float temperature, bool centred = false) const;
+  /// As above, with the images centred on `image_centre` [embed_dim] (e.g. the mean
+  /// `image_embed` of a batch of real images, detached) and the sentences on their
+  /// rows' mean (M >= 2): G's images are compared in the space alignment trained,
+  /// without a mean they can move.
+  Tensor similarity(const Tensor& h, const Tensor& sentence, float temperature, const Tensor& image_centre) const;
   const DiscriminatorConfig& config() const { return config_; }
 
   nn::Conv2d from_image;            ///< channels -> base_width, 3×3
