@@ -154,6 +154,8 @@ Generator::Generator(GeneratorConfig config)
     register_module("attention", *attention);
   }
   register_module("to_image", to_image);
+  sentence_mean = register_buffer("sentence_mean", zeros({config.text_dim}));
+  sentence_scale = register_buffer("sentence_scale", ones({1}));
 
   detail::reinit_uniform(*this, config.seed);
   // Conditioning starts neutral: cBN as plain BN, the attention as identity.
@@ -170,11 +172,12 @@ Tensor Generator::forward(const Tensor& z, const Tensor& sentence, const Tensor&
   FRESCO_CHECK_SHAPE(sentence.dim() == 2 && sentence.size(0) == b && sentence.size(1) == config_.text_dim,
                      "Generator: expected sentence [{}, {}], got {}", b, config_.text_dim,
                      shape_str(sentence.shape()));
-  Tensor h = fc(cat({z, sentence}, 1)).reshape({b, config_.base_width, 4, 4});
-  h = relu(fc_norm(h, sentence));
+  const Tensor s = (sentence - sentence_mean.reshape({1, config_.text_dim})) * sentence_scale.reshape({1, 1});
+  Tensor h = fc(cat({z, s}, 1)).reshape({b, config_.base_width, 4, 4});
+  h = relu(fc_norm(h, s));
   if (attention && attention_after_ < 0) h = attention->forward(h, words, pad_mask);   // 8×8 images: at 4×4
   for (int64_t i = 0; i < blocks.size(); ++i) {
-    h = blocks[i].forward(h, sentence);
+    h = blocks[i].forward(h, s);
     if (attention && i == attention_after_) h = attention->forward(h, words, pad_mask);
   }
   return tanh(to_image(h));

@@ -101,7 +101,13 @@ TextToImage TextToImage::load(const std::string& path) {
     auto gen = std::make_unique<Generator>(GeneratorConfig::from_metadata(meta, "generator."));
     auto tensors = io::load_safetensors(path);
     io::load_module_state(*gpt, prefixed(tensors, "gpt."), path);
-    io::load_module_state(*gen, prefixed(tensors, "generator."), path);
+    auto gen_tensors = prefixed(tensors, "generator.");
+    // Files written before the generator standardised its sentence input: no standardisation.
+    if (!gen_tensors.count("sentence_mean") && !gen_tensors.count("sentence_scale")) {
+      gen_tensors["sentence_mean"] = zeros({gen->config().text_dim});
+      gen_tensors["sentence_scale"] = ones({1});
+    }
+    io::load_module_state(*gen, gen_tensors, path);
     return TextToImage(text::BpeTokenizer::from_json(tok->second), std::move(gpt), std::move(gen));
   } catch (const IoError&) {
     throw;

@@ -333,6 +333,39 @@ GanAlignSummary GanTrainer::align() {
   return summary;
 }
 
+void GanTrainer::standardise_sentences() {
+  NoGradGuard guard;
+  const int64_t n = std::min<int64_t>(data_.size(), 4096), d = gpt_.config().d_model;
+  const bool text_training = gpt_.is_training();
+  gpt_.eval();
+  std::vector<double> sum_v(static_cast<size_t>(d), 0.0), sum_sq(static_cast<size_t>(d), 0.0);
+  for (int64_t first = 0; first < n; first += 256) {
+    std::vector<std::vector<int64_t>> rows;
+    for (int64_t i = first; i < std::min(n, first + 256); ++i) rows.push_back(tokens_[static_cast<size_t>(i)]);
+    const std::vector<float> v = encode_tokens(gpt_, pad_token_rows(rows, tokenizer_.pad_id())).sentence.to_vector();
+    for (size_t r = 0; r < rows.size(); ++r)
+      for (int64_t k = 0; k < d; ++k) {
+        const double x = v[r * static_cast<size_t>(d) + static_cast<size_t>(k)];
+        sum_v[static_cast<size_t>(k)] += x;
+        sum_sq[static_cast<size_t>(k)] += x * x;
+      }
+  }
+  gpt_.train(text_training);
+  double var = 0;   // mean over dimensions of the per-dimension variance
+  std::vector<float> mean(static_cast<size_t>(d));
+  for (int64_t k = 0; k < d; ++k) {
+    const double m = sum_v[static_cast<size_t>(k)] / static_cast<double>(n);
+    mean[static_cast<size_t>(k)] = static_cast<float>(m);
+    var += std::max(0.0, sum_sq[static_cast<size_t>(k)] / static_cast<double>(n) - m * m) / static_cast<double>(d);
+  }
+  // Captions that all encode alike (a single caption, say) keep the scale at 1.
+  const float scale = var > 1e-12 ? static_cast<float>(1.0 / std::sqrt(var)) : 1.f;
+  for (Generator* g : {&g_, ema_.get()}) {
+    std::copy(mean.begin(), mean.end(), g->sentence_mean.data());
+    g->sentence_scale.data()[0] = scale;
+  }
+}
+
 void GanTrainer::check_finite(float value, const char* what) const {
   if (std::isfinite(value)) return;
   const std::string ckpt = options_.out_dir.empty() ? std::string("(none: no out_dir)")

@@ -134,6 +134,7 @@ GanTrainSummary GanTrainer::train() {
       fmt::print(stderr, "align: {} steps in {:.1f} s, contrastive loss {:.3f} -> {:.3f}\n", a.steps, a.seconds,
                  a.first_loss, a.last_loss);
   }
+  if (step_ == 0 && o.standardise_sentences) standardise_sentences();
   const double gan_start = elapsed();   // GAN steps per second count from here
   const bool tty = isatty(fileno(stderr)) != 0;
   double last_print = -1e9;

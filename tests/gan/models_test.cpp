@@ -92,6 +92,26 @@ TEST_CASE("Generator: output shapes, range and input checks", "[gan]") {
   CHECK(grey.attention == nullptr);
 }
 
+TEST_CASE("Generator: the sentence input is standardised by its buffers", "[gan]") {
+  manual_seed(8);
+  gan::Generator g(testing::tiny_generator_config());
+  g.eval();
+  Tensor z = randn({3, 4}), s = randn({3, 8}), w = randn({3, 3, 8}), m = zeros({3, 3});
+  CHECK(g.sentence_mean.to_vector() == std::vector<float>(8, 0.f));   // no change at construction
+  CHECK(g.sentence_scale.to_vector() == std::vector<float>{1.f});
+  const std::vector<float> mu = {0.5f, -1.f, 2.f, 0.f, 0.25f, 1.f, -0.5f, 3.f};
+  // (s - mu) * 2, computed here, fed with the buffers at their defaults ...
+  std::vector<float> sv = s.to_vector();
+  for (size_t i = 0; i < sv.size(); ++i) sv[i] = (sv[i] - mu[i % 8]) * 2.f;
+  const auto expected = g(z, tensor(sv, {3, 8}), w, m).to_vector();
+  // ... equals s fed with the buffers set.
+  std::copy(mu.begin(), mu.end(), g.sentence_mean.data());
+  g.sentence_scale.data()[0] = 2.f;
+  CHECK(testing::max_abs_diff(g(z, s, w, m).to_vector(), expected) < 1e-6);
+  const auto names = g.named_buffers();
+  CHECK(std::count_if(names.begin(), names.end(), [](const auto& b) { return b.first == "sentence_mean"; }) == 1);
+}
+
 TEST_CASE("Generator: padded word positions do not change the image", "[gan]") {
   manual_seed(1);
   gan::Generator g(testing::tiny_generator_config());

@@ -54,6 +54,19 @@ TEST_CASE("TextToImage: save and load reproduce the images bit for bit", "[gan][
   CHECK(loaded.generate(prompts, 3).to_vector() == model.generate(prompts, 3).to_vector());
   CHECK(loaded.generator().config().base_width == 8);
   CHECK(loaded.tokenizer().vocab_size() == model.tokenizer().vocab_size());
+  // A file from before the sentence standardisation (no such buffers) loads without it.
+  {
+    auto tensors = io::load_safetensors(path);
+    REQUIRE(tensors.erase("generator.sentence_mean") == 1);
+    REQUIRE(tensors.erase("generator.sentence_scale") == 1);
+    const std::string old_path = temp_path("old.safetensors");
+    io::save_safetensors(tensors, old_path, io::load_safetensors_metadata(path));
+    auto old = gan::TextToImage::load(old_path);
+    CHECK(old.generator().sentence_mean.to_vector() == std::vector<float>(8, 0.f));
+    CHECK(old.generator().sentence_scale.to_vector() == std::vector<float>{1.f});
+    CHECK(old.generate(prompts, 3).to_vector() == model.generate(prompts, 3).to_vector());
+    fs::remove(old_path);
+  }
   fs::remove(path);
   CHECK_THROWS_WITH(gan::TextToImage::load(path), Catch::Contains(path));
   // A safetensors file of another kind is refused with its name.

@@ -319,6 +319,25 @@ TEST_CASE("GanTrainer: alignment trains the text model and D's heads to pair ima
   CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), bad), Catch::Contains("lr_align > 0"));
 }
 
+TEST_CASE("GanTrainer: standardise_sentences sets the generators' buffers from the captions", "[gan][trainer]") {
+  Setup s;
+  const auto data = testing::tiny_data();
+  gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, data, tiny_options(""));
+  t.standardise_sentences();
+  // By hand: the mean and the RMS deviation per dimension of the 16 captions' sentence vectors.
+  NoGradGuard guard;
+  const auto v = gan::encode_tokens(s.gpt, gan::tokenize_captions(s.tok, data.captions, 16)).sentence.to_vector();
+  std::vector<double> mean(8, 0.0);
+  for (size_t i = 0; i < v.size(); ++i) mean[i % 8] += v[i] / 16.0;
+  double var = 0;
+  for (size_t i = 0; i < v.size(); ++i) var += (v[i] - mean[i % 8]) * (v[i] - mean[i % 8]) / (16.0 * 8.0);
+  const auto got = s.g.sentence_mean.to_vector();
+  for (int k = 0; k < 8; ++k) CHECK(got[static_cast<size_t>(k)] == Approx(mean[static_cast<size_t>(k)]).margin(1e-5));
+  CHECK(s.g.sentence_scale.to_vector()[0] == Approx(1.0 / std::sqrt(var)).epsilon(1e-4));
+  CHECK(t.ema_generator().sentence_mean.to_vector() == got);
+  CHECK(t.ema_generator().sentence_scale.to_vector() == s.g.sentence_scale.to_vector());
+}
+
 TEST_CASE("GanTrainer: the EMA generator measures its own BatchNorm statistics", "[gan][trainer]") {
   Setup s;
   auto o = tiny_options("");

@@ -136,6 +136,13 @@ public:
   nn::ModuleList<UpBlock> blocks;     ///< log2(image_size / 4) blocks
   std::unique_ptr<WordAttention> attention;   ///< null without cross_attention
   nn::Conv2d to_image;                ///< last width -> channels, 3×3
+  /// Buffers that standardise the sentence vector before any layer reads it,
+  /// s ← (s − sentence_mean) · sentence_scale: [text_dim] zeros and [1] one at
+  /// construction (no change). The GAN trainer sets them after alignment to the
+  /// mean and 1 / RMS deviation of the training captions' vectors, whose
+  /// caption-dependent part can be a small fraction of their norm (all have
+  /// norm √text_dim after layer norm). They are saved with the generator.
+  Tensor sentence_mean, sentence_scale;
 
 private:
   GeneratorConfig config_;

@@ -62,6 +62,9 @@ struct GanTrainerOptions {
   /// one scene), and the generator could not follow what only D's head amplified. Needs the
   /// discriminator's embed_dim equal to its text_dim; the head trains from the identity in the GAN.
   bool align_sentences = true;
+  /// Before the first GAN step, set the generators' `sentence_mean` and `sentence_scale` from the
+  /// training captions (see `GanTrainer::standardise_sentences`).
+  bool standardise_sentences = true;
   /// Adam learning rate of the alignment stage (default betas), for the GPT and D alike.
   float lr_align = 1e-3f;
   /// Weight of the next-token loss during alignment, which keeps the GPT a language model.
@@ -194,6 +197,11 @@ public:
   /// The text-image alignment stage (see `GanTrainerOptions::align_steps`): `align_steps` updates of
   /// the GPT and D on real pairs. `train()` runs it before step 0 of a run that does not resume.
   GanAlignSummary align();
+  /// Sets G's and the EMA's `sentence_mean` and `sentence_scale` to the mean of the sentence vectors
+  /// of (up to 4,096 of) the training captions and 1 / their RMS deviation per dimension, so the
+  /// generator reads what tells captions apart at unit scale. `train` calls it at step 0, after
+  /// alignment (when `standardise_sentences`); a resumed run restores them from the checkpoint.
+  void standardise_sentences();
 
   /// The batch of step `step` (deterministic).
   GanBatch batch(int64_t step) const;
