@@ -20,6 +20,8 @@
 #include <fresco/error.hpp>
 
 #include "kernels/dnnl_context.hpp"
+#include "kernels/parallel.hpp"
+#include "kernels/vec_math.hpp"
 
 namespace fresco::kernels {
 namespace {
@@ -94,7 +96,7 @@ float* workspace(int slot, size_t bytes) {
     std::unique_ptr<float, decltype(&std::free)> data{nullptr, &std::free};
     size_t bytes = 0;
   };
-  thread_local std::array<Buffer, 3> buffers;
+  thread_local std::array<Buffer, 4> buffers;
   Buffer& b = buffers[size_t(slot)];
   if (b.bytes < bytes) {
     const size_t rounded = (bytes + 63) / 64 * 64;
@@ -272,6 +274,142 @@ void conv2d_backward(float* dx, float* dw, float* db, const float* dy, const flo
     run_backward_weights(*bw, xi, dyi, dwi, db);
     finish_output(bw->dw, dwi, dw);
   }
+}
+
+// Nearest ×2 upsampling followed by a 3×3 convolution (padding 1), as four 2×2
+// convolutions of the small input, one per output phase (a, b) = (row, column) parity.
+// Output row 2p + a reads upsampled rows 2p + a − 1 ... 2p + a + 1, i.e. source rows
+// p − 1, p, p (a = 0) or p, p, p + 1 (a = 1): the kernel rows that hit the same source row
+// are summed, and likewise for columns. That is 4 · 4 = 16 multiply-adds per source pixel,
+// channel pair and phase against 4 · 9 = 36, and the 4× larger upsampled tensor is never
+// formed. The phases' outputs, in oneDNN's 8-channel blocks, are interleaved into y by 8 × 8
+// register transposes (oneDNN's reorder into every other column is several times slower);
+// layouts other than nChw8c are reordered straight into their rows and columns of y.
+
+namespace {
+
+using UpKey = std::array<int64_t, 7>;
+
+struct UpsampleConv {
+  std::array<Forward, 4> phase;  // index 2a + b
+  bool shared_x = true;          // every phase reads x in the same layout
+  bool blocked8 = true;          // every phase writes nChw8c: interleaved by interleave_phases
+};
+
+/// y [N, K, 2H, 2W] from the four phases' outputs ph[2a + b] [N, K/8, H, W, 8] (nChw8c):
+/// y[n, k, 2p + a, 2q + b] = ph[2a + b][n, k / 8, p, q, k % 8]. Four columns q of both phases
+/// b of one row make an 8 (pixels) × 8 (channels) tile; transposed, its rows are 8
+/// consecutive pixels of one channel's output row.
+void interleave_phases(float* y, const float* ph, int64_t phase_floats, int64_t N, int64_t K, int64_t H, int64_t W) {
+  const int64_t KB = K / 8, plane = 4 * H * W, W2 = 2 * W;
+  parallel_for(N * KB, std::max<int64_t>(1, (1 << 14) / (plane * 8)), [&](int64_t begin, int64_t end) {
+    for (int64_t nk = begin; nk < end; ++nk) {
+      float* yb = y + nk * 8 * plane;  // channel 8·(nk % KB) of image nk / KB
+      for (int64_t p = 0; p < H; ++p)
+        for (int64_t a = 0; a < 2; ++a) {
+          const float* s0 = ph + (2 * a) * phase_floats + (nk * H + p) * W * 8;
+          const float* s1 = s0 + phase_floats;
+          float* yr = yb + (2 * p + a) * W2;
+          int64_t q = 0;
+          for (; q + 4 <= W; q += 4) {
+            Vec8 r[8];
+            for (int i = 0; i < 4; ++i) {
+              r[2 * i] = load8(s0 + (q + i) * 8);
+              r[2 * i + 1] = load8(s1 + (q + i) * 8);
+            }
+            transpose8x8_regs(r);
+            for (int k = 0; k < 8; ++k) store8(yr + k * plane + 2 * q, r[k]);
+          }
+          for (; q < W; ++q)
+            for (int k = 0; k < 8; ++k) {
+              yr[k * plane + 2 * q] = s0[q * 8 + k];
+              yr[k * plane + 2 * q + 1] = s1[q * 8 + k];
+            }
+        }
+    }
+  });
+}
+
+const UpsampleConv& upsample_conv_entry(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, bool has_bias,
+                                        bool relu) {
+  static dnnl_context::PrimitiveCache<7, UpsampleConv> cache;
+  return cache.get(UpKey{N, C, H, W, K, int64_t(has_bias), int64_t(relu)}, [&] {
+    using tag = memory::format_tag;
+    constexpr auto f32 = memory::data_type::f32;
+    const memory::desc x({N, C, H, W}, f32, tag::nchw), w({K, C, 2, 2}, f32, tag::oihw);
+    const memory::desc b = has_bias ? memory::desc({K}, f32, tag::x) : memory::desc();
+    // Phase (a, b) of y [N, K, 2H, 2W]: every other row and column, from offset a·2W + b.
+    const memory::desc y({N, K, H, W}, f32, memory::dims{K * 4 * H * W, 4 * H * W, 4 * W, 2});
+    dnnl::primitive_attr attr;
+    if (relu) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      attr.set_post_ops(ops);
+    }
+    UpsampleConv e;
+    for (int64_t a = 0; a < 2; ++a)
+      for (int64_t c = 0; c < 2; ++c) {
+        const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                                   dnnl::algorithm::convolution_direct, any_layout(x), any_layout(w),
+                                                   b, any_layout(y), {1, 1}, {0, 0}, {1 - a, 1 - c}, {a, c});
+        const dnnl::convolution_forward::primitive_desc pd(desc, attr, dnnl_context::engine());
+        e.phase[size_t(2 * a + c)] = Forward{Operand(x, pd.src_desc(), true), Operand(w, pd.weights_desc(), true),
+                                             Operand(y, pd.dst_desc(), false), b, dnnl::convolution_forward(pd)};
+      }
+    const memory::desc blocked({N, K, H, W}, f32, tag::nChw8c);
+    for (const Forward& f : e.phase) {
+      e.shared_x = e.shared_x && f.x.inner == e.phase[0].x.inner;
+      e.blocked8 = e.blocked8 && K % 8 == 0 && f.y.inner == blocked;
+    }
+    return e;
+  });
+}
+
+}  // namespace
+
+void upsample2_conv3x3_forward(float* y, const float* x, const float* w, const float* b, int64_t N, int64_t C,
+                               int64_t H, int64_t W, int64_t K, bool relu) {
+  FRESCO_ASSERT(N >= 1 && C >= 1 && H >= 1 && W >= 1 && K >= 1, "upsample2_conv3x3: empty geometry");
+  const UpsampleConv& e = upsample_conv_entry(N, C, H, W, K, b != nullptr, relu);
+  // The four phases' 2×2 kernels, [4][K][C][2][2]: source row r2 of phase a takes kernel
+  // rows {0} | {1, 2} (a = 0) or {0, 1} | {2} (a = 1); columns alike.
+  const int64_t KC = K * C;
+  float* w2 = workspace(3, size_t(16 * KC) * sizeof(float));
+  for (int64_t i = 0; i < KC; ++i) {
+    const float* k3 = w + i * 9;
+    for (int64_t a = 0; a < 2; ++a) {
+      float rows[2][3];  // the kernel's rows folded for phase a
+      for (int64_t s = 0; s < 3; ++s) {
+        rows[0][s] = a == 0 ? k3[s] : k3[s] + k3[3 + s];
+        rows[1][s] = a == 0 ? k3[3 + s] + k3[6 + s] : k3[6 + s];
+      }
+      for (int64_t c = 0; c < 2; ++c) {
+        float* k2 = w2 + ((2 * a + c) * KC + i) * 4;
+        for (int64_t r = 0; r < 2; ++r) {
+          k2[2 * r] = c == 0 ? rows[r][0] : rows[r][0] + rows[r][1];
+          k2[2 * r + 1] = c == 0 ? rows[r][1] + rows[r][2] : rows[r][2];
+        }
+      }
+    }
+  }
+  const void* xi = e.shared_x ? stage_input(e.phase[0].x, x, 0) : nullptr;
+  const int64_t phase_floats = N * K * H * W;
+  float* blocked_out = e.blocked8 ? workspace(2, size_t(4 * phase_floats) * sizeof(float)) : nullptr;
+  for (int64_t a = 0; a < 2; ++a)
+    for (int64_t c = 0; c < 2; ++c) {
+      const Forward& f = e.phase[size_t(2 * a + c)];
+      const void* xp = e.shared_x ? xi : stage_input(f.x, x, 0);
+      const void* wi = stage_input(f.w, w2 + (2 * a + c) * KC * 4, 1);
+      if (blocked_out) {
+        run_forward(f, xp, wi, b, blocked_out + (2 * a + c) * phase_floats);
+        continue;
+      }
+      float* yp = y + a * 2 * W + c;
+      void* yi = output_target(f.y, yp, 2);
+      run_forward(f, xp, wi, b, yi);
+      finish_output(f.y, yi, yp);
+    }
+  if (blocked_out) interleave_phases(y, blocked_out, phase_floats, N, K, H, W);
 }
 
 // Pooling: each (n, c) plane is independent, so planes are the parallel unit and the

@@ -15,6 +15,7 @@
 
 #include "kernels/conv.hpp"
 #include "kernels/parallel.hpp"
+#include "ops/fused_conv.hpp"
 #include "ops/op_helpers.hpp"
 #include "tensor/profiler_scope.hpp"
 
@@ -253,5 +254,25 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
                      g.W, shape_str(x.shape()), shape_str(w.shape()), g.pad_h, g.pad_w);
   return conv_t_op(x, w, b, g);
 }
+
+namespace detail {
+
+Tensor upsample2_conv3x3(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, bool relu) {
+  constexpr const char* op = "upsample2_conv3x3";
+  FRESCO_PROFILE(op);
+  check_tensors(x_in, w_in, op);
+  const int64_t N = x_in.size(0), C = x_in.size(1), H = x_in.size(2), W = x_in.size(3), K = w_in.size(0);
+  FRESCO_CHECK_SHAPE(w_in.shape() == Shape({K, C, 3, 3}), "{}: expected a weight [K, {}, 3, 3] for input {}, got {}",
+                     op, C, shape_str(x_in.shape()), shape_str(w_in.shape()));
+  check_bias(b_in, K, op);
+  const Tensor x = x_in.contiguous(), w = w_in.contiguous();
+  const Tensor b = b_in.defined() ? b_in.contiguous() : Tensor();
+  Tensor y = detail::make_tensor({N, K, 2 * H, 2 * W});
+  kernels::upsample2_conv3x3_forward(y.data(), x.data(), w.data(), b.defined() ? b.data() : nullptr, N, C, H, W, K,
+                                     relu);
+  return y;
+}
+
+}  // namespace detail
 
 }  // namespace fresco

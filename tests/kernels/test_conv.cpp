@@ -229,3 +229,37 @@ TEST_CASE("max pooling picks the first of equal maxima", "[kernels][pool]") {
   CHECK(y == 1.0f);
   CHECK(a == 0);
 }
+
+TEST_CASE("upsample2_conv3x3_forward matches upsampling then a 3x3 convolution", "[kernels][conv]") {
+  std::mt19937 rng(11);
+  // N C H W K: plain and blocked channel counts, K not a multiple of the block, non-square.
+  const int64_t shapes[][5] = {{1, 1, 1, 1, 1}, {2, 3, 4, 5, 2}, {2, 16, 4, 4, 8}, {3, 12, 5, 3, 20},
+                               {2, 32, 8, 8, 16}, {2, 8, 3, 6, 16}, {1, 8, 6, 7, 3}};
+  for (const auto& s : shapes)
+    for (const bool bias : {false, true})
+      for (const bool relu : {false, true}) {
+        const int64_t N = s[0], C = s[1], H = s[2], W = s[3], K = s[4];
+        INFO("N " << N << " C " << C << " H " << H << " W " << W << " K " << K << " bias " << bias << " relu "
+                  << relu);
+        const auto x = random_vector(size_t(N * C * H * W), rng), w = random_vector(size_t(K * C * 9), rng);
+        const auto b = random_vector(size_t(K), rng);
+        // The naive twin: upsample explicitly, then convolve in double.
+        const int64_t H2 = 2 * H, W2 = 2 * W;
+        std::vector<float> up(size_t(N * C * H2 * W2));
+        for (int64_t nc = 0; nc < N * C; ++nc)
+          for (int64_t h = 0; h < H2; ++h)
+            for (int64_t v = 0; v < W2; ++v) up[size_t((nc * H2 + h) * W2 + v)] = x[size_t((nc * H + h / 2) * W + v / 2)];
+        const ConvGeometry g = geometry(N, C, H2, W2, K, 3, 3, 1, 1, 1, 1);
+        std::vector<double> want_d(size_t(N * K * H2 * W2), 0.0);
+        for_each_tap(g, [&](int64_t xi, int64_t wi, int64_t yi) { want_d[size_t(yi)] += double(up[size_t(xi)]) * w[size_t(wi)]; });
+        std::vector<float> want(want_d.size());
+        for (size_t i = 0; i < want.size(); ++i) {
+          double v = want_d[i] + (bias ? b[i / size_t(H2 * W2) % size_t(K)] : 0.0);
+          want[i] = float(relu ? std::max(v, 0.0) : v);
+        }
+        std::vector<float> y(want.size(), 7.0f);
+        upsample2_conv3x3_forward(y.data(), x.data(), w.data(), bias ? b.data() : nullptr, N, C, H, W, K, relu);
+        CHECK(max_rel_error(y, want) < 1e-5);
+        if (relu) CHECK(*std::min_element(y.begin(), y.end()) >= 0.0f);
+      }
+}
