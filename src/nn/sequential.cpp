@@ -56,7 +56,10 @@ size_t run_fused(const std::vector<Module*>& modules, size_t i, Tensor& y) {
   if (o.stride != 1 || o.padding != 1 || o.dilation != 1 || o.groups != 1 || cw.size(2) != 3 || cw.size(3) != 3 ||
       y.size(1) != cw.size(1))
     return 0;
-  if (grad_needed({&y, &cw, &conv->bias})) return 0;
+  if (grad_needed({&y, &cw, &conv->bias})) {  // training: the pair alone, recorded
+    y = detail::upsample2_conv3x3(y, cw, conv->bias, false);
+    return 2;
+  }
   size_t used = 2;
   Tensor w = cw, b = conv->bias;
   if (const auto* bn = dynamic_cast<const BatchNorm2d*>(at(i + 2));

@@ -6,9 +6,10 @@
 
 namespace fresco::detail {
 
-/// Inference (never recorded): conv2d(upsample_nearest2d(x, 2), w, b, padding 1), then relu when
-/// `relu`. x [N, C, H, W], w [K, C, 3, 3], b [K] or undefined -> [N, K, 2H, 2W]. Equal to the
-/// separate ops up to float rounding.
+/// conv2d(upsample_nearest2d(x, 2), w, b, padding 1), then relu when `relu` (only when no
+/// gradient is recorded). x [N, C, H, W], w [K, C, 3, 3], b [K] or undefined -> [N, K, 2H, 2W].
+/// Recorded as one op when an input requires a gradient. Equal to the separate ops up to float
+/// rounding, in value and gradients.
 Tensor upsample2_conv3x3(const Tensor& x, const Tensor& w, const Tensor& b, bool relu);
 
 }  // namespace fresco::detail

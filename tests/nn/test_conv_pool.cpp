@@ -217,18 +217,39 @@ TEST_CASE("Sequential fuses Upsample, Conv2d, eval BatchNorm2d and ReLU without 
     CHECK(rel_diff(mean_after_fused, bn0->running_mean) < 1e-5);
     CHECK(rel_diff(mean_after_fused, mean0) > 1e-3);  // the statistics did move
   }
-  SECTION("with gradients recorded nothing is fused: same values and gradients") {
+  SECTION("with gradients recorded: upsample + conv alone as one recorded op, same values and gradients") {
     body.eval();
     const Tensor xg = x.clone().requires_grad_();
     const Tensor got = body(xg);
-    CHECK(testing::max_abs_diff(got.to_vector(), reference(x).to_vector()) == 0.0);
-    sum(got).backward();
+    const Tensor dy = randn(got.shape());
+    sum(got * dy).backward();
     REQUIRE(xg.grad().defined());
-    const Tensor dw = static_cast<nn::Conv2d*>(stages[1])->weight.grad().clone();
+    auto* conv0 = static_cast<nn::Conv2d*>(stages[1]);
+    auto* conv2 = static_cast<nn::Conv2d*>(stages[9]);
+    const Tensor dw0 = conv0->weight.grad().clone(), db0 = conv0->bias.grad().clone();
+    const Tensor dw2 = conv2->weight.grad().clone();
     body.zero_grad();
     const Tensor x2 = x.clone().requires_grad_();
-    sum(reference(x2)).backward();
-    CHECK(testing::max_abs_diff(xg.grad().to_vector(), x2.grad().to_vector()) == 0.0);
-    CHECK(testing::max_abs_diff(dw.to_vector(), static_cast<nn::Conv2d*>(stages[1])->weight.grad().to_vector()) == 0.0);
+    const Tensor want = reference(x2);
+    sum(want * dy).backward();
+    CHECK(rel_diff(got, want) < 1e-5);
+    CHECK(rel_diff(xg.grad(), x2.grad()) < 1e-5);
+    CHECK(rel_diff(dw0, conv0->weight.grad()) < 1e-5);
+    CHECK(rel_diff(db0, conv0->bias.grad()) < 1e-5);
+    CHECK(rel_diff(dw2, conv2->weight.grad()) < 1e-5);
   }
+}
+
+TEST_CASE("the fused Upsample + Conv2d passes gradcheck and gradgradcheck", "[nn][conv][fusion]") {
+  manual_seed(22);
+  nn::Sequential seq;
+  seq.emplace_back<nn::Upsample>(2);
+  auto& conv = seq.emplace_back<nn::Conv2d>(2, 3, 3, nn::Conv2dOptions{.padding = 1});
+  const Tensor x = randn({2, 2, 3, 2}).requires_grad_();
+  auto f = [&](const std::vector<Tensor>& in) { return seq(in[0]); };
+  CHECK(module_gradcheck({&conv.weight, &conv.bias}, {x}, f));
+  CHECK(gradgradcheck([&](const std::vector<Tensor>& in) {
+    conv.weight = in[1];
+    return seq(in[0]);
+  }, {x, conv.weight.detach().clone().requires_grad_()}));
 }
