@@ -300,38 +300,67 @@ struct UpsampleConv {
   bool shared_x = true;  // every phase reads x in the same layout
   bool blocked8 = true;  // every phase writes (and, training, reads dy as) nChw8c
   bool same_dx = true;   // every phase's dx comes in the same layout (summed there)
+  bool w_blocked = true; // every phase's forward reads OIhw8i8o weights (written by phase_kernels)
 };
 
-/// Kernel rows (or columns) of a 3×3 kernel that tap source row r2 ∈ {0, 1} of phase a.
-constexpr int kTapBegin[2][2] = {{0, 1}, {0, 2}}, kTapEnd[2][2] = {{1, 3}, {2, 3}};
+// Phase a ∈ {0, 1} of a kernel row (or column) triple t: source row 0 takes taps {0} (a = 0)
+// or {0, 1} (a = 1), source row 1 takes {1, 2} or {2}. fold_adjoint is its transpose.
+inline void fold(float (&out)[2][2], const float (&t)[3]) {
+  out[0][0] = t[0], out[0][1] = t[1] + t[2];
+  out[1][0] = t[0] + t[1], out[1][1] = t[2];
+}
+inline void fold_adjoint(float (&t)[3], const float (&g)[2][2]) {
+  t[0] = g[0][0] + g[1][0];
+  t[1] = g[0][1] + g[1][0];
+  t[2] = g[0][1] + g[1][1];
+}
 
-/// w2 [4][K·C][2][2]: the phases' 2×2 kernels from w [K·C][3][3].
-void phase_kernels(float* w2, const float* w, int64_t KC) {
-  for (int64_t i = 0; i < KC; ++i)
-    for (int a = 0; a < 2; ++a)
-      for (int b = 0; b < 2; ++b)
-        for (int r2 = 0; r2 < 2; ++r2)
-          for (int s2 = 0; s2 < 2; ++s2) {
-            float v = 0;
-            for (int r = kTapBegin[a][r2]; r < kTapEnd[a][r2]; ++r)
-              for (int s = kTapBegin[b][s2]; s < kTapEnd[b][s2]; ++s) v += w[i * 9 + r * 3 + s];
-            w2[((2 * a + b) * KC + i) * 4 + r2 * 2 + s2] = v;
-          }
+/// w2 [4][K, C, 2, 2]: the phases' 2×2 kernels from w [K, C, 3, 3], in OIHW or, when
+/// `blocked` (K and C multiples of 8), straight in oneDNN's OIhw8i8o, which saves a reorder
+/// of 16/9 the weights per call (at batch 1 it cost as much as the convolutions).
+void phase_kernels(float* w2, const float* w, int64_t K, int64_t C, bool blocked) {
+  const int64_t KC = K * C;
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t ci = 0; ci < C; ++ci) {
+      const int64_t i = k * C + ci;
+      // Offset of element (r2, s2) = (0, 0) and the step between the four.
+      const int64_t base = blocked ? (((k / 8) * (C / 8) + ci / 8) * 4) * 64 + (ci % 8) * 8 + k % 8 : i * 4;
+      const int64_t step = blocked ? 64 : 1;
+      const float* k3 = w + i * 9;
+      float rows[2][2][3];  // [a][r2][s]: the kernel's rows folded for phase a
+      for (int s3 = 0; s3 < 3; ++s3) {
+        float col[2][2];
+        fold(col, {k3[s3], k3[3 + s3], k3[6 + s3]});
+        for (int a2 = 0; a2 < 2; ++a2)
+          for (int r2 = 0; r2 < 2; ++r2) rows[a2][r2][s3] = col[a2][r2];
+      }
+      for (int a2 = 0; a2 < 2; ++a2)
+        for (int r2 = 0; r2 < 2; ++r2) {
+          float v[2][2];  // [b][s2]
+          fold(v, rows[a2][r2]);
+          for (int b2 = 0; b2 < 2; ++b2)
+            for (int s2 = 0; s2 < 2; ++s2) w2[(2 * a2 + b2) * KC * 4 + base + (r2 * 2 + s2) * step] = v[b2][s2];
+        }
+    }
 }
 
 /// dw [K·C][3][3] from the phases' gradients dw2 [4][K·C][2][2]: phase_kernels' adjoint.
 void gather_phase_grads(float* dw, const float* dw2, int64_t KC) {
   for (int64_t i = 0; i < KC; ++i) {
-    float* d = dw + i * 9;
-    std::fill(d, d + 9, 0.f);
-    for (int a = 0; a < 2; ++a)
-      for (int b = 0; b < 2; ++b)
-        for (int r2 = 0; r2 < 2; ++r2)
-          for (int s2 = 0; s2 < 2; ++s2) {
-            const float g = dw2[((2 * a + b) * KC + i) * 4 + r2 * 2 + s2];
-            for (int r = kTapBegin[a][r2]; r < kTapEnd[a][r2]; ++r)
-              for (int s = kTapBegin[b][s2]; s < kTapEnd[b][s2]; ++s) d[r * 3 + s] += g;
-          }
+    float rows[2][2][3];  // [a][r2][s]
+    for (int a2 = 0; a2 < 2; ++a2)
+      for (int r2 = 0; r2 < 2; ++r2) {
+        float g[2][2];  // [b][s2]
+        for (int b2 = 0; b2 < 2; ++b2)
+          for (int s2 = 0; s2 < 2; ++s2) g[b2][s2] = dw2[((2 * a2 + b2) * KC + i) * 4 + r2 * 2 + s2];
+        fold_adjoint(rows[a2][r2], g);
+      }
+    for (int s3 = 0; s3 < 3; ++s3) {
+      const float g[2][2] = {{rows[0][0][s3], rows[0][1][s3]}, {rows[1][0][s3], rows[1][1][s3]}};
+      float t[3];
+      fold_adjoint(t, g);
+      for (int r = 0; r < 3; ++r) dw[i * 9 + r * 3 + s3] = t[r];
+    }
   }
 }
 
@@ -419,6 +448,8 @@ const UpsampleConv& upsample_conv_entry(int64_t N, int64_t C, int64_t H, int64_t
                              Operand(y, pd.dst_desc(), false), b, dnnl::convolution_forward(pd)};
         e.shared_x = e.shared_x && e.phase[i].x.inner == e.phase[0].x.inner;
         e.blocked8 = e.blocked8 && K % 8 == 0 && e.phase[i].y.inner == blocked;
+        e.w_blocked = e.w_blocked && K % 8 == 0 && C % 8 == 0 &&
+                      e.phase[i].w.inner == memory::desc({K, C, 2, 2}, f32, tag::OIhw8i8o);
         if (!training) continue;
         const dnnl::convolution_backward_data::desc dd(dnnl::algorithm::convolution_direct, any_layout(x),
                                                        any_layout(w), any_layout(y), strides, dilates, pad_l, pad_r);
@@ -452,7 +483,7 @@ void upsample_conv_forward(const UpsampleConv& e, float* y, const float* x, cons
                            float* x_saved) {
   const int64_t KC = K * C;
   float* w2 = workspace(3, size_t(16 * KC) * sizeof(float));
-  phase_kernels(w2, w, KC);
+  phase_kernels(w2, w, K, C, e.w_blocked);
   if (saved)
     dnnl_context::execute(saved->reorder, {Arg{DNNL_ARG_FROM, &saved->plain, x}, Arg{DNNL_ARG_TO, &saved->inner, x_saved}});
   const void* xi = nullptr;
@@ -464,7 +495,8 @@ void upsample_conv_forward(const UpsampleConv& e, float* y, const float* x, cons
     for (int64_t c = 0; c < 2; ++c) {
       const Forward& f = e.phase[size_t(2 * a + c)];
       const void* xp = e.shared_x ? xi : stage_input(f.x, x, 0);
-      const void* wi = stage_input(f.w, w2 + (2 * a + c) * KC * 4, 1);
+      const float* w2p = w2 + (2 * a + c) * KC * 4;
+      const void* wi = e.w_blocked ? static_cast<const void*>(w2p) : stage_input(f.w, w2p, 1);
       if (blocked_out) {
         run_forward(f, xp, wi, b, blocked_out + (2 * a + c) * phase_floats);
         continue;
@@ -517,7 +549,7 @@ void upsample2_conv3x3_backward(float* dx, float* dw, float* db, const float* dy
   };
   if (dx) {
     float* w2 = workspace(3, size_t(16 * KC) * sizeof(float));
-    phase_kernels(w2, w, KC);
+    phase_kernels(w2, w, K, C, false);
     // Σ over phases, in the primitives' layout when they share one (else in plain NCHW).
     const size_t dx_bytes = e.same_dx ? e.data[0].dx.inner.get_size() : size_t(N * C * H * W) * sizeof(float);
     const int64_t n = static_cast<int64_t>(dx_bytes / sizeof(float));
