@@ -315,33 +315,38 @@ inline void fold_adjoint(float (&t)[3], const float (&g)[2][2]) {
   t[2] = g[0][1] + g[1][1];
 }
 
-/// w2 [4][K, C, 2, 2]: the phases' 2×2 kernels from w [K, C, 3, 3], in OIHW or, when
-/// `blocked` (K and C multiples of 8), straight in oneDNN's OIhw8i8o, which saves a reorder
-/// of 16/9 the weights per call (at batch 1 it cost as much as the convolutions).
-void phase_kernels(float* w2, const float* w, int64_t K, int64_t C, bool blocked) {
+/// w2 [4][K, C, 2, 2]: the phases' 2×2 kernels from w [K, C, 3, 3] (times scale[k] when
+/// scale is not null), in OIHW or, when `blocked` (K and C multiples of 8), straight in
+/// oneDNN's OIhw8i8o, which saves a reorder of 16/9 the weights per call. The loops run in
+/// the written layout's order, so that each of the 16 output streams is written in sequence.
+void phase_kernels(float* w2, const float* w, const float* scale, int64_t K, int64_t C, bool blocked) {
   const int64_t KC = K * C;
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t ci = 0; ci < C; ++ci) {
-      const int64_t i = k * C + ci;
-      // Offset of element (r2, s2) = (0, 0) and the step between the four.
-      const int64_t base = blocked ? (((k / 8) * (C / 8) + ci / 8) * 4) * 64 + (ci % 8) * 8 + k % 8 : i * 4;
-      const int64_t step = blocked ? 64 : 1;
-      const float* k3 = w + i * 9;
-      float rows[2][2][3];  // [a][r2][s]: the kernel's rows folded for phase a
-      for (int s3 = 0; s3 < 3; ++s3) {
-        float col[2][2];
-        fold(col, {k3[s3], k3[3 + s3], k3[6 + s3]});
-        for (int a2 = 0; a2 < 2; ++a2)
-          for (int r2 = 0; r2 < 2; ++r2) rows[a2][r2][s3] = col[a2][r2];
-      }
-      for (int a2 = 0; a2 < 2; ++a2)
-        for (int r2 = 0; r2 < 2; ++r2) {
-          float v[2][2];  // [b][s2]
-          fold(v, rows[a2][r2]);
-          for (int b2 = 0; b2 < 2; ++b2)
-            for (int s2 = 0; s2 < 2; ++s2) w2[(2 * a2 + b2) * KC * 4 + base + (r2 * 2 + s2) * step] = v[b2][s2];
+  const int64_t kb_step = blocked ? 8 : 1, cb_step = blocked ? 8 : C;
+  for (int64_t k0 = 0; k0 < K; k0 += kb_step)
+    for (int64_t c0 = 0; c0 < C; c0 += cb_step)
+      for (int64_t ci = c0; ci < c0 + cb_step; ++ci)
+        for (int64_t k = k0; k < k0 + kb_step; ++k) {
+          const int64_t i = k * C + ci;
+          // Offset of element (r2, s2) = (0, 0) and the step between the four.
+          const int64_t base = blocked ? (((k / 8) * (C / 8) + ci / 8) * 4) * 64 + (ci % 8) * 8 + k % 8 : i * 4;
+          const int64_t step = blocked ? 64 : 1;
+          const float* k3 = w + i * 9;
+          const float sc = scale ? scale[k] : 1.f;
+          float rows[2][2][3];  // [a][r2][s]: the kernel's rows folded for phase a
+          for (int s3 = 0; s3 < 3; ++s3) {
+            float col[2][2];
+            fold(col, {k3[s3] * sc, k3[3 + s3] * sc, k3[6 + s3] * sc});
+            for (int a2 = 0; a2 < 2; ++a2)
+              for (int r2 = 0; r2 < 2; ++r2) rows[a2][r2][s3] = col[a2][r2];
+          }
+          for (int a2 = 0; a2 < 2; ++a2)
+            for (int r2 = 0; r2 < 2; ++r2) {
+              float v[2][2];  // [b][s2]
+              fold(v, rows[a2][r2]);
+              for (int b2 = 0; b2 < 2; ++b2)
+                for (int s2 = 0; s2 < 2; ++s2) w2[(2 * a2 + b2) * KC * 4 + base + (r2 * 2 + s2) * step] = v[b2][s2];
+            }
         }
-    }
 }
 
 /// dw [K·C][3][3] from the phases' gradients dw2 [4][K·C][2][2]: phase_kernels' adjoint.
@@ -478,12 +483,12 @@ const Operand* saved_layout(int64_t N, int64_t C, int64_t H, int64_t W, int64_t 
   return e.shared_x && !e.weights[0].x.same ? &e.weights[0].x : nullptr;
 }
 
-void upsample_conv_forward(const UpsampleConv& e, float* y, const float* x, const float* w, const float* b,
-                           int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, const Operand* saved,
-                           float* x_saved) {
+void upsample_conv_forward(const UpsampleConv& e, float* y, const float* x, const float* w, const float* w_scale,
+                           const float* b, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
+                           const Operand* saved, float* x_saved) {
   const int64_t KC = K * C;
   float* w2 = workspace(3, size_t(16 * KC) * sizeof(float));
-  phase_kernels(w2, w, K, C, e.w_blocked);
+  phase_kernels(w2, w, w_scale, K, C, e.w_blocked);
   if (saved)
     dnnl_context::execute(saved->reorder, {Arg{DNNL_ARG_FROM, &saved->plain, x}, Arg{DNNL_ARG_TO, &saved->inner, x_saved}});
   const void* xi = nullptr;
@@ -512,10 +517,10 @@ void upsample_conv_forward(const UpsampleConv& e, float* y, const float* x, cons
 }  // namespace
 
 void upsample2_conv3x3_forward(float* y, const float* x, const float* w, const float* b, int64_t N, int64_t C,
-                               int64_t H, int64_t W, int64_t K, bool relu) {
+                               int64_t H, int64_t W, int64_t K, bool relu, const float* w_scale) {
   FRESCO_ASSERT(N >= 1 && C >= 1 && H >= 1 && W >= 1 && K >= 1, "upsample2_conv3x3: empty geometry");
-  upsample_conv_forward(upsample_conv_entry(N, C, H, W, K, b != nullptr, relu, false), y, x, w, b, N, C, H, W, K,
-                        nullptr, nullptr);
+  upsample_conv_forward(upsample_conv_entry(N, C, H, W, K, b != nullptr, relu, false), y, x, w, w_scale, b, N, C, H,
+                        W, K, nullptr, nullptr);
 }
 
 int64_t upsample2_conv3x3_saved_input_numel(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K) {
@@ -528,8 +533,8 @@ void upsample2_conv3x3_forward_train(float* y, const float* x, const float* w, c
   FRESCO_ASSERT(N >= 1 && C >= 1 && H >= 1 && W >= 1 && K >= 1, "upsample2_conv3x3: empty geometry");
   const Operand* saved = x_saved ? saved_layout(N, C, H, W, K) : nullptr;
   FRESCO_ASSERT(!x_saved || saved, "upsample2_conv3x3_forward_train: nothing to save for this geometry");
-  upsample_conv_forward(upsample_conv_entry(N, C, H, W, K, b != nullptr, false, true), y, x, w, b, N, C, H, W, K,
-                        saved, x_saved);
+  upsample_conv_forward(upsample_conv_entry(N, C, H, W, K, b != nullptr, false, true), y, x, w, nullptr, b, N, C, H,
+                        W, K, saved, x_saved);
 }
 
 void upsample2_conv3x3_backward(float* dx, float* dw, float* db, const float* dy, const float* w, const float* x,
@@ -549,7 +554,7 @@ void upsample2_conv3x3_backward(float* dx, float* dw, float* db, const float* dy
   };
   if (dx) {
     float* w2 = workspace(3, size_t(16 * KC) * sizeof(float));
-    phase_kernels(w2, w, K, C, false);
+    phase_kernels(w2, w, nullptr, K, C, false);
     // Σ over phases, in the primitives' layout when they share one (else in plain NCHW).
     const size_t dx_bytes = e.same_dx ? e.data[0].dx.inner.get_size() : size_t(N * C * H * W) * sizeof(float);
     const int64_t n = static_cast<int64_t>(dx_bytes / sizeof(float));

@@ -38,11 +38,12 @@ void conv2d_backward(float* dx, float* dw, float* db, const float* dy, const flo
                      const float* x_saved, const ConvGeometry& g);
 
 /// Inference only: y[N,K,2H,2W] = conv3x3(upsample_nearest2(x[N,C,H,W]), w[K,C,3,3], padding 1)
-/// + b[K] (b may be null), then max(y, 0) when `relu`. Computed as four 2×2 convolutions of
+/// + b[K] (b may be null), then max(y, 0) when `relu`. With `w_scale` [K] (may be null) the
+/// weights are w_scale[k] · w[k] (a folded batch norm). Computed as four 2×2 convolutions of
 /// x, one per output phase (2.25× fewer multiply-adds); equal to the two ops up to float
 /// rounding (kernel taps that read the same source pixel are summed first).
 void upsample2_conv3x3_forward(float* y, const float* x, const float* w, const float* b, int64_t N, int64_t C,
-                               int64_t H, int64_t W, int64_t K, bool relu);
+                               int64_t H, int64_t W, int64_t K, bool relu, const float* w_scale = nullptr);
 
 /// Floats of the copy of x that upsample2_conv3x3_forward_train can leave for the backward
 /// (0 when the backward reads plain NCHW).

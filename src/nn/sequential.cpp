@@ -15,26 +15,26 @@ namespace fresco::nn {
 
 namespace {
 
-/// Conv2d weight and bias with an eval-mode batch norm folded in: with s = gamma / sqrt(var + eps),
-/// bn(conv(x, w) + b) = conv(x, s ⊙ w) + s ⊙ b + (beta − s ⊙ mean), per output channel.
-void fold_batch_norm(Tensor& w, Tensor& b, const BatchNorm2d& bn) {
-  const int64_t K = w.size(0), per_k = w.numel() / K;
-  Tensor wf = w.contiguous().clone(), bf = zeros({K});
+/// An eval-mode batch norm folded into the Conv2d before it: with s = gamma / sqrt(var + eps),
+/// bn(conv(x, w) + b) = conv(x, s ⊙ w) + s ⊙ b + (beta − s ⊙ mean), per output channel. Returns
+/// s (the kernel scales the weights as it lays them out) and replaces b.
+Tensor fold_batch_norm(Tensor& b, const BatchNorm2d& bn) {
+  const int64_t K = bn.channels();
+  Tensor scale = zeros({K}), bf = zeros({K});
   const Tensor rm = bn.running_mean.contiguous(), rv = bn.running_var.contiguous();
   const Tensor gamma = bn.weight.defined() ? bn.weight.contiguous() : Tensor();
   const Tensor beta = bn.bias.defined() ? bn.bias.contiguous() : Tensor();
   const Tensor bc = b.defined() ? b.contiguous() : Tensor();
-  float* wp = wf.data();
   for (int64_t k = 0; k < K; ++k) {
     // The same float steps as batch_norm_eval's scale and shift.
     const float rstd = 1.f / std::sqrt(rv.data()[k] + bn.options().eps);
-    const float scale = rstd * (gamma.defined() ? gamma.data()[k] : 1.f);
-    const float shift = (beta.defined() ? beta.data()[k] : 0.f) - rm.data()[k] * scale;
-    for (int64_t i = 0; i < per_k; ++i) wp[k * per_k + i] *= scale;
-    bf.data()[k] = (bc.defined() ? bc.data()[k] * scale : 0.f) + shift;
+    const float s = rstd * (gamma.defined() ? gamma.data()[k] : 1.f);
+    const float shift = (beta.defined() ? beta.data()[k] : 0.f) - rm.data()[k] * s;
+    scale.data()[k] = s;
+    bf.data()[k] = (bc.defined() ? bc.data()[k] * s : 0.f) + shift;
   }
-  w = wf;
   b = bf;
+  return scale;
 }
 
 bool grad_needed(std::initializer_list<const Tensor*> ts) {
@@ -61,15 +61,15 @@ size_t run_fused(const std::vector<Module*>& modules, size_t i, Tensor& y) {
     return 2;
   }
   size_t used = 2;
-  Tensor w = cw, b = conv->bias;
+  Tensor b = conv->bias, scale;
   if (const auto* bn = dynamic_cast<const BatchNorm2d*>(at(i + 2));
       bn && !bn->is_training() && bn->channels() == cw.size(0) && !grad_needed({&bn->weight, &bn->bias})) {
-    fold_batch_norm(w, b, *bn);
+    scale = fold_batch_norm(b, *bn);
     ++used;
   }
   const bool relu = dynamic_cast<const ReLU*>(at(i + used)) != nullptr;
   if (relu) ++used;
-  y = detail::upsample2_conv3x3(y, w, b, relu);
+  y = detail::upsample2_conv3x3(y, cw, b, relu, scale);
   return used;
 }
 

@@ -257,7 +257,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
 
 namespace detail {
 
-Tensor upsample2_conv3x3(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, bool relu) {
+Tensor upsample2_conv3x3(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, bool relu,
+                         const Tensor& w_scale) {
   constexpr const char* op = "upsample2_conv3x3";
   FRESCO_PROFILE(op);
   check_tensors(x_in, w_in, op);
@@ -270,10 +271,12 @@ Tensor upsample2_conv3x3(const Tensor& x_in, const Tensor& w_in, const Tensor& b
   Tensor y = detail::make_tensor({N, K, 2 * H, 2 * W});
   const float* bp = b.defined() ? b.data() : nullptr;
   if (!needs_grad({&x, &w, &b})) {
-    kernels::upsample2_conv3x3_forward(y.data(), x.data(), w.data(), bp, N, C, H, W, K, relu);
+    FRESCO_ASSERT(!w_scale.defined() || (w_scale.shape() == Shape{K} && w_scale.is_contiguous()));
+    kernels::upsample2_conv3x3_forward(y.data(), x.data(), w.data(), bp, N, C, H, W, K, relu,
+                                       w_scale.defined() ? w_scale.data() : nullptr);
     return y;
   }
-  FRESCO_CHECK(!relu, "{}: the fused ReLU is for inference only", op);
+  FRESCO_CHECK(!relu && !w_scale.defined(), "{}: the fused ReLU and weight scale are for inference only", op);
   const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = b.defined() && b.requires_grad();
   Tensor x_saved;
   if (need_w)

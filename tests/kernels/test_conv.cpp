@@ -250,16 +250,30 @@ TEST_CASE("upsample2_conv3x3_forward matches upsampling then a 3x3 convolution",
           for (int64_t h = 0; h < H2; ++h)
             for (int64_t v = 0; v < W2; ++v) up[size_t((nc * H2 + h) * W2 + v)] = x[size_t((nc * H + h / 2) * W + v / 2)];
         const ConvGeometry g = geometry(N, C, H2, W2, K, 3, 3, 1, 1, 1, 1);
-        std::vector<double> want_d(size_t(N * K * H2 * W2), 0.0);
-        for_each_tap(g, [&](int64_t xi, int64_t wi, int64_t yi) { want_d[size_t(yi)] += double(up[size_t(xi)]) * w[size_t(wi)]; });
-        std::vector<float> want(want_d.size());
-        for (size_t i = 0; i < want.size(); ++i) {
-          double v = want_d[i] + (bias ? b[i / size_t(H2 * W2) % size_t(K)] : 0.0);
-          want[i] = float(relu ? std::max(v, 0.0) : v);
-        }
+        auto naive = [&](const std::vector<float>& wk) {
+          std::vector<double> want_d(size_t(N * K * H2 * W2), 0.0);
+          for_each_tap(g, [&](int64_t xi, int64_t wi, int64_t yi) {
+            want_d[size_t(yi)] += double(up[size_t(xi)]) * wk[size_t(wi)];
+          });
+          std::vector<float> want(want_d.size());
+          for (size_t i = 0; i < want.size(); ++i) {
+            double v = want_d[i] + (bias ? b[i / size_t(H2 * W2) % size_t(K)] : 0.0);
+            want[i] = float(relu ? std::max(v, 0.0) : v);
+          }
+          return want;
+        };
+        const std::vector<float> want = naive(w);
         std::vector<float> y(want.size(), 7.0f);
         upsample2_conv3x3_forward(y.data(), x.data(), w.data(), bias ? b.data() : nullptr, N, C, H, W, K, relu);
         CHECK(max_rel_error(y, want) < 1e-5);
+        // Per-output-channel weight scales (a folded batch norm) against pre-scaled weights.
+        const auto scale = random_vector(size_t(K), rng);
+        std::vector<float> ws(w.size());
+        for (size_t i = 0; i < w.size(); ++i) ws[i] = w[i] * scale[i / size_t(C * 9)];
+        std::vector<float> ys(want.size(), 7.0f);
+        upsample2_conv3x3_forward(ys.data(), x.data(), w.data(), bias ? b.data() : nullptr, N, C, H, W, K, relu,
+                                  scale.data());
+        CHECK(max_rel_error(ys, naive(ws)) < 1e-5);
         if (relu) CHECK(*std::min_element(y.begin(), y.end()) >= 0.0f);
       }
 }
