@@ -136,6 +136,11 @@ TEST_CASE("conv2d forward and backward match naive loops", "[kernels][conv]") {
   check_conv(geometry(2, 12, 9, 9, 20, 3, 3, 1, 1, 1, 1), true, rng);
   check_conv(geometry(2, 32, 8, 8, 32, 4, 4, 2, 1, 1, 2), true, rng);
   check_conv(geometry(1, 16, 6, 6, 16, 3, 3, 1, 1, 1, 16), true, rng);  // depthwise, blocked
+  // 3x3 convolutions to 1-4 channels (image heads): computed directly, not by oneDNN.
+  check_conv(geometry(2, 32, 32, 32, 3, 3, 3, 1, 1, 1, 1), true, rng);
+  check_conv(geometry(1, 5, 7, 13, 1, 3, 3, 1, 1, 1, 1), false, rng);
+  check_conv(geometry(2, 9, 3, 17, 4, 3, 3, 1, 1, 1, 1), true, rng);
+  check_conv(geometry(1, 2, 1, 1, 2, 3, 3, 1, 1, 1, 1), true, rng);
 }
 
 TEST_CASE("conv2d on random geometries", "[kernels][conv]") {
