@@ -2,6 +2,7 @@
 #include <fresco/nn/sequential.hpp>
 
 #include <cmath>
+#include <typeinfo>
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/nn/activation.hpp>
@@ -37,6 +38,12 @@ Tensor fold_batch_norm(Tensor& b, const BatchNorm2d& bn) {
   return scale;
 }
 
+/// m as an M when its dynamic type is M itself, else null.
+template <class M>
+const M* exactly(const Module* m) {
+  return m && typeid(*m) == typeid(M) ? static_cast<const M*>(m) : nullptr;
+}
+
 bool grad_needed(std::initializer_list<const Tensor*> ts) {
   if (!is_grad_enabled()) return false;
   for (const Tensor* t : ts)
@@ -48,8 +55,9 @@ bool grad_needed(std::initializer_list<const Tensor*> ts) {
 /// comment) and returns how many stages it covered; 0 when they do not fit.
 size_t run_fused(const std::vector<Module*>& modules, size_t i, Tensor& y) {
   const auto at = [&](size_t j) { return j < modules.size() ? modules[j] : nullptr; };
-  const auto* up = dynamic_cast<const Upsample*>(at(i));
-  const auto* conv = dynamic_cast<const Conv2d*>(at(i + 1));
+  // Exactly these classes: a subclass may have a forward of its own, which fusing would skip.
+  const auto* up = exactly<Upsample>(at(i));
+  const auto* conv = exactly<Conv2d>(at(i + 1));
   if (!up || !conv || up->scale_factor() != 2 || !y.defined() || y.dim() != 4) return 0;
   const Conv2dOptions& o = conv->options();
   const Tensor& cw = conv->weight;
@@ -62,12 +70,12 @@ size_t run_fused(const std::vector<Module*>& modules, size_t i, Tensor& y) {
   }
   size_t used = 2;
   Tensor b = conv->bias, scale;
-  if (const auto* bn = dynamic_cast<const BatchNorm2d*>(at(i + 2));
+  if (const auto* bn = exactly<BatchNorm2d>(at(i + 2));
       bn && !bn->is_training() && bn->channels() == cw.size(0) && !grad_needed({&bn->weight, &bn->bias})) {
     scale = fold_batch_norm(b, *bn);
     ++used;
   }
-  const bool relu = dynamic_cast<const ReLU*>(at(i + used)) != nullptr;
+  const bool relu = exactly<ReLU>(at(i + used)) != nullptr;
   if (relu) ++used;
   y = detail::upsample2_conv3x3(y, cw, b, relu, scale);
   return used;

@@ -253,3 +253,23 @@ TEST_CASE("the fused Upsample + Conv2d passes gradcheck and gradgradcheck", "[nn
     return seq(in[0]);
   }, {x, conv.weight.detach().clone().requires_grad_()}));
 }
+
+namespace {
+/// A Conv2d with its own forward: Sequential must call it, not fuse past it.
+class DoubledConv : public nn::Conv2d {
+public:
+  using nn::Conv2d::Conv2d;
+  Tensor forward(const Tensor& x) const { return nn::Conv2d::forward(x) * 2.f; }
+};
+}  // namespace
+
+TEST_CASE("Sequential does not fuse a subclass of Conv2d", "[nn][conv][fusion]") {
+  manual_seed(23);
+  nn::Sequential seq;
+  seq.emplace_back<nn::Upsample>(2);
+  auto& conv = seq.emplace_back<DoubledConv>(4, 3, 3, nn::Conv2dOptions{.padding = 1});
+  NoGradGuard no_grad;
+  const Tensor x = randn({2, 4, 3, 3});
+  const Tensor want = conv.forward(nn::Upsample(2)(x));
+  CHECK(testing::max_abs_diff(seq(x).to_vector(), want.to_vector()) == 0.0);
+}
