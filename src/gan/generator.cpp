@@ -11,6 +11,7 @@
 
 #include "config_util.hpp"
 #include "init.hpp"
+#include "ops/fused_conv.hpp"
 
 namespace fresco::gan {
 
@@ -130,6 +131,10 @@ UpBlock::UpBlock(int64_t in, int64_t out, int64_t text_dim)
 }
 
 Tensor UpBlock::forward(const Tensor& x, const Tensor& sentence) {
+  // Upsampling and the 3×3 convolution as one op (four 2×2 convolutions of x); a wrong input
+  // goes through the plain modules for their error messages.
+  if (x.defined() && x.dim() == 4 && x.size(1) == conv.weight.size(1))
+    return relu(norm(fresco::detail::upsample2_conv3x3(x, conv.weight, conv.bias, false), sentence));
   return relu(norm(conv(upsample_nearest2d(x, 2)), sentence));
 }
 

@@ -130,26 +130,13 @@ void load_rows(float* dst, int64_t ld, const HeadsRef& x, int64_t b, int64_t h, 
   }
 }
 
-typedef int Idx8 __attribute__((vector_size(32)));
-
-// dst [8, ldd] = src [8, lds] transposed (one 8 x 8 tile): eight row loads, three rounds
-// of lane shuffles, eight row stores, where element-wise copies cost 64 scattered stores.
+// dst [8, ldd] = src [8, lds] transposed (one 8 x 8 tile): eight row loads, the shuffles,
+// eight row stores.
 inline void transpose8x8(float* dst, int64_t ldd, const float* src, int64_t lds) {
-  Vec8 r[8], t[8];
+  Vec8 r[8];
   for (int i = 0; i < 8; ++i) r[i] = load8(src + i * lds);
-  for (int i = 0; i < 8; i += 2) {  // interleave rows pairwise within 128-bit halves
-    t[i] = __builtin_shuffle(r[i], r[i + 1], Idx8{0, 8, 1, 9, 4, 12, 5, 13});
-    t[i + 1] = __builtin_shuffle(r[i], r[i + 1], Idx8{2, 10, 3, 11, 6, 14, 7, 15});
-  }
-  for (int i = 0; i < 8; i += 4)  // then pairs of pairs
-    for (int j = 0; j < 2; ++j) {
-      r[i + 2 * j] = __builtin_shuffle(t[i + j], t[i + j + 2], Idx8{0, 1, 8, 9, 4, 5, 12, 13});
-      r[i + 2 * j + 1] = __builtin_shuffle(t[i + j], t[i + j + 2], Idx8{2, 3, 10, 11, 6, 7, 14, 15});
-    }
-  for (int i = 0; i < 4; ++i) {  // then the 128-bit halves of rows i and i + 4
-    store8(dst + i * ldd, __builtin_shuffle(r[i], r[i + 4], Idx8{0, 1, 2, 3, 8, 9, 10, 11}));
-    store8(dst + (i + 4) * ldd, __builtin_shuffle(r[i], r[i + 4], Idx8{4, 5, 6, 7, 12, 13, 14, 15}));
-  }
+  transpose8x8_regs(r);
+  for (int i = 0; i < 8; ++i) store8(dst + i * ldd, r[i]);
 }
 
 // dst [n, ld] = x[b, h] [T, n] transposed, zero-padded to ld columns.

@@ -37,6 +37,28 @@ void conv2d_backward_weights(float* dw, float* db, const float* x, const float* 
 void conv2d_backward(float* dx, float* dw, float* db, const float* dy, const float* w, const float* x,
                      const float* x_saved, const ConvGeometry& g);
 
+/// Inference only: y[N,K,2H,2W] = conv3x3(upsample_nearest2(x[N,C,H,W]), w[K,C,3,3], padding 1)
+/// + b[K] (b may be null), then max(y, 0) when `relu`. With `w_scale` [K] (may be null) the
+/// weights are w_scale[k] · w[k] (a folded batch norm). Computed as four 2×2 convolutions of
+/// x, one per output phase (2.25× fewer multiply-adds); equal to the two ops up to float
+/// rounding (kernel taps that read the same source pixel are summed first).
+void upsample2_conv3x3_forward(float* y, const float* x, const float* w, const float* b, int64_t N, int64_t C,
+                               int64_t H, int64_t W, int64_t K, bool relu, const float* w_scale = nullptr);
+
+/// Floats of the copy of x that upsample2_conv3x3_forward_train can leave for the backward
+/// (0 when the backward reads plain NCHW).
+int64_t upsample2_conv3x3_saved_input_numel(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K);
+/// The training form of upsample2_conv3x3_forward (no ReLU). When `x_saved` is not null
+/// (upsample2_conv3x3_saved_input_numel floats, only when that is > 0), x is left there for the backward.
+void upsample2_conv3x3_forward_train(float* y, const float* x, const float* w, const float* b, int64_t N, int64_t C,
+                                     int64_t H, int64_t W, int64_t K, float* x_saved = nullptr);
+/// Gradients of y = upsample2_conv3x3(x, w, b) from dy [N, K, 2H, 2W]: dx [N, C, H, W],
+/// dw [K, C, 3, 3] and db [K] (overwritten; dx or dw may be null, not both; db only with dw).
+/// `x_saved` (may be null) is the copy the forward left; x is read otherwise (and always for dw
+/// when x_saved is null).
+void upsample2_conv3x3_backward(float* dx, float* dw, float* db, const float* dy, const float* w, const float* x,
+                                const float* x_saved, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K);
+
 struct PoolGeometry {
   int64_t N, C, H, W;
   int64_t R, S;                // kernel

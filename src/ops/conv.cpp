@@ -15,6 +15,7 @@
 
 #include "kernels/conv.hpp"
 #include "kernels/parallel.hpp"
+#include "ops/fused_conv.hpp"
 #include "ops/op_helpers.hpp"
 #include "tensor/profiler_scope.hpp"
 
@@ -253,5 +254,65 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
                      g.W, shape_str(x.shape()), shape_str(w.shape()), g.pad_h, g.pad_w);
   return conv_t_op(x, w, b, g);
 }
+
+namespace detail {
+
+Tensor upsample2_conv3x3(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, bool relu,
+                         const Tensor& w_scale) {
+  constexpr const char* op = "upsample2_conv3x3";
+  FRESCO_PROFILE(op);
+  check_tensors(x_in, w_in, op);
+  const int64_t N = x_in.size(0), C = x_in.size(1), H = x_in.size(2), W = x_in.size(3), K = w_in.size(0);
+  FRESCO_CHECK_SHAPE(w_in.shape() == Shape({K, C, 3, 3}), "{}: expected a weight [K, {}, 3, 3] for input {}, got {}",
+                     op, C, shape_str(x_in.shape()), shape_str(w_in.shape()));
+  check_bias(b_in, K, op);
+  const Tensor x = x_in.contiguous(), w = w_in.contiguous();
+  const Tensor b = b_in.defined() ? b_in.contiguous() : Tensor();
+  Tensor y = detail::make_tensor({N, K, 2 * H, 2 * W});
+  const float* bp = b.defined() ? b.data() : nullptr;
+  if (!needs_grad({&x, &w, &b})) {
+    FRESCO_ASSERT(!w_scale.defined() || (w_scale.shape() == Shape{K} && w_scale.is_contiguous()));
+    kernels::upsample2_conv3x3_forward(y.data(), x.data(), w.data(), bp, N, C, H, W, K, relu,
+                                       w_scale.defined() ? w_scale.data() : nullptr);
+    return y;
+  }
+  FRESCO_CHECK(!relu && !w_scale.defined(), "{}: the fused ReLU and weight scale are for inference only", op);
+  const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = b.defined() && b.requires_grad();
+  Tensor x_saved;
+  if (need_w)
+    if (const int64_t n = kernels::upsample2_conv3x3_saved_input_numel(N, C, H, W, K); n > 0)
+      x_saved = detail::make_tensor({n});
+  kernels::upsample2_conv3x3_forward_train(y.data(), x.data(), w.data(), bp, N, C, H, W, K,
+                                           x_saved.defined() ? x_saved.data() : nullptr);
+  record(y, op, {x, w, b}, [x, w, x_saved, need_x, need_w, need_b](const Tensor& dy) {
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), K = w.size(0);
+    Tensor dx, dw, db;
+    if (is_grad_enabled()) {
+      // create_graph: the unfused ops' gradients, recorded. The ×2 upsampling's adjoint sums
+      // 2×2 blocks: 4 · their average (exact in floats).
+      const Geometry g{.N = N, .C = C, .H = 2 * H, .W = 2 * W, .K = K, .R = 3, .S = 3, .P = 2 * H, .Q = 2 * W,
+                       .pad_h = 1, .pad_w = 1};
+      if (need_x) dx = avg_pool2d(conv_t_op(dy, w, {}, g), {2, 2}, {2, 2}) * 4.f;
+      if (need_w) dw = conv_w_op(upsample_nearest2d(x, 2), dy, g);
+      if (need_b) db = bias_grad(dy);
+      return std::vector<Tensor>{dx, dw, db};
+    }
+    const Tensor dyc = dy.contiguous();
+    if (need_x) dx = detail::make_tensor({N, C, H, W});
+    if (need_w) {
+      dw = detail::make_tensor({K, C, 3, 3});
+      if (need_b) db = detail::make_tensor({K});
+    }
+    if (need_x || need_w)
+      kernels::upsample2_conv3x3_backward(need_x ? dx.data() : nullptr, need_w ? dw.data() : nullptr,
+                                          need_w && need_b ? db.data() : nullptr, dyc.data(), w.data(), x.data(),
+                                          x_saved.defined() ? x_saved.data() : nullptr, N, C, H, W, K);
+    if (need_b && !need_w) db = bias_grad(dyc);
+    return std::vector<Tensor>{dx, dw, db};
+  });
+  return y;
+}
+
+}  // namespace detail
 
 }  // namespace fresco

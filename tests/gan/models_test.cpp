@@ -346,3 +346,46 @@ TEST_CASE("load_captioned_images: Shapes with one object or a share of two, imag
   CHECK_THROWS_WITH(all_two.validate(), Catch::Contains("50 images but 49 rows of labels"));
   CHECK_THROWS_WITH(gan::load_captioned_images({.name = "circles"}), Catch::Contains("unknown dataset"));
 }
+
+TEST_CASE("Generator: the fused upsampling convolution gives the unfused blocks' images and gradients", "[gan]") {
+  gan::GeneratorConfig config = testing::tiny_generator_config();
+  config.cross_attention = false;
+  config.image_size = 16;
+  gan::Generator g(config);
+  manual_seed(31);
+  const Tensor z = randn({3, config.noise_dim}), s = randn({3, config.text_dim});
+  // The same network, stage by stage.
+  auto unfused = [&](const Tensor& zz, const Tensor& ss) {
+    Tensor h = g.fc(cat({zz, ss}, 1)).reshape({3, config.base_width, 4, 4});
+    h = relu(g.fc_norm(h, ss));
+    for (int64_t i = 0; i < g.blocks.size(); ++i)
+      h = relu(g.blocks[i].norm(g.blocks[i].conv(upsample_nearest2d(h, 2)), ss));
+    return tanh(g.to_image(h));
+  };
+  auto rel_diff = [](const Tensor& a, const Tensor& b) {
+    const auto va = a.to_vector(), vb = b.to_vector();
+    double err = 0, scale = 1;
+    for (size_t i = 0; i < va.size(); ++i) {
+      err = std::max(err, std::fabs(double(va[i]) - vb[i]));
+      scale = std::max(scale, std::fabs(double(vb[i])));
+    }
+    return a.shape() == b.shape() ? err / scale : INFINITY;
+  };
+  {  // training: values, and the gradients of a conv weight and of the noise
+    const Tensor z1 = z.clone().requires_grad_(), z2 = z.clone().requires_grad_();
+    const Tensor got = g.forward(z1, s);
+    sum(got * got).backward();
+    const Tensor dw = g.blocks[0].conv.weight.grad().clone();
+    g.zero_grad();
+    const Tensor want = unfused(z2, s);
+    sum(want * want).backward();
+    CHECK(rel_diff(got, want) < 1e-5);
+    CHECK(rel_diff(z1.grad(), z2.grad()) < 1e-5);
+    CHECK(rel_diff(dw, g.blocks[0].conv.weight.grad()) < 1e-5);
+  }
+  g.eval();  // running statistics moved by the two training passes above
+  NoGradGuard no_grad;
+  const Tensor got = g.forward(z, s), want = unfused(z, s);
+  CHECK(got.shape() == Shape({3, 3, 16, 16}));
+  CHECK(rel_diff(got, want) < 1e-5);
+}

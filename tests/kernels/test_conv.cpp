@@ -136,6 +136,11 @@ TEST_CASE("conv2d forward and backward match naive loops", "[kernels][conv]") {
   check_conv(geometry(2, 12, 9, 9, 20, 3, 3, 1, 1, 1, 1), true, rng);
   check_conv(geometry(2, 32, 8, 8, 32, 4, 4, 2, 1, 1, 2), true, rng);
   check_conv(geometry(1, 16, 6, 6, 16, 3, 3, 1, 1, 1, 16), true, rng);  // depthwise, blocked
+  // 3x3 convolutions to 1-4 channels (image heads): computed directly, not by oneDNN.
+  check_conv(geometry(2, 32, 32, 32, 3, 3, 3, 1, 1, 1, 1), true, rng);
+  check_conv(geometry(1, 5, 7, 13, 1, 3, 3, 1, 1, 1, 1), false, rng);
+  check_conv(geometry(2, 9, 3, 17, 4, 3, 3, 1, 1, 1, 1), true, rng);
+  check_conv(geometry(1, 2, 1, 1, 2, 3, 3, 1, 1, 1, 1), true, rng);
 }
 
 TEST_CASE("conv2d on random geometries", "[kernels][conv]") {
@@ -228,4 +233,108 @@ TEST_CASE("max pooling picks the first of equal maxima", "[kernels][pool]") {
   max_pool2d_forward(&y, &a, x.data(), pool_geometry(1, 1, 2, 2, 2, 2, 2, 2));
   CHECK(y == 1.0f);
   CHECK(a == 0);
+}
+
+TEST_CASE("upsample2_conv3x3_forward matches upsampling then a 3x3 convolution", "[kernels][conv]") {
+  std::mt19937 rng(11);
+  // N C H W K: plain and blocked channel counts, K not a multiple of the block, non-square.
+  const int64_t shapes[][5] = {{1, 1, 1, 1, 1}, {2, 3, 4, 5, 2}, {2, 16, 4, 4, 8}, {3, 12, 5, 3, 20},
+                               {2, 32, 8, 8, 16}, {2, 8, 3, 6, 16}, {1, 8, 6, 7, 3}};
+  for (const auto& s : shapes)
+    for (const bool bias : {false, true})
+      for (const bool relu : {false, true}) {
+        const int64_t N = s[0], C = s[1], H = s[2], W = s[3], K = s[4];
+        INFO("N " << N << " C " << C << " H " << H << " W " << W << " K " << K << " bias " << bias << " relu "
+                  << relu);
+        const auto x = random_vector(size_t(N * C * H * W), rng), w = random_vector(size_t(K * C * 9), rng);
+        const auto b = random_vector(size_t(K), rng);
+        // The naive twin: upsample explicitly, then convolve in double.
+        const int64_t H2 = 2 * H, W2 = 2 * W;
+        std::vector<float> up(size_t(N * C * H2 * W2));
+        for (int64_t nc = 0; nc < N * C; ++nc)
+          for (int64_t h = 0; h < H2; ++h)
+            for (int64_t v = 0; v < W2; ++v) up[size_t((nc * H2 + h) * W2 + v)] = x[size_t((nc * H + h / 2) * W + v / 2)];
+        const ConvGeometry g = geometry(N, C, H2, W2, K, 3, 3, 1, 1, 1, 1);
+        auto naive = [&](const std::vector<float>& wk) {
+          std::vector<double> want_d(size_t(N * K * H2 * W2), 0.0);
+          for_each_tap(g, [&](int64_t xi, int64_t wi, int64_t yi) {
+            want_d[size_t(yi)] += double(up[size_t(xi)]) * wk[size_t(wi)];
+          });
+          std::vector<float> want(want_d.size());
+          for (size_t i = 0; i < want.size(); ++i) {
+            double v = want_d[i] + (bias ? b[i / size_t(H2 * W2) % size_t(K)] : 0.0);
+            want[i] = float(relu ? std::max(v, 0.0) : v);
+          }
+          return want;
+        };
+        const std::vector<float> want = naive(w);
+        std::vector<float> y(want.size(), 7.0f);
+        upsample2_conv3x3_forward(y.data(), x.data(), w.data(), bias ? b.data() : nullptr, N, C, H, W, K, relu);
+        CHECK(max_rel_error(y, want) < 1e-5);
+        // Per-output-channel weight scales (a folded batch norm) against pre-scaled weights.
+        const auto scale = random_vector(size_t(K), rng);
+        std::vector<float> ws(w.size());
+        for (size_t i = 0; i < w.size(); ++i) ws[i] = w[i] * scale[i / size_t(C * 9)];
+        std::vector<float> ys(want.size(), 7.0f);
+        upsample2_conv3x3_forward(ys.data(), x.data(), w.data(), bias ? b.data() : nullptr, N, C, H, W, K, relu,
+                                  scale.data());
+        CHECK(max_rel_error(ys, naive(ws)) < 1e-5);
+        if (relu) CHECK(*std::min_element(y.begin(), y.end()) >= 0.0f);
+      }
+}
+
+TEST_CASE("upsample2_conv3x3 training forward and backward match the unfused definitions", "[kernels][conv]") {
+  std::mt19937 rng(12);
+  const int64_t shapes[][5] = {{2, 3, 4, 5, 2}, {2, 16, 4, 4, 8}, {3, 12, 5, 3, 20}, {2, 8, 3, 6, 16},
+                               {2, 32, 4, 8, 32}};
+  for (const auto& s : shapes)
+    for (const bool bias : {false, true}) {
+      const int64_t N = s[0], C = s[1], H = s[2], W = s[3], K = s[4], H2 = 2 * H, W2 = 2 * W;
+      INFO("N " << N << " C " << C << " H " << H << " W " << W << " K " << K << " bias " << bias);
+      const auto x = random_vector(size_t(N * C * H * W), rng), w = random_vector(size_t(K * C * 9), rng);
+      const auto b = random_vector(size_t(K), rng), dy = random_vector(size_t(N * K * H2 * W2), rng);
+      std::vector<float> up(size_t(N * C * H2 * W2));
+      for (int64_t nc = 0; nc < N * C; ++nc)
+        for (int64_t h = 0; h < H2; ++h)
+          for (int64_t v = 0; v < W2; ++v) up[size_t((nc * H2 + h) * W2 + v)] = x[size_t((nc * H + h / 2) * W + v / 2)];
+      // Naive twins in double over the upsampled input; dx sums each 2×2 block of d(up).
+      const ConvGeometry g = geometry(N, C, H2, W2, K, 3, 3, 1, 1, 1, 1);
+      std::vector<double> y_d(dy.size(), 0.0), dup_d(up.size(), 0.0), dw_d(w.size(), 0.0), db_d(size_t(K), 0.0);
+      for_each_tap(g, [&](int64_t xi, int64_t wi, int64_t yi) {
+        y_d[size_t(yi)] += double(up[size_t(xi)]) * w[size_t(wi)];
+        dup_d[size_t(xi)] += double(dy[size_t(yi)]) * w[size_t(wi)];
+        dw_d[size_t(wi)] += double(dy[size_t(yi)]) * up[size_t(xi)];
+      });
+      std::vector<float> y_want(y_d.size()), dx_want(x.size(), 0.f), dw_want(w.size()), db_want(static_cast<size_t>(K));
+      for (size_t i = 0; i < y_d.size(); ++i) {
+        const size_t k = i / size_t(H2 * W2) % size_t(K);
+        y_want[i] = float(y_d[i] + (bias ? b[k] : 0.0));
+        db_d[k] += dy[i];
+      }
+      std::vector<double> dx_d(x.size(), 0.0);
+      for (int64_t nc = 0; nc < N * C; ++nc)
+        for (int64_t h = 0; h < H2; ++h)
+          for (int64_t v = 0; v < W2; ++v)
+            dx_d[size_t((nc * H + h / 2) * W + v / 2)] += dup_d[size_t((nc * H2 + h) * W2 + v)];
+      for (size_t i = 0; i < x.size(); ++i) dx_want[i] = float(dx_d[i]);
+      for (size_t i = 0; i < w.size(); ++i) dw_want[i] = float(dw_d[i]);
+      for (size_t k = 0; k < size_t(K); ++k) db_want[k] = float(db_d[k]);
+
+      std::vector<float> saved(size_t(upsample2_conv3x3_saved_input_numel(N, C, H, W, K)), 7.f);
+      float* saved_p = saved.empty() ? nullptr : saved.data();
+      std::vector<float> y(y_want.size(), 7.f), dx(x.size(), 7.f), dw(w.size(), 7.f), db(size_t(K), 7.f);
+      upsample2_conv3x3_forward_train(y.data(), x.data(), w.data(), bias ? b.data() : nullptr, N, C, H, W, K, saved_p);
+      CHECK(max_rel_error(y, y_want) < 1e-5);
+      upsample2_conv3x3_backward(dx.data(), dw.data(), bias ? db.data() : nullptr, dy.data(), w.data(), x.data(),
+                                 saved_p, N, C, H, W, K);
+      CHECK(max_rel_error(dx, dx_want) < 1e-5);
+      CHECK(max_rel_error(dw, dw_want) < 1e-5);
+      if (bias) CHECK(max_rel_error(db, db_want) < 1e-5);
+      // Each gradient alone, and dw from x instead of the saved copy.
+      std::fill(dx.begin(), dx.end(), 7.f), std::fill(dw.begin(), dw.end(), 7.f);
+      upsample2_conv3x3_backward(dx.data(), nullptr, nullptr, dy.data(), w.data(), nullptr, nullptr, N, C, H, W, K);
+      CHECK(max_rel_error(dx, dx_want) < 1e-5);
+      upsample2_conv3x3_backward(nullptr, dw.data(), nullptr, dy.data(), nullptr, x.data(), nullptr, N, C, H, W, K);
+      CHECK(max_rel_error(dw, dw_want) < 1e-5);
+    }
 }

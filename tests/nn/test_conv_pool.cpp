@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Conv2d, ConvTranspose2d, pooling and upsampling modules against naive loops.
+#include <algorithm>
 #include <cmath>
 
 #include "nn/layer_check.hpp"
@@ -130,4 +131,145 @@ TEST_CASE("MaxPool2d, AvgPool2d and Upsample modules", "[nn][pool]") {
   CHECK(gradcheck([&](const std::vector<Tensor>& in) { return mp(in[0]); }, {randn({1, 1, 4, 4}).requires_grad_()}));
   CHECK_THROWS_WITH(nn::MaxPool2d(5)(x), Catch::Contains("smaller than the 5x5 window"));
   CHECK_THROWS_WITH(nn::Upsample(0), Catch::Contains("scale_factor must be positive"));
+}
+
+namespace {
+
+/// Largest |a - b| over the largest |b| (at least 1).
+double rel_diff(const Tensor& a, const Tensor& b) {
+  const auto va = a.to_vector(), vb = b.to_vector();
+  if (a.shape() != b.shape()) return INFINITY;
+  double err = 0, scale = 1;
+  for (size_t i = 0; i < va.size(); ++i) {
+    err = std::max(err, std::fabs(double(va[i]) - vb[i]));
+    scale = std::max(scale, std::fabs(double(vb[i])));
+  }
+  return err / scale;
+}
+
+/// Random running statistics and affine parameters, so that folding them is tested.
+void randomise(nn::BatchNorm2d& bn) {
+  const Tensor m = randn({bn.channels()}), v = rand({bn.channels()}), g = randn({bn.channels()}),
+               b = randn({bn.channels()});
+  for (int64_t c = 0; c < bn.channels(); ++c) {
+    bn.running_mean.data()[c] = m.data()[c];
+    bn.running_var.data()[c] = 0.25f + v.data()[c];
+    bn.weight.data()[c] = g.data()[c];
+    bn.bias.data()[c] = b.data()[c];
+  }
+}
+
+}  // namespace
+
+TEST_CASE("Sequential fuses Upsample, Conv2d, eval BatchNorm2d and ReLU without changing the result",
+          "[nn][conv][fusion]") {
+  manual_seed(21);
+  // The W3/W4 generator's body at a small width: 3 × (upsample, conv, BN, ReLU), conv, tanh.
+  nn::Sequential body;
+  std::vector<nn::Module*> stages;
+  const int64_t widths[4] = {24, 16, 8, 5};
+  for (int i = 0; i < 3; ++i) {
+    stages.push_back(&body.emplace_back<nn::Upsample>(2));
+    stages.push_back(&body.emplace_back<nn::Conv2d>(widths[i], widths[i + 1], 3, nn::Conv2dOptions{.padding = 1}));
+    randomise(*static_cast<nn::BatchNorm2d*>(stages.emplace_back(&body.emplace_back<nn::BatchNorm2d>(widths[i + 1]))));
+    stages.push_back(&body.emplace_back<nn::ReLU>());
+  }
+  auto& last = body.emplace_back<nn::Conv2d>(5, 3, 3, nn::Conv2dOptions{.padding = 1});
+  body.emplace_back<nn::Tanh>();
+  const Tensor x = randn({3, 24, 2, 3});
+  // Stage by stage, each module on its own.
+  auto reference = [&](const Tensor& in) {
+    Tensor y = in;
+    for (size_t i = 0; i < stages.size(); i += 4) {
+      y = static_cast<nn::Upsample*>(stages[i])->forward(y);
+      y = static_cast<nn::Conv2d*>(stages[i + 1])->forward(y);
+      y = static_cast<nn::BatchNorm2d*>(stages[i + 2])->forward(y);
+      y = relu(y);
+    }
+    return tanh(last(y));
+  };
+
+  SECTION("eval mode without gradients: fused, equal up to rounding") {
+    body.eval();
+    NoGradGuard no_grad;
+    const Tensor want = reference(x), got = body(x);
+    CHECK(got.shape() == Shape({3, 3, 16, 24}));
+    CHECK(rel_diff(got, want) < 1e-5);
+    // Before the final conv: the fused ReLU leaves no negative value.
+    nn::Sequential head;
+    head.emplace_back<nn::Upsample>(2);
+    auto& conv = head.emplace_back<nn::Conv2d>(24, 16, 3, nn::Conv2dOptions{.padding = 1});
+    head.emplace_back<nn::ReLU>();
+    const Tensor h = head(x), h_want = relu(conv(nn::Upsample(2)(x)));
+    CHECK(rel_diff(h, h_want) < 1e-5);
+    const auto hv = h.to_vector();
+    CHECK(*std::min_element(hv.begin(), hv.end()) >= 0.f);
+  }
+  SECTION("training-mode BatchNorm2d is not folded: batch statistics and running updates as before") {
+    NoGradGuard no_grad;
+    auto* bn0 = static_cast<nn::BatchNorm2d*>(stages[2]);
+    const Tensor mean0 = bn0->running_mean.clone();
+    const Tensor got = body(x);
+    const Tensor mean_after_fused = bn0->running_mean.clone();
+    for (int64_t c = 0; c < bn0->channels(); ++c) bn0->running_mean.data()[c] = mean0.data()[c];
+    const Tensor want = reference(x);
+    CHECK(rel_diff(got, want) < 1e-5);
+    CHECK(rel_diff(mean_after_fused, bn0->running_mean) < 1e-5);
+    CHECK(rel_diff(mean_after_fused, mean0) > 1e-3);  // the statistics did move
+  }
+  SECTION("with gradients recorded: upsample + conv alone as one recorded op, same values and gradients") {
+    body.eval();
+    const Tensor xg = x.clone().requires_grad_();
+    const Tensor got = body(xg);
+    const Tensor dy = randn(got.shape());
+    sum(got * dy).backward();
+    REQUIRE(xg.grad().defined());
+    auto* conv0 = static_cast<nn::Conv2d*>(stages[1]);
+    auto* conv2 = static_cast<nn::Conv2d*>(stages[9]);
+    const Tensor dw0 = conv0->weight.grad().clone(), db0 = conv0->bias.grad().clone();
+    const Tensor dw2 = conv2->weight.grad().clone();
+    body.zero_grad();
+    const Tensor x2 = x.clone().requires_grad_();
+    const Tensor want = reference(x2);
+    sum(want * dy).backward();
+    CHECK(rel_diff(got, want) < 1e-5);
+    CHECK(rel_diff(xg.grad(), x2.grad()) < 1e-5);
+    CHECK(rel_diff(dw0, conv0->weight.grad()) < 1e-5);
+    CHECK(rel_diff(db0, conv0->bias.grad()) < 1e-5);
+    CHECK(rel_diff(dw2, conv2->weight.grad()) < 1e-5);
+  }
+}
+
+TEST_CASE("the fused Upsample + Conv2d passes gradcheck and gradgradcheck", "[nn][conv][fusion]") {
+  manual_seed(22);
+  nn::Sequential seq;
+  seq.emplace_back<nn::Upsample>(2);
+  auto& conv = seq.emplace_back<nn::Conv2d>(2, 3, 3, nn::Conv2dOptions{.padding = 1});
+  const Tensor x = randn({2, 2, 3, 2}).requires_grad_();
+  auto f = [&](const std::vector<Tensor>& in) { return seq(in[0]); };
+  CHECK(module_gradcheck({&conv.weight, &conv.bias}, {x}, f));
+  CHECK(gradgradcheck([&](const std::vector<Tensor>& in) {
+    conv.weight = in[1];
+    return seq(in[0]);
+  }, {x, conv.weight.detach().clone().requires_grad_()}));
+}
+
+namespace {
+/// A Conv2d with its own forward: Sequential must call it, not fuse past it.
+class DoubledConv : public nn::Conv2d {
+public:
+  using nn::Conv2d::Conv2d;
+  Tensor forward(const Tensor& x) const { return nn::Conv2d::forward(x) * 2.f; }
+};
+}  // namespace
+
+TEST_CASE("Sequential does not fuse a subclass of Conv2d", "[nn][conv][fusion]") {
+  manual_seed(23);
+  nn::Sequential seq;
+  seq.emplace_back<nn::Upsample>(2);
+  auto& conv = seq.emplace_back<DoubledConv>(4, 3, 3, nn::Conv2dOptions{.padding = 1});
+  NoGradGuard no_grad;
+  const Tensor x = randn({2, 4, 3, 3});
+  const Tensor want = conv.forward(nn::Upsample(2)(x));
+  CHECK(testing::max_abs_diff(seq(x).to_vector(), want.to_vector()) == 0.0);
 }

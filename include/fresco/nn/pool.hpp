@@ -46,6 +46,9 @@ public:
   Tensor forward(const Tensor& x) const;
   Tensor operator()(const Tensor& x) const { return forward(x); }
 
+  /// The integer factor s of [N, C, H, W] -> [N, C, H·s, W·s].
+  int64_t scale_factor() const { return scale_; }
+
 private:
   int64_t scale_;
 };

@@ -19,6 +19,14 @@ namespace fresco::nn {
 /// are named "0", "1", ... by position unless given a name, so parameters
 /// read "0.weight", "2.bias" (or "conv1.weight").
 ///
+/// `forward` runs Upsample(2) -> Conv2d(3×3, stride 1, padding 1) as one
+/// fused op: four 2×2 convolutions of the small input, one per output pixel
+/// phase (2.25× fewer multiply-adds), recorded with its own backward when a
+/// gradient is needed. When none is (NoGradGuard, or nothing involved
+/// requires one), a BatchNorm2d in eval mode and a ReLU right after are folded
+/// in too (the batch norm into the weights, the ReLU into the convolution).
+/// Results and gradients equal the stage-by-stage ones up to float rounding.
+///
 ///     fresco::nn::Sequential net;
 ///     net.emplace_back<fresco::nn::Linear>(4, 8);  net.emplace_back<fresco::nn::ReLU>();  // net(x): [N, 4] -> [N, 8]
 class Sequential : public Module {
@@ -37,6 +45,7 @@ public:
     M& ref = *m;
     register_module(std::move(name), ref);
     stages_.push_back([p = &ref](const Tensor& x) { return Tensor(p->forward(x)); });
+    modules_.push_back(&ref);
     owned_.push_back(std::move(m));
     return ref;
   }
@@ -57,6 +66,7 @@ public:
 
 private:
   std::vector<std::function<Tensor(const Tensor&)>> stages_;
+  std::vector<Module*> modules_;  // per stage; null for a function
   std::vector<std::unique_ptr<Module>> owned_;
 };
 
