@@ -127,38 +127,43 @@ Tensor Discriminator::forward(const Tensor& image, const Tensor& sentence) const
   return logits(h, sentence);
 }
 
-Tensor Discriminator::similarity(const Tensor& h, const Tensor& sentence, float temperature, bool centred) const {
-  check_features(h, config_.feature_dim(), "similarity");
-  check_sentence(sentence, -1, config_.text_dim, "similarity");
+namespace {
+
+void check_similarity(const DiscriminatorConfig& c, const Tensor& h, const Tensor& sentence, float temperature) {
+  check_features(h, c.feature_dim(), "similarity");
+  check_sentence(sentence, -1, c.text_dim, "similarity");
   FRESCO_CHECK(temperature > 0, "Discriminator::similarity: temperature must be positive, got {}", temperature);
+}
+
+// cos(u_i, v_j) / τ for embeddings u [N, E], v [M, E].
+Tensor scaled_cosines(const Tensor& u, const Tensor& v, float temperature) {
+  return matmul(unit_rows(u), unit_rows(v).transpose(0, 1)) * (1.f / temperature);
+}
+
+}  // namespace
+
+Tensor Discriminator::similarity(const Tensor& h, const Tensor& sentence, float temperature, bool centred) const {
+  check_similarity(config_, h, sentence, temperature);
   FRESCO_CHECK(!centred || (h.size(0) >= 2 && sentence.size(0) >= 2),
                "Discriminator::similarity: centred needs at least 2 images and 2 sentences, got {} and {}", h.size(0),
                sentence.size(0));
   Tensor u = image_embed(h);         // [N, E]
   Tensor v = text_embed(sentence);   // [M, E]
-  if (centred) {
-    u = u - mean(u, {0}, true);
-    v = v - mean(v, {0}, true);
-  }
-  u = unit_rows(u);
-  v = unit_rows(v);
-  return matmul(u, v.transpose(0, 1)) * (1.f / temperature);
+  if (!centred) return scaled_cosines(u, v, temperature);
+  return scaled_cosines(u - mean(u, {0}, true), v - mean(v, {0}, true), temperature);
 }
 
 Tensor Discriminator::similarity(const Tensor& h, const Tensor& sentence, float temperature,
                                  const Tensor& image_centre) const {
-  check_features(h, config_.feature_dim(), "similarity");
-  check_sentence(sentence, -1, config_.text_dim, "similarity");
-  FRESCO_CHECK(temperature > 0, "Discriminator::similarity: temperature must be positive, got {}", temperature);
+  check_similarity(config_, h, sentence, temperature);
   FRESCO_CHECK(sentence.size(0) >= 2, "Discriminator::similarity: centring needs at least 2 sentences, got {}",
                sentence.size(0));
   FRESCO_CHECK_SHAPE(image_centre.defined() && image_centre.dim() == 1 && image_centre.size(0) == config_.embed_dim,
                      "Discriminator::similarity: expected an image centre [{}], got {}", config_.embed_dim,
                      image_centre.defined() ? shape_str(image_centre.shape()) : std::string("an undefined tensor"));
-  Tensor u = unit_rows(image_embed(h) - image_centre.reshape({1, config_.embed_dim}));
   Tensor v = text_embed(sentence);
-  v = unit_rows(v - mean(v, {0}, true));
-  return matmul(u, v.transpose(0, 1)) * (1.f / temperature);
+  return scaled_cosines(image_embed(h) - image_centre.reshape({1, config_.embed_dim}), v - mean(v, {0}, true),
+                        temperature);
 }
 
 }  // namespace fresco::gan

@@ -65,23 +65,18 @@ Tensor negative_sentences(const text::Gpt& gpt, const GanBatch& b) {
 }
 
 // The contrastive loss of image features h [B, F] against their own captions' sentence vectors
-// [B, D] and the negatives [K, D] (may be undefined).
-// Centred on the batch's own means: for real images only (see Discriminator::similarity).
+// [B, D] and the negatives [K, D] (may be undefined). Real images are centred on their batch's mean;
+// G's images (real_images given) on the mean embedding of those real images, never on their own
+// batch (see Discriminator::similarity).
 Tensor caption_contrastive(const Discriminator& d, const Tensor& h, const Tensor& sentence, const Tensor& negatives,
-                           float temperature) {
+                           float temperature, const Tensor& real_images = {}) {
   Tensor captions = negatives.defined() ? cat({sentence, negatives}, 0) : sentence;
-  return contrastive_loss(d.similarity(h, captions, temperature, /*centred=*/true));
-}
-
-// For G's images: centred on the mean embedding of the batch's real images.
-Tensor caption_contrastive(const Discriminator& d, const Tensor& h, const Tensor& sentence, const Tensor& negatives,
-                           float temperature, const Tensor& real_images) {
+  if (!real_images.defined()) return contrastive_loss(d.similarity(h, captions, temperature, /*centred=*/true));
   Tensor centre;
   {
     NoGradGuard guard;
     centre = mean(d.image_embed(d.features(real_images)), {0});
   }
-  Tensor captions = negatives.defined() ? cat({sentence, negatives}, 0) : sentence;
   return contrastive_loss(d.similarity(h, captions, temperature, centre));
 }
 
@@ -271,7 +266,7 @@ GanAlignSummary GanTrainer::align() {
   if (steps <= 0) return summary;
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
-  std::vector<Tensor> params;
+  std::optional<FreezeParameters> held;   // D's text head, at the identity, when the sentences align
   if (options_.align_sentences) {
     NoGradGuard guard;
     const int64_t e = d_.config().embed_dim;
@@ -279,14 +274,12 @@ GanAlignSummary GanTrainer::align() {
     std::fill(w, w + e * e, 0.f);
     for (int64_t i = 0; i < e; ++i) w[i * e + i] = 1.f;
     detail::fill_zero(d_.text_embed.bias);
-    for (const auto& [name, p] : d_.named_parameters())
-      if (name.rfind("text_embed.", 0) != 0) params.push_back(p);
-  } else {
-    params = d_.parameters();
+    held.emplace(d_.text_embed);
   }
+  std::vector<Tensor> params;
+  for (const auto& p : d_.parameters())
+    if (p.requires_grad()) params.push_back(p);
   for (const auto& p : gpt_.parameters()) params.push_back(p);
-  std::optional<FreezeParameters> held;
-  if (options_.align_sentences) held.emplace(d_.text_embed);
   optim::Adam opt(params, optim::AdamOptions{.lr = options_.lr_align});
   const bool text_training = gpt_.is_training();
   gpt_.eval();   // no dropout: the stage is a deterministic function of the seed
