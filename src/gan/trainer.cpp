@@ -245,16 +245,18 @@ GanBatch GanTrainer::batch(int64_t step) const {
   if ((options_.contrastive > 0 || options_.align_steps > 0) &&
       options_.contrastive_negatives + options_.contrastive_hard_negatives > 0) {
     fresco::Generator pick(mix_seed(options_.seed, 0x4E6A7000ull + static_cast<uint64_t>(step)));
-    std::vector<std::vector<int64_t>> extra;
+    std::vector<int64_t> extra;
     for (int64_t j = 0; j < options_.contrastive_negatives; ++j)
-      extra.push_back(tokens_[pick.below(static_cast<uint64_t>(n))]);
+      extra.push_back(static_cast<int64_t>(pick.below(static_cast<uint64_t>(n))));
     for (const int64_t i : out.indices) {
       const uint64_t start = pick.next_u64();
-      for (int64_t k = 0; k < options_.contrastive_hard_negatives; ++k)
-        extra.push_back(tokens_[static_cast<size_t>(hard_negative(i, k, start, pick))]);
+      for (int64_t k = 0; k < options_.contrastive_hard_negatives; ++k) extra.push_back(hard_negative(i, k, start, pick));
     }
-    out.negatives = pad_token_rows(extra, tokenizer_.pad_id());
-    if (!options_.finetune_text) out.negative_sentences = encode_tokens(gpt_, out.negatives).sentence;
+    std::vector<std::vector<int64_t>> extra_rows;
+    for (const int64_t i : extra) extra_rows.push_back(tokens_[static_cast<size_t>(i)]);
+    out.negatives = pad_token_rows(extra_rows, tokenizer_.pad_id());
+    if (sentence_cache_.defined()) out.negative_sentences = index_select(sentence_cache_, 0, extra);
+    else if (!options_.finetune_text) out.negative_sentences = encode_tokens(gpt_, out.negatives).sentence;
   }
   return out;
 }
@@ -264,6 +266,7 @@ GanAlignSummary GanTrainer::align() {
   GanAlignSummary summary;
   const int64_t steps = options_.align_steps;
   if (steps <= 0) return summary;
+  sentence_cache_ = Tensor();   // the text model is about to change
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   std::optional<FreezeParameters> held;   // D's text head, at the identity, when the sentences align
@@ -326,24 +329,37 @@ GanAlignSummary GanTrainer::align() {
   return summary;
 }
 
-void GanTrainer::standardise_sentences() {
+Tensor GanTrainer::caption_sentences(int64_t n) const {
   NoGradGuard guard;
-  const int64_t n = std::min<int64_t>(data_.size(), 4096), d = gpt_.config().d_model;
   const bool text_training = gpt_.is_training();
   gpt_.eval();
-  std::vector<double> sum_v(static_cast<size_t>(d), 0.0), sum_sq(static_cast<size_t>(d), 0.0);
+  std::vector<Tensor> parts;
   for (int64_t first = 0; first < n; first += 256) {
     std::vector<std::vector<int64_t>> rows;
     for (int64_t i = first; i < std::min(n, first + 256); ++i) rows.push_back(tokens_[static_cast<size_t>(i)]);
-    const std::vector<float> v = encode_tokens(gpt_, pad_token_rows(rows, tokenizer_.pad_id())).sentence.to_vector();
-    for (size_t r = 0; r < rows.size(); ++r)
-      for (int64_t k = 0; k < d; ++k) {
-        const double x = v[r * static_cast<size_t>(d) + static_cast<size_t>(k)];
-        sum_v[static_cast<size_t>(k)] += x;
-        sum_sq[static_cast<size_t>(k)] += x * x;
-      }
+    parts.push_back(encode_tokens(gpt_, pad_token_rows(rows, tokenizer_.pad_id())).sentence);
   }
   gpt_.train(text_training);
+  return cat(parts, 0);
+}
+
+void GanTrainer::cache_sentences() {
+  sentence_cache_ = Tensor();
+  if (!options_.finetune_text && options_.contrastive > 0 &&
+      options_.contrastive_negatives + options_.contrastive_hard_negatives > 0)
+    sentence_cache_ = caption_sentences(data_.size());
+}
+
+void GanTrainer::standardise_sentences() {
+  const int64_t n = std::min<int64_t>(data_.size(), 4096), d = gpt_.config().d_model;
+  const std::vector<float> v = caption_sentences(n).to_vector();
+  std::vector<double> sum_v(static_cast<size_t>(d), 0.0), sum_sq(static_cast<size_t>(d), 0.0);
+  for (size_t r = 0; r < static_cast<size_t>(n); ++r)
+    for (int64_t k = 0; k < d; ++k) {
+      const double x = v[r * static_cast<size_t>(d) + static_cast<size_t>(k)];
+      sum_v[static_cast<size_t>(k)] += x;
+      sum_sq[static_cast<size_t>(k)] += x * x;
+    }
   double var = 0;   // mean over dimensions of the per-dimension variance
   std::vector<float> mean(static_cast<size_t>(d));
   for (int64_t k = 0; k < d; ++k) {

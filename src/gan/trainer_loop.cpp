@@ -135,6 +135,13 @@ GanTrainSummary GanTrainer::train() {
                  a.first_loss, a.last_loss);
   }
   if (step_ == 0 && o.standardise_sentences) standardise_sentences();
+  // The text model stays as it is from here (unless fine-tuned): the negatives' sentence vectors are
+  // encoded once instead of every step, and dropped when train() returns or throws.
+  cache_sentences();
+  struct DropCache {
+    Tensor& cache;
+    ~DropCache() { cache = Tensor(); }
+  } drop_cache{sentence_cache_};
   const double gan_start = elapsed();   // GAN steps per second count from here
   const bool tty = isatty(fileno(stderr)) != 0;
   double last_print = -1e9;

@@ -144,6 +144,38 @@ TEST_CASE("GanTrainer: a resumed run reproduces the uninterrupted one bit for bi
   fs::remove_all(dir_b);
 }
 
+TEST_CASE("GanTrainer: train() reads the negatives' sentence vectors from its cache", "[gan][trainer]") {
+  // train() encodes every caption once and looks the negatives up; train_step() on its own encodes
+  // them each step. The two runs must agree up to the rounding of a differently padded batch.
+  auto o = tiny_options("");
+  o.contrastive_hard_negatives = 1;
+  o.standardise_sentences = false;
+  std::vector<gan::GanStepLosses> cached, encoded;
+  {
+    Setup s;
+    gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
+    cached = t.train().history;
+  }
+  {
+    Setup s;
+    gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
+    for (int i = 0; i < 4; ++i) encoded.push_back(t.train_step());
+    // Outside train() the batch carries freshly encoded negatives: 8 random + 1 hard per row.
+    const auto b = t.batch(4);
+    REQUIRE(b.negative_sentences.defined());
+    CHECK(b.negative_sentences.shape() == Shape{12, testing::tiny_gpt_config().d_model});
+  }
+  REQUIRE(cached.size() == 4);
+  REQUIRE(encoded.size() == 4);
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(cached[i].d_contrastive == Approx(encoded[i].d_contrastive).epsilon(1e-4));
+    CHECK(cached[i].g_contrastive == Approx(encoded[i].g_contrastive).epsilon(1e-4));
+    CHECK(cached[i].d_loss == Approx(encoded[i].d_loss).epsilon(1e-4));
+    CHECK(cached[i].g_loss == Approx(encoded[i].g_loss).margin(1e-4));
+  }
+  CHECK(cached[0].d_contrastive > 0);
+}
+
 TEST_CASE("GanTrainer: the contrastive losses train D to pick each real image's caption", "[gan][trainer]") {
   Setup s;
   auto o = tiny_options("");

@@ -254,6 +254,13 @@ private:
   std::vector<int32_t> near_;
   std::vector<std::vector<int64_t>> near_groups_;
   int64_t hard_negative(int64_t i, int64_t attempt, uint64_t start, fresco::Generator& pick) const;
+  // The frozen text model's sentence vectors of every training caption [N, d_model], which the
+  // GAN steps of `train()` read their negatives from (undefined outside train() and when the text
+  // model is fine-tuned).
+  Tensor sentence_cache_;
+  void cache_sentences();
+  // The sentence vectors [n, d_model] of training captions 0..n-1 (text model in eval mode, no gradient).
+  Tensor caption_sentences(int64_t n) const;
   std::vector<std::string> prompts_;
   int64_t step_ = 0;
   mutable int64_t cached_epoch_ = -1;
