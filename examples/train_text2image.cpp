@@ -29,7 +29,7 @@ void usage() {
                "         [--gpt FILE] [--seed S] [--text-share F] [--steps N] [--batch B] [--limit N]\n"
                "         [--image-size S] [--g-width W] [--d-width W] [--loss hinge|bce] [--ma-gp K] [--ma-gp-every N]\n"
                "         [--lr-g LR] [--lr-d LR] [--beta1 B] [--beta2 B] [--ema D] [--no-attention] [--finetune-text]\n"
-               "         [--contrastive W] [--temperature T] [--negatives K] [--hard-negatives H] [--aux-classifier W]\n"
+               "         [--contrastive W] [--temperature T] [--negatives K] [--hard-negatives H]\n"
                "         [--align-steps N] [--lr-align LR] [--align-text-weight W] [--align-text-head]\n"
                "         [--two-objects F]\n"
                "         [--sample-every N] [--checkpoint-every N]\n"
@@ -37,9 +37,7 @@ void usage() {
                "given or OUT/gpt.safetensors exists, aligns it with the discriminator's image features on\n"
                "real pairs (--align-steps, default 100 per budget minute, at most 2000), then trains the GAN\n"
                "for the rest (resuming from OUT/checkpoint.safetensors if present) with the contrastive\n"
-               "losses at weight --contrastive (default 1) and, on data with labels (Shapes, Fashion-MNIST),\n"
-               "the discriminator's auxiliary label classifier at weight --aux-classifier (default 1; 0: off).\n"
-               "Shapes scenes hold one object unless\n"
+               "losses at weight --contrastive (default 1). Shapes scenes hold one object unless\n"
                "--two-objects F. Writes OUT/samples/*.png and OUT/model.safetensors.\n");
 }
 
@@ -108,7 +106,6 @@ int main(int argc, char** argv) {
       else if (a == "--temperature") opt.contrastive_temperature = std::stof(value());
       else if (a == "--negatives") opt.contrastive_negatives = std::stoll(value());
       else if (a == "--hard-negatives") opt.contrastive_hard_negatives = std::stoll(value());
-      else if (a == "--aux-classifier") opt.auxiliary_classifier = std::stof(value());
       else if (a == "--two-objects") spec.two_object_fraction = std::stof(value());
       else if (a == "--no-attention") attention = false;
       else if (a == "--finetune-text") opt.finetune_text = true;
@@ -159,10 +156,7 @@ int main(int argc, char** argv) {
                               .base_width = g_width, .min_width = std::min<int64_t>(32, g_width),
                               .cross_attention = attention, .seed = opt.seed});
     fresco::gan::Discriminator d({.image_size = size, .channels = channels, .text_dim = d_model,
-                                  .base_width = d_width,
-                                  .label_classes = opt.auxiliary_classifier > 0 ? data.label_classes
-                                                                                : std::vector<int64_t>{},
-                                  .seed = opt.seed + 1});
+                                  .base_width = d_width, .seed = opt.seed + 1});
     opt.out_dir = out;
     opt.minutes = std::max(0.05, minutes - elapsed_min());
     fmt::print(stderr, "[3/4] alignment and GAN training for {:.1f} min: G {} parameters, D {} parameters, batch {}\n",

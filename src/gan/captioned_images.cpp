@@ -20,19 +20,6 @@ void CaptionedImages::validate() const {
   FRESCO_CHECK(labels.empty() || static_cast<int64_t>(labels.size()) == images.size(0),
                "CaptionedImages: {} images but {} rows of labels (expected none or one per image)", images.size(0),
                labels.size());
-  if (label_classes.empty()) return;
-  FRESCO_CHECK(!labels.empty(), "CaptionedImages: label_classes given ({} places) but no labels", label_classes.size());
-  const size_t places = label_classes.size();
-  for (size_t i = 0; i < labels.size(); ++i) {
-    const auto& row = labels[i];
-    FRESCO_CHECK(!row.empty() && row.size() % places == 0,
-                 "CaptionedImages: image {} has {} labels; expected a multiple of {} (label_classes) per object", i,
-                 row.size(), places);
-    for (size_t j = 0; j < row.size(); ++j)
-      FRESCO_CHECK(row[j] >= 0 && row[j] < label_classes[j % places],
-                   "CaptionedImages: image {} label {} is {}; expected a class in [0, {})", i, j, row[j],
-                   label_classes[j % places]);
-  }
 }
 
 CaptionedImages CaptionedImages::from_dataset(const data::Dataset& dataset, int64_t limit) {
@@ -72,19 +59,12 @@ CaptionedImages load_captioned_images(const DatasetSpec& spec) {
                                          .seed = spec.seed,
                                          .split = "train",
                                          .two_object_fraction = spec.two_object_fraction}));
-    CaptionedImages out = CaptionedImages::from_dataset(ds);
-    const auto classes = data::Shapes::num_classes();
-    out.label_classes.assign(classes.begin(), classes.end());
-    out.validate();
-    return out;
+    return CaptionedImages::from_dataset(ds);
   }
   if (spec.name == "fashion-mnist") {
     data::FashionMnistDataset ds(data::FashionMnist({.split = "train", .pad_to_32 = true, .limit = spec.limit}),
                                  spec.seed);
-    CaptionedImages out = CaptionedImages::from_dataset(ds);
-    out.label_classes = {static_cast<int64_t>(data::FashionMnist::class_names().size())};
-    out.validate();
-    return out;
+    return CaptionedImages::from_dataset(ds);
   }
   if (spec.name.rfind("folder:", 0) == 0) {
     const std::string root = spec.name.substr(7);

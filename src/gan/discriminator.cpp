@@ -3,10 +3,6 @@
 #include <fresco/gan/discriminator.hpp>
 
 #include <algorithm>
-#include <cstdlib>
-#include <sstream>
-
-#include <fmt/ranges.h>
 
 #include <fresco/error.hpp>
 #include <fresco/ops/elementwise.hpp>
@@ -28,9 +24,6 @@ void DiscriminatorConfig::validate() const {
                base_width);
   FRESCO_CHECK(slope >= 0.f && slope < 1.f, "DiscriminatorConfig: slope must be in [0, 1), got {}", slope);
   FRESCO_CHECK(embed_dim >= 1, "DiscriminatorConfig: embed_dim must be positive, got {}", embed_dim);
-  for (size_t k = 0; k < label_classes.size(); ++k)
-    FRESCO_CHECK(label_classes[k] >= 2, "DiscriminatorConfig: label_classes[{}] must be at least 2, got {}", k,
-                 label_classes[k]);
 }
 
 int64_t DiscriminatorConfig::num_downs() const {
@@ -48,12 +41,10 @@ int64_t DiscriminatorConfig::width(int64_t conv) const {
 int64_t DiscriminatorConfig::feature_dim() const { return width(num_downs() - 1) * 16; }
 
 std::map<std::string, std::string> DiscriminatorConfig::to_metadata(const std::string& prefix) const {
-  std::map<std::string, std::string> m = {{prefix + "image_size", std::to_string(image_size)}, {prefix + "channels", std::to_string(channels)},
+  return {{prefix + "image_size", std::to_string(image_size)}, {prefix + "channels", std::to_string(channels)},
           {prefix + "text_dim", std::to_string(text_dim)},     {prefix + "base_width", std::to_string(base_width)},
           {prefix + "max_width", std::to_string(max_width)},   {prefix + "slope", fmt::format("{}", slope)},
           {prefix + "embed_dim", std::to_string(embed_dim)}, {prefix + "seed", std::to_string(seed)}};
-  if (!label_classes.empty()) m[prefix + "label_classes"] = fmt::format("{}", fmt::join(label_classes, ","));
-  return m;
 }
 
 DiscriminatorConfig DiscriminatorConfig::from_metadata(const std::map<std::string, std::string>& m,
@@ -67,19 +58,6 @@ DiscriminatorConfig DiscriminatorConfig::from_metadata(const std::map<std::strin
   c.slope = static_cast<float>(detail::meta_double(m, prefix + "slope"));
   c.embed_dim = detail::meta_int(m, prefix + "embed_dim");
   c.seed = static_cast<uint64_t>(detail::meta_int(m, prefix + "seed"));
-  // Absent in files written before the auxiliary classifier: none.
-  if (const auto it = m.find(prefix + "label_classes"); it != m.end()) {
-    std::stringstream in(it->second);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-      char* end = nullptr;
-      const long long v = std::strtoll(item.c_str(), &end, 10);
-      FRESCO_CHECK(!item.empty() && end == item.c_str() + item.size(),
-                   "DiscriminatorConfig: metadata {}label_classes must be comma-separated integers, got \"{}\"",
-                   prefix, it->second);
-      c.label_classes.push_back(v);
-    }
-  }
   c.validate();
   return c;
 }
@@ -102,8 +80,6 @@ Discriminator::Discriminator(DiscriminatorConfig config)
   register_module("proj", proj);
   register_module("image_embed", image_embed);
   register_module("text_embed", text_embed);
-  for (const int64_t k : config.label_classes) classify.emplace_back(config.feature_dim(), k);
-  register_module("classify", classify);
   detail::reinit_uniform(*this, config.seed);
 }
 
@@ -144,15 +120,6 @@ Tensor Discriminator::logits(const Tensor& h, const Tensor& sentence) const {
   check_sentence(sentence, h.size(0), config_.text_dim, "logits");
   // Projection term: <proj(s), h> scores how well the caption fits the image.
   return out(h).squeeze(1) + sum(proj(sentence) * h, {1});
-}
-
-std::vector<Tensor> Discriminator::classify_logits(const Tensor& h) const {
-  FRESCO_CHECK(classify.size() > 0,
-               "Discriminator::classify_logits: this discriminator has no auxiliary classifier (empty label_classes)");
-  check_features(h, config_.feature_dim(), "classify_logits");
-  std::vector<Tensor> out_logits;
-  for (const auto& head : classify) out_logits.push_back(head(h));
-  return out_logits;
 }
 
 Tensor Discriminator::forward(const Tensor& image, const Tensor& sentence) const {

@@ -11,8 +11,6 @@
 #include <string>
 #include <unordered_map>
 
-#include <fmt/ranges.h>
-
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
 #include <fresco/ops/elementwise.hpp>
@@ -106,16 +104,6 @@ GanTrainer::GanTrainer(Generator& generator, Discriminator& discriminator, text:
   FRESCO_CHECK(o.contrastive >= 0 && o.contrastive_temperature > 0,
                "GanTrainer: need contrastive >= 0 and contrastive_temperature > 0, got {} and {}", o.contrastive,
                o.contrastive_temperature);
-  FRESCO_CHECK(o.auxiliary_classifier >= 0, "GanTrainer: auxiliary_classifier must be >= 0, got {}",
-               o.auxiliary_classifier);
-  if (classifying()) {
-    FRESCO_CHECK(!data_.labels.empty() && data_.label_classes == d_.config().label_classes,
-                 "GanTrainer: the discriminator's auxiliary classifier has label_classes {} but the data {}; "
-                 "give the discriminator the data's label_classes, or set auxiliary_classifier = 0",
-                 fmt::join(d_.config().label_classes, ","),
-                 data_.labels.empty() ? std::string("has no labels")
-                                      : fmt::format("has label_classes {}", fmt::join(data_.label_classes, ",")));
-  }
   FRESCO_CHECK(o.align_steps >= 0 && o.lr_align > 0 && o.align_text_loss_weight >= 0,
                "GanTrainer: need align_steps >= 0, lr_align > 0 and align_text_loss_weight >= 0");
   FRESCO_CHECK(!o.align_sentences || o.align_steps == 0 || d_.config().embed_dim == d_.config().text_dim,
@@ -341,26 +329,6 @@ GanAlignSummary GanTrainer::align() {
   return summary;
 }
 
-bool GanTrainer::classifying() const { return options_.auxiliary_classifier > 0 && d_.classify.size() > 0; }
-
-Tensor GanTrainer::classify_loss(const Tensor& h, const std::vector<int64_t>& indices) const {
-  if (!classifying()) return {};
-  const size_t places = data_.label_classes.size();
-  std::vector<std::vector<int64_t>> targets(places, std::vector<int64_t>(indices.size(), -100));
-  bool any = false;
-  for (size_t r = 0; r < indices.size(); ++r) {
-    const auto& row = data_.labels[static_cast<size_t>(indices[r])];
-    if (row.size() != places) continue;   // more than one object
-    for (size_t k = 0; k < places; ++k) targets[k][r] = row[k];
-    any = true;
-  }
-  if (!any) return {};
-  const std::vector<Tensor> logits = d_.classify_logits(h);
-  Tensor loss = cross_entropy(logits[0], targets[0]);
-  for (size_t k = 1; k < places; ++k) loss = loss + cross_entropy(logits[k], targets[k]);
-  return loss * (1.f / static_cast<float>(places));
-}
-
 Tensor GanTrainer::caption_sentences(int64_t n) const {
   NoGradGuard guard;
   const bool text_training = gpt_.is_training();
@@ -455,10 +423,6 @@ GanStepLosses GanTrainer::d_step(const GanBatch& b) {
     l.d_contrastive = c.item();
     total = total + c * options_.contrastive;
   }
-  if (Tensor a = classify_loss(h_real, b.indices); a.defined()) {
-    l.d_classify = a.item();
-    total = total + a * options_.auxiliary_classifier;
-  }
   if (gp) {
     // MA-GP (Tao et al., DF-GAN 2022): k · E[‖(∇_x D, ∇_s D)‖^p] at (real image, matching sentence),
     // smoothing D around the real data manifold and its captions. ‖·‖^p = (‖·‖²)^(p/2).
@@ -497,10 +461,6 @@ GanStepLosses GanTrainer::g_step(const GanBatch& b) {
                                    options_.contrastive_temperature, b.images);
     l.g_contrastive = c.item();
     total = total + c * options_.contrastive;
-  }
-  if (Tensor a = classify_loss(h_fake, b.indices); a.defined()) {
-    l.g_classify = a.item();
-    total = total + a * options_.auxiliary_classifier;
   }
   if (options_.finetune_text) {
     Tensor text_loss = gpt_.loss(b.tokens.ids, b.tokens.batch, b.tokens.seq);

@@ -104,10 +104,10 @@ void GanTrainer::log_metrics(const GanStepLosses& l, double elapsed) const {
   if (!out) throw IoError(fmt::format("GanTrainer: cannot append to {}/metrics.jsonl", options_.out_dir));
   out << fmt::format(
       "{{\"step\": {}, \"d_loss\": {}, \"g_loss\": {}, \"gp\": {}, \"d_real\": {}, \"d_fake\": {}, "
-      "\"d_mismatch\": {}, \"d_contrastive\": {}, \"g_contrastive\": {}, \"d_classify\": {}, "
-      "\"g_classify\": {}, \"text_loss\": {}, \"elapsed\": {:.3f}}}\n",
+      "\"d_mismatch\": {}, \"d_contrastive\": {}, \"g_contrastive\": {}, \"text_loss\": {}, "
+      "\"elapsed\": {:.3f}}}\n",
       step_, l.d_loss, l.g_loss, l.gp, l.d_real, l.d_fake, l.d_mismatch, l.d_contrastive, l.g_contrastive,
-      l.d_classify, l.g_classify, l.text_loss, elapsed);
+      l.text_loss, elapsed);
 }
 
 GanTrainSummary GanTrainer::train() {

@@ -155,45 +155,6 @@ TEST_CASE("Discriminator: shapes, projection term and errors", "[gan]") {
   CHECK(back.feature_dim() == c.feature_dim());
 }
 
-TEST_CASE("Discriminator: the auxiliary classifier's heads, metadata and errors", "[gan]") {
-  gan::DiscriminatorConfig plain = testing::tiny_discriminator_config();
-  gan::DiscriminatorConfig c = plain;
-  c.label_classes = {4, 6, 2};
-  gan::Discriminator without(plain), d(c);
-  // Without label_classes the parameters are the ones a discriminator always had.
-  CHECK(without.classify.size() == 0);
-  CHECK(without.named_parameters().size() + 6 == d.named_parameters().size());
-  CHECK_THROWS_WITH(without.classify_logits(randn({2, plain.feature_dim()})), Catch::Contains("no auxiliary classifier"));
-  manual_seed(8);
-  Tensor h = d.features(randn({5, 3, 8, 8}));
-  const auto logits = d.classify_logits(h);
-  REQUIRE(logits.size() == 3);
-  for (size_t k = 0; k < 3; ++k) {
-    CHECK(logits[k].shape() == Shape{5, c.label_classes[k]});
-    // Head k is the linear map classify[k](h), computed by hand.
-    const auto hv = h.to_vector(), w = d.classify[static_cast<int64_t>(k)].weight.to_vector(),
-               bias = d.classify[static_cast<int64_t>(k)].bias.to_vector(), lv = logits[k].to_vector();
-    const int64_t f = c.feature_dim(), n = c.label_classes[k];
-    for (int64_t r = 0; r < 5; ++r)
-      for (int64_t j = 0; j < n; ++j) {
-        double acc = bias[static_cast<size_t>(j)];
-        for (int64_t i = 0; i < f; ++i) acc += double(w[static_cast<size_t>(j * f + i)]) * hv[static_cast<size_t>(r * f + i)];
-        CHECK(lv[static_cast<size_t>(r * n + j)] == Approx(acc).margin(1e-5));
-      }
-  }
-  CHECK_THROWS_WITH(d.classify_logits(randn({2, 3})), Catch::Contains("expected features [B, "));
-  // Metadata: the classes round trip; files from before the classifier (no key) read as none.
-  auto back = gan::DiscriminatorConfig::from_metadata(c.to_metadata());
-  CHECK(back.label_classes == c.label_classes);
-  auto meta = plain.to_metadata();
-  CHECK(meta.count("discriminator.label_classes") == 0);
-  CHECK(gan::DiscriminatorConfig::from_metadata(meta).label_classes.empty());
-  meta["discriminator.label_classes"] = "4,x";
-  CHECK_THROWS_WITH(gan::DiscriminatorConfig::from_metadata(meta), Catch::Contains("comma-separated integers"));
-  c.label_classes = {4, 1};
-  CHECK_THROWS_WITH(gan::Discriminator(c), Catch::Contains("label_classes[1] must be at least 2, got 1"));
-}
-
 TEST_CASE("Discriminator: contrastive similarity is the scaled cosine of the two embeddings", "[gan]") {
   manual_seed(5);
   gan::Discriminator d({.image_size = 8, .channels = 3, .text_dim = 6, .base_width = 4, .embed_dim = 5});
@@ -381,18 +342,6 @@ TEST_CASE("load_captioned_images: Shapes with one object or a share of two, imag
     CHECK(objects->size() == 2);
     CHECK(all_two.labels[i].size() == 8);
   }
-  // Shapes' label classes: shape, colour, size, position; two objects are two runs of them.
-  CHECK(one.label_classes == std::vector<int64_t>{4, 6, 2, 9});
-  CHECK(all_two.label_classes == one.label_classes);
-  auto bad = one;
-  bad.labels[7][1] = 6;   // colour 6 of 6
-  CHECK_THROWS_WITH(bad.validate(), Catch::Contains("image 7 label 1 is 6; expected a class in [0, 6)"));
-  bad = one;
-  bad.labels[3].push_back(0);
-  CHECK_THROWS_WITH(bad.validate(), Catch::Contains("image 3 has 5 labels; expected a multiple of 4"));
-  bad = one;
-  bad.labels.clear();
-  CHECK_THROWS_WITH(bad.validate(), Catch::Contains("label_classes given (4 places) but no labels"));
   all_two.labels.pop_back();
   CHECK_THROWS_WITH(all_two.validate(), Catch::Contains("50 images but 49 rows of labels"));
   CHECK_THROWS_WITH(gan::load_captioned_images({.name = "circles"}), Catch::Contains("unknown dataset"));

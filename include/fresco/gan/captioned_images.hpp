@@ -26,15 +26,10 @@ struct CaptionedImages {
   /// captions from images whose labels differ in exactly one place (see
   /// `GanTrainerOptions::contrastive_hard_negatives`).
   std::vector<std::vector<int64_t>> labels;
-  /// Classes of each label place of one object (Shapes {4, 6, 2, 9}: shape, colour, size, position;
-  /// Fashion-MNIST {10}), or empty when unknown. A row of `labels` then holds one or more objects'
-  /// labels in turn. `DiscriminatorConfig::label_classes` for the auxiliary classifier.
-  std::vector<int64_t> label_classes;
 
   int64_t size() const { return images.defined() ? images.size(0) : 0; }
   /// Throws `fresco::Error` unless images is [N, C, S, S] (C 1 or 3, N >= 2) with N captions,
-  /// labels empty or N rows, and with `label_classes` every row a whole number (at least one) of
-  /// objects whose labels lie in [0, label_classes[k]).
+  /// and labels empty or N rows.
   void validate() const;
   /// The first `limit` samples (all when limit is 0 or larger than the set) of
   /// any captioned dataset, rescaled from [0, 1] to [-1, 1].

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include <vector>
 
 #include <fresco/nn/conv.hpp>
 #include <fresco/nn/linear.hpp>
@@ -34,10 +33,6 @@ struct DiscriminatorConfig {
   /// Size of the image and sentence embeddings compared by `similarity` (the
   /// contrastive heads; the trainer uses them when its `contrastive` weight is nonzero).
   int64_t embed_dim = 128;
-  /// Classes of each label of the auxiliary classifier (TAC-GAN, Dash et al. 2017): one linear head
-  /// per label on the feature h, e.g. {4, 6, 2, 9} for Shapes' shape, colour, size and position, or
-  /// {10} for Fashion-MNIST's class. Empty (the default): no classifier.
-  std::vector<int64_t> label_classes;
   /// Seed of the initial weights.
   uint64_t seed = 1;
 
@@ -101,9 +96,6 @@ public:
   /// rows' mean (M >= 2): G's images are compared in the space alignment trained,
   /// without a mean they can move.
   Tensor similarity(const Tensor& h, const Tensor& sentence, float temperature, const Tensor& image_centre) const;
-  /// The auxiliary classifier's logits of features h [B, feature_dim]: one [B, label_classes[k]]
-  /// tensor per label. Throws `fresco::Error` when the config has no `label_classes`.
-  std::vector<Tensor> classify_logits(const Tensor& h) const;
   const DiscriminatorConfig& config() const { return config_; }
 
   nn::Conv2d from_image;            ///< channels -> base_width, 3×3
@@ -112,7 +104,6 @@ public:
   nn::Linear proj;                  ///< text_dim -> feature_dim, no bias
   nn::Linear image_embed;           ///< feature_dim -> embed_dim (contrastive head)
   nn::Linear text_embed;            ///< text_dim -> embed_dim (contrastive head)
-  nn::ModuleList<nn::Linear> classify;   ///< feature_dim -> label_classes[k], one per label (may be empty)
 
 private:
   DiscriminatorConfig config_;

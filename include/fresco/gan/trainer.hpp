@@ -87,14 +87,6 @@ struct GanTrainerOptions {
   /// (the place to change is drawn for each image; an image's k hard negatives change k different
   /// places when it has that many). Data without labels gets random captions instead.
   int64_t contrastive_hard_negatives = 2;
-  /// Weight of the auxiliary classifier's losses (TAC-GAN, Dash et al. 2017; 0: off), used when the
-  /// discriminator has `label_classes` (which must then equal the data's). D learns to read each real
-  /// image's labels from its features (cross-entropy per label place, averaged), and G is rewarded
-  /// when D reads the labels of its caption's image in its images: a direct signal for details that
-  /// the caption names but the adversarial and contrastive losses reward only weakly, such as the
-  /// corners that tell a small square from a small circle. Images of more than one object are left
-  /// out (a head per place cannot say which object it means).
-  float auxiliary_classifier = 1.f;
   /// Temperature τ of the contrastive similarities.
   float contrastive_temperature = 0.1f;
   /// Clip each net's gradient to this total L2 norm (0: no clipping).
@@ -155,8 +147,6 @@ struct GanStepLosses {
   float gp = 0;           ///< the weighted MA-GP term
   float d_contrastive = 0;   ///< D's contrastive loss on real images (unweighted; 0 when off)
   float g_contrastive = 0;   ///< G's contrastive loss on its images (unweighted; 0 when off)
-  float d_classify = 0;   ///< D's auxiliary classification loss on real images (unweighted; 0 when off)
-  float g_classify = 0;   ///< the same loss on G's images, G's term (unweighted; 0 when off)
   float g_loss = 0;       ///< adversarial G loss
   float text_loss = 0;    ///< next-token loss when fine-tuning the text model
 };
@@ -269,10 +259,6 @@ private:
   // model is fine-tuned).
   Tensor sentence_cache_;
   void cache_sentences();
-  // The auxiliary classifier's loss of features h of the images of `indices` (undefined when it is off
-  // or no image of the batch has one object).
-  Tensor classify_loss(const Tensor& h, const std::vector<int64_t>& indices) const;
-  bool classifying() const;
   // The sentence vectors [n, d_model] of training captions 0..n-1 (text model in eval mode, no gradient).
   Tensor caption_sentences(int64_t n) const;
   std::vector<std::string> prompts_;
