@@ -85,8 +85,11 @@ struct GanTrainerOptions {
   /// scene with a square instead of a circle. They join the random negatives, so every loss that
   /// sees negatives must tell apart captions that differ in one attribute, each attribute in turn
   /// (the place to change is drawn for each image; an image's k hard negatives change k different
-  /// places when it has that many). Data without labels gets random captions instead.
-  int64_t contrastive_hard_negatives = 2;
+  /// places when it has that many, then cycle through the places again). Data without labels gets
+  /// random captions instead. The default, 8, changes every attribute of a Shapes scene twice: after
+  /// 2,000 alignment and 2,500 GAN steps 2 gave 60% shape accuracy and 4 69%; in 20-minute runs 4
+  /// gave 87% and 8 92%.
+  int64_t contrastive_hard_negatives = 8;
   /// Temperature τ of the contrastive similarities.
   float contrastive_temperature = 0.1f;
   /// Clip each net's gradient to this total L2 norm (0: no clipping).
