@@ -33,7 +33,7 @@ example train_mlp
 # model. Re-running continues from the checkpoint in FRESCO_T2I_OUT.
 # OpenMP waits as it does by default (spinning briefly, then sleeping): on an
 # idle 2-core machine that runs GAN steps 1.6x faster than one core, where
-# OMP_WAIT_POLICY=passive (threads that sleep at once) gains only 1.15x. On a
+# OMP_WAIT_POLICY=passive (threads that sleep at once) gains only 1.16x. On a
 # machine other programs keep busy, passive is the better choice: set it.
 t2i_minutes=${FRESCO_T2I_MINUTES:-7}
 t2i_out=${FRESCO_T2I_OUT:-runs/shapes}
