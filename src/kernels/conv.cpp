@@ -382,31 +382,35 @@ inline void fold_adjoint(float (&t)[3], const float (&g)[2][2]) {
 void phase_kernels(float* w2, const float* w, const float* scale, int64_t K, int64_t C, bool blocked) {
   const int64_t KC = K * C;
   const int64_t kb_step = blocked ? 8 : 1, cb_step = blocked ? 8 : C;
-  for (int64_t k0 = 0; k0 < K; k0 += kb_step)
-    for (int64_t c0 = 0; c0 < C; c0 += cb_step)
-      for (int64_t ci = c0; ci < c0 + cb_step; ++ci)
-        for (int64_t k = k0; k < k0 + kb_step; ++k) {
-          const int64_t i = k * C + ci;
-          // Offset of element (r2, s2) = (0, 0) and the step between the four.
-          const int64_t base = blocked ? (((k / 8) * (C / 8) + ci / 8) * 4) * 64 + (ci % 8) * 8 + k % 8 : i * 4;
-          const int64_t step = blocked ? 64 : 1;
-          const float* k3 = w + i * 9;
-          const float sc = scale ? scale[k] : 1.f;
-          float rows[2][2][3];  // [a][r2][s]: the kernel's rows folded for phase a
-          for (int s3 = 0; s3 < 3; ++s3) {
-            float col[2][2];
-            fold(col, {k3[s3] * sc, k3[3 + s3] * sc, k3[6 + s3] * sc});
-            for (int a2 = 0; a2 < 2; ++a2)
-              for (int r2 = 0; r2 < 2; ++r2) rows[a2][r2][s3] = col[a2][r2];
-          }
-          for (int a2 = 0; a2 < 2; ++a2)
-            for (int r2 = 0; r2 < 2; ++r2) {
-              float v[2][2];  // [b][s2]
-              fold(v, rows[a2][r2]);
-              for (int b2 = 0; b2 < 2; ++b2)
-                for (int s2 = 0; s2 < 2; ++s2) w2[(2 * a2 + b2) * KC * 4 + base + (r2 * 2 + s2) * step] = v[b2][s2];
+  // Blocks of output channels write disjoint parts of w2: they run in parallel (at batch 1,
+  // the fold took half the time of a 256 -> 128 layer on 4×4 maps).
+  parallel_for(K / kb_step, std::max<int64_t>(1, 4096 / (kb_step * C)), [&](int64_t kb_begin, int64_t kb_end) {
+    for (int64_t k0 = kb_begin * kb_step; k0 < kb_end * kb_step; k0 += kb_step)
+      for (int64_t c0 = 0; c0 < C; c0 += cb_step)
+        for (int64_t ci = c0; ci < c0 + cb_step; ++ci)
+          for (int64_t k = k0; k < k0 + kb_step; ++k) {
+            const int64_t i = k * C + ci;
+            // Offset of element (r2, s2) = (0, 0) and the step between the four.
+            const int64_t base = blocked ? (((k / 8) * (C / 8) + ci / 8) * 4) * 64 + (ci % 8) * 8 + k % 8 : i * 4;
+            const int64_t step = blocked ? 64 : 1;
+            const float* k3 = w + i * 9;
+            const float sc = scale ? scale[k] : 1.f;
+            float rows[2][2][3];  // [a][r2][s]: the kernel's rows folded for phase a
+            for (int s3 = 0; s3 < 3; ++s3) {
+              float col[2][2];
+              fold(col, {k3[s3] * sc, k3[3 + s3] * sc, k3[6 + s3] * sc});
+              for (int a2 = 0; a2 < 2; ++a2)
+                for (int r2 = 0; r2 < 2; ++r2) rows[a2][r2][s3] = col[a2][r2];
             }
-        }
+            for (int a2 = 0; a2 < 2; ++a2)
+              for (int r2 = 0; r2 < 2; ++r2) {
+                float v[2][2];  // [b][s2]
+                fold(v, rows[a2][r2]);
+                for (int b2 = 0; b2 < 2; ++b2)
+                  for (int s2 = 0; s2 < 2; ++s2) w2[(2 * a2 + b2) * KC * 4 + base + (r2 * 2 + s2) * step] = v[b2][s2];
+              }
+          }
+  });
 }
 
 /// dw [K·C][3][3] from the phases' gradients dw2 [4][K·C][2][2]: phase_kernels' adjoint.

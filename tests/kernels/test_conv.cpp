@@ -237,9 +237,10 @@ TEST_CASE("max pooling picks the first of equal maxima", "[kernels][pool]") {
 
 TEST_CASE("upsample2_conv3x3_forward matches upsampling then a 3x3 convolution", "[kernels][conv]") {
   std::mt19937 rng(11);
-  // N C H W K: plain and blocked channel counts, K not a multiple of the block, non-square.
-  const int64_t shapes[][5] = {{1, 1, 1, 1, 1}, {2, 3, 4, 5, 2}, {2, 16, 4, 4, 8}, {3, 12, 5, 3, 20},
-                               {2, 32, 8, 8, 16}, {2, 8, 3, 6, 16}, {1, 8, 6, 7, 3}};
+  // N C H W K: plain and blocked channel counts, K not a multiple of the block, non-square; the
+  // last has enough weights (K·C) for the phase kernels to be laid out on two threads.
+  const int64_t shapes[][5] = {{1, 1, 1, 1, 1}, {2, 3, 4, 5, 2},  {2, 16, 4, 4, 8},   {3, 12, 5, 3, 20},
+                               {2, 32, 8, 8, 16}, {2, 8, 3, 6, 16}, {1, 8, 6, 7, 3}, {1, 128, 2, 3, 64}};
   for (const auto& s : shapes)
     for (const bool bias : {false, true})
       for (const bool relu : {false, true}) {
@@ -285,8 +286,9 @@ TEST_CASE("upsample2_conv3x3_forward matches upsampling then a 3x3 convolution",
 
 TEST_CASE("upsample2_conv3x3 training forward and backward match the unfused definitions", "[kernels][conv]") {
   std::mt19937 rng(12);
+  // The last lays out the plain phase kernels of dx on two threads.
   const int64_t shapes[][5] = {{2, 3, 4, 5, 2}, {2, 16, 4, 4, 8}, {3, 12, 5, 3, 20}, {2, 8, 3, 6, 16},
-                               {2, 32, 4, 8, 32}};
+                               {2, 32, 4, 8, 32}, {1, 64, 2, 3, 72}};
   for (const auto& s : shapes)
     for (const bool bias : {false, true}) {
       const int64_t N = s[0], C = s[1], H = s[2], W = s[3], K = s[4], H2 = 2 * H, W2 = 2 * W;
