@@ -29,7 +29,7 @@ void usage() {
                "         [--gpt FILE] [--seed S] [--text-share F] [--steps N] [--batch B] [--limit N]\n"
                "         [--image-size S] [--g-width W] [--d-width W] [--loss hinge|bce] [--ma-gp K] [--ma-gp-every N]\n"
                "         [--lr-g LR] [--lr-d LR] [--beta1 B] [--beta2 B] [--ema D] [--no-attention] [--finetune-text]\n"
-               "         [--contrastive W] [--temperature T] [--negatives K] [--hard-negatives H]\n"
+               "         [--contrastive W] [--temperature T] [--negatives K] [--hard-negatives H] [--hard-mismatch F]\n"
                "         [--align-steps N] [--lr-align LR] [--align-text-weight W] [--align-text-head]\n"
                "         [--two-objects F]\n"
                "         [--sample-every N] [--checkpoint-every N]\n"
@@ -106,6 +106,7 @@ int main(int argc, char** argv) {
       else if (a == "--temperature") opt.contrastive_temperature = std::stof(value());
       else if (a == "--negatives") opt.contrastive_negatives = std::stoll(value());
       else if (a == "--hard-negatives") opt.contrastive_hard_negatives = std::stoll(value());
+      else if (a == "--hard-mismatch") opt.hard_mismatch = std::stof(value());
       else if (a == "--two-objects") spec.two_object_fraction = std::stof(value());
       else if (a == "--no-attention") attention = false;
       else if (a == "--finetune-text") opt.finetune_text = true;

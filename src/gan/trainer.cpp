@@ -113,6 +113,8 @@ GanTrainer::GanTrainer(Generator& generator, Discriminator& discriminator, text:
   FRESCO_CHECK(o.contrastive_negatives >= 0 && o.contrastive_hard_negatives >= 0,
                "GanTrainer: contrastive_negatives and contrastive_hard_negatives must be >= 0, got {} and {}",
                o.contrastive_negatives, o.contrastive_hard_negatives);
+  FRESCO_CHECK(o.hard_mismatch >= 0 && o.hard_mismatch <= 1, "GanTrainer: hard_mismatch must be in [0, 1], got {}",
+               o.hard_mismatch);
   FRESCO_CHECK(o.clip_grad >= 0, "GanTrainer: clip_grad must be >= 0, got {}", o.clip_grad);
   FRESCO_CHECK(o.ema_decay >= 0 && o.ema_decay < 1, "GanTrainer: ema_decay must be in [0, 1), got {}", o.ema_decay);
   FRESCO_CHECK(o.log_every >= 1 && o.checkpoint_every >= 0 && o.sample_every >= 0 && o.samples_per_prompt >= 1,
@@ -242,7 +244,8 @@ GanBatch GanTrainer::batch(int64_t step) const {
   out.images = index_select(data_.images, 0, out.indices);
   out.tokens = pad_token_rows(rows, tokenizer_.pad_id());
   if (!options_.finetune_text) out.text = encode_tokens(gpt_, out.tokens);
-  if ((options_.contrastive > 0 || options_.align_steps > 0) &&
+  const bool hard_mismatch = options_.hard_mismatch > 0 && options_.contrastive_hard_negatives > 0;
+  if ((options_.contrastive > 0 || options_.align_steps > 0 || hard_mismatch) &&
       options_.contrastive_negatives + options_.contrastive_hard_negatives > 0) {
     fresco::Generator pick(mix_seed(options_.seed, 0x4E6A7000ull + static_cast<uint64_t>(step)));
     std::vector<int64_t> extra;
@@ -404,10 +407,18 @@ GanStepLosses GanTrainer::d_step(const GanBatch& b) {
   }
   Tensor h_real = d_.features(real);
   Tensor d_real = d_.logits(h_real, s);
-  // Mismatched captions: each image gets its batch neighbour's sentence vector.
-  std::vector<int64_t> roll(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) roll[static_cast<size_t>(i)] = (i + 1) % n;
-  Tensor others = d_(cat({fake, b.images}, 0), cat({tf.sentence, index_select(tf.sentence, 0, roll)}, 0));
+  // Mismatched captions: each image gets its batch neighbour's sentence vector, or for the first
+  // hard_mismatch · n images their first hard negative's (rows n + negatives + i · hard of `pool`).
+  const Tensor negatives = negative_sentences(gpt_, b);
+  const int64_t hard = options_.contrastive_hard_negatives;
+  const int64_t n_hard = negatives.defined() && hard > 0
+                             ? static_cast<int64_t>(std::lround(options_.hard_mismatch * static_cast<double>(n)))
+                             : 0;
+  std::vector<int64_t> mismatch(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    mismatch[static_cast<size_t>(i)] = i < n_hard ? n + options_.contrastive_negatives + i * hard : (i + 1) % n;
+  const Tensor pool = n_hard > 0 ? cat({tf.sentence, negatives}, 0) : tf.sentence;
+  Tensor others = d_(cat({fake, b.images}, 0), cat({tf.sentence, index_select(pool, 0, mismatch)}, 0));
   Tensor d_fake = others.slice(0, 0, n), d_mis = others.slice(0, n, 2 * n);
   Tensor loss;
   if (options_.loss == "hinge") {
@@ -419,7 +430,7 @@ GanStepLosses GanTrainer::d_step(const GanBatch& b) {
   }
   Tensor total = loss;
   if (options_.contrastive > 0) {
-    Tensor c = caption_contrastive(d_, h_real, s, negative_sentences(gpt_, b), options_.contrastive_temperature);
+    Tensor c = caption_contrastive(d_, h_real, s, negatives, options_.contrastive_temperature);
     l.d_contrastive = c.item();
     total = total + c * options_.contrastive;
   }

@@ -176,6 +176,38 @@ TEST_CASE("GanTrainer: train() reads the negatives' sentence vectors from its ca
   CHECK(cached[0].d_contrastive > 0);
 }
 
+TEST_CASE("GanTrainer: hard_mismatch pairs real images with their first hard negatives' captions", "[gan][trainer]") {
+  // d_mismatch is D's mean logit on the mismatched pairs: recomputed here from the batch, with the
+  // first round(share · 4) images taking their first hard negative (row 8 + 2i of the negatives,
+  // after the 8 random ones) and the others their neighbour's caption.
+  for (const float share : {0.f, 0.5f, 0.75f, 1.f}) {
+    INFO("hard_mismatch " << share);
+    Setup s;
+    auto o = tiny_options("");
+    o.contrastive_hard_negatives = 2;
+    o.hard_mismatch = share;
+    gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
+    const auto b = t.batch(0);
+    REQUIRE(b.negative_sentences.defined());
+    REQUIRE(b.text.sentence.defined());
+    const int64_t n = 4, hard_rows = std::lround(share * 4);
+    std::vector<Tensor> rows;
+    for (int64_t i = 0; i < n; ++i)
+      rows.push_back(i < hard_rows ? b.negative_sentences.slice(0, 8 + 2 * i, 9 + 2 * i)
+                                   : b.text.sentence.slice(0, (i + 1) % n, (i + 1) % n + 1));
+    float want = 0;
+    {
+      NoGradGuard guard;
+      want = mean(s.d(b.images, cat(rows, 0))).item();
+    }
+    const auto l = t.d_step(b);
+    CHECK(l.d_mismatch == Approx(want).epsilon(1e-5));
+  }
+  Setup s;
+  CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), {.batch_size = 4, .hard_mismatch = 1.5f}),
+                    Catch::Contains("hard_mismatch must be in [0, 1], got 1.5"));
+}
+
 TEST_CASE("GanTrainer: the contrastive losses train D to pick each real image's caption", "[gan][trainer]") {
   Setup s;
   auto o = tiny_options("");

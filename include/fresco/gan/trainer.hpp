@@ -92,6 +92,15 @@ struct GanTrainerOptions {
   int64_t contrastive_hard_negatives = 8;
   /// Temperature τ of the contrastive similarities.
   float contrastive_temperature = 0.1f;
+  /// Share of the matching-aware loss's mismatched pairs (a real image with a caption not its own)
+  /// whose caption is the image's first hard negative, which differs from its own caption in one
+  /// attribute, instead of its batch neighbour's, which differs in several: D must then check each
+  /// attribute, not only the ones that usually change together. In [0, 1]; 0: neighbours only.
+  /// Without hard negatives (`contrastive_hard_negatives` 0) every pair takes the neighbour's.
+  /// Shapes, 20 minutes on 2 cores, seeds 0, 1, 2 (shape accuracy, seen / held-out combinations):
+  /// 0 gave 94.4 / 82.0, 81.4 / 55.7, 93.0 / 57.7%; the default, 0.5, 94.3 / 97.0, 92.4 / 72.0,
+  /// 88.7 / 87.0%.
+  float hard_mismatch = 0.5f;
   /// Clip each net's gradient to this total L2 norm (0: no clipping).
   float clip_grad = 10.f;
   /// Decay of the exponential moving average of G's weights (0: the average is G itself);
@@ -133,7 +142,8 @@ struct GanBatch {
   /// The frozen text model's features of the captions, computed once for both
   /// phases (undefined members when the text model is fine-tuned).
   TextFeatures text;
-  /// The extra negative captions of the contrastive losses, when those losses are on: the
+  /// The extra negative captions of the contrastive losses, when those losses (or hard
+  /// mismatches with hard negatives) are on: the
   /// `contrastive_negatives` random ones, then `contrastive_hard_negatives` for each row of the
   /// batch (row by row), as tokens, and their sentence vectors [K, d_model] from the frozen text
   /// model (undefined when it is fine-tuned).
