@@ -348,7 +348,8 @@ Tensor GanTrainer::caption_sentences(int64_t n) const {
 
 void GanTrainer::cache_sentences() {
   sentence_cache_ = Tensor();
-  if (!options_.finetune_text && options_.contrastive > 0 &&
+  const bool hard_mismatch = options_.hard_mismatch > 0 && options_.contrastive_hard_negatives > 0;
+  if (!options_.finetune_text && (options_.contrastive > 0 || hard_mismatch) &&
       options_.contrastive_negatives + options_.contrastive_hard_negatives > 0)
     sentence_cache_ = caption_sentences(data_.size());
 }
