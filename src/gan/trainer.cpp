@@ -57,6 +57,9 @@ Tensor contrastive_loss(const Tensor& sim) {
   return (cross_entropy(sim, diagonal) + cross_entropy(by_caption, diagonal)) * 0.5f;
 }
 
+// Whether d_step gives some mismatched pairs a hard negative's caption (see GanTrainerOptions::hard_mismatch).
+bool hard_mismatches(const GanTrainerOptions& o) { return o.hard_mismatch > 0 && o.contrastive_hard_negatives > 0; }
+
 // The sentence vectors of a GAN batch's negative captions (undefined without any), never differentiated.
 Tensor negative_sentences(const text::Gpt& gpt, const GanBatch& b) {
   if (b.negative_sentences.defined() || b.negatives.batch == 0) return b.negative_sentences;
@@ -244,8 +247,7 @@ GanBatch GanTrainer::batch(int64_t step) const {
   out.images = index_select(data_.images, 0, out.indices);
   out.tokens = pad_token_rows(rows, tokenizer_.pad_id());
   if (!options_.finetune_text) out.text = encode_tokens(gpt_, out.tokens);
-  const bool hard_mismatch = options_.hard_mismatch > 0 && options_.contrastive_hard_negatives > 0;
-  if ((options_.contrastive > 0 || options_.align_steps > 0 || hard_mismatch) &&
+  if ((options_.contrastive > 0 || options_.align_steps > 0 || hard_mismatches(options_)) &&
       options_.contrastive_negatives + options_.contrastive_hard_negatives > 0) {
     fresco::Generator pick(mix_seed(options_.seed, 0x4E6A7000ull + static_cast<uint64_t>(step)));
     std::vector<int64_t> extra;
@@ -348,8 +350,7 @@ Tensor GanTrainer::caption_sentences(int64_t n) const {
 
 void GanTrainer::cache_sentences() {
   sentence_cache_ = Tensor();
-  const bool hard_mismatch = options_.hard_mismatch > 0 && options_.contrastive_hard_negatives > 0;
-  if (!options_.finetune_text && (options_.contrastive > 0 || hard_mismatch) &&
+  if (!options_.finetune_text && (options_.contrastive > 0 || hard_mismatches(options_)) &&
       options_.contrastive_negatives + options_.contrastive_hard_negatives > 0)
     sentence_cache_ = caption_sentences(data_.size());
 }
@@ -408,18 +409,22 @@ GanStepLosses GanTrainer::d_step(const GanBatch& b) {
   }
   Tensor h_real = d_.features(real);
   Tensor d_real = d_.logits(h_real, s);
-  // Mismatched captions: each image gets its batch neighbour's sentence vector, or for the first
-  // hard_mismatch · n images their first hard negative's (rows n + negatives + i · hard of `pool`).
+  // Mismatched captions: the first hard_mismatch · n images get their first hard negative's
+  // sentence vector (row negatives + i · hard), the others their batch neighbour's.
   const Tensor negatives = negative_sentences(gpt_, b);
-  const int64_t hard = options_.contrastive_hard_negatives;
-  const int64_t n_hard = negatives.defined() && hard > 0
+  const int64_t n_hard = negatives.defined() && hard_mismatches(options_)
                              ? static_cast<int64_t>(std::lround(options_.hard_mismatch * static_cast<double>(n)))
                              : 0;
-  std::vector<int64_t> mismatch(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i)
-    mismatch[static_cast<size_t>(i)] = i < n_hard ? n + options_.contrastive_negatives + i * hard : (i + 1) % n;
-  const Tensor pool = n_hard > 0 ? cat({tf.sentence, negatives}, 0) : tf.sentence;
-  Tensor others = d_(cat({fake, b.images}, 0), cat({tf.sentence, index_select(pool, 0, mismatch)}, 0));
+  std::vector<int64_t> hard_rows, neighbours;
+  for (int64_t i = 0; i < n_hard; ++i)
+    hard_rows.push_back(options_.contrastive_negatives + i * options_.contrastive_hard_negatives);
+  for (int64_t i = n_hard; i < n; ++i) neighbours.push_back((i + 1) % n);
+  Tensor mismatched = n_hard < n ? index_select(tf.sentence, 0, neighbours) : Tensor();
+  if (n_hard > 0) {
+    Tensor hard = index_select(negatives, 0, hard_rows);
+    mismatched = mismatched.defined() ? cat({hard, mismatched}, 0) : hard;
+  }
+  Tensor others = d_(cat({fake, b.images}, 0), cat({tf.sentence, mismatched}, 0));
   Tensor d_fake = others.slice(0, 0, n), d_mis = others.slice(0, n, 2 * n);
   Tensor loss;
   if (options_.loss == "hinge") {
