@@ -2,6 +2,8 @@
 #include "kernels/dnnl_context.hpp"
 
 #include <array>
+#include <cstdlib>
+#include <new>
 
 #include <fresco/error.hpp>
 
@@ -16,6 +18,24 @@ dnnl::engine& engine() {
 dnnl::stream& stream() {
   thread_local dnnl::stream s(engine());
   return s;
+}
+
+void* scratchpad(size_t bytes) {
+  struct Buffer {
+    void* data = nullptr;
+    size_t size = 0;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local Buffer buffer;
+  if (bytes > buffer.size) {
+    const size_t size = (bytes + 63) / 64 * 64;
+    void* data = std::aligned_alloc(64, size);
+    if (!data) throw std::bad_alloc();
+    std::free(buffer.data);
+    buffer.data = data;
+    buffer.size = size;
+  }
+  return buffer.data;
 }
 
 void execute(const dnnl::primitive& primitive, std::initializer_list<Arg> args) {

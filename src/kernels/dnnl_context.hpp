@@ -22,6 +22,13 @@ dnnl::engine& engine();
 /// per-thread one needs no locking.
 dnnl::stream& stream();
 
+/// The calling thread's scratchpad for primitives created with scratchpad_mode::user:
+/// at least `bytes` long, 64-byte aligned, kept and grown between calls. A primitive
+/// with the library's own scratchpad (shared by all primitives) may run on one thread
+/// only, the one it was created on; with this one it may run on any thread, on several
+/// at once.
+void* scratchpad(size_t bytes);
+
 /// One argument of a primitive: its oneDNN role (DNNL_ARG_*), layout and the caller's buffer.
 struct Arg {
   int role;

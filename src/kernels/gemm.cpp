@@ -8,9 +8,12 @@
 #include <algorithm>
 #include <array>
 
+#include <omp.h>
+
 #include <fresco/error.hpp>
 
 #include "kernels/dnnl_context.hpp"
+#include "kernels/parallel.hpp"
 #include "kernels/vec_math.hpp"
 
 namespace fresco::kernels {
@@ -21,7 +24,8 @@ using Key = std::array<int64_t, 15>;
 
 struct GemmPrimitive {
   dnnl::matmul matmul;
-  memory::desc a_md, b_md, c_md, bias_md;
+  memory::desc a_md, b_md, c_md, bias_md, scratch_md;
+  size_t scratch_bytes = 0;
 };
 
 dnnl_context::PrimitiveCache<15, GemmPrimitive>& cache() {
@@ -58,9 +62,15 @@ GemmPrimitive make_primitive(const Key& k) {
   if (accumulate) ops.append_sum(1.0f);
   if (static_cast<Epilogue>(epilogue) == Epilogue::gelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
   if (ops.len() > 0) attr.set_post_ops(ops);
+  // Products split over threads run one primitive on several threads at once: each
+  // execution gets its thread's scratchpad.
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   dnnl::matmul::desc desc = has_bias ? dnnl::matmul::desc(p.a_md, p.b_md, p.bias_md, p.c_md)
                                      : dnnl::matmul::desc(p.a_md, p.b_md, p.c_md);
-  p.matmul = dnnl::matmul(dnnl::matmul::primitive_desc(desc, attr, dnnl_context::engine()));
+  const dnnl::matmul::primitive_desc pd(desc, attr, dnnl_context::engine());
+  p.matmul = dnnl::matmul(pd);
+  p.scratch_md = pd.scratchpad_desc();
+  p.scratch_bytes = p.scratch_md.get_size();
   return p;
 }
 
@@ -76,6 +86,34 @@ void fill_empty_product(int64_t batch, int64_t M, int64_t N, float* C, int64_t l
         c[j] = epilogue == Epilogue::gelu ? 0.5f * v * one_plus_erf(v * 0.70710678118654752f) : v;   // as ops' gelu
       }
     }
+}
+
+/// A large single product as one part per thread, each a single-threaded oneDNN product
+/// (oneDNN runs sequentially inside a parallel region): C's rows split when M ≥ N, its
+/// columns otherwise, in blocks of 16. For a transformer step's shapes (M = 2048 rows or
+/// a weight gradient's 128-512, N and K of 128-512), oneDNN's own split over two threads
+/// was up to 20% slower: for some of them it splits K and then adds the partial products.
+/// Returns false, having done nothing, when the product is small or already on a worker.
+bool split_over_threads(int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* C, int64_t ldc,
+                        const float* bias, bool accumulate, Epilogue epilogue) {
+  constexpr int64_t kBlock = 16;
+  const int64_t t = threads();
+  const bool rows = M >= N;
+  const int64_t blocks = ((rows ? M : N) + kBlock - 1) / kBlock;
+  if (t < 2 || blocks < 2 || M * N * K < (int64_t{1} << 21) || omp_in_parallel()) return false;
+  const int64_t parts = std::min(t, blocks);
+  parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t b0 = p * blocks / parts * kBlock, b1 = std::min((p + 1) * blocks / parts * kBlock, rows ? M : N);
+      if (rows)
+        gemm(1, b1 - b0, N, K, {A.data + b0 * A.row_stride, 0, A.row_stride, A.col_stride}, B, C + b0 * ldc, ldc, 0,
+             bias, accumulate, epilogue);
+      else
+        gemm(1, M, b1 - b0, K, A, {B.data + b0 * B.col_stride, 0, B.row_stride, B.col_stride}, C + b0, ldc, 0,
+             bias ? bias + b0 : nullptr, accumulate, epilogue);
+    }
+  });
+  return true;
 }
 
 }  // namespace
@@ -106,6 +144,8 @@ void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, MatRef A, MatRef B, fl
     return;
   }
 
+  if (batch == 1 && split_over_threads(M, N, K, A, B, C, ldc, bias, accumulate, epilogue)) return;
+
   const Key key{batch,        M,           N,          K,
                 A.batch_stride, A.row_stride, A.col_stride, B.batch_stride,
                 B.row_stride, B.col_stride, ldc,        c_batch_stride,
@@ -113,12 +153,17 @@ void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, MatRef A, MatRef B, fl
   const GemmPrimitive& p = cache().get(key, [&] { return make_primitive(key); });
 
   using dnnl_context::Arg;
-  if (bias)
-    dnnl_context::execute(p.matmul, {Arg{DNNL_ARG_SRC, &p.a_md, A.data}, Arg{DNNL_ARG_WEIGHTS, &p.b_md, B.data},
-                                     Arg{DNNL_ARG_DST, &p.c_md, C}, Arg{DNNL_ARG_BIAS, &p.bias_md, bias}});
+  void* scratch = p.scratch_bytes > 0 ? dnnl_context::scratchpad(p.scratch_bytes) : nullptr;
+  const Arg a{DNNL_ARG_SRC, &p.a_md, A.data}, b{DNNL_ARG_WEIGHTS, &p.b_md, B.data}, c{DNNL_ARG_DST, &p.c_md, C};
+  const Arg bias_arg{DNNL_ARG_BIAS, &p.bias_md, bias}, scratch_arg{DNNL_ARG_SCRATCHPAD, &p.scratch_md, scratch};
+  if (bias && scratch)
+    dnnl_context::execute(p.matmul, {a, b, c, bias_arg, scratch_arg});
+  else if (bias)
+    dnnl_context::execute(p.matmul, {a, b, c, bias_arg});
+  else if (scratch)
+    dnnl_context::execute(p.matmul, {a, b, c, scratch_arg});
   else
-    dnnl_context::execute(p.matmul, {Arg{DNNL_ARG_SRC, &p.a_md, A.data}, Arg{DNNL_ARG_WEIGHTS, &p.b_md, B.data},
-                                     Arg{DNNL_ARG_DST, &p.c_md, C}});
+    dnnl_context::execute(p.matmul, {a, b, c});
 }
 
 }  // namespace fresco::kernels
