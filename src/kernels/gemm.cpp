@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <array>
+#include <exception>
+#include <mutex>
 
 #include <omp.h>
 
@@ -102,17 +104,26 @@ bool split_over_threads(int64_t M, int64_t N, int64_t K, const MatRef& A, const 
   const int64_t blocks = ((rows ? M : N) + kBlock - 1) / kBlock;
   if (t < 2 || blocks < 2 || M * N * K < (int64_t{1} << 21) || omp_in_parallel()) return false;
   const int64_t parts = std::min(t, blocks);
+  // An exception may not leave an OpenMP region: the first one is carried out of it.
+  std::exception_ptr error;
+  std::mutex error_mutex;
   parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t b0 = p * blocks / parts * kBlock, b1 = std::min((p + 1) * blocks / parts * kBlock, rows ? M : N);
-      if (rows)
-        gemm(1, b1 - b0, N, K, {A.data + b0 * A.row_stride, 0, A.row_stride, A.col_stride}, B, C + b0 * ldc, ldc, 0,
-             bias, accumulate, epilogue);
-      else
-        gemm(1, M, b1 - b0, K, A, {B.data + b0 * B.col_stride, 0, B.row_stride, B.col_stride}, C + b0, ldc, 0,
-             bias ? bias + b0 : nullptr, accumulate, epilogue);
+    try {
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t b0 = p * blocks / parts * kBlock, b1 = std::min((p + 1) * blocks / parts * kBlock, rows ? M : N);
+        if (rows)
+          gemm(1, b1 - b0, N, K, {A.data + b0 * A.row_stride, 0, A.row_stride, A.col_stride}, B, C + b0 * ldc, ldc, 0,
+               bias, accumulate, epilogue);
+        else
+          gemm(1, M, b1 - b0, K, A, {B.data + b0 * B.col_stride, 0, B.row_stride, B.col_stride}, C + b0, ldc, 0,
+               bias ? bias + b0 : nullptr, accumulate, epilogue);
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
     }
   });
+  if (error) std::rethrow_exception(error);
   return true;
 }
 
