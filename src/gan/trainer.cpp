@@ -60,6 +60,9 @@ Tensor contrastive_loss(const Tensor& sim) {
 // Whether d_step gives some mismatched pairs a hard negative's caption (see GanTrainerOptions::hard_mismatch).
 bool hard_mismatches(const GanTrainerOptions& o) { return o.hard_mismatch > 0 && o.contrastive_hard_negatives > 0; }
 
+// Whether d_step reads the sentence vectors of the batch's negative captions.
+bool d_reads_negatives(const GanTrainerOptions& o) { return o.contrastive > 0 || hard_mismatches(o); }
+
 // The sentence vectors of a GAN batch's negative captions (undefined without any), never differentiated.
 Tensor negative_sentences(const text::Gpt& gpt, const GanBatch& b) {
   if (b.negative_sentences.defined() || b.negatives.batch == 0) return b.negative_sentences;
@@ -247,7 +250,7 @@ GanBatch GanTrainer::batch(int64_t step) const {
   out.images = index_select(data_.images, 0, out.indices);
   out.tokens = pad_token_rows(rows, tokenizer_.pad_id());
   if (!options_.finetune_text) out.text = encode_tokens(gpt_, out.tokens);
-  if ((options_.contrastive > 0 || options_.align_steps > 0 || hard_mismatches(options_)) &&
+  if ((d_reads_negatives(options_) || options_.align_steps > 0) &&
       options_.contrastive_negatives + options_.contrastive_hard_negatives > 0) {
     fresco::Generator pick(mix_seed(options_.seed, 0x4E6A7000ull + static_cast<uint64_t>(step)));
     std::vector<int64_t> extra;
@@ -350,7 +353,7 @@ Tensor GanTrainer::caption_sentences(int64_t n) const {
 
 void GanTrainer::cache_sentences() {
   sentence_cache_ = Tensor();
-  if (!options_.finetune_text && (options_.contrastive > 0 || hard_mismatches(options_)) &&
+  if (!options_.finetune_text && d_reads_negatives(options_) &&
       options_.contrastive_negatives + options_.contrastive_hard_negatives > 0)
     sentence_cache_ = caption_sentences(data_.size());
 }
@@ -411,7 +414,9 @@ GanStepLosses GanTrainer::d_step(const GanBatch& b) {
   Tensor d_real = d_.logits(h_real, s);
   // Mismatched captions: the first hard_mismatch · n images get their first hard negative's
   // sentence vector (row negatives + i · hard), the others their batch neighbour's.
-  const Tensor negatives = negative_sentences(gpt_, b);
+  // Encoded here only when D uses them (with a fine-tuned text model, a batch built for the
+  // alignment phase carries negatives whose vectors d_step never reads).
+  const Tensor negatives = d_reads_negatives(options_) ? negative_sentences(gpt_, b) : Tensor();
   const int64_t n_hard = negatives.defined() && hard_mismatches(options_)
                              ? static_cast<int64_t>(std::lround(options_.hard_mismatch * static_cast<double>(n)))
                              : 0;
