@@ -34,6 +34,7 @@
 #include <fresco/nn/embedding.hpp>
 #include <fresco/nn/linear.hpp>
 #include <fresco/nn/module.hpp>
+#include <fresco/nn/mode_guard.hpp>
 #include <fresco/nn/module_list.hpp>
 #include <fresco/nn/norm.hpp>
 #include <fresco/nn/pool.hpp>
@@ -52,6 +53,7 @@
 #include <fresco/optim/optimizer.hpp>
 #include <fresco/optim/schedule.hpp>
 #include <fresco/optim/sgd.hpp>
+#include <fresco/progress.hpp>
 #include <fresco/tensor/format.hpp>
 #include <fresco/tensor/profiler.hpp>
 #include <fresco/tensor/random.hpp>

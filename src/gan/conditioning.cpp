@@ -79,13 +79,6 @@ TextFeatures encode_tokens(const text::Gpt& gpt, const TokenBatch& tokens) {
   return f;
 }
 
-uint64_t mix_seed(uint64_t a, uint64_t b) {
-  uint64_t z = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 Tensor seeded_noise(int64_t rows, int64_t dim, uint64_t seed, int64_t first_row) {
   FRESCO_CHECK(rows >= 1 && dim >= 1, "seeded_noise: rows and dim must be positive, got {} and {}", rows, dim);
   std::vector<float> v(static_cast<size_t>(rows * dim));

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <fresco/tensor/random.hpp>
 #include <fresco/tensor/tensor.hpp>
 #include <fresco/text/gpt.hpp>
 #include <fresco/text/tokenizer.hpp>
@@ -53,7 +54,7 @@ TextFeatures encode_tokens(const text::Gpt& gpt, const TokenBatch& tokens);
 /// seeded by (seed, first_row + i), so a row does not depend on the batch size.
 Tensor seeded_noise(int64_t rows, int64_t dim, uint64_t seed, int64_t first_row = 0);
 
-/// splitmix64 of (a, b): independent seeds for the streams of a run.
-uint64_t mix_seed(uint64_t a, uint64_t b);
+/// `fresco::mix_seed`, which the GAN's streams have always used.
+using fresco::mix_seed;
 
 }  // namespace fresco::gan

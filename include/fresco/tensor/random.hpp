@@ -35,4 +35,9 @@ private:
 /// use it from one thread, or give each thread its own Generator.
 Generator& default_generator();
 
+/// A seed for stream `b` of a run seeded by `a` (splitmix64's finaliser of a mix
+/// of both): the one way fresco derives independent seeds (per step, per row,
+/// per epoch) from a user's seed. Same inputs, same seed, on every machine.
+uint64_t mix_seed(uint64_t a, uint64_t b);
+
 }  // namespace fresco
