@@ -60,16 +60,13 @@ int main(int argc, char** argv) {
   // Alignment and contrastive losses: what makes the images follow the caption (docs/text-to-image.md,
   // "Conditioning"). align_steps < 0: 100 per minute of budget, at most 2000.
   int64_t align_steps = -1;
-  fresco::gan::GanTrainerOptions opt{.batch_size = 32,
-                                     .steps = 1'000'000'000,
-                                     .lr_g = 1e-4f,
-                                     .lr_d = 4e-4f,
-                                     .beta1 = 0.f,
-                                     .beta2 = 0.9f,
-                                     .ma_gp_every = 4,
-                                     .contrastive = 1.f,
-                                     .checkpoint_every = 500,
-                                     .sample_every = 100};
+  fresco::gan::GanTrainerOptions opt{.batch_size = 32, .steps = 1'000'000'000};
+  opt.optimizer = {.lr_g = 1e-4f, .lr_d = 4e-4f, .beta1 = 0.f, .beta2 = 0.9f};
+  opt.penalty.every = 4;
+  opt.contrastive.weight = 1.f;
+  opt.output.checkpoint_every = 500;
+  opt.output.sample_every = 100;
+  opt.on_progress = fresco::progress_bar();
   try {
     bool have_dataset = false;
     for (int i = 1; i < argc; ++i) {
@@ -90,34 +87,34 @@ int main(int argc, char** argv) {
       else if (a == "--image-size") spec.image_size = std::stoll(value());
       else if (a == "--g-width") g_width = std::stoll(value());
       else if (a == "--d-width") d_width = std::stoll(value());
-      else if (a == "--loss") opt.loss = value();
-      else if (a == "--ma-gp") opt.ma_gp = std::stof(value());
-      else if (a == "--ma-gp-every") opt.ma_gp_every = std::stoll(value());
-      else if (a == "--lr-g") opt.lr_g = std::stof(value());
-      else if (a == "--lr-d") opt.lr_d = std::stof(value());
-      else if (a == "--beta1") opt.beta1 = std::stof(value());
-      else if (a == "--beta2") opt.beta2 = std::stof(value());
-      else if (a == "--ema") opt.ema_decay = std::stof(value());
-      else if (a == "--contrastive") opt.contrastive = std::stof(value());
+      else if (a == "--loss") opt.loss = fresco::gan::parse_gan_loss(value());
+      else if (a == "--ma-gp") opt.penalty.weight = std::stof(value());
+      else if (a == "--ma-gp-every") opt.penalty.every = std::stoll(value());
+      else if (a == "--lr-g") opt.optimizer.lr_g = std::stof(value());
+      else if (a == "--lr-d") opt.optimizer.lr_d = std::stof(value());
+      else if (a == "--beta1") opt.optimizer.beta1 = std::stof(value());
+      else if (a == "--beta2") opt.optimizer.beta2 = std::stof(value());
+      else if (a == "--ema") opt.optimizer.ema_decay = std::stof(value());
+      else if (a == "--contrastive") opt.contrastive.weight = std::stof(value());
       else if (a == "--align-steps") align_steps = std::stoll(value());
-      else if (a == "--lr-align") opt.lr_align = std::stof(value());
-      else if (a == "--align-text-weight") opt.align_text_loss_weight = std::stof(value());
-      else if (a == "--align-text-head") opt.align_sentences = false;
-      else if (a == "--temperature") opt.contrastive_temperature = std::stof(value());
-      else if (a == "--negatives") opt.contrastive_negatives = std::stoll(value());
-      else if (a == "--hard-negatives") opt.contrastive_hard_negatives = std::stoll(value());
-      else if (a == "--hard-mismatch") opt.hard_mismatch = std::stof(value());
+      else if (a == "--lr-align") opt.alignment.lr = std::stof(value());
+      else if (a == "--align-text-weight") opt.alignment.text_loss_weight = std::stof(value());
+      else if (a == "--align-text-head") opt.alignment.align_sentences = false;
+      else if (a == "--temperature") opt.contrastive.temperature = std::stof(value());
+      else if (a == "--negatives") opt.contrastive.negatives = std::stoll(value());
+      else if (a == "--hard-negatives") opt.contrastive.hard_negatives = std::stoll(value());
+      else if (a == "--hard-mismatch") opt.contrastive.hard_mismatch = std::stof(value());
       else if (a == "--two-objects") spec.two_object_fraction = std::stof(value());
       else if (a == "--no-attention") attention = false;
-      else if (a == "--finetune-text") opt.finetune_text = true;
-      else if (a == "--sample-every") opt.sample_every = std::stoll(value());
-      else if (a == "--checkpoint-every") opt.checkpoint_every = std::stoll(value());
+      else if (a == "--finetune-text") opt.text.finetune = true;
+      else if (a == "--sample-every") opt.output.sample_every = std::stoll(value());
+      else if (a == "--checkpoint-every") opt.output.checkpoint_every = std::stoll(value());
       else if (a == "--help" || a == "-h") return usage(), 0;
       else throw fresco::Error("train_text2image: unknown argument '" + a + "' (see --help)");
     }
     if (!have_dataset) throw fresco::Error("train_text2image: --dataset is required (see --help)");
     FRESCO_CHECK(minutes > 0, "train_text2image: --minutes must be positive, got {}", minutes);
-    opt.align_steps = align_steps >= 0 ? align_steps : std::min<int64_t>(2000, static_cast<int64_t>(100 * minutes));
+    opt.alignment.steps = align_steps >= 0 ? align_steps : std::min<int64_t>(2000, static_cast<int64_t>(100 * minutes));
     FRESCO_CHECK(text_share >= 0 && text_share < 1, "train_text2image: --text-share must be in [0, 1), got {}",
                  text_share);
     std::filesystem::create_directories(out);
@@ -158,7 +155,7 @@ int main(int argc, char** argv) {
                               .cross_attention = attention, .seed = opt.seed});
     fresco::gan::Discriminator d({.image_size = size, .channels = channels, .text_dim = d_model,
                                   .base_width = d_width, .seed = opt.seed + 1});
-    opt.out_dir = out;
+    opt.output.dir = out;
     opt.minutes = std::max(0.05, minutes - elapsed_min());
     fmt::print(stderr, "[3/4] alignment and GAN training for {:.1f} min: G {} parameters, D {} parameters, batch {}\n",
                opt.minutes, g.num_parameters(), d.num_parameters(), opt.batch_size);

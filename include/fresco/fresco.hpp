@@ -17,12 +17,17 @@
 #include <fresco/eval/classifier.hpp>
 #include <fresco/eval/evaluate.hpp>
 #include <fresco/eval/metrics.hpp>
+#include <fresco/gan/align.hpp>
+#include <fresco/gan/batch.hpp>
 #include <fresco/gan/captioned_images.hpp>
 #include <fresco/gan/conditioning.hpp>
 #include <fresco/gan/discriminator.hpp>
+#include <fresco/gan/ema.hpp>
 #include <fresco/gan/generator.hpp>
+#include <fresco/gan/negatives.hpp>
 #include <fresco/gan/text_to_image.hpp>
 #include <fresco/gan/trainer.hpp>
+#include <fresco/gan/trainer_options.hpp>
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/gif.hpp>
 #include <fresco/io/image.hpp>

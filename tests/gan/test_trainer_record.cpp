@@ -41,25 +41,21 @@ struct Run {
 // mismatches, the contrastive losses, MA-GP (every step and lazily), hinge and BCE, a frozen
 // and a fine-tuned text model, gradient clipping, the EMA and its statistics.
 std::vector<Run> runs() {
-  gan::GanTrainerOptions a;
-  a.batch_size = 4;
-  a.steps = 20;
-  a.align_steps = 4;
-  a.contrastive_negatives = 6;
-  a.contrastive_hard_negatives = 2;
-  a.hard_mismatch = 0.5f;
-  a.seed = 7;
-  a.progress = false;
+  gan::GanTrainerOptions a{.batch_size = 4, .steps = 20, .seed = 7};
+  a.alignment.steps = 4;
+  a.contrastive.negatives = 6;
+  a.contrastive.hard_negatives = 2;
+  a.contrastive.hard_mismatch = 0.5f;
   gan::GanTrainerOptions b = a;
-  b.loss = "bce";
-  b.align_steps = 0;
-  b.align_sentences = false;
-  b.finetune_text = true;
-  b.ma_gp_every = 3;
-  b.contrastive = 0.5f;
-  b.hard_mismatch = 1.f;
-  b.ema_decay = 0.9f;
-  b.clip_grad = 1.f;
+  b.loss = gan::GanLoss::bce;
+  b.alignment.steps = 0;
+  b.alignment.align_sentences = false;
+  b.text.finetune = true;
+  b.penalty.every = 3;
+  b.contrastive.weight = 0.5f;
+  b.contrastive.hard_mismatch = 1.f;
+  b.optimizer.ema_decay = 0.9f;
+  b.optimizer.clip_grad = 1.f;
   b.seed = 8;
   return {{"frozen_hinge_aligned", a}, {"finetuned_bce", b}};
 }

@@ -41,10 +41,12 @@ struct Setup {
 };
 
 gan::GanTrainerOptions tiny_options(const std::string& out_dir) {
-  return {.batch_size = 4, .steps = 4, .align_steps = 0, .contrastive_negatives = 8, .contrastive_hard_negatives = 0,
-          .out_dir = out_dir,
-          .checkpoint_every = 2, .sample_every = 2, .log_every = 1, .samples_per_prompt = 2, .seed = 21,
-          .progress = false};
+  gan::GanTrainerOptions o{.batch_size = 4, .steps = 4, .seed = 21};
+  o.alignment.steps = 0;
+  o.contrastive.negatives = 8;
+  o.contrastive.hard_negatives = 0;
+  o.output = {.dir = out_dir, .checkpoint_every = 2, .sample_every = 2, .log_every = 1, .samples_per_prompt = 2};
+  return o;
 }
 
 }  // namespace
@@ -67,7 +69,7 @@ TEST_CASE("GanTrainer: d_step and g_step change only their own net", "[gan][trai
   for (std::string loss : {"hinge", "bce"}) {
     Setup s;
     auto o = tiny_options("");
-    o.loss = loss;
+    o.loss = gan::parse_gan_loss(loss);
     gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
     const auto g0 = s.g.fc.weight.to_vector(), d0 = s.d.out.weight.to_vector();
     auto b = t.batch(0);
@@ -90,7 +92,7 @@ TEST_CASE("GanTrainer: a resumed run reproduces the uninterrupted one bit for bi
   // With an alignment stage and the contrastive losses: the resumed run must not align again.
   auto options = [](const std::string& dir) {
     auto o = tiny_options(dir);
-    o.align_steps = 3;
+    o.alignment.steps = 3;
     return o;
   };
   std::vector<gan::GanStepLosses> full;
@@ -148,8 +150,8 @@ TEST_CASE("GanTrainer: train() reads the negatives' sentence vectors from its ca
   // train() encodes every caption once and looks the negatives up; train_step() on its own encodes
   // them each step. The two runs must agree up to the rounding of a differently padded batch.
   auto o = tiny_options("");
-  o.contrastive_hard_negatives = 1;
-  o.standardise_sentences = false;
+  o.contrastive.hard_negatives = 1;
+  o.text.standardise_sentences = false;
   std::vector<gan::GanStepLosses> cached, encoded;
   {
     Setup s;
@@ -184,8 +186,8 @@ TEST_CASE("GanTrainer: hard_mismatch pairs real images with their first hard neg
     INFO("hard_mismatch " << share);
     Setup s;
     auto o = tiny_options("");
-    o.contrastive_hard_negatives = 2;
-    o.hard_mismatch = share;
+    o.contrastive.hard_negatives = 2;
+    o.contrastive.hard_mismatch = share;
     gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
     const auto b = t.batch(0);
     REQUIRE(b.negative_sentences.defined());
@@ -204,18 +206,18 @@ TEST_CASE("GanTrainer: hard_mismatch pairs real images with their first hard neg
     CHECK(l.d_mismatch == Approx(want).epsilon(1e-5));
   }
   Setup s;
-  CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), {.batch_size = 4, .hard_mismatch = 1.5f}),
+  CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), {.batch_size = 4, .contrastive = {.hard_mismatch = 1.5f}}),
                     Catch::Contains("hard_mismatch must be in [0, 1], got 1.5"));
 }
 
 TEST_CASE("GanTrainer: the contrastive losses train D to pick each real image's caption", "[gan][trainer]") {
   Setup s;
   auto o = tiny_options("");
-  o.contrastive = 1.f;
-  o.contrastive_negatives = 0;
-  o.ma_gp = 0.f;
+  o.contrastive.weight = 1.f;
+  o.contrastive.negatives = 0;
+  o.penalty.weight = 0.f;
   // Random 8-dimensional embeddings have cosines of about ±0.35: at τ = 0.5 the first loss is near chance.
-  o.contrastive_temperature = 0.5f;
+  o.contrastive.temperature = 0.5f;
   gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
   const auto b = t.batch(0);
   CHECK(b.negatives.batch == 0);
@@ -231,7 +233,7 @@ TEST_CASE("GanTrainer: the contrastive losses train D to pick each real image's 
   CHECK(std::isfinite(g.g_contrastive));
   // 12 extra captions join the caption side: chance becomes (ln 16 + ln 4) / 2 = 2.08.
   Setup fresh;
-  o.contrastive_negatives = 12;
+  o.contrastive.negatives = 12;
   gan::GanTrainer with(fresh.g, fresh.d, fresh.gpt, fresh.tok, testing::tiny_data(), o);
   const auto bn = with.batch(0);
   REQUIRE(bn.negatives.batch == 12);
@@ -240,14 +242,14 @@ TEST_CASE("GanTrainer: the contrastive losses train D to pick each real image's 
   CHECK(chance > 1.5f);
   CHECK(chance < 3.f);
   auto no_contrast = tiny_options("");
-  no_contrast.contrastive = 0.f;
+  no_contrast.contrastive.weight = 0.f;
   gan::GanTrainer off(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), no_contrast);
   CHECK(off.d_step(b).d_contrastive == 0.f);
   CHECK(off.batch(0).negatives.batch == 0);
   auto bad = tiny_options("");
-  bad.contrastive_temperature = 0.f;
+  bad.contrastive.temperature = 0.f;
   CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), bad),
-                    Catch::Contains("contrastive_temperature > 0"));
+                    Catch::Contains("contrastive.temperature > 0"));
 }
 
 TEST_CASE("GanTrainer: hard negatives are captions whose labels differ in exactly one place", "[gan][trainer]") {
@@ -285,8 +287,8 @@ TEST_CASE("GanTrainer: hard negatives are captions whose labels differ in exactl
 
   auto o = tiny_options("");
   o.batch_size = 6;
-  o.contrastive_negatives = 5;
-  o.contrastive_hard_negatives = 3;
+  o.contrastive.negatives = 5;
+  o.contrastive.hard_negatives = 3;
   gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, data, o);
   std::array<int, 3> changed{};
   for (int64_t step = 0; step < 60; ++step) {
@@ -314,7 +316,7 @@ TEST_CASE("GanTrainer: hard negatives are captions whose labels differ in exactl
   CHECK(t.batch(7).negatives.ids == t.batch(7).negatives.ids);
 
   // One hard negative per image: the place is drawn, so every place comes up about equally.
-  o.contrastive_hard_negatives = 1;
+  o.contrastive.hard_negatives = 1;
   gan::GanTrainer one(s.g, s.d, s.gpt, s.tok, data, o);
   changed = {};
   for (int64_t step = 0; step < 200; ++step) {
@@ -333,15 +335,15 @@ TEST_CASE("GanTrainer: hard negatives are captions whose labels differ in exactl
   gan::GanTrainer unlabelled(s.g, s.d, s.gpt, s.tok, data, o);
   CHECK(unlabelled.batch(0).negatives.batch == 5 + 6);
   auto bad = o;
-  bad.contrastive_hard_negatives = -1;
-  CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, data, bad), Catch::Contains("contrastive_hard_negatives"));
+  bad.contrastive.hard_negatives = -1;
+  CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, data, bad), Catch::Contains("contrastive.hard_negatives"));
 }
 
 TEST_CASE("GanTrainer: alignment trains the text model and D's heads to pair images with captions", "[gan][trainer]") {
   Setup s;
   auto o = tiny_options("");
-  o.align_steps = 40;
-  o.contrastive_negatives = 0;
+  o.alignment.steps = 40;
+  o.contrastive.negatives = 0;
   const auto wte = s.gpt.wte.weight.to_vector();
   const auto fc = s.gpt.blocks[0].fc.weight.to_vector();
   const auto d_embed = s.d.image_embed.weight.to_vector();
@@ -366,7 +368,7 @@ TEST_CASE("GanTrainer: alignment trains the text model and D's heads to pair ima
   {
     Setup h;
     auto with_head = o;
-    with_head.align_sentences = false;
+    with_head.alignment.align_sentences = false;
     const auto before = h.d.text_embed.weight.to_vector();
     gan::GanTrainer th(h.g, h.d, h.gpt, h.tok, testing::tiny_data(), with_head);
     CHECK(th.align().last_loss < 0.5f * a.first_loss);
@@ -379,8 +381,8 @@ TEST_CASE("GanTrainer: alignment trains the text model and D's heads to pair ima
                       Catch::Contains("embed_dim (16) equal to its text_dim (8)"));
   }
   auto bad = tiny_options("");
-  bad.lr_align = 0.f;
-  CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), bad), Catch::Contains("lr_align > 0"));
+  bad.alignment.lr = 0.f;
+  CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), bad), Catch::Contains("alignment.lr > 0"));
 }
 
 TEST_CASE("GanTrainer: standardise_sentences sets the generators' buffers from the captions", "[gan][trainer]") {
@@ -405,7 +407,7 @@ TEST_CASE("GanTrainer: standardise_sentences sets the generators' buffers from t
 TEST_CASE("GanTrainer: the EMA generator measures its own BatchNorm statistics", "[gan][trainer]") {
   Setup s;
   auto o = tiny_options("");
-  o.ema_decay = 0.5f;
+  o.optimizer.ema_decay = 0.5f;
   gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
   for (int i = 0; i < 3; ++i) t.train_step();
   gan::Generator& ema = t.ema_generator();
@@ -426,7 +428,7 @@ TEST_CASE("GanTrainer: the EMA generator measures its own BatchNorm statistics",
 TEST_CASE("GanTrainer: fine-tuning the text model trains it with the next-token loss", "[gan][trainer]") {
   Setup s;
   auto o = tiny_options("");
-  o.finetune_text = true;
+  o.text.finetune = true;
   gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
   const auto w0 = s.gpt.wte.weight.to_vector();
   auto l = t.train_step();
@@ -459,8 +461,8 @@ TEST_CASE("GanTrainer: a NaN loss stops training and keeps the last checkpoint",
 TEST_CASE("GanTrainer: option and data errors", "[gan][trainer]") {
   Setup s;
   auto data = testing::tiny_data();
-  CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, data, {.loss = "wasserstein"}),
-                    Catch::Contains("loss must be"));
+  CHECK_THROWS_WITH(gan::parse_gan_loss("wasserstein"), Catch::Contains("loss must be \"hinge\" or \"bce\""));
+  CHECK(gan::parse_gan_loss(gan::to_string(gan::GanLoss::bce)) == gan::GanLoss::bce);
   CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, data, {.batch_size = 64}),
                     Catch::Contains("batch_size must be in [2, 16]"));
   gan::Generator big({.image_size = 16, .noise_dim = 4, .text_dim = 8, .base_width = 8, .min_width = 4,
