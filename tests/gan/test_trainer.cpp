@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // GanTrainer: phases, exact resume, the NaN stop, files it writes.
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -7,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include <fresco/gan/ema.hpp>
+#include <fresco/gan/negatives.hpp>
 #include <fresco/gan/trainer.hpp>
 #include <fresco/io/checkpoint.hpp>
 
@@ -252,12 +255,13 @@ TEST_CASE("GanTrainer: the contrastive losses train D to pick each real image's 
                     Catch::Contains("contrastive.temperature > 0"));
 }
 
-TEST_CASE("GanTrainer: hard negatives are captions whose labels differ in exactly one place", "[gan][trainer]") {
-  // 36 images, one per combination of three labels (4 x 3 x 3), plus 12 repeats, so that some
-  // groups hold images with equal labels; each caption names its labels.
+namespace {
+
+// 48 images, one per combination of three labels (4 x 3 x 3) plus 12 repeats, so that some groups
+// hold images with equal labels; each caption names its labels.
+gan::CaptionedImages label_grid_data() {
   const std::vector<std::vector<std::string>> words = {
       {"red", "green", "blue", "gold"}, {"cat", "dog", "owl"}, {"up", "down", "left"}};
-  Setup s;
   gan::CaptionedImages data;
   std::vector<float> pixels;
   fresco::Generator gen(5);
@@ -270,21 +274,31 @@ TEST_CASE("GanTrainer: hard negatives are captions whose labels differ in exactl
     for (int j = 0; j < 3 * 8 * 8; ++j) pixels.push_back(2.f * gen.uniform() - 1.f);
   }
   data.images = tensor(std::move(pixels), {48, 3, 8, 8});
-  // Token rows back to labels.
-  std::map<std::vector<int64_t>, std::vector<int64_t>> labels_of;
-  for (size_t i = 0; i < data.captions.size(); ++i) labels_of[s.tok.encode(data.captions[i], true, true)] = data.labels[i];
-  auto row_labels = [&](const gan::TokenBatch& t, int64_t r) {
+  return data;
+}
+
+// The labels of row r of a token batch, found by its caption's tokens.
+struct LabelsOfRows {
+  LabelsOfRows(const gan::CaptionedImages& data, const text::BpeTokenizer& tok) {
+    for (size_t i = 0; i < data.captions.size(); ++i) labels_of[tok.encode(data.captions[i], true, true)] = data.labels[i];
+  }
+  std::vector<int64_t> operator()(const gan::TokenBatch& t, int64_t r) const {
     std::vector<int64_t> row;
-    for (int64_t k = 0; k < t.seq; ++k) {
-      const int64_t id = t.ids[static_cast<size_t>(r * t.seq + k)];
-      if (k > t.end[static_cast<size_t>(r)]) break;
-      row.push_back(id);
-    }
+    for (int64_t k = 0; k < t.seq && k <= t.end[static_cast<size_t>(r)]; ++k)
+      row.push_back(t.ids[static_cast<size_t>(r * t.seq + k)]);
     const auto it = labels_of.find(row);
     REQUIRE(it != labels_of.end());
     return it->second;
-  };
+  }
+  std::map<std::vector<int64_t>, std::vector<int64_t>> labels_of;
+};
 
+}  // namespace
+
+TEST_CASE("GanTrainer: hard negatives are captions whose labels differ in exactly one place", "[gan][trainer]") {
+  Setup s;
+  const auto data = label_grid_data();
+  const LabelsOfRows row_labels(data, s.tok);
   auto o = tiny_options("");
   o.batch_size = 6;
   o.contrastive.negatives = 5;
@@ -314,11 +328,18 @@ TEST_CASE("GanTrainer: hard negatives are captions whose labels differ in exactl
   CHECK(changed[1] == 360);
   CHECK(changed[2] == 360);
   CHECK(t.batch(7).negatives.ids == t.batch(7).negatives.ids);
+}
 
-  // One hard negative per image: the place is drawn, so every place comes up about equally.
+TEST_CASE("GanTrainer: one hard negative an image changes each place equally often", "[gan][trainer]") {
+  Setup s;
+  auto data = label_grid_data();
+  const LabelsOfRows row_labels(data, s.tok);
+  auto o = tiny_options("");
+  o.batch_size = 6;
+  o.contrastive.negatives = 5;
   o.contrastive.hard_negatives = 1;
   gan::GanTrainer one(s.g, s.d, s.gpt, s.tok, data, o);
-  changed = {};
+  std::array<int, 3> changed{};
   for (int64_t step = 0; step < 200; ++step) {
     const gan::GanBatch b = one.batch(step);
     for (int64_t r = 0; r < 6; ++r) {
@@ -337,6 +358,76 @@ TEST_CASE("GanTrainer: hard negatives are captions whose labels differ in exactl
   auto bad = o;
   bad.contrastive.hard_negatives = -1;
   CHECK_THROWS_WITH(gan::GanTrainer(s.g, s.d, s.gpt, s.tok, data, bad), Catch::Contains("contrastive.hard_negatives"));
+}
+
+TEST_CASE("NegativeSampler: the layout of a step's negative rows", "[gan][trainer]") {
+  const std::vector<std::vector<int64_t>> labels{{0, 0}, {0, 1}, {1, 0}, {1, 1}};
+  const gan::NegativeSampler sampler(labels, 4, {.random = 3, .hard = 2});
+  CHECK(sampler.rows(5) == 3 + 5 * 2);
+  CHECK(sampler.hard_row(0) == 3);
+  CHECK(sampler.hard_row(2, 1) == 3 + 2 * 2 + 1);
+  fresco::Generator pick(1);
+  const std::vector<int64_t> batch{0, 3};
+  const auto rows = sampler.sample(batch, pick);
+  REQUIRE(rows.size() == 7);
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t k = 0; k < 2; ++k) {
+      // Image 0 (labels 0, 0) has hard negatives 1 and 2; image 3 (1, 1) has 1 and 2 as well.
+      const int64_t neg = rows[static_cast<size_t>(sampler.hard_row(i, k))];
+      CHECK((neg == 1 || neg == 2));
+    }
+  // Its two hard negatives change both places: one is image 1, the other image 2.
+  CHECK(rows[3] + rows[4] == 3);
+  fresco::Generator again(1);
+  CHECK(sampler.sample(batch, again) == rows);
+  CHECK_THROWS_WITH(gan::NegativeSampler(labels, 5, {.random = 1}), Catch::Contains("4 rows of labels for 5 images"));
+  CHECK_THROWS_WITH(gan::NegativeSampler(labels, 4, {.random = -1}), Catch::Contains("must be >= 0, got -1 and 0"));
+  CHECK_THROWS_WITH(sampler.sample({4}, pick), Catch::Contains("image 4 is outside the data's 4 images"));
+}
+
+TEST_CASE("EmaGenerator: the average follows G with the warm-up's decay", "[gan][trainer]") {
+  gan::Generator g{testing::tiny_generator_config()};
+  gan::EmaGenerator ema(g, 0.999f);
+  CHECK_FALSE(ema.generator().is_training());
+  const float before = ema.generator().fc.weight.to_vector()[0];
+  CHECK(before == g.fc.weight.to_vector()[0]);
+  {
+    NoGradGuard guard;
+    g.fc.weight.data()[0] += 1.f;
+  }
+  const float p = g.fc.weight.to_vector()[0];
+  ema.update(g, 0);   // β = min(0.999, 1 / 10) = 0.1
+  CHECK(ema.generator().fc.weight.to_vector()[0] == Approx(0.1f * before + 0.9f * p).epsilon(1e-6));
+  const float e1 = ema.generator().fc.weight.to_vector()[0];
+  ema.update(g, 100000);   // β = 0.999 once the warm-up is past
+  CHECK(ema.generator().fc.weight.to_vector()[0] == Approx(0.999f * e1 + 0.001f * p).epsilon(1e-6));
+  CHECK_THROWS_WITH(gan::EmaGenerator(g, 1.f), Catch::Contains("decay must be in [0, 1), got 1"));
+}
+
+TEST_CASE("GanTrainer: progress goes to the callback, stage by stage", "[gan][trainer]") {
+  Setup s;
+  auto o = tiny_options("");
+  o.alignment.steps = 3;
+  std::vector<Progress> reports;
+  o.on_progress = [&](const Progress& p) { reports.push_back(p); };
+  gan::GanTrainer t(s.g, s.d, s.gpt, s.tok, testing::tiny_data(), o);
+  t.train();
+  std::vector<int64_t> align_steps, gan_steps;
+  int messages = 0, done = 0;
+  for (const auto& p : reports) {
+    if (!p.message.empty()) ++messages;
+    else if (p.stage == "align") align_steps.push_back(p.step);
+    else if (p.stage == "gan") gan_steps.push_back(p.step);
+    if (p.done) ++done;
+    CHECK(p.fraction >= 0.0);
+    CHECK(p.fraction <= 1.0);
+  }
+  CHECK(align_steps == std::vector<int64_t>{1, 2, 3});
+  CHECK(gan_steps == std::vector<int64_t>{1, 2, 3, 4, 4});   // a report a step, then the final one
+  CHECK(messages == 1);                                      // the alignment's summary
+  CHECK(done == 2);                                          // the last alignment step and the final GAN report
+  CHECK(reports.back().done);
+  CHECK(reports.back().values.front().first == "d");
 }
 
 TEST_CASE("GanTrainer: alignment trains the text model and D's heads to pair images with captions", "[gan][trainer]") {
