@@ -103,14 +103,8 @@ Tensor owned(const Tensor& g) {
   return copy;
 }
 
-}  // namespace
-
-void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads, BackwardOptions options,
-                  std::vector<Tensor>* capture) {
+void check_roots(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads) {
   FRESCO_ASSERT(roots.size() == root_grads.size());
-  const bool create_graph = options.create_graph;
-  const bool retain = options.retain_graph || create_graph;
-
   for (size_t i = 0; i < roots.size(); ++i) {
     FRESCO_CHECK(roots[i].requires_grad(),
                  "backward: the tensor does not require a gradient (no input of the computation asked for one, "
@@ -120,40 +114,94 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
                        "backward: expected a gradient of shape {} (the tensor's), got {}", shape_str(roots[i].shape()),
                        shape_str(root_grads[i].shape()));
   }
+}
 
-  // Without create_graph the formulas run unrecorded; with it, recorded.
-  std::optional<NoGradGuard> no_grad;
-  std::optional<EnableGradGuard> enable_grad;
-  if (create_graph)
-    enable_grad.emplace();
-  else
-    no_grad.emplace();
+// node->backward(g), timed under the profiler as "<name>.backward".
+std::vector<Tensor> call_backward(Node& node, const Tensor& g) {
+  FRESCO_CHECK(node.backward,
+               "backward: the graph through {} was already freed by an earlier backward; "
+               "pass {{.retain_graph = true}} to the first one to run backward twice",
+               node.name);
+  const auto start = detail::g_profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  std::vector<Tensor> input_grads = node.backward(g);
+  if (detail::g_profiling)
+    profile_add((std::string(node.name) + ".backward").c_str(),
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  FRESCO_ASSERT(input_grads.size() == node.inputs.size(), "{} returned {} gradients for {} inputs", node.name,
+                input_grads.size(), node.inputs.size());
+  return input_grads;
+}
 
-  // Which tensors does fresco::grad want? Leaves by impl, non-leaves by node.
-  std::unordered_map<const TensorImpl*, size_t> captured_leaves;
-  std::unordered_map<const Node*, size_t> captured_nodes;
-  std::vector<Tensor> captured;
-  if (capture) {
-    captured.resize(capture->size());
-    for (size_t i = 0; i < capture->size(); ++i) {
-      const Tensor& t = (*capture)[i];
+// The state of one reverse sweep: the gradients waiting at nodes not yet
+// visited and, for fresco::grad, the tensors whose gradients are wanted.
+class Sweep {
+public:
+  Sweep(BackwardOptions options, std::vector<Tensor>* capture)
+      : create_graph_(options.create_graph), retain_(options.retain_graph || options.create_graph), capture_(capture) {
+    if (!capture_) return;
+    // Which tensors does fresco::grad want? Leaves by impl, non-leaves by node.
+    captured_.resize(capture_->size());
+    for (size_t i = 0; i < capture_->size(); ++i) {
+      const Tensor& t = (*capture_)[i];
       if (t.impl()->grad_fn)
-        captured_nodes[t.impl()->grad_fn.get()] = i;
+        captured_nodes_[t.impl()->grad_fn.get()] = i;
       else
-        captured_leaves[t.impl().get()] = i;
+        captured_leaves_[t.impl().get()] = i;
     }
   }
 
-  std::unordered_map<const Node*, Tensor> grads;
-  auto deliver_to_leaf = [&](const Tensor& leaf, const Tensor& g) {
-    if (capture) {
-      auto it = captured_leaves.find(leaf.impl().get());
-      if (it != captured_leaves.end()) captured[it->second] = accumulate(captured[it->second], g);
+  // Adds g to the gradient of t: waiting at the node that made t, or
+  // delivered to the leaf t.
+  void send(const Tensor& t, const Tensor& g) {
+    if (t.impl()->grad_fn) {
+      Tensor& slot = grads_[t.impl()->grad_fn.get()];
+      slot = accumulate(slot, g);
+    } else {
+      deliver_to_leaf(t, g);
+    }
+  }
+
+  // Runs node's backward on its complete gradient and sends the results on;
+  // frees the node's part of the graph unless it is retained.
+  void visit(Node& node) {
+    auto it = grads_.find(&node);
+    if (it == grads_.end()) return;  // no gradient reached this node
+    Tensor g = std::move(it->second);
+    grads_.erase(it);
+    if (capture_) {
+      auto c = captured_nodes_.find(&node);
+      if (c != captured_nodes_.end()) captured_[c->second] = g;
+    }
+    const std::vector<Tensor> input_grads = call_backward(node, g);
+    for (size_t i = 0; i < input_grads.size(); ++i) {
+      const Tensor& in = node.inputs[i];
+      const Tensor& gi = input_grads[i];
+      if (!gi.defined() || !in.defined() || !in.requires_grad()) continue;
+      FRESCO_ASSERT(gi.shape() == in.shape(), "{}: gradient of input {} has shape {}, the input {}", node.name, i,
+                    shape_str(gi.shape()), shape_str(in.shape()));
+      send(in, gi);
+    }
+    if (!retain_) {
+      node.backward = nullptr;
+      node.inputs.clear();
+    }
+  }
+
+  // Hands fresco::grad its gradients.
+  void finish() {
+    if (capture_) *capture_ = std::move(captured_);
+  }
+
+private:
+  void deliver_to_leaf(const Tensor& leaf, const Tensor& g) {
+    if (capture_) {
+      auto it = captured_leaves_.find(leaf.impl().get());
+      if (it != captured_leaves_.end()) captured_[it->second] = accumulate(captured_[it->second], g);
       return;
     }
     if (!leaf.impl()->requires_grad) return;
     Tensor& slot = leaf.impl()->grad;
-    if (create_graph) {
+    if (create_graph_) {
       slot = accumulate(slot, g);
     } else if (!slot.defined()) {
       slot = owned(g);
@@ -166,60 +214,34 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
         for (int64_t i = b; i < e; ++i) dst[i] += src[i];
       });
     }
-  };
-
-  for (size_t i = 0; i < roots.size(); ++i) {
-    if (roots[i].impl()->grad_fn) {
-      Tensor& slot = grads[roots[i].impl()->grad_fn.get()];
-      slot = accumulate(slot, root_grads[i]);
-    } else {
-      deliver_to_leaf(roots[i], root_grads[i]);
-    }
   }
 
-  for (const std::shared_ptr<Node>& owner : topological_order(roots)) {
-    Node* node = owner.get();
-    auto it = grads.find(node);
-    if (it == grads.end()) continue;  // no gradient reached this node
-    Tensor g = std::move(it->second);
-    grads.erase(it);
-    if (capture) {
-      auto c = captured_nodes.find(node);
-      if (c != captured_nodes.end()) captured[c->second] = g;
-    }
-    FRESCO_CHECK(node->backward,
-                 "backward: the graph through {} was already freed by an earlier backward; "
-                 "pass {{.retain_graph = true}} to the first one to run backward twice",
-                 node->name);
-    std::vector<Tensor> input_grads;
-    {
-      const auto start = detail::g_profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-      input_grads = node->backward(g);
-      if (detail::g_profiling)
-        profile_add((std::string(node->name) + ".backward").c_str(),
-                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-    }
-    FRESCO_ASSERT(input_grads.size() == node->inputs.size(), "{} returned {} gradients for {} inputs", node->name,
-                  input_grads.size(), node->inputs.size());
-    for (size_t i = 0; i < input_grads.size(); ++i) {
-      const Tensor& in = node->inputs[i];
-      const Tensor& gi = input_grads[i];
-      if (!gi.defined() || !in.defined() || !in.requires_grad()) continue;
-      FRESCO_ASSERT(gi.shape() == in.shape(), "{}: gradient of input {} has shape {}, the input {}", node->name, i,
-                    shape_str(gi.shape()), shape_str(in.shape()));
-      if (in.impl()->grad_fn) {
-        Tensor& slot = grads[in.impl()->grad_fn.get()];
-        slot = accumulate(slot, gi);
-      } else {
-        deliver_to_leaf(in, gi);
-      }
-    }
-    if (!retain) {
-      node->backward = nullptr;
-      node->inputs.clear();
-    }
-  }
-  if (capture) *capture = std::move(captured);
+  const bool create_graph_;
+  const bool retain_;
+  std::vector<Tensor>* capture_;
+  std::unordered_map<const TensorImpl*, size_t> captured_leaves_;
+  std::unordered_map<const Node*, size_t> captured_nodes_;
+  std::vector<Tensor> captured_;
+  std::unordered_map<const Node*, Tensor> grads_;
+};
+
+}  // namespace
+
+void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads, BackwardOptions options,
+                  std::vector<Tensor>* capture) {
+  check_roots(roots, root_grads);
+  // Without create_graph the formulas run unrecorded; with it, recorded.
+  std::optional<NoGradGuard> no_grad;
+  std::optional<EnableGradGuard> enable_grad;
+  if (options.create_graph)
+    enable_grad.emplace();
+  else
+    no_grad.emplace();
+
+  Sweep sweep(options, capture);
+  for (size_t i = 0; i < roots.size(); ++i) sweep.send(roots[i], root_grads[i]);
+  for (const std::shared_ptr<Node>& node : topological_order(roots)) sweep.visit(*node);
+  sweep.finish();
 }
 
 }  // namespace detail

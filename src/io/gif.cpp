@@ -31,27 +31,14 @@ std::string gif_error(int code) {
   return s ? s : fmt::format("giflib error {}", code);
 }
 
-// Closes the encoder (once) and removes the temporary file unless committed.
-struct Writer {
-  GifFileType* gif = nullptr;
-  std::string tmp;
-  bool committed = false;
-  ~Writer() {
-    if (gif) {
-      int err = 0;
-      EGifCloseFile(gif, &err);
-    }
-    if (!committed) std::remove(tmp.c_str());
-  }
+// The frames' common layout: C channels of H x W, written scaled to SH x SW.
+struct FrameLayout {
+  int64_t c, h, w, sh, sw;
 };
 
-}  // namespace
-
-void write_gif(const std::vector<Tensor>& frames, const std::string& path, int delay_ms) {
-  write_gif(frames, path, GifOptions{.delay_ms = delay_ms});
-}
-
-void write_gif(const std::vector<Tensor>& frames, const std::string& path, const GifOptions& options) {
+// All frames [C, H, W] with C = 1 or 3, or [H, W], of one shape and a
+// size the format can hold.
+FrameLayout check_frames(const std::vector<Tensor>& frames, const std::string& path, const GifOptions& options) {
   FRESCO_CHECK(!frames.empty(), "write_gif: no frames to write to {}", path);
   FRESCO_CHECK(options.delay_ms >= 0 && options.delay_ms <= 655350, "write_gif: delay_ms must be in [0, 655350], got {}",
                options.delay_ms);
@@ -67,8 +54,11 @@ void write_gif(const std::vector<Tensor>& frames, const std::string& path, const
   for (size_t i = 0; i < frames.size(); ++i)
     FRESCO_CHECK_SHAPE(frames[i].defined() && frames[i].shape() == shape, "write_gif: frame {} is {}, frame 0 is {}",
                        i, frames[i].defined() ? shape_str(frames[i].shape()) : "undefined", shape_str(shape));
+  return {c, h, w, sh, sw};
+}
 
-  // Palette: 6×7×6 RGB cube (index = (r·7 + g)·6 + b), or 256 greys.
+// Palette: 6×7×6 RGB cube (index = (r·7 + g)·6 + b), or 256 greys.
+ColorMapObject* make_palette(int64_t c, const std::string& path) {
   ColorMapObject* map = GifMakeMapObject(256, nullptr);
   if (!map) throw IoError(fmt::format("write_gif: {}: out of memory for the colour map", path));
   for (int i = 0; i < 256; ++i) {
@@ -83,68 +73,118 @@ void write_gif(const std::vector<Tensor>& frames, const std::string& path, const
       col.Red = col.Green = col.Blue = 0;
     }
   }
+  return map;
+}
 
-  Writer wr;
-  wr.tmp = fmt::format("{}.tmp.{}", path, static_cast<long>(getpid()));
+// Closes the encoder (once) and removes the temporary file unless committed.
+struct Writer {
+  GifFileType* gif = nullptr;
+  std::string path;
+  std::string tmp;
+  bool committed = false;
+  ~Writer() {
+    if (gif) {
+      int err = 0;
+      EGifCloseFile(gif, &err);
+    }
+    if (!committed) std::remove(tmp.c_str());
+  }
+  void check(int rc, const char* what) const {
+    if (rc != GIF_OK) throw IoError(fmt::format("write_gif: {}: {} failed: {}", path, what, gif_error(gif->Error)));
+  }
+};
+
+// Opens the temporary file and writes the screen descriptor with `map`
+// (freed here: the encoder keeps its own copy) and the looping extension.
+void begin(Writer& wr, ColorMapObject* map, const FrameLayout& f, bool loop) {
+  wr.tmp = fmt::format("{}.tmp.{}", wr.path, static_cast<long>(getpid()));
   int err = 0;
   wr.gif = EGifOpenFileName(wr.tmp.c_str(), false, &err);
   if (!wr.gif) {
     GifFreeMapObject(map);
-    throw IoError(fmt::format("write_gif: cannot open {} for writing: {}", path, gif_error(err)));
+    throw IoError(fmt::format("write_gif: cannot open {} for writing: {}", wr.path, gif_error(err)));
   }
   EGifSetGifVersion(wr.gif, true);
-  auto check = [&](int rc, const char* what) {
-    if (rc != GIF_OK) throw IoError(fmt::format("write_gif: {}: {} failed: {}", path, what, gif_error(wr.gif->Error)));
-  };
-  const int put = EGifPutScreenDesc(wr.gif, static_cast<int>(sw), static_cast<int>(sh), 8, 0, map);
-  GifFreeMapObject(map);   // the encoder keeps its own copy
-  check(put, "writing the screen descriptor");
-  if (options.loop) {
-    check(EGifPutExtensionLeader(wr.gif, APPLICATION_EXT_FUNC_CODE), "the loop extension");
-    check(EGifPutExtensionBlock(wr.gif, 11, "NETSCAPE2.0"), "the loop extension");
+  const int put = EGifPutScreenDesc(wr.gif, static_cast<int>(f.sw), static_cast<int>(f.sh), 8, 0, map);
+  GifFreeMapObject(map);
+  wr.check(put, "writing the screen descriptor");
+  if (loop) {
+    wr.check(EGifPutExtensionLeader(wr.gif, APPLICATION_EXT_FUNC_CODE), "the loop extension");
+    wr.check(EGifPutExtensionBlock(wr.gif, 11, "NETSCAPE2.0"), "the loop extension");
     const unsigned char forever[3] = {1, 0, 0};
-    check(EGifPutExtensionBlock(wr.gif, 3, forever), "the loop extension");
-    check(EGifPutExtensionTrailer(wr.gif), "the loop extension");
+    wr.check(EGifPutExtensionBlock(wr.gif, 3, forever), "the loop extension");
+    wr.check(EGifPutExtensionTrailer(wr.gif), "the loop extension");
   }
-  std::vector<GifPixelType> line(static_cast<size_t>(sw));
-  for (const Tensor& frame : frames) {
-    GraphicsControlBlock gcb{};
-    gcb.DisposalMode = DISPOSE_DO_NOT;
-    gcb.DelayTime = std::max(1, (options.delay_ms + 5) / 10);
-    gcb.TransparentColor = NO_TRANSPARENT_COLOR;
-    GifByteType ext[4];
-    const size_t len = EGifGCBToExtension(&gcb, ext);
-    check(EGifPutExtension(wr.gif, GRAPHICS_EXT_FUNC_CODE, static_cast<int>(len), ext), "the frame delay");
-    check(EGifPutImageDesc(wr.gif, 0, 0, static_cast<int>(sw), static_cast<int>(sh), false, nullptr),
-          "the frame descriptor");
-    const Tensor px = frame.contiguous();
-    const float* d = px.data();
-    for (int64_t y = 0; y < sh; ++y) {
-      const int64_t sy = y / options.scale;
-      for (int64_t x = 0; x < sw; ++x) {
-        const int64_t p = sy * w + x / options.scale;
-        if (c == 1) {
-          line[static_cast<size_t>(x)] = static_cast<GifPixelType>(level(d[p], 256));
-        } else {
-          const int r = level(d[p], kLevelsR), g = level(d[h * w + p], kLevelsG), b = level(d[2 * h * w + p], kLevelsB);
-          line[static_cast<size_t>(x)] = static_cast<GifPixelType>((r * kLevelsG + g) * kLevelsB + b);
-        }
-      }
-      check(EGifPutLine(wr.gif, line.data(), static_cast<int>(sw)), "writing pixels");
+}
+
+// Row y of the scaled frame as palette indices: a grey level, or the cube
+// index of the quantised (r, g, b).
+void quantize_row(std::vector<GifPixelType>& line, const float* d, int64_t y, const FrameLayout& f, int scale) {
+  const int64_t sy = y / scale, plane = f.h * f.w;
+  for (int64_t x = 0; x < f.sw; ++x) {
+    const int64_t p = sy * f.w + x / scale;
+    if (f.c == 1) {
+      line[static_cast<size_t>(x)] = static_cast<GifPixelType>(level(d[p], 256));
+    } else {
+      const int r = level(d[p], kLevelsR), g = level(d[plane + p], kLevelsG), b = level(d[2 * plane + p], kLevelsB);
+      line[static_cast<size_t>(x)] = static_cast<GifPixelType>((r * kLevelsG + g) * kLevelsB + b);
     }
   }
+}
+
+// One frame: its graphics control block (the delay), descriptor and rows.
+void write_frame(Writer& wr, const Tensor& frame, const FrameLayout& f, const GifOptions& options,
+                 std::vector<GifPixelType>& line) {
+  GraphicsControlBlock gcb{};
+  gcb.DisposalMode = DISPOSE_DO_NOT;
+  gcb.DelayTime = std::max(1, (options.delay_ms + 5) / 10);
+  gcb.TransparentColor = NO_TRANSPARENT_COLOR;
+  GifByteType ext[4];
+  const size_t len = EGifGCBToExtension(&gcb, ext);
+  wr.check(EGifPutExtension(wr.gif, GRAPHICS_EXT_FUNC_CODE, static_cast<int>(len), ext), "the frame delay");
+  wr.check(EGifPutImageDesc(wr.gif, 0, 0, static_cast<int>(f.sw), static_cast<int>(f.sh), false, nullptr),
+           "the frame descriptor");
+  const Tensor px = frame.contiguous();
+  const float* d = px.data();
+  for (int64_t y = 0; y < f.sh; ++y) {
+    quantize_row(line, d, y, f, options.scale);
+    wr.check(EGifPutLine(wr.gif, line.data(), static_cast<int>(f.sw)), "writing pixels");
+  }
+}
+
+// Closes the file and renames it into place.
+void commit(Writer& wr) {
   GifFileType* gif = wr.gif;
   wr.gif = nullptr;
+  int err = 0;
   if (EGifCloseFile(gif, &err) != GIF_OK)
-    throw IoError(fmt::format("write_gif: {}: closing the file failed: {}", path, gif_error(err)));
+    throw IoError(fmt::format("write_gif: {}: closing the file failed: {}", wr.path, gif_error(err)));
   std::error_code ec;
   // giflib creates the file owner-only (0600); give it an ordinary file's permissions.
   namespace fs = std::filesystem;
   fs::permissions(wr.tmp, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read,
                   ec);
-  std::filesystem::rename(wr.tmp, path, ec);
-  if (ec) throw IoError(fmt::format("write_gif: cannot move the finished file into place at {}: {}", path, ec.message()));
+  std::filesystem::rename(wr.tmp, wr.path, ec);
+  if (ec)
+    throw IoError(fmt::format("write_gif: cannot move the finished file into place at {}: {}", wr.path, ec.message()));
   wr.committed = true;
+}
+
+}  // namespace
+
+void write_gif(const std::vector<Tensor>& frames, const std::string& path, int delay_ms) {
+  write_gif(frames, path, GifOptions{.delay_ms = delay_ms});
+}
+
+void write_gif(const std::vector<Tensor>& frames, const std::string& path, const GifOptions& options) {
+  const FrameLayout f = check_frames(frames, path, options);
+  ColorMapObject* map = make_palette(f.c, path);
+  Writer wr;
+  wr.path = path;
+  begin(wr, map, f, options.loop);
+  std::vector<GifPixelType> line(static_cast<size_t>(f.sw));
+  for (const Tensor& frame : frames) write_frame(wr, frame, f, options, line);
+  commit(wr);
 }
 
 GifInfo read_gif_info(const std::string& path) {

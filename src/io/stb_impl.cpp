@@ -5,7 +5,8 @@
 // vertical flipping), so: only the PNG, JPEG and BMP decoders are compiled,
 // no stdio, no HDR/linear paths, dimensions capped, everything `static` so
 // no stb symbol is exported, and callers check the header dimensions with
-// stb_info() before decoding.
+// stb_info() before decoding. The decoder is the vendored, patched copy in
+// third_party/stb/ (see its README.md); stb_image_write is the system's.
 #include "io/stb_impl.hpp"
 
 #define STB_IMAGE_IMPLEMENTATION
@@ -30,7 +31,7 @@
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #pragma GCC diagnostic ignored "-Wtype-limits"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include "io/stb_image_patched.h"
+#include <stb/stb_image_patched.h>  // third_party/stb: Debian's 2.27 with bounds checks from 2.28
 #include <stb/stb_image_write.h>
 #pragma GCC diagnostic pop
 

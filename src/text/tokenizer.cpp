@@ -9,6 +9,7 @@
 #include <functional>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <unordered_map>
 
@@ -219,18 +220,24 @@ struct PairOrder {
   }
 };
 
-}  // namespace
+// pair -> total count, pair -> words that contain (or once contained) it.
+// The heap holds (count, pair) entries; an entry whose count no longer
+// matches `counts` is stale and skipped when popped.
+struct PairTable {
+  std::unordered_map<uint64_t, int64_t> counts;
+  std::unordered_map<uint64_t, std::vector<int32_t>> words;
+  std::priority_queue<PairEntry, std::vector<PairEntry>, PairOrder> heap;
+  std::vector<uint64_t> touched;  // pairs whose count changed in this step
+  std::vector<int64_t> merged;    // scratch for one word's new symbols
+};
 
-BpeTokenizer BpeTokenizer::train(const std::vector<std::string>& corpus, int64_t vocab_size) {
-  FRESCO_CHECK(vocab_size >= kFirstMergeId,
-               "BpeTokenizer::train: vocab_size must be at least {} (256 bytes + 3 special tokens), found {}",
-               kFirstMergeId, vocab_size);
-  FRESCO_CHECK(vocab_size <= std::numeric_limits<int32_t>::max(),
-               "BpeTokenizer::train: vocab_size must be at most {}, found {}", std::numeric_limits<int32_t>::max(),
-               vocab_size);
+PairEntry pair_entry(uint64_t key, int64_t count) {
+  return {count, static_cast<int64_t>(key >> 32), static_cast<int64_t>(key & 0xffffffffu)};
+}
 
-  // Pairs are counted over the table of distinct words, each weighted by how
-  // often it occurs, rather than over the running text.
+// Pairs are counted over the table of distinct words, each weighted by how
+// often it occurs, rather than over the running text.
+std::vector<TrainWord> count_words(const std::vector<std::string>& corpus) {
   std::unordered_map<std::string_view, int64_t> word_counts;
   for (const std::string& caption : corpus) for_each_word(caption, [&](std::string_view w) { ++word_counts[w]; });
   std::vector<TrainWord> words;
@@ -242,86 +249,116 @@ BpeTokenizer BpeTokenizer::train(const std::vector<std::string>& corpus, int64_t
     w.count = count;
     words.push_back(std::move(w));
   }
+  return words;
+}
 
-  // pair -> total count, pair -> words that contain (or once contained) it.
-  // The heap holds (count, pair) entries; an entry whose count no longer
-  // matches pair_counts is stale and skipped when popped.
-  std::unordered_map<uint64_t, int64_t> pair_counts;
-  std::unordered_map<uint64_t, std::vector<int32_t>> pair_words;
-  std::priority_queue<PairEntry, std::vector<PairEntry>, PairOrder> heap;
+void count_pairs(const std::vector<TrainWord>& words, PairTable& pairs) {
   for (size_t wi = 0; wi < words.size(); ++wi) {
     const auto& s = words[wi].symbols;
     for (size_t i = 0; i + 1 < s.size(); ++i) {
       const uint64_t key = pair_key(s[i], s[i + 1]);
-      pair_counts[key] += words[wi].count;
-      auto& list = pair_words[key];
+      pairs.counts[key] += words[wi].count;
+      auto& list = pairs.words[key];
       if (list.empty() || list.back() != static_cast<int32_t>(wi)) list.push_back(static_cast<int32_t>(wi));
     }
   }
-  for (const auto& [key, count] : pair_counts)
-    heap.push({count, static_cast<int64_t>(key >> 32), static_cast<int64_t>(key & 0xffffffffu)});
+  for (const auto& [key, count] : pairs.counts) pairs.heap.push(pair_entry(key, count));
+}
 
+// The most frequent pair still current, or none when no pair occurs at least twice.
+std::optional<PairEntry> pop_best(PairTable& pairs) {
+  while (!pairs.heap.empty()) {
+    const PairEntry top = pairs.heap.top();
+    pairs.heap.pop();
+    auto found = pairs.counts.find(pair_key(top.left, top.right));
+    if (found == pairs.counts.end() || found->second != top.count) continue;  // stale
+    if (top.count < 2) return std::nullopt;
+    return top;
+  }
+  return std::nullopt;
+}
+
+// Adds `delta` times the word's count to each of its pairs.
+void add_word_pairs(const TrainWord& word, int64_t delta, PairTable& pairs) {
+  const auto& s = word.symbols;
+  for (size_t i = 0; i + 1 < s.size(); ++i) {
+    const uint64_t k = pair_key(s[i], s[i + 1]);
+    pairs.counts[k] += delta * word.count;
+    pairs.touched.push_back(k);
+  }
+}
+
+// Words are short: take all of this word's pairs out of the counts, merge
+// left to right, and put the new pairs back in.
+void merge_in_word(TrainWord& word, int32_t wi, const PairEntry& best, int64_t new_id, PairTable& pairs) {
+  auto& s = word.symbols;
+  bool present = false;
+  for (size_t i = 0; i + 1 < s.size() && !present; ++i) present = s[i] == best.left && s[i + 1] == best.right;
+  if (!present) return;
+  add_word_pairs(word, -1, pairs);
+  pairs.merged.clear();
+  for (size_t i = 0; i < s.size();) {
+    if (i + 1 < s.size() && s[i] == best.left && s[i + 1] == best.right) {
+      pairs.merged.push_back(new_id);
+      i += 2;
+    } else {
+      pairs.merged.push_back(s[i]);
+      i += 1;
+    }
+  }
+  s.assign(pairs.merged.begin(), pairs.merged.end());
+  add_word_pairs(word, +1, pairs);
+  // Pairs without the new token were already listed for this word.
+  for (size_t i = 0; i + 1 < s.size(); ++i)
+    if (s[i] == new_id || s[i + 1] == new_id) {
+      auto& list = pairs.words[pair_key(s[i], s[i + 1])];
+      if (list.empty() || list.back() != wi) list.push_back(wi);
+    }
+}
+
+// Drops the pairs that no longer occur and queues the new counts of the others.
+void update_heap(PairTable& pairs) {
+  std::sort(pairs.touched.begin(), pairs.touched.end());
+  pairs.touched.erase(std::unique(pairs.touched.begin(), pairs.touched.end()), pairs.touched.end());
+  for (uint64_t k : pairs.touched) {
+    auto it = pairs.counts.find(k);
+    if (it->second == 0) {
+      pairs.counts.erase(it);
+    } else {
+      pairs.heap.push(pair_entry(k, it->second));
+    }
+  }
+}
+
+// Replaces `best` by `new_id` in every word that holds it, and updates the counts.
+void merge_pair(std::vector<TrainWord>& words, const PairEntry& best, int64_t new_id, PairTable& pairs) {
+  const uint64_t key = pair_key(best.left, best.right);
+  const std::vector<int32_t> affected = std::move(pairs.words[key]);
+  pairs.words.erase(key);
+  pairs.touched.clear();
+  for (int32_t wi : affected) merge_in_word(words[wi], wi, best, new_id, pairs);
+  update_heap(pairs);
+}
+
+}  // namespace
+
+BpeTokenizer BpeTokenizer::train(const std::vector<std::string>& corpus, int64_t vocab_size) {
+  FRESCO_CHECK(vocab_size >= kFirstMergeId,
+               "BpeTokenizer::train: vocab_size must be at least {} (256 bytes + 3 special tokens), found {}",
+               kFirstMergeId, vocab_size);
+  FRESCO_CHECK(vocab_size <= std::numeric_limits<int32_t>::max(),
+               "BpeTokenizer::train: vocab_size must be at most {}, found {}", std::numeric_limits<int32_t>::max(),
+               vocab_size);
+  std::vector<TrainWord> words = count_words(corpus);
+  PairTable pairs;
+  count_pairs(words, pairs);
   std::vector<Merge> merges;
-  std::vector<uint64_t> touched;
-  std::vector<int64_t> merged;
-  while (kFirstMergeId + static_cast<int64_t>(merges.size()) < vocab_size && !heap.empty()) {
-    const PairEntry top = heap.top();
-    heap.pop();
-    const uint64_t key = pair_key(top.left, top.right);
-    auto found = pair_counts.find(key);
-    if (found == pair_counts.end() || found->second != top.count) continue;  // stale
-    if (top.count < 2) break;
-
+  while (kFirstMergeId + static_cast<int64_t>(merges.size()) < vocab_size) {
+    const std::optional<PairEntry> best = pop_best(pairs);
+    if (!best) break;
     const int64_t new_id = kFirstMergeId + static_cast<int64_t>(merges.size());
-    merges.push_back({top.left, top.right});
-    const std::vector<int32_t> affected = std::move(pair_words[key]);
-    pair_words.erase(key);
-    touched.clear();
-    for (int32_t wi : affected) {
-      auto& s = words[wi].symbols;
-      const int64_t count = words[wi].count;
-      bool present = false;
-      for (size_t i = 0; i + 1 < s.size() && !present; ++i) present = s[i] == top.left && s[i + 1] == top.right;
-      if (!present) continue;
-      // Words are short: take all of this word's pairs out of the counts,
-      // merge left to right, and put the new pairs back in.
-      for (size_t i = 0; i + 1 < s.size(); ++i) {
-        const uint64_t k = pair_key(s[i], s[i + 1]);
-        pair_counts[k] -= count;
-        touched.push_back(k);
-      }
-      merged.clear();
-      for (size_t i = 0; i < s.size();) {
-        if (i + 1 < s.size() && s[i] == top.left && s[i + 1] == top.right) {
-          merged.push_back(new_id);
-          i += 2;
-        } else {
-          merged.push_back(s[i]);
-          i += 1;
-        }
-      }
-      s.assign(merged.begin(), merged.end());
-      for (size_t i = 0; i + 1 < s.size(); ++i) {
-        const uint64_t k = pair_key(s[i], s[i + 1]);
-        pair_counts[k] += count;
-        touched.push_back(k);
-        // Pairs without the new token were already listed for this word.
-        if (s[i] == new_id || s[i + 1] == new_id) {
-          auto& list = pair_words[k];
-          if (list.empty() || list.back() != wi) list.push_back(wi);
-        }
-      }
-    }
-    std::sort(touched.begin(), touched.end());
-    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-    for (uint64_t k : touched) {
-      auto it = pair_counts.find(k);
-      if (it->second == 0) {
-        pair_counts.erase(it);
-      } else {
-        heap.push({it->second, static_cast<int64_t>(k >> 32), static_cast<int64_t>(k & 0xffffffffu)});
-      }
-    }
+    merges.push_back({best->left, best->right});
+    merge_pair(words, *best, new_id, pairs);
   }
   return from_merges(std::move(merges));
 }
