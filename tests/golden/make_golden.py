@@ -4,7 +4,8 @@
 
 usage: /usr/bin/python3 tests/golden/make_golden.py
        (from anywhere; needs PyTorch and numpy: on Debian 12, apt-get install python3-torch
-       python3-numpy for the system python; the files in the tree were made with torch 1.13.1)
+       python3-numpy for the system python; the files in the tree were made with Debian 12's
+       python3-torch 1.13.1)
 
 The reference is PyTorch's own layers (torch.nn.MultiheadAttention,
 TransformerEncoderLayer/TransformerDecoderLayer with norm_first, Embedding,
