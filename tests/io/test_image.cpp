@@ -259,7 +259,7 @@ TEST_CASE("image: 10,000 mutated PNG, JPEG and BMP files each load or throw fres
 TEST_CASE("image: JPEG inputs that crashed stb_image 2.27 are rejected or decoded within bounds", "[io][image][fuzz]") {
   // Found by tests/fuzz/fuzz_image.cpp: a DHT segment of more than 256 codes
   // that wrote past the Huffman table, and a corrupt Huffman table that made
-  // stbi__jpeg_huff_decode read out of bounds (fixed in src/io/stb_image_patched.h).
+  // stbi__jpeg_huff_decode read out of bounds (fixed in third_party/stb/stb_image_patched.h).
   // Under FRESCO_SANITIZE (-fno-sanitize-recover) an access out of bounds
   // aborts the test; in the plain build the decoder's reason tells the
   // patched DHT check ("bad DHT header") from 2.27, which goes on to build
