@@ -59,7 +59,8 @@ void add_options(CLI::App& app, Args& a) {
 
 // Checks across options: a bad combination is a command-line error (exit status 2).
 void check(const Args& a) {
-  if (a.minutes == 0 && a.steps == 0) throw CLI::ValidationError("--minutes and --steps", "give one of them a value above 0");
+  if (a.minutes == 0 && a.steps == 0)
+    throw CLI::ValidationError("--minutes and --steps", "give one of them a value above 0");
 }
 
 // The training options: stage 1 of train_text2image's schedule, longer.

@@ -101,7 +101,7 @@ CLI::Validator dataset_name(const std::vector<std::string>& names, const std::st
 /// pointer to --help on stderr and returns 2: a value that does not parse or is
 /// out of range, a missing required option, an unknown argument, and any
 /// CLI::ParseError that `body` throws for a check across options (throw
-/// CLI::ValidationError("--minutes", "give --minutes or --steps")). An
+/// CLI::ValidationError("--minutes and --steps", "give one of them")). An
 /// exception from the run itself (fresco::Error and the like) prints
 /// "error: <what>" and returns 1.
 int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
