@@ -43,9 +43,11 @@ void add_options(CLI::App& app, Args& a) {
         std::replace(name.begin(), name.end(), '_', '-');
         return name;
       }));
-  cli::add_number(app, "--samples", a.options.samples, "prompts (generated images) for accuracy and the Fréchet distance")
+  cli::add_number(app, "--samples", a.options.samples,
+                  "prompts (generated images) for accuracy and the Fréchet distance")
       ->check(cli::at_least(4));
-  cli::add_number(app, "--seed", a.options.seed, "seed of the prompts, the generator's seeds and the real images picked");
+  cli::add_number(app, "--seed", a.options.seed,
+                  "seed of the prompts, the generator's seeds and the real images picked");
   cli::add_number(app, "--batch", a.options.batch, "captions per call of the generator")->check(cli::positive());
   app.add_option("--json", a.json, "also write the JSON report to this file");
   app.add_option("--fashion-root", a.options.fashion_mnist_root, "where the Fashion-MNIST files are")

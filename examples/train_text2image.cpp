@@ -125,7 +125,8 @@ void add_output_options(CLI::App& app, Args& a) {
   app.option_defaults()->group("Output");
   cli::add_number(app, "--sample-every", a.sample_every, "sample grid every this many steps (0: at the end only)")
       ->check(cli::non_negative());
-  cli::add_number(app, "--checkpoint-every", a.checkpoint_every, "checkpoint every this many steps (0: at the end only)")
+  cli::add_number(app, "--checkpoint-every", a.checkpoint_every,
+                  "checkpoint every this many steps (0: at the end only)")
       ->check(cli::non_negative());
 }
 
