@@ -6,8 +6,8 @@
 //
 //   train_text2image --dataset shapes --minutes 7 --out runs/shapes
 //   train_text2image --dataset folder:my_images --minutes 30 --out runs/mine --gpt runs/shapes/gpt.safetensors
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>

@@ -25,11 +25,14 @@ CLI::Validator number_check(std::function<bool(long double)> accept, std::string
       std::move(description));
 }
 
-// Every option shows its default in --help: the value its variable holds before parsing.
-// Flags are left out ("false" says nothing their description does not).
-void capture_defaults(CLI::App& app) {
+// Every option shows its default in --help: the value its variable holds before parsing
+// (flags are left out: "false" says nothing their description does not). An option given
+// twice takes its last value, as the programs' hand-written parsers did, where CLI11 would
+// refuse the command line (scripts append overrides to a line of defaults).
+void apply_conventions(CLI::App& app) {
   for (CLI::Option* option : app.get_options()) {
     if (option->get_default_str().empty() && option->get_expected_max() > 0) option->capture_default_str();
+    option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }
 }
 
@@ -126,7 +129,7 @@ CLI::Validator dataset_name(const std::vector<std::string>& names, const std::st
 }
 
 int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
-  capture_defaults(app);
+  apply_conventions(app);
   auto formatter = std::make_shared<Formatter>();
   formatter->column_width(32);
   app.formatter(formatter);
