@@ -5,75 +5,85 @@
 //   generate --model run/model.safetensors --prompt "a large red circle in the center" --n 16 --seed 7 --out grid.png
 //   generate --model run/model.safetensors --prompt "a red circle" --gif morph.gif --to "a blue square" --frames 24
 #include <chrono>
-#include <cstdio>
 #include <string>
+#include <vector>
 
 #include <fresco/fresco.hpp>
 #include <fresco/gan/text_to_image.hpp>
 #include <fresco/io/gif.hpp>
 #include <fresco/io/image.hpp>
 
+#include "common/cli.hpp"
+
 namespace {
 
-void usage() {
-  std::fprintf(stderr,
-               "usage: generate --model FILE --prompt TEXT [--n N] [--seed S] [--out grid.png] [--columns C]\n"
-               "                [--gif out.gif --to TEXT [--frames F] [--delay MS] [--scale K]]\n");
+namespace cli = fresco::cli;
+
+struct Args {
+  std::string model, prompt, out, gif, to;
+  int64_t n = 16;
+  int64_t columns = 0;  // 0: the smallest c with c * c >= n
+  int64_t frames = 24;
+  int delay = 80, scale = 4;
+  uint64_t seed = 7;
+};
+
+void add_options(CLI::App& app, Args& a) {
+  app.add_option("--model", a.model, "the trained model (OUT/model.safetensors of train_text2image)")
+      ->required()
+      ->check(cli::existing_file("train one with train_text2image"));
+  app.add_option("--prompt", a.prompt, "the caption to draw")->required();
+  cli::add_number(app, "--n", a.n, "images in the grid")->check(cli::positive());
+  cli::add_number(app, "--seed", a.seed, "seed of the noise: the same seed gives the same images");
+  app.add_option("--out", a.out, "the PNG grid to write (default grid.png; none when only --gif is given)");
+  cli::add_number(app, "--columns", a.columns, "columns of the grid, 0 for a square one")->check(cli::non_negative());
+  CLI::Option* to = app.add_option("--to", a.to, "the caption the GIF morphs to");
+  app.add_option("--gif", a.gif, "also write an animated GIF from --prompt to --to")->needs(to);
+  cli::add_number(app, "--frames", a.frames, "frames of the GIF")->check(cli::at_least(2));
+  cli::add_number(app, "--delay", a.delay, "milliseconds each GIF frame is shown")->check(cli::closed(0, 655350));
+  cli::add_number(app, "--scale", a.scale, "each GIF pixel becomes a scale x scale block")->check(cli::closed(1, 64));
+}
+
+void write_grid(fresco::gan::TextToImage& model, const Args& a) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const fresco::Tensor images = model.generate(std::vector<std::string>(static_cast<size_t>(a.n), a.prompt), a.seed);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  int64_t columns = a.columns;
+  if (columns == 0) {
+    columns = 1;
+    while (columns * columns < a.n) ++columns;
+  }
+  fresco::io::write_image_grid(images, a.out, columns);
+  fmt::print("{}: {} images of \"{}\" (seed {}) in {:.1f} ms\n", a.out, a.n, a.prompt, a.seed, ms);
+}
+
+void write_morph(fresco::gan::TextToImage& model, const Args& a) {
+  const auto sequence = model.animate(a.prompt, a.to, a.frames, a.seed);
+  fresco::io::write_gif(sequence, a.gif, {.delay_ms = a.delay, .scale = a.scale});
+  fmt::print("{}: {} frames from \"{}\" to \"{}\"\n", a.gif, a.frames, a.prompt, a.to);
+}
+
+int generate(Args a) {
+  if (a.out.empty() && a.gif.empty()) a.out = "grid.png";
+  auto model = fresco::gan::TextToImage::load(a.model);
+  if (!a.out.empty()) write_grid(model, a);
+  if (!a.gif.empty()) write_morph(model, a);
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model_path, prompt, out, gif, to;
-  int64_t n = 16, columns = 0, frames = 24;
-  int delay = 80, scale = 4;
-  uint64_t seed = 7;
-  try {
-    for (int i = 1; i < argc; ++i) {
-      const std::string a = argv[i];
-      auto value = [&]() -> std::string {
-        if (i + 1 >= argc) throw fresco::Error("generate: " + a + " needs a value");
-        return argv[++i];
-      };
-      if (a == "--model") model_path = value();
-      else if (a == "--prompt") prompt = value();
-      else if (a == "--n") n = std::stoll(value());
-      else if (a == "--seed") seed = std::stoull(value());
-      else if (a == "--out") out = value();
-      else if (a == "--columns") columns = std::stoll(value());
-      else if (a == "--gif") gif = value();
-      else if (a == "--to") to = value();
-      else if (a == "--frames") frames = std::stoll(value());
-      else if (a == "--delay") delay = std::stoi(value());
-      else if (a == "--scale") scale = std::stoi(value());
-      else if (a == "--help" || a == "-h") return usage(), 0;
-      else throw fresco::Error("generate: unknown argument '" + a + "' (see --help)");
-    }
-    if (model_path.empty() || prompt.empty()) throw fresco::Error("generate: --model and --prompt are required");
-    if (out.empty() && gif.empty()) out = "grid.png";
-    FRESCO_CHECK(n >= 1, "generate: --n must be positive, got {}", n);
-    FRESCO_CHECK(gif.empty() || !to.empty(), "generate: --gif needs --to \"second caption\"");
-
-    auto model = fresco::gan::TextToImage::load(model_path);
-    if (!out.empty()) {
-      const auto t0 = std::chrono::steady_clock::now();
-      fresco::Tensor images = model.generate(std::vector<std::string>(static_cast<size_t>(n), prompt), seed);
-      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      if (columns <= 0) {
-        columns = 1;
-        while (columns * columns < n) ++columns;
-      }
-      fresco::io::write_image_grid(images, out, columns);
-      fmt::print("{}: {} images of \"{}\" (seed {}) in {:.1f} ms\n", out, n, prompt, seed, ms);
-    }
-    if (!gif.empty()) {
-      auto sequence = model.animate(prompt, to, frames, seed);
-      fresco::io::write_gif(sequence, gif, {.delay_ms = delay, .scale = scale});
-      fmt::print("{}: {} frames from \"{}\" to \"{}\"\n", gif, frames, prompt, to);
-    }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  CLI::App app{"Images from a caption with a trained text-to-image model: a PNG grid, and optionally an\n"
+               "animated GIF morphing to a second caption.",
+               "generate"};
+  app.footer(
+      "Examples:\n"
+      "  generate --model run/model.safetensors --prompt \"a large red circle in the center\" --n 16 --seed 7 "
+      "--out grid.png\n"
+      "  generate --model run/model.safetensors --prompt \"a red circle\" --gif morph.gif --to \"a blue square\" "
+      "--frames 24");
+  Args args;
+  add_options(app, args);
+  return cli::run(app, argc, argv, [&] { return generate(args); });
 }

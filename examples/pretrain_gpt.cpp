@@ -6,8 +6,6 @@
 //   pretrain_gpt --dataset text:captions.txt --minutes 10 --vocab 1024 --out runs/mine
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -23,7 +21,11 @@
 #include <fresco/text/gpt.hpp>
 #include <fresco/text/pretrain.hpp>
 
+#include "common/cli.hpp"
+
 namespace {
+
+namespace cli = fresco::cli;
 
 struct Args {
   std::string dataset = "shapes";
@@ -38,40 +40,34 @@ struct Args {
   int threads = 2;
 };
 
-const char* kUsage =
-    "usage: pretrain_gpt [--dataset shapes|fashion-mnist|text:FILE] [--minutes N] [--steps N] [--out DIR]\n"
-    "                    [--vocab V] [--seed S] [--captions N] [--batch B] [--samples N] [--threads T]\n";
+void add_options(CLI::App& app, Args& a) {
+  app.add_option("--dataset", a.dataset, "the captions: a dataset's, or one caption a line from FILE")
+      ->check(cli::dataset_name({"shapes", "fashion-mnist"}, "text:", "FILE", CLI::ExistingFile));
+  cli::add_number(app, "--minutes", a.minutes, "training time budget (0: none, then --steps ends it)")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--steps", a.steps, "training steps (0: as many as --minutes allows)")
+      ->check(cli::non_negative());
+  app.add_option("--out", a.out, "the directory for tokenizer.json, gpt.safetensors and checkpoint/");
+  cli::add_number(app, "--vocab", a.vocab, "tokenizer vocabulary size (256 bytes, 3 special tokens, then merges)")
+      ->check(cli::at_least(259));
+  cli::add_number(app, "--seed", a.seed, "seed of the data, the initialisation and the sampling");
+  cli::add_number(app, "--captions", a.captions, "captions in the corpus, at most")->check(cli::positive());
+  cli::add_number(app, "--batch", a.batch, "captions per step")->check(cli::positive());
+  cli::add_number(app, "--samples", a.samples, "captions sampled from the trained model")->check(cli::non_negative());
+  cli::add_number(app, "--threads", a.threads, "threads")->check(cli::positive());
+}
 
-Args parse_args(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "-h" || flag == "--help") {
-      fmt::print("{}", kUsage);
-      std::exit(0);
-    }
-    FRESCO_CHECK(i + 1 < argc, "pretrain_gpt: {} needs a value\n{}", flag, kUsage);
-    const std::string v = argv[++i];
-    try {
-      if (flag == "--dataset") a.dataset = v;
-      else if (flag == "--minutes") a.minutes = std::stod(v);
-      else if (flag == "--steps") a.steps = std::stoll(v);
-      else if (flag == "--out") a.out = v;
-      else if (flag == "--vocab") a.vocab = std::stoll(v);
-      else if (flag == "--seed") a.seed = std::stoull(v);
-      else if (flag == "--captions") a.captions = std::stoll(v);
-      else if (flag == "--batch") a.batch = std::stoll(v);
-      else if (flag == "--samples") a.samples = std::stoll(v);
-      else if (flag == "--threads") a.threads = std::stoi(v);
-      else throw fresco::Error(fmt::format("pretrain_gpt: unknown option {}\n{}", flag, kUsage));
-    } catch (const std::logic_error&) {
-      throw fresco::Error(fmt::format("pretrain_gpt: {} expects a number, got \"{}\"", flag, v));
-    }
-  }
-  FRESCO_CHECK(a.captions > 0 && a.samples >= 0 && a.minutes >= 0,
-               "pretrain_gpt: --captions must be positive, --samples and --minutes >= 0");
-  FRESCO_CHECK(a.minutes > 0 || a.steps > 0, "pretrain_gpt: give --minutes or --steps");
-  return a;
+// Checks across options: a bad combination is a command-line error (exit status 2).
+void check(const Args& a) {
+  if (a.minutes == 0 && a.steps == 0)
+    throw CLI::ValidationError("--minutes and --steps", "give one of them a value above 0");
+}
+
+// The training options: stage 1 of train_text2image's schedule, longer.
+fresco::text::PretrainOptions pretrain_options(const Args& a) {
+  return {.batch_size = a.batch, .steps = a.steps > 0 ? a.steps : 1'000'000'000, .minutes = a.minutes,
+          .lr = 2e-3f, .min_lr = 2e-4f, .warmup_steps = 30, .eval_every = 100, .checkpoint_dir = a.out + "/checkpoint",
+          .checkpoint_every = 2000, .seed = a.seed};
 }
 
 std::vector<std::string> build_corpus(const Args& a) {
@@ -97,40 +93,33 @@ std::vector<std::string> build_corpus(const Args& a) {
   return corpus;
 }
 
-int run(const Args& a) {
-  fresco::set_num_threads(a.threads);
-  const std::vector<std::string> corpus = build_corpus(a);
-  fmt::print("corpus: {} captions from {}, e.g. \"{}\"\n", corpus.size(), a.dataset, corpus.empty() ? "" : corpus[0]);
-  const auto tok = fresco::text::BpeTokenizer::train(corpus, a.vocab);
+// The longest caption in tokens, <|bos|> and <|eos|> included: the context the model needs.
+int64_t longest_caption(const fresco::text::BpeTokenizer& tok, const std::vector<std::string>& corpus) {
   size_t longest = 0;
   for (const auto& c : corpus) longest = std::max(longest, tok.encode(c, true, true).size());
-  fmt::print("tokenizer: {} tokens; longest caption {} tokens with <|bos|>/<|eos|>\n", tok.vocab_size(), longest);
+  return static_cast<int64_t>(longest);
+}
 
-  std::filesystem::create_directories(a.out);
-  // The model predicts exactly the tokenizer's ids (a small corpus may stop BPE below --vocab).
-  const fresco::text::GptConfig config{.vocab_size = tok.vocab_size(),
-                                       .context = std::max<int64_t>(32, static_cast<int64_t>(longest)),
-                                       .seed = a.seed};
-  fresco::text::Gpt gpt(config);
-  fmt::print("model: {} parameters, context {}\n", gpt.num_parameters(), config.context);
-  const auto summary = fresco::text::pretrain(
-      gpt, tok, corpus,
-      {.batch_size = a.batch, .steps = a.steps > 0 ? a.steps : 1'000'000'000, .minutes = a.minutes,
-       .lr = 2e-3f, .min_lr = 2e-4f, .warmup_steps = 30, .eval_every = 100, .checkpoint_dir = a.out + "/checkpoint",
-       .checkpoint_every = 2000, .seed = a.seed});
+void train_and_save(fresco::text::Gpt& gpt, const fresco::text::BpeTokenizer& tok,
+                    const std::vector<std::string>& corpus, const Args& a) {
+  const int64_t vocab_size = gpt.config().vocab_size;
+  const auto summary = fresco::text::pretrain(gpt, tok, corpus, pretrain_options(a));
   tok.save(a.out + "/tokenizer.json");
   fresco::text::save_gpt(gpt, tok, a.out + "/gpt.safetensors");
   fmt::print("trained {} steps in {:.1f} s ({:.0f} tokens/s)\n", summary.steps_run, summary.seconds,
              summary.tokens_per_second);
   fmt::print("validation loss {:.4f} (perplexity {:.2f}); at initialisation {:.4f} (ln {} = {:.4f})\n",
-             summary.final_val_loss, summary.final_val_perplexity, summary.initial_loss, config.vocab_size,
-             std::log(static_cast<double>(config.vocab_size)));
+             summary.final_val_loss, summary.final_val_perplexity, summary.initial_loss, vocab_size,
+             std::log(static_cast<double>(vocab_size)));
   fmt::print("saved {0}/tokenizer.json and {0}/gpt.safetensors\n", a.out);
+}
 
-  if (a.samples == 0) return 0;
+// Samples --samples captions from <|bos|> and reports how many end, and for Shapes how many parse.
+void sample_captions(fresco::text::Gpt& gpt, const fresco::text::BpeTokenizer& tok,
+                     const std::vector<std::string>& corpus, const Args& a) {
   gpt.eval();
   const std::vector<std::vector<int64_t>> prompts(static_cast<size_t>(a.samples), {tok.bos_id()});
-  const auto rows = gpt.generate_batch(prompts, config.context - 1, {.temperature = 1.f, .seed = a.seed + 1});
+  const auto rows = gpt.generate_batch(prompts, gpt.config().context - 1, {.temperature = 1.f, .seed = a.seed + 1});
   const std::set<std::string> seen(corpus.begin(), corpus.end());
   int64_t finished = 0, parsed = 0, novel = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -148,16 +137,39 @@ int run(const Args& a) {
     fmt::print(", {:.1f}% parse under Shapes::parse ({:.1f}% parse and are not in the corpus)", 100.0 * parsed / n,
                100.0 * novel / n);
   fmt::print("\n");
+}
+
+int pretrain(const Args& a) {
+  check(a);
+  fresco::set_num_threads(a.threads);
+  const std::vector<std::string> corpus = build_corpus(a);
+  fmt::print("corpus: {} captions from {}, e.g. \"{}\"\n", corpus.size(), a.dataset, corpus.empty() ? "" : corpus[0]);
+  const auto tok = fresco::text::BpeTokenizer::train(corpus, a.vocab);
+  const int64_t longest = longest_caption(tok, corpus);
+  fmt::print("tokenizer: {} tokens; longest caption {} tokens with <|bos|>/<|eos|>\n", tok.vocab_size(), longest);
+
+  std::filesystem::create_directories(a.out);
+  // The model predicts exactly the tokenizer's ids (a small corpus may stop BPE below --vocab).
+  fresco::text::Gpt gpt({.vocab_size = tok.vocab_size(),
+                         .context = std::max<int64_t>(32, longest),
+                         .seed = a.seed});
+  fmt::print("model: {} parameters, context {}\n", gpt.num_parameters(), gpt.config().context);
+  train_and_save(gpt, tok, corpus, a);
+  if (a.samples > 0) sample_captions(gpt, tok, corpus, a);
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(parse_args(argc, argv));
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return 1;
-  }
+  CLI::App app{"Stage 1 of the text-to-image pipeline: trains a BPE tokenizer and pretrains the GPT on captions,\n"
+               "saves both (OUT/tokenizer.json, OUT/gpt.safetensors), then samples captions from <|bos|>.",
+               "pretrain_gpt"};
+  app.footer(
+      "Examples:\n"
+      "  pretrain_gpt --dataset shapes --minutes 3 --out runs/gpt\n"
+      "  pretrain_gpt --dataset text:captions.txt --minutes 10 --vocab 1024 --out runs/mine");
+  Args args;
+  add_options(app, args);
+  return cli::run(app, argc, argv, [&] { return pretrain(args); });
 }

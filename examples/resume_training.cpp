@@ -14,9 +14,13 @@
 
 #include <fresco/fresco.hpp>
 
+#include "common/cli.hpp"
+
 using namespace fresco;
 
 namespace {
+
+namespace cli = fresco::cli;
 
 // ---- the CNN task: 4 classes, a bright 4x4 square in one quadrant of a noisy 16x16 image
 
@@ -140,29 +144,38 @@ bool run_task(const char* name, int64_t half, StepFn loss_at, const std::string&
   return identical;
 }
 
+// The CNN's loss at step s.
+Tensor cnn_loss(Cnn& m, int64_t s) {
+  auto [x, y] = cnn_batch(s);
+  return cross_entropy(m.forward(x), y);
+}
+
+// The sorter's loss at step s.
+Tensor sort_loss(Sorter& m, int64_t s) {
+  auto [x, y] = sort_batch(s);
+  return cross_entropy(m.forward(x, 32).reshape({32 * kLen, kVocab}), y);
+}
+
+int run_both(int64_t half) {
+  const std::string dir = (std::filesystem::temp_directory_path() / "fresco-resume-training").string();
+  std::filesystem::create_directories(dir);
+  bool ok = run_task<Cnn>("CNN: bright-square quadrant (Conv2d, BatchNorm2d, MaxPool2d, Linear)", half, cnn_loss, dir);
+  ok = run_task<Sorter>("Transformer: sort 8 digits (2 blocks, d = 32, 4 heads)", half, sort_loss, dir) && ok;
+  std::filesystem::remove_all(dir);
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const int64_t half = argc > 1 ? std::stoll(argv[1]) : 60;
-    const std::string dir = (std::filesystem::temp_directory_path() / "fresco-resume-training").string();
-    std::filesystem::create_directories(dir);
-    bool ok = run_task<Cnn>("CNN: bright-square quadrant (Conv2d, BatchNorm2d, MaxPool2d, Linear)", half,
-                            [](Cnn& m, int64_t s) {
-                              auto [x, y] = cnn_batch(s);
-                              return cross_entropy(m.forward(x), y);
-                            },
-                            dir);
-    ok = run_task<Sorter>("Transformer: sort 8 digits (2 blocks, d = 32, 4 heads)", half,
-                          [](Sorter& m, int64_t s) {
-                            auto [x, y] = sort_batch(s);
-                            return cross_entropy(m.forward(x, 32).reshape({32 * kLen, kVocab}), y);
-                          },
-                          dir) && ok;
-    std::filesystem::remove_all(dir);
-    return ok ? 0 : 1;
-  } catch (const fresco::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  }
+  CLI::App app{"Trains a small CNN (Conv2d, BatchNorm2d, pooling, Linear) on a synthetic \"where is the bright\n"
+               "square\" task and a small transformer on sorting digit sequences, both with AdamW. Each is\n"
+               "trained twice: once straight through, and once stopped half way, saved (model + optimizer),\n"
+               "reloaded into a fresh model and continued. The losses of the second half must be identical;\n"
+               "the exit status is 1 if they are not.",
+               "resume_training"};
+  int64_t half = 60;
+  cli::add_number(app, "steps_per_half", half, "training steps before the save, and again after it")
+      ->check(cli::positive());
+  return cli::run(app, argc, argv, [&] { return run_both(half); });
 }

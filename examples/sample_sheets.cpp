@@ -12,7 +12,11 @@
 
 #include <fresco/fresco.hpp>
 
+#include "common/cli.hpp"
+
 namespace {
+
+namespace cli = fresco::cli;
 
 constexpr int64_t kColumns = 8, kCount = 32, kScale = 3;
 
@@ -46,48 +50,62 @@ void write_sheet(const std::vector<fresco::Tensor>& images, const std::vector<st
   std::printf("wrote %s and %s\n", png.string().c_str(), md.string().c_str());
 }
 
+struct Args {
+  std::string out_dir = "docs/images";
+  uint64_t seed = 0;
+  std::string fashion_root = "/usr/share/datasets/fashion-mnist";
+};
+
+void add_options(CLI::App& app, Args& a) {
+  app.add_option("--out-dir", a.out_dir, "where the PNG and Markdown files go");
+  cli::add_number(app, "--seed", a.seed, "seed of the Shapes scenes and of the caption phrasings");
+  app.add_option("--fashion-root", a.fashion_root, "where the Fashion-MNIST files are")->check(CLI::ExistingDirectory);
+}
+
+void shapes_sheet(const Args& a) {
+  fresco::data::Shapes shapes({.size = kCount, .seed = a.seed});
+  std::vector<fresco::Tensor> images;
+  std::vector<std::string> captions;
+  for (int64_t i = 0; i < kCount; ++i) {
+    images.push_back(shapes.image(i));
+    captions.push_back(shapes.caption(i));
+  }
+  write_sheet(images, captions, std::filesystem::path(a.out_dir) / "shapes_samples.png", "Shapes samples",
+              fmt::format("The first {} scenes of `data::Shapes({{.seed = {}}})` (split \"train\", 32x32, shown 3x).",
+                          kCount, a.seed));
+}
+
+void fashion_mnist_sheet(const Args& a) {
+  fresco::data::FashionMnist mnist({.root = a.fashion_root, .split = "test", .limit = kCount});
+  std::vector<fresco::Tensor> images;
+  std::vector<std::string> captions;
+  for (int64_t i = 0; i < kCount; ++i) {
+    images.push_back(mnist.image(i));
+    captions.push_back(mnist.caption(i, a.seed) + " (" +
+                       fresco::data::FashionMnist::class_names()[static_cast<size_t>(mnist.label(i))] + ")");
+  }
+  write_sheet(images, captions, std::filesystem::path(a.out_dir) / "fashion_mnist_samples.png",
+              "Fashion-MNIST samples",
+              fmt::format("The first {} images of the Fashion-MNIST test split (28x28, shown 3x), with "
+                          "`FashionMnist::caption(i, {})` and the class name.",
+                          kCount, a.seed));
+}
+
+int write_sheets(const Args& a) {
+  std::filesystem::create_directories(a.out_dir);
+  shapes_sheet(a);
+  fashion_mnist_sheet(a);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string out_dir = "docs/images", fashion_root = "/usr/share/datasets/fashion-mnist";
-  uint64_t seed = 0;
-  try {
-    for (int i = 1; i + 1 < argc; i += 2) {
-      const std::string a = argv[i];
-      if (a == "--out-dir") out_dir = argv[i + 1];
-      else if (a == "--seed") seed = std::stoull(argv[i + 1]);
-      else if (a == "--fashion-root") fashion_root = argv[i + 1];
-      else throw fresco::Error("sample_sheets: unknown argument '" + a + "'");
-    }
-    std::filesystem::create_directories(out_dir);
-
-    fresco::data::Shapes shapes({.size = kCount, .seed = seed});
-    std::vector<fresco::Tensor> images;
-    std::vector<std::string> captions;
-    for (int64_t i = 0; i < kCount; ++i) {
-      images.push_back(shapes.image(i));
-      captions.push_back(shapes.caption(i));
-    }
-    write_sheet(images, captions, std::filesystem::path(out_dir) / "shapes_samples.png", "Shapes samples",
-                fmt::format("The first {} scenes of `data::Shapes({{.seed = {}}})` (split \"train\", 32x32, shown 3x).",
-                            kCount, seed));
-
-    fresco::data::FashionMnist mnist({.root = fashion_root, .split = "test", .limit = kCount});
-    images.clear();
-    captions.clear();
-    for (int64_t i = 0; i < kCount; ++i) {
-      images.push_back(mnist.image(i));
-      captions.push_back(mnist.caption(i, seed) + " (" +
-                         fresco::data::FashionMnist::class_names()[static_cast<size_t>(mnist.label(i))] + ")");
-    }
-    write_sheet(images, captions, std::filesystem::path(out_dir) / "fashion_mnist_samples.png",
-                "Fashion-MNIST samples",
-                fmt::format("The first {} images of the Fashion-MNIST test split (28x28, shown 3x), with "
-                            "`FashionMnist::caption(i, {})` and the class name.",
-                            kCount, seed));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return 1;
-  }
-  return 0;
+  CLI::App app{"Writes the sample sheets of the docs: 32 Shapes scenes and 32 Fashion-MNIST images as 8x4 grids\n"
+               "(upscaled 3x, nearest neighbour, so the pixels show), each with a Markdown file listing the\n"
+               "captions in grid order.",
+               "sample_sheets"};
+  Args args;
+  add_options(app, args);
+  return cli::run(app, argc, argv, [&] { return write_sheets(args); });
 }

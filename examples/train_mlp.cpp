@@ -5,14 +5,19 @@
 // loss as it falls and exits non-zero unless it fell by at least 100×.
 //
 //   usage: train_mlp [--steps N] [--hidden H] [--seed S]
+#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <string>
+#include <vector>
 
 #include <fresco/fresco.hpp>
 
+#include "common/cli.hpp"
+
 namespace {
+
+namespace cli = fresco::cli;
 
 struct Args {
   int steps = 1500;
@@ -20,21 +25,10 @@ struct Args {
   uint64_t seed = 0;
 };
 
-Args parse_args(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string k = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw fresco::Error(fmt::format("train_mlp: {} needs a value", k));
-      return argv[++i];
-    };
-    if (k == "--steps") a.steps = std::stoi(value());
-    else if (k == "--hidden") a.hidden = std::stoll(value());
-    else if (k == "--seed") a.seed = std::stoull(value());
-    else throw fresco::Error(fmt::format("train_mlp: unknown argument '{}' (expected --steps, --hidden or --seed)", k));
-  }
-  if (a.steps < 1 || a.hidden < 1) throw fresco::Error("train_mlp: --steps and --hidden must be positive");
-  return a;
+void add_options(CLI::App& app, Args& a) {
+  cli::add_number(app, "--steps", a.steps, "Adam steps")->check(cli::positive());
+  cli::add_number(app, "--hidden", a.hidden, "units in each hidden layer")->check(cli::positive());
+  cli::add_number(app, "--seed", a.seed, "seed of the points and the initialisation");
 }
 
 // Two hidden layers of tanh units: [N, 2] -> [N, 1].
@@ -51,19 +45,18 @@ public:
   fresco::nn::Linear fc1, fc2, out;
 };
 
-}  // namespace
-
-int main(int argc, char** argv) try {
-  const Args args = parse_args(argc, argv);
-  fresco::manual_seed(args.seed);
-
-  // 1024 training points and their targets.
-  const int64_t n = 1024;
+// n training points in [-1, 1]² [n, 2] and their targets f(x, y) [n, 1].
+std::pair<fresco::Tensor, fresco::Tensor> make_data(int64_t n) {
   fresco::Tensor x = fresco::uniform({n, 2}, -1.f, 1.f);
   std::vector<float> xv = x.to_vector(), yv(n);
   for (int64_t i = 0; i < n; ++i) yv[i] = std::sin(3 * xv[2 * i]) * std::cos(2 * xv[2 * i + 1]);
-  fresco::Tensor y = fresco::tensor(yv, {n, 1});
+  return {x, fresco::tensor(yv, {n, 1})};
+}
 
+int train(const Args& args) {
+  fresco::manual_seed(args.seed);
+  const int64_t n = 1024;
+  const auto [x, y] = make_data(n);
   Mlp model(args.hidden);
   fresco::optim::Adam opt(model.parameters(), {.lr = 1e-2f});
   fmt::print("MLP 2 -> {} -> {} -> 1 ({} parameters), {} points, Adam lr 1e-2, {} steps\n", args.hidden, args.hidden,
@@ -86,7 +79,16 @@ int main(int argc, char** argv) try {
   const double ratio = first / std::max(last, 1e-12f);
   fmt::print("loss fell from {:.6f} to {:.6f}: {:.0f}x in {:.2f} s\n", first, last, ratio, seconds);
   return ratio >= 100 ? 0 : 1;
-} catch (const std::exception& e) {
-  fmt::print(stderr, "train_mlp: {}\n", e.what());
-  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"A 2-layer MLP learns f(x, y) = sin(3x) · cos(2y) on [-1, 1]² with fresco alone: tensors,\n"
+               "autograd, Linear layers and Adam. Prints the loss as it falls and exits with status 1\n"
+               "unless it fell by at least 100x.",
+               "train_mlp"};
+  Args args;
+  add_options(app, args);
+  return cli::run(app, argc, argv, [&] { return train(args); });
 }

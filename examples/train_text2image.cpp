@@ -6,9 +6,11 @@
 //
 //   train_text2image --dataset shapes --minutes 7 --out runs/shapes
 //   train_text2image --dataset folder:my_images --minutes 30 --out runs/mine --gpt runs/shapes/gpt.safetensors
+#include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include <fresco/fresco.hpp>
@@ -21,159 +23,247 @@
 #include <fresco/text/pretrain.hpp>
 #include <fresco/text/tokenizer.hpp>
 
+#include "common/cli.hpp"
+
 namespace {
 
-void usage() {
-  std::fprintf(stderr,
-               "usage: train_text2image --dataset shapes|fashion-mnist|folder:DIR [--minutes M] [--out DIR]\n"
-               "         [--gpt FILE] [--seed S] [--text-share F] [--steps N] [--batch B] [--limit N]\n"
-               "         [--image-size S] [--g-width W] [--d-width W] [--loss hinge|bce] [--ma-gp K] [--ma-gp-every N]\n"
-               "         [--lr-g LR] [--lr-d LR] [--beta1 B] [--beta2 B] [--ema D] [--no-attention] [--finetune-text]\n"
-               "         [--contrastive W] [--temperature T] [--negatives K] [--hard-negatives H] [--hard-mismatch F]\n"
-               "         [--align-steps N] [--lr-align LR] [--align-text-weight W] [--align-text-head]\n"
-               "         [--two-objects F]\n"
-               "         [--sample-every N] [--checkpoint-every N]\n"
-               "Pretrains a GPT on the captions for --text-share of the budget (default 0.1) unless --gpt is\n"
-               "given or OUT/gpt.safetensors exists, aligns it with the discriminator's image features on\n"
-               "real pairs (--align-steps, default 100 per budget minute, at most 2000), then trains the GAN\n"
-               "for the rest (resuming from OUT/checkpoint.safetensors if present) with the contrastive\n"
-               "losses at weight --contrastive (default 1). Shapes scenes hold one object unless\n"
-               "--two-objects F. Writes OUT/samples/*.png and OUT/model.safetensors.\n");
+namespace cli = fresco::cli;
+
+struct Args {
+  // The data and the run.
+  std::string dataset, out = "run", gpt;
+  double minutes = 7;
+  // The GAN reads the GPT's first block only (gan::encode_tokens), which a short pretraining shapes.
+  double text_share = 0.1;
+  uint64_t seed = 0;
+  int64_t limit = 0, image_size = 32;
+  // Shapes: single-object scenes, the scenes the metrics judge (--two-objects 0.3 adds pairs).
+  float two_objects = 0.f;
+  // The nets. Small nets, small batches and a lazy MA-GP: on 2 shared cores, the number of steps
+  // is what a conditional GAN needs most.
+  int64_t g_width = 64, d_width = 16;
+  bool no_attention = false, finetune_text = false;
+  // GAN training. Adam as DF-GAN (Tao et al. 2022): lr 1e-4 for G, 4e-4 for D, betas (0, 0.9).
+  // Where no reason is given, the defaults are GanTrainerOptions' own.
+  std::string loss = "hinge";
+  int64_t steps = 1'000'000'000, batch = 32, ma_gp_every = 4;
+  float ma_gp = fresco::gan::GanPenaltyOptions{}.weight, lr_g = 1e-4f, lr_d = 4e-4f, beta1 = 0.f, beta2 = 0.9f,
+        ema = fresco::gan::GanOptimizerOptions{}.ema_decay;
+  // Alignment and contrastive losses: what makes the images follow the caption
+  // (docs/text-to-image.md, "Conditioning"). No --align-steps: 100 per minute of budget, at most 2000.
+  std::optional<int64_t> align_steps;
+  float contrastive = 1.f, temperature = fresco::gan::GanContrastiveOptions{}.temperature,
+        hard_mismatch = fresco::gan::GanContrastiveOptions{}.hard_mismatch, lr_align = fresco::gan::AlignOptions{}.lr,
+        align_text_weight = fresco::gan::AlignOptions{}.text_loss_weight;
+  int64_t negatives = fresco::gan::GanContrastiveOptions{}.negatives,
+          hard_negatives = fresco::gan::GanContrastiveOptions{}.hard_negatives;
+  bool align_text_head = false;
+  // Output.
+  int64_t sample_every = 100, checkpoint_every = 500;
+};
+
+void add_run_options(CLI::App& app, Args& a) {
+  app.add_option("--dataset", a.dataset, "the captioned images to learn")
+      ->required()
+      ->check(cli::dataset_name({"shapes", "fashion-mnist"}, "folder:", "DIR", CLI::ExistingDirectory));
+  cli::add_number(app, "--minutes", a.minutes, "time budget of the whole run")->check(cli::positive());
+  app.add_option("--out", a.out, "the run's directory (samples, checkpoints, the model)");
+  app.add_option("--gpt", a.gpt, "a pretrained text model to use instead of pretraining one")
+      ->check(cli::existing_file("pretrain one with pretrain_gpt, or leave --gpt out"));
+  cli::add_number(app, "--seed", a.seed, "seed of the data, the initialisation and the training");
+  cli::add_number(app, "--text-share", a.text_share, "share of the budget for pretraining the GPT")
+      ->check(cli::half_open(0, 1));
+  cli::add_number(app, "--steps", a.steps, "GAN steps, at most (the time budget ends training first)")
+      ->check(cli::positive());
+  cli::add_number(app, "--batch", a.batch, "image-caption pairs per step")->check(cli::at_least(2));
+  cli::add_number(app, "--limit", a.limit, "training images (0: the dataset's default; Shapes 20000, others all)")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--image-size", a.image_size, "image side for Shapes and folders (Fashion-MNIST is 32)")
+      ->check(CLI::IsMember({8, 16, 32, 64, 128, 256}));
+  cli::add_number(app, "--two-objects", a.two_objects, "share of Shapes scenes with two objects")
+      ->check(cli::closed(0, 1));
+}
+
+void add_gan_options(CLI::App& app, Args& a) {
+  app.option_defaults()->group("GAN");
+  cli::add_number(app, "--g-width", a.g_width, "generator width")->check(cli::positive());
+  cli::add_number(app, "--d-width", a.d_width, "discriminator width")->check(cli::positive());
+  app.add_flag("--no-attention", a.no_attention, "no cross-attention from the generator to the caption's words");
+  app.add_flag("--finetune-text", a.finetune_text, "fine-tune the text model in the GAN instead of freezing it");
+  app.add_option("--loss", a.loss, "the adversarial loss")->check(CLI::IsMember({"hinge", "bce"}));
+  cli::add_number(app, "--ma-gp", a.ma_gp, "weight of the matching-aware gradient penalty (0: off)")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--ma-gp-every", a.ma_gp_every, "apply the penalty every this many steps")
+      ->check(cli::positive());
+  cli::add_number(app, "--lr-g", a.lr_g, "Adam learning rate of the generator")->check(cli::positive());
+  cli::add_number(app, "--lr-d", a.lr_d, "Adam learning rate of the discriminator")->check(cli::positive());
+  cli::add_number(app, "--beta1", a.beta1, "Adam beta1 of both nets")->check(cli::half_open(0, 1));
+  cli::add_number(app, "--beta2", a.beta2, "Adam beta2 of both nets")->check(cli::half_open(0, 1));
+  cli::add_number(app, "--ema", a.ema, "decay of the moving average of the generator's weights")
+      ->check(cli::half_open(0, 1));
+}
+
+void add_conditioning_options(CLI::App& app, Args& a) {
+  app.option_defaults()->group("Conditioning");
+  cli::add_number(app, "--contrastive", a.contrastive, "weight of the image-caption contrastive losses (0: off)")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--temperature", a.temperature, "temperature of the contrastive similarities")
+      ->check(cli::positive());
+  cli::add_number(app, "--negatives", a.negatives, "extra random captions per step as contrastive negatives")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--hard-negatives", a.hard_negatives, "negatives per image that differ in one attribute")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--hard-mismatch", a.hard_mismatch, "share of mismatched pairs taken from hard negatives")
+      ->check(cli::closed(0, 1));
+  cli::add_number(app, "--align-steps", a.align_steps,
+                  "text-image alignment steps before the GAN (default 100 per budget minute, at most 2000)")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--lr-align", a.lr_align, "Adam learning rate of the alignment")->check(cli::positive());
+  cli::add_number(app, "--align-text-weight", a.align_text_weight, "weight of the next-token loss in alignment")
+      ->check(cli::non_negative());
+  app.add_flag("--align-text-head", a.align_text_head,
+               "align through the discriminator's text head, not the sentence vectors themselves");
+}
+
+void add_output_options(CLI::App& app, Args& a) {
+  app.option_defaults()->group("Output");
+  cli::add_number(app, "--sample-every", a.sample_every, "sample grid every this many steps (0: at the end only)")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--checkpoint-every", a.checkpoint_every,
+                  "checkpoint every this many steps (0: at the end only)")
+      ->check(cli::non_negative());
+}
+
+fresco::gan::DatasetSpec dataset_spec(const Args& a) {
+  return {.name = a.dataset, .limit = a.limit, .seed = a.seed, .image_size = a.image_size,
+          .two_object_fraction = a.two_objects};
+}
+
+// The trainer's options from the command line; `minutes` is what is left of the budget.
+fresco::gan::GanTrainerOptions gan_trainer_options(const Args& a, double minutes) {
+  fresco::gan::GanTrainerOptions o{.loss = fresco::gan::parse_gan_loss(a.loss),
+                                   .batch_size = a.batch,
+                                   .steps = a.steps,
+                                   .minutes = minutes,
+                                   .seed = a.seed};
+  o.optimizer = {.lr_g = a.lr_g, .lr_d = a.lr_d, .beta1 = a.beta1, .beta2 = a.beta2, .ema_decay = a.ema};
+  o.penalty = {.weight = a.ma_gp, .every = a.ma_gp_every};
+  o.contrastive = {.weight = a.contrastive,
+                   .negatives = a.negatives,
+                   .hard_negatives = a.hard_negatives,
+                   .temperature = a.temperature,
+                   .hard_mismatch = a.hard_mismatch};
+  o.alignment = {.steps = a.align_steps.value_or(std::min<int64_t>(2000, static_cast<int64_t>(100 * a.minutes))),
+                 .align_sentences = !a.align_text_head,
+                 .lr = a.lr_align,
+                 .text_loss_weight = a.align_text_weight};
+  o.text.finetune = a.finetune_text;
+  o.output.dir = a.out;
+  o.output.checkpoint_every = a.checkpoint_every;
+  o.output.sample_every = a.sample_every;
+  o.on_progress = fresco::progress_bar();
+  return o;
+}
+
+class Stopwatch {
+public:
+  double minutes() const { return std::chrono::duration<double>(Clock::now() - start_).count() / 60.0; }
+
+private:
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point start_ = Clock::now();
+};
+
+struct TextModel {
+  std::unique_ptr<fresco::text::Gpt> gpt;
+  fresco::text::BpeTokenizer tokenizer;
+};
+
+// Stage 1: the text model, from --gpt or OUT/gpt.safetensors, or pretrained on the captions.
+TextModel text_model(const Args& a, const fresco::gan::CaptionedImages& data) {
+  const std::string saved = a.out + "/gpt.safetensors";
+  const std::string path = !a.gpt.empty() ? a.gpt : std::filesystem::exists(saved) ? saved : "";
+  TextModel text;
+  if (!path.empty()) {
+    fmt::print(stderr, "[2/4] text model from {}\n", path);
+    auto loaded = fresco::text::load_gpt(path);
+    text.gpt = std::move(loaded.gpt);
+    text.tokenizer = std::move(loaded.tokenizer);
+    return text;
+  }
+  const double minutes = a.minutes * a.text_share;
+  fmt::print(stderr, "[2/4] tokenizer and GPT pretraining on the captions ({:.1f} min)\n", minutes);
+  text.tokenizer = fresco::text::BpeTokenizer::train(data.captions, 512);
+  text.gpt = std::make_unique<fresco::text::Gpt>(fresco::text::GptConfig{
+      .vocab_size = 512, .context = 32, .d_model = 128, .heads = 4, .layers = 4, .seed = a.seed});
+  auto s = fresco::text::pretrain(*text.gpt, text.tokenizer, data.captions,
+                                  {.batch_size = 64, .steps = 100000, .minutes = minutes, .lr = 1e-3f,
+                                   .min_lr = 1e-4f, .warmup_steps = 50, .seed = a.seed});
+  fmt::print(stderr, "      {} steps, validation loss {:.3f} (perplexity {:.2f})\n", s.steps, s.final_val_loss,
+             s.final_val_perplexity);
+  fresco::text::save_gpt(*text.gpt, text.tokenizer, saved);
+  return text;
+}
+
+// Stage 2: alignment and the GAN, for what is left of the budget; then the finished model.
+void train_gan(const Args& a, TextModel& text, fresco::gan::CaptionedImages data, const Stopwatch& clock) {
+  const int64_t channels = data.images.size(1), size = data.images.size(2);
+  const int64_t d_model = text.gpt->config().d_model;
+  fresco::gan::Generator g({.image_size = size, .channels = channels, .text_dim = d_model,
+                            .base_width = a.g_width, .min_width = std::min<int64_t>(32, a.g_width),
+                            .cross_attention = !a.no_attention, .seed = a.seed});
+  fresco::gan::Discriminator d({.image_size = size, .channels = channels, .text_dim = d_model,
+                                .base_width = a.d_width, .seed = a.seed + 1});
+  const auto opt = gan_trainer_options(a, std::max(0.05, a.minutes - clock.minutes()));
+  fmt::print(stderr, "[3/4] alignment and GAN training for {:.1f} min: G {} parameters, D {} parameters, batch {}\n",
+             opt.minutes, g.num_parameters(), d.num_parameters(), opt.batch_size);
+  fresco::gan::GanTrainer trainer(g, d, *text.gpt, text.tokenizer, std::move(data), opt);
+  const auto summary = trainer.train();
+  fmt::print(stderr,
+             "      {} GAN steps ({} this run) in {:.1f} s with the alignment: {:.2f} GAN steps/s, {:.1f} images/s\n",
+             summary.steps, summary.steps_run, summary.seconds, summary.steps_per_second,
+             summary.steps_per_second * static_cast<double>(opt.batch_size));
+
+  fmt::print(stderr, "[4/4] writing {}/model.safetensors\n", a.out);
+  auto model = fresco::gan::TextToImage::from_parts(text.tokenizer, *text.gpt, trainer.ema_generator());
+  model.save(a.out + "/model.safetensors");
+}
+
+int train(const Args& a) {
+  const Stopwatch clock;
+  std::filesystem::create_directories(a.out);
+  fmt::print(stderr, "[1/4] loading {} ...\n", a.dataset);
+  fresco::gan::CaptionedImages data = fresco::gan::load_captioned_images(dataset_spec(a));
+  fmt::print(stderr, "      {} images {}, e.g. \"{}\" ({:.1f} s)\n", data.size(),
+             fresco::shape_str(data.images.shape()), data.captions[0], clock.minutes() * 60);
+  TextModel text = text_model(a, data);
+  train_gan(a, text, std::move(data), clock);
+  fmt::print("model: {}/model.safetensors\nsamples: {}/samples/final.png\ntotal: {:.1f} min\n", a.out, a.out,
+             clock.minutes());
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
-  auto elapsed_min = [&] { return std::chrono::duration<double>(Clock::now() - start).count() / 60.0; };
-  std::string out = "run", gpt_path;
-  fresco::gan::DatasetSpec spec;
-  // Shapes: single-object scenes, the scenes the metrics judge (--two-objects 0.3 adds pairs).
-  spec.two_object_fraction = 0.f;
-  // The GAN reads the GPT's first block only (gan::encode_tokens), which a short pretraining shapes.
-  double minutes = 7, text_share = 0.1;
-  int64_t g_width = 64, d_width = 16;
-  bool attention = true;
-  // Small nets, small batches and a lazy MA-GP: on 2 shared cores, the number of steps is what a
-  // conditional GAN needs most. Adam as DF-GAN (Tao et al. 2022): lr 1e-4 for G, 4e-4 for D, betas (0, 0.9).
-  // Alignment and contrastive losses: what makes the images follow the caption (docs/text-to-image.md,
-  // "Conditioning"). align_steps < 0: 100 per minute of budget, at most 2000.
-  int64_t align_steps = -1;
-  fresco::gan::GanTrainerOptions opt{.batch_size = 32, .steps = 1'000'000'000};
-  opt.optimizer = {.lr_g = 1e-4f, .lr_d = 4e-4f, .beta1 = 0.f, .beta2 = 0.9f};
-  opt.penalty.every = 4;
-  opt.contrastive.weight = 1.f;
-  opt.output.checkpoint_every = 500;
-  opt.output.sample_every = 100;
-  opt.on_progress = fresco::progress_bar();
-  try {
-    bool have_dataset = false;
-    for (int i = 1; i < argc; ++i) {
-      const std::string a = argv[i];
-      auto value = [&]() -> std::string {
-        if (i + 1 >= argc) throw fresco::Error("train_text2image: " + a + " needs a value");
-        return argv[++i];
-      };
-      if (a == "--dataset") spec.name = value(), have_dataset = true;
-      else if (a == "--minutes") minutes = std::stod(value());
-      else if (a == "--out") out = value();
-      else if (a == "--gpt") gpt_path = value();
-      else if (a == "--seed") opt.seed = spec.seed = std::stoull(value());
-      else if (a == "--text-share") text_share = std::stod(value());
-      else if (a == "--steps") opt.steps = std::stoll(value());
-      else if (a == "--batch") opt.batch_size = std::stoll(value());
-      else if (a == "--limit") spec.limit = std::stoll(value());
-      else if (a == "--image-size") spec.image_size = std::stoll(value());
-      else if (a == "--g-width") g_width = std::stoll(value());
-      else if (a == "--d-width") d_width = std::stoll(value());
-      else if (a == "--loss") opt.loss = fresco::gan::parse_gan_loss(value());
-      else if (a == "--ma-gp") opt.penalty.weight = std::stof(value());
-      else if (a == "--ma-gp-every") opt.penalty.every = std::stoll(value());
-      else if (a == "--lr-g") opt.optimizer.lr_g = std::stof(value());
-      else if (a == "--lr-d") opt.optimizer.lr_d = std::stof(value());
-      else if (a == "--beta1") opt.optimizer.beta1 = std::stof(value());
-      else if (a == "--beta2") opt.optimizer.beta2 = std::stof(value());
-      else if (a == "--ema") opt.optimizer.ema_decay = std::stof(value());
-      else if (a == "--contrastive") opt.contrastive.weight = std::stof(value());
-      else if (a == "--align-steps") align_steps = std::stoll(value());
-      else if (a == "--lr-align") opt.alignment.lr = std::stof(value());
-      else if (a == "--align-text-weight") opt.alignment.text_loss_weight = std::stof(value());
-      else if (a == "--align-text-head") opt.alignment.align_sentences = false;
-      else if (a == "--temperature") opt.contrastive.temperature = std::stof(value());
-      else if (a == "--negatives") opt.contrastive.negatives = std::stoll(value());
-      else if (a == "--hard-negatives") opt.contrastive.hard_negatives = std::stoll(value());
-      else if (a == "--hard-mismatch") opt.contrastive.hard_mismatch = std::stof(value());
-      else if (a == "--two-objects") spec.two_object_fraction = std::stof(value());
-      else if (a == "--no-attention") attention = false;
-      else if (a == "--finetune-text") opt.text.finetune = true;
-      else if (a == "--sample-every") opt.output.sample_every = std::stoll(value());
-      else if (a == "--checkpoint-every") opt.output.checkpoint_every = std::stoll(value());
-      else if (a == "--help" || a == "-h") return usage(), 0;
-      else throw fresco::Error("train_text2image: unknown argument '" + a + "' (see --help)");
-    }
-    if (!have_dataset) throw fresco::Error("train_text2image: --dataset is required (see --help)");
-    FRESCO_CHECK(minutes > 0, "train_text2image: --minutes must be positive, got {}", minutes);
-    opt.alignment.steps = align_steps >= 0 ? align_steps : std::min<int64_t>(2000, static_cast<int64_t>(100 * minutes));
-    FRESCO_CHECK(text_share >= 0 && text_share < 1, "train_text2image: --text-share must be in [0, 1), got {}",
-                 text_share);
-    std::filesystem::create_directories(out);
-
-    fmt::print(stderr, "[1/4] loading {} ...\n", spec.name);
-    fresco::gan::CaptionedImages data = fresco::gan::load_captioned_images(spec);
-    fmt::print(stderr, "      {} images {}, e.g. \"{}\" ({:.1f} s)\n", data.size(),
-               fresco::shape_str(data.images.shape()), data.captions[0], elapsed_min() * 60);
-
-    // Stage 1: the text model.
-    std::unique_ptr<fresco::text::Gpt> gpt;
-    fresco::text::BpeTokenizer tokenizer;
-    const std::string saved_gpt = out + "/gpt.safetensors";
-    if (gpt_path.empty() && std::filesystem::exists(saved_gpt)) gpt_path = saved_gpt;
-    if (!gpt_path.empty()) {
-      fmt::print(stderr, "[2/4] text model from {}\n", gpt_path);
-      auto loaded = fresco::text::load_gpt(gpt_path);
-      gpt = std::move(loaded.gpt);
-      tokenizer = std::move(loaded.tokenizer);
-    } else {
-      fmt::print(stderr, "[2/4] tokenizer and GPT pretraining on the captions ({:.1f} min)\n", minutes * text_share);
-      tokenizer = fresco::text::BpeTokenizer::train(data.captions, 512);
-      gpt = std::make_unique<fresco::text::Gpt>(fresco::text::GptConfig{
-          .vocab_size = 512, .context = 32, .d_model = 128, .heads = 4, .layers = 4, .seed = opt.seed});
-      auto s = fresco::text::pretrain(*gpt, tokenizer, data.captions,
-                                      {.batch_size = 64, .steps = 100000, .minutes = minutes * text_share,
-                                       .lr = 1e-3f, .min_lr = 1e-4f, .warmup_steps = 50, .seed = opt.seed});
-      fmt::print(stderr, "      {} steps, validation loss {:.3f} (perplexity {:.2f})\n", s.steps,
-                 s.final_val_loss, s.final_val_perplexity);
-      fresco::text::save_gpt(*gpt, tokenizer, saved_gpt);
-    }
-
-    // Stage 2: the GAN.
-    const int64_t channels = data.images.size(1), size = data.images.size(2);
-    const int64_t d_model = gpt->config().d_model;
-    fresco::gan::Generator g({.image_size = size, .channels = channels, .text_dim = d_model,
-                              .base_width = g_width, .min_width = std::min<int64_t>(32, g_width),
-                              .cross_attention = attention, .seed = opt.seed});
-    fresco::gan::Discriminator d({.image_size = size, .channels = channels, .text_dim = d_model,
-                                  .base_width = d_width, .seed = opt.seed + 1});
-    opt.output.dir = out;
-    opt.minutes = std::max(0.05, minutes - elapsed_min());
-    fmt::print(stderr, "[3/4] alignment and GAN training for {:.1f} min: G {} parameters, D {} parameters, batch {}\n",
-               opt.minutes, g.num_parameters(), d.num_parameters(), opt.batch_size);
-    fresco::gan::GanTrainer trainer(g, d, *gpt, tokenizer, std::move(data), opt);
-    auto summary = trainer.train();
-    fmt::print(stderr,
-               "      {} GAN steps ({} this run) in {:.1f} s with the alignment: {:.2f} GAN steps/s, {:.1f} images/s\n",
-               summary.steps, summary.steps_run, summary.seconds, summary.steps_per_second,
-               summary.steps_per_second * static_cast<double>(opt.batch_size));
-
-    fmt::print(stderr, "[4/4] writing {}/model.safetensors\n", out);
-    auto model = fresco::gan::TextToImage::from_parts(tokenizer, *gpt, trainer.ema_generator());
-    model.save(out + "/model.safetensors");
-    fmt::print("model: {}/model.safetensors\nsamples: {}/samples/final.png\ntotal: {:.1f} min\n", out, out,
-               elapsed_min());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  CLI::App app{"Trains a text-to-image model end to end within a time budget: a BPE tokenizer and a GPT\n"
+               "pretrained on the dataset's captions (unless --gpt gives one), then the GAN; writes sample\n"
+               "grids during training and the finished model to OUT/model.safetensors.",
+               "train_text2image"};
+  app.footer(
+      "Pretrains a GPT on the captions for --text-share of the budget unless --gpt is given or\n"
+      "OUT/gpt.safetensors exists, aligns it with the discriminator's image features on real pairs\n"
+      "(--align-steps), then trains the GAN for the rest (resuming from OUT/checkpoint.safetensors if\n"
+      "present) with the contrastive losses at weight --contrastive. Shapes scenes hold one object\n"
+      "unless --two-objects F. Writes OUT/samples/*.png and OUT/model.safetensors.\n"
+      "\n"
+      "Examples:\n"
+      "  train_text2image --dataset shapes --minutes 7 --out runs/shapes\n"
+      "  train_text2image --dataset folder:my_images --minutes 30 --out runs/mine --gpt runs/shapes/gpt.safetensors");
+  Args args;
+  add_run_options(app, args);
+  add_gan_options(app, args);
+  add_conditioning_options(app, args);
+  add_output_options(app, args);
+  return cli::run(app, argc, argv, [&] { return train(args); });
 }
