@@ -25,10 +25,7 @@ namespace {
 // real-image picks), so changing one count does not shift the others.
 enum Stream : uint64_t { kPrompts = 1, kGenerate = 2, kDiversity = 3, kReal = 4, kRealDiversity = 5 };
 
-uint64_t derive_seed(uint64_t seed, uint64_t stream, uint64_t index) {
-  Generator g(seed ^ (stream * 0x9E3779B97F4A7C15ull) ^ (index * 0xC2B2AE3D27D4EB4Full));
-  return g.next_u64();
-}
+uint64_t derive_seed(uint64_t seed, uint64_t stream, uint64_t index) { return mix_seed(mix_seed(seed, stream), index); }
 
 const std::vector<int64_t>& expected_heads(DatasetKind kind) {
   static const std::vector<int64_t> fashion{10};

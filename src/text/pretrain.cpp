@@ -28,14 +28,6 @@ using Captions = std::vector<std::vector<int64_t>>;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// splitmix64 finaliser: decorrelates the per-step generator seeds.
-uint64_t mix(uint64_t seed, uint64_t step) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (step + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // Rows of token ids [rows, seq] and the number of targets the loss counts.
 struct Batch {
   std::vector<int64_t> ids;
@@ -94,7 +86,7 @@ Corpus prepare(const Gpt& gpt, const BpeTokenizer& tok, const std::vector<std::s
   // Deterministic split: shuffle with the seed, the tail is the validation set.
   std::vector<size_t> order(all.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  Generator gen(mix(o.seed, ~0ull));
+  Generator gen(mix_seed(o.seed, ~0ull));
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[gen.below(i)]);
   size_t n_val = 0;
   if (o.val_fraction > 0 && all.size() >= 2)
@@ -111,7 +103,7 @@ Corpus prepare(const Gpt& gpt, const BpeTokenizer& tok, const std::vector<std::s
 }
 
 Batch train_batch(const Corpus& c, const PretrainOptions& o, int64_t step) {
-  Generator gen(mix(o.seed, static_cast<uint64_t>(step)));
+  Generator gen(mix_seed(o.seed, static_cast<uint64_t>(step)));
   std::vector<size_t> pick(static_cast<size_t>(o.batch_size));
   if (!o.pack) {
     for (auto& p : pick) p = static_cast<size_t>(gen.below(c.train.size()));
@@ -252,7 +244,7 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
     const double elapsed = seconds_since(t0);
     if (o.minutes > 0 && elapsed >= o.minutes * 60) break;
     const Batch b = train_batch(data, o, step);
-    if (dropout) manual_seed(mix(o.seed ^ 0xD0D0ull, static_cast<uint64_t>(step)));
+    if (dropout) manual_seed(mix_seed(o.seed ^ 0xD0D0ull, static_cast<uint64_t>(step)));
     opt.set_lr(lr_at(o, step, elapsed));
     Tensor loss = gpt.loss(b.ids, b.rows, b.seq);
     opt.zero_grad();
