@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <numbers>
 
 #include <fmt/format.h>
 
@@ -22,6 +21,7 @@
 #include <fresco/ops/loss.hpp>
 #include <fresco/ops/reduce.hpp>
 #include <fresco/optim/adam.hpp>
+#include <fresco/optim/schedule.hpp>
 
 namespace fresco::eval {
 namespace {
@@ -94,6 +94,9 @@ ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data:
   const double budget_s = o.minutes * 60.0;
   const auto& heads = model.config().heads;
 
+  // Warm-up, then cosine from lr to 0 over the whole progress, the warm-up line capping it.
+  const optim::WarmupCosineLr schedule(
+      o.lr, total_steps, {.warmup_steps = o.warmup_steps, .budget_seconds = budget_s, .decay_from_start = true});
   optim::AdamW opt(model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay});
   model.train();
   ClassifierReport report;
@@ -105,16 +108,11 @@ ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data:
   for (int64_t epoch = 0; !done; ++epoch) {
     for (data::Batch& b : loader.epoch(epoch)) {
       const double elapsed = seconds_since(t0);
-      double p = 0;
-      if (total_steps > 0) p = std::max(p, static_cast<double>(step) / static_cast<double>(total_steps));
-      if (budget_s > 0) p = std::max(p, elapsed / budget_s);
-      if (p >= 1.0) {
+      if (schedule.progress(step, elapsed) >= 1.0) {
         done = true;
         break;
       }
-      // Warm-up, then cosine from lr to 0 over the remaining progress.
-      float lr = o.lr * 0.5f * static_cast<float>(1.0 + std::cos(std::numbers::pi * p));
-      if (step < o.warmup_steps) lr = std::min(lr, o.lr * static_cast<float>(step + 1) / o.warmup_steps);
+      const float lr = schedule.lr_at(step, elapsed);
       opt.set_lr(lr);
 
       const std::vector<Tensor> logits = model.logits(b.images);

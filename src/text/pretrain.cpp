@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <numbers>
 
 #include <fmt/format.h>
 
@@ -17,6 +16,7 @@
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/optim/adam.hpp>
+#include <fresco/optim/schedule.hpp>
 #include <fresco/tensor/random.hpp>
 
 namespace fresco::text {
@@ -166,16 +166,6 @@ void check_options(const PretrainOptions& o) {
                "pretrain: eval_every, checkpoint_every and stop_at_step must be >= 0 and max_val_rows >= 1");
 }
 
-// Linear warm-up, then cosine from lr to min_lr over the rest of the run's progress.
-float lr_at(const PretrainOptions& o, int64_t step, double elapsed) {
-  if (step < o.warmup_steps) return o.lr * static_cast<float>(step + 1) / static_cast<float>(o.warmup_steps);
-  double p = o.steps > o.warmup_steps
-                 ? static_cast<double>(step - o.warmup_steps) / static_cast<double>(o.steps - o.warmup_steps)
-                 : 1.0;
-  if (o.minutes > 0) p = std::max(p, elapsed / (o.minutes * 60));
-  p = std::min(p, 1.0);
-  return o.min_lr + (o.lr - o.min_lr) * static_cast<float>(0.5 * (1 + std::cos(std::numbers::pi * p)));
-}
 
 std::string duration_str(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
@@ -236,6 +226,9 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
   float val = has_val ? s.initial_loss : NAN;
   if (has_val) s.val_losses.emplace_back(step, val);
 
+  // Linear warm-up, then cosine from lr to min_lr over the rest of the run's progress (steps or clock).
+  const optim::WarmupCosineLr schedule(
+      o.lr, o.steps, {.warmup_steps = o.warmup_steps, .min_lr = o.min_lr, .budget_seconds = o.minutes * 60});
   const auto t0 = Clock::now();
   double last_print = -1e9;
   int64_t tokens = 0;
@@ -245,7 +238,7 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
     if (o.minutes > 0 && elapsed >= o.minutes * 60) break;
     const Batch b = train_batch(data, o, step);
     if (dropout) manual_seed(mix_seed(o.seed ^ 0xD0D0ull, static_cast<uint64_t>(step)));
-    opt.set_lr(lr_at(o, step, elapsed));
+    opt.set_lr(schedule.lr_at(step, elapsed));
     Tensor loss = gpt.loss(b.ids, b.rows, b.seq);
     opt.zero_grad();
     loss.backward();
