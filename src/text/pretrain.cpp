@@ -15,6 +15,7 @@
 #include <fresco/error.hpp>
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/safetensors.hpp>
+#include <fresco/nn/mode_guard.hpp>
 #include <fresco/optim/adam.hpp>
 #include <fresco/optim/schedule.hpp>
 #include <fresco/tensor/random.hpp>
@@ -138,8 +139,7 @@ float validation_loss(Gpt& gpt, const Corpus& c, const PretrainOptions& o) {
     }
   }
   if (batches.empty()) return NAN;
-  const bool was_training = gpt.is_training();
-  gpt.eval();
+  nn::ModeGuard eval_mode(gpt, /*training=*/false);
   NoGradGuard guard;
   double total = 0;
   int64_t count = 0;
@@ -148,7 +148,6 @@ float validation_loss(Gpt& gpt, const Corpus& c, const PretrainOptions& o) {
     total += static_cast<double>(gpt.loss(b.ids, b.rows, b.seq).item()) * static_cast<double>(b.targets);
     count += b.targets;
   }
-  gpt.train(was_training);
   return count > 0 ? static_cast<float>(total / static_cast<double>(count)) : NAN;
 }
 
