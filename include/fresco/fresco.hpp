@@ -26,6 +26,7 @@
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/gif.hpp>
 #include <fresco/io/image.hpp>
+#include <fresco/io/metadata.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/nn/activation.hpp>
 #include <fresco/nn/attention.hpp>

@@ -1,44 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Reading configs back from safetensors string metadata.
+// Reading configs and counters back from safetensors string metadata: the
+// names the GAN's files have used, kept over `fresco/io/metadata.hpp`.
 #include <cstdint>
 #include <map>
 #include <string>
 
-#include <fresco/error.hpp>
+#include <fresco/io/metadata.hpp>
 
 namespace fresco::gan::detail {
 
-/// The integer stored under `key`; throws `fresco::Error` naming the key when it is missing or not an integer.
+/// The integer stored under `key` (`io::metadata_int`); throws `fresco::Error` naming the key.
 inline int64_t meta_int(const std::map<std::string, std::string>& m, const std::string& key) {
-  auto it = m.find(key);
-  FRESCO_CHECK(it != m.end(), "model metadata: the key \"{}\" is missing", key);
-  size_t used = 0;
-  int64_t v = 0;
-  try {
-    v = std::stoll(it->second, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  FRESCO_CHECK(used == it->second.size() && used > 0, "model metadata: \"{}\" must be an integer, got \"{}\"", key,
-               it->second);
-  return v;
+  return io::metadata_int(m, key, "model metadata");
 }
 
-/// The floating-point value stored under `key` (same errors as `meta_int`).
+/// The floating-point value stored under `key` (`io::metadata_double`).
 inline double meta_double(const std::map<std::string, std::string>& m, const std::string& key) {
-  auto it = m.find(key);
-  FRESCO_CHECK(it != m.end(), "model metadata: the key \"{}\" is missing", key);
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(it->second, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  FRESCO_CHECK(used == it->second.size() && used > 0, "model metadata: \"{}\" must be a number, got \"{}\"", key,
-               it->second);
-  return v;
+  return io::metadata_double(m, key, "model metadata");
 }
 
 }  // namespace fresco::gan::detail

@@ -4,8 +4,6 @@
 // Legend: B batch, T sequence length, C d_model, V vocab_size.
 #include <fresco/text/gpt.hpp>
 
-#include <charconv>
-#include <cstdlib>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -13,6 +11,7 @@
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
 #include <fresco/io/checkpoint.hpp>
+#include <fresco/io/metadata.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/loss.hpp>
@@ -44,22 +43,6 @@ std::map<std::string, std::string> GptConfig::to_metadata() const {
 
 namespace {
 
-const std::string& metadata_value(const std::map<std::string, std::string>& m, const std::string& key) {
-  auto it = m.find(key);
-  FRESCO_CHECK(it != m.end(), "GptConfig::from_metadata: missing key \"{}\"", key);
-  return it->second;
-}
-
-template <class Int>
-Int parse_int(const std::map<std::string, std::string>& m, const std::string& key) {
-  const std::string& s = metadata_value(m, key);
-  Int v{};
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  FRESCO_CHECK(ec == std::errc() && end == s.data() + s.size(),
-               "GptConfig::from_metadata: \"{}\" must be an integer, got \"{}\"", key, s);
-  return v;
-}
-
 // GPT-2's initialisation (the peer's models.py): N(0, 0.02) weights.
 void fill_normal(Tensor& t, Generator& gen, float std) {
   float* p = t.data();
@@ -73,19 +56,16 @@ void fill_zero(Tensor& t) {
 }  // namespace
 
 GptConfig GptConfig::from_metadata(const std::map<std::string, std::string>& m) {
+  constexpr const char* kContext = "GptConfig::from_metadata";
   GptConfig c;
-  c.vocab_size = parse_int<int64_t>(m, "gpt.vocab_size");
-  c.context = parse_int<int64_t>(m, "gpt.context");
-  c.d_model = parse_int<int64_t>(m, "gpt.d_model");
-  c.heads = parse_int<int64_t>(m, "gpt.heads");
-  c.layers = parse_int<int64_t>(m, "gpt.layers");
-  c.mlp_ratio = parse_int<int64_t>(m, "gpt.mlp_ratio");
-  c.seed = parse_int<uint64_t>(m, "gpt.seed");
-  const std::string& d = metadata_value(m, "gpt.dropout");
-  char* end = nullptr;
-  c.dropout = std::strtof(d.c_str(), &end);
-  FRESCO_CHECK(!d.empty() && end == d.c_str() + d.size(),
-               "GptConfig::from_metadata: \"gpt.dropout\" must be a number, got \"{}\"", d);
+  c.vocab_size = io::metadata_int(m, "gpt.vocab_size", kContext);
+  c.context = io::metadata_int(m, "gpt.context", kContext);
+  c.d_model = io::metadata_int(m, "gpt.d_model", kContext);
+  c.heads = io::metadata_int(m, "gpt.heads", kContext);
+  c.layers = io::metadata_int(m, "gpt.layers", kContext);
+  c.mlp_ratio = io::metadata_int(m, "gpt.mlp_ratio", kContext);
+  c.seed = io::metadata_uint(m, "gpt.seed", kContext);
+  c.dropout = io::metadata_float(m, "gpt.dropout", kContext);
   c.validate();
   return c;
 }

@@ -14,6 +14,7 @@
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
 #include <fresco/io/checkpoint.hpp>
+#include <fresco/io/metadata.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/nn/mode_guard.hpp>
 #include <fresco/optim/adam.hpp>
@@ -192,7 +193,7 @@ int64_t load_checkpoint(Gpt& gpt, optim::Optimizer& opt, const std::string& dir)
   auto it = meta.find("pretrain.step");
   if (it == meta.end())
     throw IoError(fmt::format("pretrain: {} is not a pretraining checkpoint (no \"pretrain.step\" metadata)", model));
-  const int64_t step = std::stoll(it->second);
+  const int64_t step = io::metadata_int(meta, "pretrain.step", fmt::format("pretrain: {}", model));
   io::load(gpt, model);
   io::load(opt, dir + "/optimizer.safetensors");
   FRESCO_CHECK(opt.steps() == step, "pretrain: checkpoint {} is inconsistent: the model is at step {}, the optimizer at {}",
