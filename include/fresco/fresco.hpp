@@ -33,6 +33,7 @@
 #include <fresco/nn/conv.hpp>
 #include <fresco/nn/dropout.hpp>
 #include <fresco/nn/embedding.hpp>
+#include <fresco/nn/init.hpp>
 #include <fresco/nn/linear.hpp>
 #include <fresco/nn/module.hpp>
 #include <fresco/nn/mode_guard.hpp>

@@ -4,13 +4,14 @@
 
 #include <algorithm>
 
+#include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
 #include <fresco/io/metadata.hpp>
+#include <fresco/nn/init.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/matmul.hpp>
 #include <fresco/ops/reduce.hpp>
 
-#include "init.hpp"
 
 namespace fresco::gan {
 
@@ -81,7 +82,9 @@ Discriminator::Discriminator(DiscriminatorConfig config)
   register_module("proj", proj);
   register_module("image_embed", image_embed);
   register_module("text_embed", text_embed);
-  detail::reinit_uniform(*this, config.seed);
+  // The config's seed alone fixes the initial weights (the layers drew from the global generator).
+  NoGradGuard guard;
+  nn::init::reset_uniform_(*this, config.seed);
 }
 
 Tensor Discriminator::features(const Tensor& image) const {

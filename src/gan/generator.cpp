@@ -4,13 +4,14 @@
 // height and width, T words, D text_dim.
 #include <fresco/gan/generator.hpp>
 
+#include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
 #include <fresco/io/metadata.hpp>
+#include <fresco/nn/init.hpp>
 #include <fresco/ops/conv.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/shape.hpp>
 
-#include "init.hpp"
 #include "ops/fused_conv.hpp"
 
 namespace fresco::gan {
@@ -163,11 +164,13 @@ Generator::Generator(GeneratorConfig config)
   sentence_mean = register_buffer("sentence_mean", zeros({config.text_dim}));
   sentence_scale = register_buffer("sentence_scale", ones({1}));
 
-  detail::reinit_uniform(*this, config.seed);
+  // The config's seed alone fixes the initial weights (the layers drew from the global generator).
+  NoGradGuard guard;
+  nn::init::reset_uniform_(*this, config.seed);
   // Conditioning starts neutral: cBN as plain BN, the attention as identity.
-  detail::fill_zero(fc_norm.affine.weight);
-  for (auto& b : blocks) detail::fill_zero(b.norm.affine.weight);
-  if (attention) detail::fill_zero(attention->attention.out_proj.weight);
+  nn::init::zeros_(fc_norm.affine.weight);
+  for (auto& b : blocks) nn::init::zeros_(b.norm.affine.weight);
+  if (attention) nn::init::zeros_(attention->attention.out_proj.weight);
 }
 
 Tensor Generator::forward(const Tensor& z, const Tensor& sentence, const Tensor& words, const Tensor& pad_mask) {

@@ -13,6 +13,7 @@
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/metadata.hpp>
 #include <fresco/io/safetensors.hpp>
+#include <fresco/nn/init.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/loss.hpp>
 #include <fresco/ops/matmul.hpp>
@@ -42,16 +43,6 @@ std::map<std::string, std::string> GptConfig::to_metadata() const {
 }
 
 namespace {
-
-// GPT-2's initialisation (the peer's models.py): N(0, 0.02) weights.
-void fill_normal(Tensor& t, Generator& gen, float std) {
-  float* p = t.data();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = std * gen.normal();
-}
-
-void fill_zero(Tensor& t) {
-  if (t.defined()) std::fill_n(t.data(), t.numel(), 0.f);
-}
 
 }  // namespace
 
@@ -94,20 +85,20 @@ Gpt::Gpt(GptConfig config)
   register_module("blocks", blocks);
   register_module("ln_f", ln_f);
 
-  // Re-initialise what the layers drew with PyTorch's per-layer defaults.
+  // Re-initialise what the layers drew as GPT-2 does (the peer's models.py): N(0, 0.02) weights, zero biases.
   NoGradGuard guard;
   Generator gen(config.seed);
-  fill_normal(wte.weight, gen, 0.02f);
-  fill_normal(wpe.weight, gen, 0.02f);
+  nn::init::normal_(wte.weight, 0.02f, gen);
+  nn::init::normal_(wpe.weight, 0.02f, gen);
   for (auto& b : blocks) {
-    fill_normal(b.attn.in_proj_weight, gen, 0.02f);
-    fill_zero(b.attn.in_proj_bias);
-    fill_normal(b.attn.out_proj.weight, gen, 0.02f);
-    fill_zero(b.attn.out_proj.bias);
-    fill_normal(b.fc.weight, gen, 0.02f);
-    fill_zero(b.fc.bias);
-    fill_normal(b.proj.weight, gen, 0.02f);
-    fill_zero(b.proj.bias);
+    nn::init::normal_(b.attn.in_proj_weight, 0.02f, gen);
+    nn::init::zeros_(b.attn.in_proj_bias);
+    nn::init::normal_(b.attn.out_proj.weight, 0.02f, gen);
+    nn::init::zeros_(b.attn.out_proj.bias);
+    nn::init::normal_(b.fc.weight, 0.02f, gen);
+    nn::init::zeros_(b.fc.bias);
+    nn::init::normal_(b.proj.weight, 0.02f, gen);
+    nn::init::zeros_(b.proj.bias);
   }
 }
 
