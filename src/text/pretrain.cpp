@@ -167,10 +167,17 @@ void check_options(const PretrainOptions& o) {
 }
 
 
-std::string duration_str(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  const auto t = static_cast<int64_t>(s + 0.5);
-  return t >= 3600 ? fmt::format("{}h{:02}m", t / 3600, t / 60 % 60) : fmt::format("{}m{:02}s", t / 60, t % 60);
+// A report of the run at `step`: the share of the steps or of the time budget done, whichever is further.
+Progress report(const PretrainOptions& o, int64_t step, int64_t steps_run, int64_t last, double elapsed) {
+  Progress p{.stage = "pretrain", .step = step, .total = o.steps, .elapsed = elapsed};
+  p.fraction = static_cast<double>(step) / static_cast<double>(o.steps);
+  if (o.minutes > 0) p.fraction = std::max(p.fraction, elapsed / (o.minutes * 60));
+  p.fraction = std::min(p.fraction, 1.0);
+  if (steps_run > 0) {
+    p.eta = elapsed / static_cast<double>(steps_run) * static_cast<double>(last - step);
+    if (o.minutes > 0) p.eta = std::max(0.0, std::min(p.eta, o.minutes * 60 - elapsed));
+  }
+  return p;
 }
 
 void save_checkpoint(const Gpt& gpt, const BpeTokenizer& tok, const optim::Optimizer& opt, const std::string& dir,
@@ -210,6 +217,9 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
   optim::AdamW opt(gpt.parameters(), {.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2, .weight_decay = o.weight_decay});
   int64_t step = o.resume.empty() ? 0 : load_checkpoint(gpt, opt, o.resume);
   const int64_t last = o.stop_at_step > 0 ? std::min(o.steps, o.stop_at_step) : o.steps;
+  if (o.on_progress && !o.resume.empty())
+    o.on_progress({.stage = "pretrain", .step = step, .total = o.steps,
+                   .message = fmt::format("resumed from {} at step {}", o.resume, step)});
 
   PretrainSummary s;
   s.train_captions = static_cast<int64_t>(data.train.size());
@@ -230,7 +240,6 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
   const optim::WarmupCosineLr schedule(
       o.lr, o.steps, {.warmup_steps = o.warmup_steps, .min_lr = o.min_lr, .budget_seconds = o.minutes * 60});
   const auto t0 = Clock::now();
-  double last_print = -1e9;
   int64_t tokens = 0;
   const bool dropout = gpt.config().dropout > 0;
   while (step < last) {
@@ -253,14 +262,14 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
     }
     if (!o.checkpoint_dir.empty() && o.checkpoint_every > 0 && step % o.checkpoint_every == 0)
       save_checkpoint(gpt, tokenizer, opt, o.checkpoint_dir, step);
-    const double now = seconds_since(t0);
-    if (o.progress && (now - last_print >= o.progress_seconds || step == last)) {
-      last_print = now;
-      const double per_step = now / static_cast<double>(s.train_losses.size());
-      double eta = per_step * static_cast<double>(last - step);
-      if (o.minutes > 0) eta = std::min(eta, o.minutes * 60 - now);
-      fmt::print(stderr, "pretrain: step {}/{}  loss {:.4f}  val {:.4f}  {:.0f} tok/s  lr {:.2e}  ETA {}\n", step,
-                 o.steps, s.train_losses.back(), val, static_cast<double>(tokens) / now, opt.lr(), duration_str(eta));
+    if (o.on_progress) {
+      const double now = seconds_since(t0);
+      Progress p = report(o, step, static_cast<int64_t>(s.train_losses.size()), last, now);
+      p.values = {{"loss", s.train_losses.back()},
+                  {"val", val},
+                  {"tok/s", static_cast<double>(tokens) / now},
+                  {"lr", opt.lr()}};
+      o.on_progress(p);
     }
   }
   s.seconds = seconds_since(t0);
@@ -275,10 +284,18 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
   s.final_val_perplexity = std::exp(s.final_val_loss);
   if (has_val && s.steps_run > 0) s.val_losses.emplace_back(step, s.final_val_loss);
   if (!o.checkpoint_dir.empty() && s.steps_run > 0) save_checkpoint(gpt, tokenizer, opt, o.checkpoint_dir, step);
-  if (o.progress)
-    fmt::print(stderr, "pretrain: done, {} steps in {}: loss {:.4f} (at init {:.4f}), val {:.4f} (ppl {:.2f}), {:.0f} tok/s\n",
-               s.steps_run, duration_str(s.seconds), s.final_train_loss, s.initial_loss, s.final_val_loss,
-               s.final_val_perplexity, s.tokens_per_second);
+  if (o.on_progress) {
+    Progress p = report(o, step, s.steps_run, step, s.seconds);
+    p.fraction = 1;
+    p.eta = 0;
+    p.done = true;
+    p.values = {{"loss", s.final_train_loss},
+                {"initial loss", s.initial_loss},
+                {"val", s.final_val_loss},
+                {"ppl", s.final_val_perplexity},
+                {"tok/s", s.tokens_per_second}};
+    o.on_progress(p);
+  }
   return s;
 }
 
