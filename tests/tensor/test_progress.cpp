@@ -81,10 +81,10 @@ TEST_CASE("progress_bar writes a line per interval, every message and the final 
     // A short interval: a new line once it has passed, not at every update.
     std::FILE* g = std::tmpfile();
     REQUIRE(g != nullptr);
-    ProgressCallback bar = progress_bar(g, /*interval_seconds=*/0.05);
+    ProgressCallback bar = progress_bar(g, /*interval_seconds=*/0.2);
     bar({.stage = "classifier", .step = 1});
     bar({.stage = "classifier", .step = 2});
-    std::this_thread::sleep_for(std::chrono::milliseconds(80));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     bar({.stage = "classifier", .step = 3});
     bar({.stage = "classifier", .step = 4});
     const auto lines = lines_of(g);
