@@ -137,10 +137,10 @@ TEST_CASE("pretrain: progress reports go to the callback, the last one done", "[
   const auto corpus = shapes_captions(50);
   const auto tok = BpeTokenizer::train(corpus, 300);
   Gpt gpt({.vocab_size = 300, .context = 64, .d_model = 16, .heads = 2, .layers = 1, .mlp_ratio = 2});
-  std::vector<Progress> reports;
+  std::vector<fresco::Progress> reports;
   const auto s = pretrain(gpt, tok, corpus,
                           {.batch_size = 4, .steps = 6, .warmup_steps = 2, .eval_every = 3,
-                           .on_progress = [&](const Progress& p) { reports.push_back(p); }});
+                           .on_progress = [&](const fresco::Progress& p) { reports.push_back(p); }});
   REQUIRE(reports.size() == 7);   // one per step, then the final report
   for (size_t i = 0; i + 1 < reports.size(); ++i) {
     INFO("report " << i);
@@ -155,7 +155,7 @@ TEST_CASE("pretrain: progress reports go to the callback, the last one done", "[
     CHECK(reports[i].values[3].first == "lr");
     if (i > 0) CHECK(reports[i].elapsed >= reports[i - 1].elapsed);
   }
-  const Progress& last = reports.back();
+  const fresco::Progress& last = reports.back();
   CHECK(last.done);
   CHECK(last.step == 6);
   CHECK(last.fraction == 1.0);
