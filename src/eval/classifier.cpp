@@ -3,7 +3,6 @@
 // Training lives in classifier_train.cpp.
 #include <fresco/eval/classifier.hpp>
 
-
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
 #include <fresco/io/checkpoint.hpp>
