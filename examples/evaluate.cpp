@@ -69,7 +69,9 @@ int evaluate(const Args& a) {
   };
   std::fprintf(stderr, "evaluating %s on %s: %lld prompts...\n", a.model.c_str(), a.dataset.c_str(),
                static_cast<long long>(a.options.samples));
-  const auto report = fresco::eval::evaluate_text_to_image(generate, *classifier, kind, a.options);
+  auto options = a.options;
+  options.on_progress = fresco::progress_bar();
+  const auto report = fresco::eval::evaluate_text_to_image(generate, *classifier, kind, options);
   std::cout << report.to_table() << "\n" << report.to_json() << "\n";
   if (!a.json.empty()) write_json(report, a.json);
   return 0;

@@ -67,7 +67,7 @@ void check(const Args& a) {
 fresco::text::PretrainOptions pretrain_options(const Args& a) {
   return {.batch_size = a.batch, .steps = a.steps > 0 ? a.steps : 1'000'000'000, .minutes = a.minutes,
           .lr = 2e-3f, .min_lr = 2e-4f, .warmup_steps = 30, .eval_every = 100, .checkpoint_dir = a.out + "/checkpoint",
-          .checkpoint_every = 2000, .seed = a.seed};
+          .checkpoint_every = 2000, .seed = a.seed, .on_progress = fresco::progress_bar()};
 }
 
 std::vector<std::string> build_corpus(const Args& a) {

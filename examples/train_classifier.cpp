@@ -97,7 +97,7 @@ Task shapes_task(const Args& a) {
 
 fresco::eval::TrainClassifierOptions classifier_options(const Args& a) {
   return {.epochs = a.epochs, .minutes = a.epochs > 0 ? 0 : a.minutes, .lr = a.lr, .batch_size = a.batch,
-          .seed = a.seed, .horizontal_flip = a.flip, .log_every = 100};
+          .seed = a.seed, .horizontal_flip = a.flip, .log_every = 100, .on_progress = fresco::progress_bar()};
 }
 
 void print_accuracy(const fresco::eval::ClassifierReport& r, fresco::eval::Classifier& model, const Task& task) {

@@ -198,7 +198,8 @@ TextModel text_model(const Args& a, const fresco::gan::CaptionedImages& data) {
       .vocab_size = 512, .context = 32, .d_model = 128, .heads = 4, .layers = 4, .seed = a.seed});
   auto s = fresco::text::pretrain(*text.gpt, text.tokenizer, data.captions,
                                   {.batch_size = 64, .steps = 100000, .minutes = minutes, .lr = 1e-3f,
-                                   .min_lr = 1e-4f, .warmup_steps = 50, .seed = a.seed});
+                                   .min_lr = 1e-4f, .warmup_steps = 50, .seed = a.seed,
+                                   .on_progress = fresco::progress_bar()});
   fmt::print(stderr, "      {} steps, validation loss {:.3f} (perplexity {:.2f})\n", s.steps, s.final_val_loss,
              s.final_val_perplexity);
   fresco::text::save_gpt(*text.gpt, text.tokenizer, saved);

@@ -31,12 +31,14 @@
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/gif.hpp>
 #include <fresco/io/image.hpp>
+#include <fresco/io/metadata.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/nn/activation.hpp>
 #include <fresco/nn/attention.hpp>
 #include <fresco/nn/conv.hpp>
 #include <fresco/nn/dropout.hpp>
 #include <fresco/nn/embedding.hpp>
+#include <fresco/nn/init.hpp>
 #include <fresco/nn/linear.hpp>
 #include <fresco/nn/module.hpp>
 #include <fresco/nn/mode_guard.hpp>

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include <fresco/error.hpp>
+#include <fresco/tensor/random.hpp>
 
 #include "io/atomic_file.hpp"
 
@@ -24,14 +25,6 @@ std::string read_dataset_file(const std::string& path) {
   if (!std::filesystem::exists(path, ec))
     throw IoError(fmt::format("{}: Fashion-MNIST file not found; {}", path, kInstallHint));
   return io::detail::read_file(path, kMaxCompressed, "Fashion-MNIST");
-}
-
-// splitmix64: a well-mixed hash of (index, seed) to pick a phrasing.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
 }
 
 // Checks the magic number first, so that a wrong file gets the clearest message.
@@ -125,7 +118,7 @@ int64_t FashionMnist::label(int64_t i) const {
 std::string FashionMnist::caption(int64_t i, uint64_t seed) const {
   check_index(i, "caption");
   const std::vector<std::string> options = captions_for_class(label(i));
-  return options[mix(seed ^ mix(static_cast<uint64_t>(i))) % options.size()];
+  return options[mix_seed(seed, static_cast<uint64_t>(i)) % options.size()];
 }
 
 const std::vector<std::string>& FashionMnist::class_names() {

@@ -13,15 +13,9 @@
 namespace fresco::data {
 namespace {
 
-// Odd constant of the golden ratio (as in splitmix64): spreads small
-// consecutive integers (epochs, batch numbers) across the seed space.
-constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;
-
-uint64_t mix(uint64_t seed, uint64_t a, uint64_t b) {
-  uint64_t z = seed ^ (a + 1) * kGolden ^ (b + 1) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
+// The seed of stream `b` (0: the order, 1 + k: the flips of batch k) of an epoch.
+uint64_t epoch_seed(uint64_t seed, int64_t epoch, uint64_t b) {
+  return mix_seed(mix_seed(seed, static_cast<uint64_t>(epoch)), b);
 }
 
 }  // namespace
@@ -57,7 +51,7 @@ std::vector<int64_t> DataLoader::order(int64_t epoch) const {
   for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
   if (options_.shuffle) {
     // Fisher-Yates with a generator that depends only on (seed, epoch).
-    Generator g(mix(options_.seed, static_cast<uint64_t>(epoch), 0));
+    Generator g(epoch_seed(options_.seed, epoch, 0));
     for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[g.below(i)]);
   }
   return idx;
@@ -154,7 +148,7 @@ Batch DataLoader::build(int64_t epoch, int64_t batch, const std::vector<int64_t>
   b.captions.reserve(static_cast<size_t>(n));
   b.labels.reserve(static_cast<size_t>(n));
   b.flipped.assign(static_cast<size_t>(n), false);
-  Generator flips(mix(options_.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(batch) + 1));
+  Generator flips(epoch_seed(options_.seed, epoch, static_cast<uint64_t>(batch) + 1));
   Shape chw;
   float* out = nullptr;
   for (int64_t k = 0; k < n; ++k) {

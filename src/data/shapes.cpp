@@ -71,8 +71,8 @@ Shapes::Shapes(ShapesOptions options) : options_(std::move(options)) {
 Shapes::Plan Shapes::plan(int64_t i) const {
   FRESCO_CHECK(i >= 0 && i < options_.size, "Shapes: sample index {} is out of range [0, {})", i, options_.size);
   Plan p;
-  p.rng = detail::ShapesRng(detail::shapes_mix(detail::shapes_mix(detail::shapes_mix(options_.seed) + split_id_) +
-                                               static_cast<uint64_t>(i)));
+  p.rng = detail::ShapesRng(
+      mix_seed(mix_seed(options_.seed, static_cast<uint64_t>(split_id_)), static_cast<uint64_t>(i)));
   detail::ShapesRng& rng = p.rng;
   const int count = rng.uniform() < options_.two_object_fraction ? 2 : 1;
   // The object that carries the held-out combination in a compositional scene.
@@ -131,7 +131,7 @@ bool Shapes::is_held_out(const std::vector<ShapesObject>& objects) const {
 std::vector<float> Shapes::render(const std::vector<ShapesObject>& objects, int64_t image_size, uint64_t seed) {
   check_objects(objects);
   check_image_size(image_size);
-  detail::ShapesRng rng(detail::shapes_mix(seed ^ 0x5a4e5ull));
+  detail::ShapesRng rng(mix_seed(seed, 0x5a4e5ull));
   std::vector<float> pixels;
   detail::shapes_draw(pixels, image_size, detail::shapes_layout(objects, image_size, rng));
   return pixels;

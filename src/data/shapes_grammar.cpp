@@ -178,7 +178,7 @@ std::string Shapes::describe(const std::vector<ShapesObject>& objects) {
 
 std::string Shapes::describe(const std::vector<ShapesObject>& objects, uint64_t seed) {
   check_objects(objects);
-  detail::ShapesRng rng(detail::shapes_mix(seed ^ 0xc0ffee5eedull));
+  detail::ShapesRng rng(mix_seed(seed, 0xc0ffee5eedull));
   return detail::shapes_caption(objects, rng);
 }
 

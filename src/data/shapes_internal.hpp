@@ -9,39 +9,26 @@
 #include <vector>
 
 #include <fresco/data/shapes.hpp>
+#include <fresco/tensor/random.hpp>
 
 namespace fresco::data::detail {
 
-/// splitmix64: one 64-bit state, fast, and every (seed, split, index) gets
-/// its own well-mixed stream, which is what random access to samples needs.
+/// The per-sample random stream: a `fresco::Generator` seeded by `fresco::mix_seed`
+/// from (seed, split, index), so that random access to samples gives each its own
+/// stream, with the draws the scene code needs.
 class ShapesRng {
 public:
-  explicit ShapesRng(uint64_t seed) : state_(seed) {}
-  uint64_t next_u64() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
+  explicit ShapesRng(uint64_t seed) : gen_(seed) {}
   /// Uniform in [0, 1).
-  float uniform() { return static_cast<float>(next_u64() >> 40) * 0x1.0p-24f; }
+  float uniform() { return gen_.uniform(); }
   /// Uniform in [lo, hi).
   float uniform(float lo, float hi) { return lo + (hi - lo) * uniform(); }
-  /// Uniform integer in [0, n), n > 0 (Lemire's multiply-shift; the bias is below 2^-58 for our n).
-  int below(int n) {
-    return static_cast<int>((static_cast<unsigned __int128>(next_u64()) * static_cast<uint64_t>(n)) >> 64);
-  }
+  /// Uniform integer in [0, n), n > 0.
+  int below(int n) { return static_cast<int>(gen_.below(static_cast<uint64_t>(n))); }
 
 private:
-  uint64_t state_;
+  fresco::Generator gen_;
 };
-
-/// The finalizer of splitmix64, used to derive stream seeds.
-inline uint64_t shapes_mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 /// A caption of the objects with template and synonyms drawn from `rng`.
 /// The objects must already be valid (Shapes::check_objects).

@@ -3,11 +3,10 @@
 // Training lives in classifier_train.cpp.
 #include <fresco/eval/classifier.hpp>
 
-#include <charconv>
-
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
 #include <fresco/io/checkpoint.hpp>
+#include <fresco/io/metadata.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/ops/conv.hpp>
 #include <fresco/ops/elementwise.hpp>
@@ -27,14 +26,6 @@ const ClassifierConfig& checked(const ClassifierConfig& c) {
   FRESCO_CHECK(c.width >= 1 && c.feature_dim >= 1, "Classifier: width and feature_dim must be >= 1, got {} and {}",
                c.width, c.feature_dim);
   return c;
-}
-
-int64_t parse_int(const std::string& s, const std::string& key, const std::string& source) {
-  int64_t v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty())
-    throw IoError(fmt::format("Classifier::load: {}: metadata '{}' is '{}', expected an integer", source, key, s));
-  return v;
 }
 
 }  // namespace
@@ -117,10 +108,15 @@ ClassifierConfig Classifier::config_from_metadata(const std::map<std::string, st
     throw IoError(fmt::format("Classifier::load: {}: metadata 'format' is '{}', expected '{}'", source, get("format"),
                               kFormat));
   ClassifierConfig c;
-  c.channels = parse_int(get("channels"), "channels", source);
-  c.image_size = parse_int(get("image_size"), "image_size", source);
-  c.width = parse_int(get("width"), "width", source);
-  c.feature_dim = parse_int(get("feature_dim"), "feature_dim", source);
+  const std::string context = fmt::format("Classifier::load: {}", source);
+  try {
+    c.channels = io::metadata_int(m, "channels", context);
+    c.image_size = io::metadata_int(m, "image_size", context);
+    c.width = io::metadata_int(m, "width", context);
+    c.feature_dim = io::metadata_int(m, "feature_dim", context);
+  } catch (const Error& e) {
+    throw IoError(e.what());
+  }
   c.heads.clear();
   const std::string& h = get("heads");
   size_t start = 0;
@@ -131,7 +127,11 @@ ClassifierConfig Classifier::config_from_metadata(const std::map<std::string, st
     if (piece.empty() || piece.find_first_not_of("0123456789") != std::string::npos)
       throw IoError(fmt::format("Classifier::load: {}: metadata 'heads' is '{}', expected class counts like '4,6,2,9'",
                                 source, h));
-    c.heads.push_back(parse_int(piece, "heads", source));
+    try {
+      c.heads.push_back(io::metadata_int({{"heads", piece}}, "heads", context));
+    } catch (const Error&) {
+      throw IoError(fmt::format("{}: metadata 'heads' has a class count out of range: '{}'", context, h));
+    }
     start = comma + 1;
   }
   try {

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <numbers>
 
 #include <fmt/format.h>
 
@@ -22,6 +21,7 @@
 #include <fresco/ops/loss.hpp>
 #include <fresco/ops/reduce.hpp>
 #include <fresco/optim/adam.hpp>
+#include <fresco/optim/schedule.hpp>
 
 namespace fresco::eval {
 namespace {
@@ -29,11 +29,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-std::string hms(double s) {
-  const auto t = static_cast<int64_t>(std::max(0.0, s));
-  return fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60);
-}
 
 // Labels of head h for every sample of a batch; an example without label h is a user error.
 std::vector<int64_t> head_labels(const data::Batch& b, size_t h, int64_t classes) {
@@ -94,6 +89,9 @@ ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data:
   const double budget_s = o.minutes * 60.0;
   const auto& heads = model.config().heads;
 
+  // Warm-up, then cosine from lr to 0 over the whole progress, the warm-up line capping it.
+  const optim::WarmupCosineLr schedule(
+      o.lr, total_steps, {.warmup_steps = o.warmup_steps, .budget_seconds = budget_s, .decay_from_start = true});
   optim::AdamW opt(model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay});
   model.train();
   ClassifierReport report;
@@ -105,16 +103,11 @@ ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data:
   for (int64_t epoch = 0; !done; ++epoch) {
     for (data::Batch& b : loader.epoch(epoch)) {
       const double elapsed = seconds_since(t0);
-      double p = 0;
-      if (total_steps > 0) p = std::max(p, static_cast<double>(step) / static_cast<double>(total_steps));
-      if (budget_s > 0) p = std::max(p, elapsed / budget_s);
-      if (p >= 1.0) {
+      if (schedule.progress(step, elapsed) >= 1.0) {
         done = true;
         break;
       }
-      // Warm-up, then cosine from lr to 0 over the remaining progress.
-      float lr = o.lr * 0.5f * static_cast<float>(1.0 + std::cos(std::numbers::pi * p));
-      if (step < o.warmup_steps) lr = std::min(lr, o.lr * static_cast<float>(step + 1) / o.warmup_steps);
+      const float lr = schedule.lr_at(step, elapsed);
       opt.set_lr(lr);
 
       const std::vector<Tensor> logits = model.logits(b.images);
@@ -133,15 +126,19 @@ ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data:
       ++window;
       ++step;
       if (o.log_every > 0 && (step % o.log_every == 0)) {
-        const double now = seconds_since(t0);
-        // ETA from whichever budget binds: the steps left at the current pace, or the clock.
-        double eta = 1e30;
-        if (total_steps > 0) eta = now / static_cast<double>(step) * static_cast<double>(total_steps - step);
-        if (budget_s > 0) eta = std::min(eta, budget_s - now);
-        fmt::print("epoch {:3} step {:6}  loss {:.4f}  acc {:6.2f}%  lr {:.2e}  elapsed {}  eta {}\n", epoch, step,
-                   loss_sum / static_cast<double>(window), 100.0 * static_cast<double>(correct) / std::max<int64_t>(seen, 1),
-                   lr, hms(now), hms(eta));
-        std::fflush(stdout);
+        if (o.on_progress) {
+          const double now = seconds_since(t0);
+          Progress p{.stage = "classifier", .step = step, .total = total_steps, .elapsed = now};
+          p.fraction = schedule.progress(step, now);
+          // ETA from whichever budget binds: the steps left at the current pace, or the clock.
+          if (total_steps > 0) p.eta = now / static_cast<double>(step) * static_cast<double>(total_steps - step);
+          if (budget_s > 0) p.eta = std::max(0.0, total_steps > 0 ? std::min(p.eta, budget_s - now) : budget_s - now);
+          p.values = {{"epoch", static_cast<double>(epoch)},
+                      {"loss", loss_sum / static_cast<double>(window)},
+                      {"acc %", 100.0 * static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1))},
+                      {"lr", lr}};
+          o.on_progress(p);
+        }
         loss_sum = 0;
         correct = seen = window = 0;
       }
@@ -154,6 +151,14 @@ ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data:
   const auto t1 = Clock::now();
   report.test_accuracy = evaluate_classifier(model, std::move(test));
   report.eval_seconds = seconds_since(t1);
+  if (o.on_progress) {
+    Progress p{.stage = "classifier", .step = step, .total = total_steps, .elapsed = report.train_seconds,
+               .fraction = 1, .eta = 0, .done = true};
+    for (size_t h = 0; h < report.test_accuracy.size(); ++h)
+      p.values.emplace_back(report.test_accuracy.size() == 1 ? std::string("test acc %") : fmt::format("test acc {} %", h),
+                            100.0 * report.test_accuracy[h]);
+    o.on_progress(p);
+  }
   return report;
 }
 

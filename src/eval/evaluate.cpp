@@ -25,10 +25,7 @@ namespace {
 // real-image picks), so changing one count does not shift the others.
 enum Stream : uint64_t { kPrompts = 1, kGenerate = 2, kDiversity = 3, kReal = 4, kRealDiversity = 5 };
 
-uint64_t derive_seed(uint64_t seed, uint64_t stream, uint64_t index) {
-  Generator g(seed ^ (stream * 0x9E3779B97F4A7C15ull) ^ (index * 0xC2B2AE3D27D4EB4Full));
-  return g.next_u64();
-}
+uint64_t derive_seed(uint64_t seed, uint64_t stream, uint64_t index) { return mix_seed(mix_seed(seed, stream), index); }
 
 const std::vector<int64_t>& expected_heads(DatasetKind kind) {
   static const std::vector<int64_t> fashion{10};
@@ -229,6 +226,20 @@ EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJ
   const double held_fraction = kind == DatasetKind::shapes ? options.held_out_fraction : 0.0;
   const auto prompts = make_prompts(kind, options.samples, options.seed, held_fraction);
   const RealImages real(kind, options, judge.config.image_size);
+  // Progress is counted in calls of the generator, the part that takes the time.
+  const auto seen_prompts = std::count_if(prompts.begin(), prompts.end(), [](const Prompt& p) { return !p.held_out; });
+  const int64_t total_calls = (options.samples + options.batch - 1) / options.batch +
+                              std::min<int64_t>(options.diversity_captions, seen_prompts);
+  int64_t calls_done = 0;
+  auto call_done = [&] {
+    ++calls_done;
+    if (!options.on_progress) return;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    Progress p{.stage = "evaluate", .step = calls_done, .total = total_calls, .elapsed = elapsed};
+    p.fraction = std::min(1.0, static_cast<double>(calls_done) / static_cast<double>(total_calls));
+    p.eta = elapsed / static_cast<double>(calls_done) * static_cast<double>(std::max<int64_t>(total_calls - calls_done, 0));
+    options.on_progress(p);
+  };
 
   // 1. Generated images of every prompt: predicted labels, and the features of seen prompts.
   std::vector<std::vector<int64_t>> intended, predicted(judge.config.heads.size());
@@ -252,6 +263,7 @@ EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJ
     for (int64_t i = b; i < e; ++i)
       if (!prompts[i].held_out) seen_rows.push_back(i - b);
     if (!seen_rows.empty()) seen_features.push_back(index_select(f, 0, seen_rows));
+    call_done();
   }
   const auto accuracy = conditional_accuracy(intended, predicted, held_out);
 
@@ -278,6 +290,7 @@ EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJ
     real_groups.push_back(features_of(
         judge, real.like(*chosen[d], options.diversity_images, derive_seed(options.seed, kRealDiversity, d)),
         options.batch));
+    call_done();
   }
 
   EvaluationReport r;
@@ -295,6 +308,16 @@ EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJ
   r.diversity_captions = static_cast<int64_t>(chosen.size());
   r.diversity_images = options.diversity_images;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (options.on_progress) {
+    Progress p{.stage = "evaluate", .step = calls_done, .total = total_calls, .elapsed = r.seconds, .fraction = 1,
+               .eta = 0, .done = true};
+    double seen = 0;
+    for (double a : r.accuracy_seen) seen += a;
+    p.values = {{"seen acc %", 100.0 * seen / static_cast<double>(std::max<size_t>(r.accuracy_seen.size(), 1))},
+                {"FD", r.frechet_distance},
+                {"FD floor", r.frechet_floor}};
+    options.on_progress(p);
+  }
   return r;
 }
 

@@ -7,11 +7,11 @@
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
+#include <fresco/nn/init.hpp>
 #include <fresco/nn/mode_guard.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/optim/adam.hpp>
 
-#include "init.hpp"
 #include "losses.hpp"
 
 namespace fresco::gan {
@@ -25,7 +25,7 @@ void set_text_head_to_identity(Discriminator& d) {
   float* w = d.text_embed.weight.data();
   std::fill(w, w + e * e, 0.f);
   for (int64_t i = 0; i < e; ++i) w[i * e + i] = 1.f;
-  detail::fill_zero(d.text_embed.bias);
+  nn::init::zeros_(d.text_embed.bias);
 }
 
 // The report of step k (0-based) of `steps`.

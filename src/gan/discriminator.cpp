@@ -4,13 +4,14 @@
 
 #include <algorithm>
 
+#include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
+#include <fresco/io/metadata.hpp>
+#include <fresco/nn/init.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/matmul.hpp>
 #include <fresco/ops/reduce.hpp>
 
-#include "config_util.hpp"
-#include "init.hpp"
 
 namespace fresco::gan {
 
@@ -49,15 +50,16 @@ std::map<std::string, std::string> DiscriminatorConfig::to_metadata(const std::s
 
 DiscriminatorConfig DiscriminatorConfig::from_metadata(const std::map<std::string, std::string>& m,
                                                        const std::string& prefix) {
+  constexpr const char* kContext = "DiscriminatorConfig::from_metadata";
   DiscriminatorConfig c;
-  c.image_size = detail::meta_int(m, prefix + "image_size");
-  c.channels = detail::meta_int(m, prefix + "channels");
-  c.text_dim = detail::meta_int(m, prefix + "text_dim");
-  c.base_width = detail::meta_int(m, prefix + "base_width");
-  c.max_width = detail::meta_int(m, prefix + "max_width");
-  c.slope = static_cast<float>(detail::meta_double(m, prefix + "slope"));
-  c.embed_dim = detail::meta_int(m, prefix + "embed_dim");
-  c.seed = static_cast<uint64_t>(detail::meta_int(m, prefix + "seed"));
+  c.image_size = io::metadata_int(m, prefix + "image_size", kContext);
+  c.channels = io::metadata_int(m, prefix + "channels", kContext);
+  c.text_dim = io::metadata_int(m, prefix + "text_dim", kContext);
+  c.base_width = io::metadata_int(m, prefix + "base_width", kContext);
+  c.max_width = io::metadata_int(m, prefix + "max_width", kContext);
+  c.slope = static_cast<float>(io::metadata_double(m, prefix + "slope", kContext));
+  c.embed_dim = io::metadata_int(m, prefix + "embed_dim", kContext);
+  c.seed = io::metadata_uint(m, prefix + "seed", kContext);
   c.validate();
   return c;
 }
@@ -80,7 +82,9 @@ Discriminator::Discriminator(DiscriminatorConfig config)
   register_module("proj", proj);
   register_module("image_embed", image_embed);
   register_module("text_embed", text_embed);
-  detail::reinit_uniform(*this, config.seed);
+  // The config's seed alone fixes the initial weights (the layers drew from the global generator).
+  NoGradGuard guard;
+  nn::init::reset_uniform_(*this, config.seed);
 }
 
 Tensor Discriminator::features(const Tensor& image) const {

@@ -7,7 +7,7 @@
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
 
-#include "init.hpp"
+#include <fresco/nn/init.hpp>
 
 namespace fresco::gan {
 
@@ -54,8 +54,8 @@ void EmaGenerator::refresh_statistics(const std::function<TextFeatures(int64_t)>
   for (int64_t k = 0; k < kStatisticsBatches; ++k) {
     const TextFeatures tf = captions(k);
     for (auto* bn : norms) {
-      detail::fill_zero(bn->running_mean);
-      detail::fill_zero(bn->running_var);
+      nn::init::zeros_(bn->running_mean);
+      nn::init::zeros_(bn->running_var);
     }
     const int64_t b = tf.sentence.size(0);
     (*ema_)(seeded_noise(b, ema_->config().noise_dim, mix_seed(seed, 0x57A75100ull + static_cast<uint64_t>(k))),

@@ -4,13 +4,14 @@
 // height and width, T words, D text_dim.
 #include <fresco/gan/generator.hpp>
 
+#include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
+#include <fresco/io/metadata.hpp>
+#include <fresco/nn/init.hpp>
 #include <fresco/ops/conv.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/shape.hpp>
 
-#include "config_util.hpp"
-#include "init.hpp"
 #include "ops/fused_conv.hpp"
 
 namespace fresco::gan {
@@ -59,16 +60,17 @@ std::map<std::string, std::string> GeneratorConfig::to_metadata(const std::strin
 
 GeneratorConfig GeneratorConfig::from_metadata(const std::map<std::string, std::string>& m,
                                                const std::string& prefix) {
+  constexpr const char* kContext = "GeneratorConfig::from_metadata";
   GeneratorConfig c;
-  c.image_size = detail::meta_int(m, prefix + "image_size");
-  c.channels = detail::meta_int(m, prefix + "channels");
-  c.noise_dim = detail::meta_int(m, prefix + "noise_dim");
-  c.text_dim = detail::meta_int(m, prefix + "text_dim");
-  c.base_width = detail::meta_int(m, prefix + "base_width");
-  c.min_width = detail::meta_int(m, prefix + "min_width");
-  c.cross_attention = detail::meta_int(m, prefix + "cross_attention") != 0;
-  c.attention_heads = detail::meta_int(m, prefix + "attention_heads");
-  c.seed = static_cast<uint64_t>(detail::meta_int(m, prefix + "seed"));
+  c.image_size = io::metadata_int(m, prefix + "image_size", kContext);
+  c.channels = io::metadata_int(m, prefix + "channels", kContext);
+  c.noise_dim = io::metadata_int(m, prefix + "noise_dim", kContext);
+  c.text_dim = io::metadata_int(m, prefix + "text_dim", kContext);
+  c.base_width = io::metadata_int(m, prefix + "base_width", kContext);
+  c.min_width = io::metadata_int(m, prefix + "min_width", kContext);
+  c.cross_attention = io::metadata_int(m, prefix + "cross_attention", kContext) != 0;
+  c.attention_heads = io::metadata_int(m, prefix + "attention_heads", kContext);
+  c.seed = io::metadata_uint(m, prefix + "seed", kContext);
   c.validate();
   return c;
 }
@@ -162,11 +164,13 @@ Generator::Generator(GeneratorConfig config)
   sentence_mean = register_buffer("sentence_mean", zeros({config.text_dim}));
   sentence_scale = register_buffer("sentence_scale", ones({1}));
 
-  detail::reinit_uniform(*this, config.seed);
+  // The config's seed alone fixes the initial weights (the layers drew from the global generator).
+  NoGradGuard guard;
+  nn::init::reset_uniform_(*this, config.seed);
   // Conditioning starts neutral: cBN as plain BN, the attention as identity.
-  detail::fill_zero(fc_norm.affine.weight);
-  for (auto& b : blocks) detail::fill_zero(b.norm.affine.weight);
-  if (attention) detail::fill_zero(attention->attention.out_proj.weight);
+  nn::init::zeros_(fc_norm.affine.weight);
+  for (auto& b : blocks) nn::init::zeros_(b.norm.affine.weight);
+  if (attention) nn::init::zeros_(attention->attention.out_proj.weight);
 }
 
 Tensor Generator::forward(const Tensor& z, const Tensor& sentence, const Tensor& words, const Tensor& pad_mask) {

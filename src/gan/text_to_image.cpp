@@ -9,6 +9,7 @@
 #include <fresco/gan/conditioning.hpp>
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/safetensors.hpp>
+#include <fresco/nn/mode_guard.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/shape.hpp>
 
@@ -17,14 +18,6 @@ namespace fresco::gan {
 namespace {
 
 constexpr const char* kFormat = "fresco-text2image";
-
-// Runs the generator in eval mode and puts back its previous mode.
-struct EvalMode {
-  explicit EvalMode(Generator& g) : g(g), was(g.is_training()) { g.eval(); }
-  ~EvalMode() { g.train(was); }
-  Generator& g;
-  bool was;
-};
 
 std::map<std::string, Tensor> prefixed(const std::map<std::string, Tensor>& all, const std::string& prefix) {
   std::map<std::string, Tensor> out;
@@ -41,7 +34,7 @@ Tensor generate_images(Generator& generator, const text::Gpt& gpt, const text::B
                        const std::vector<std::string>& captions, uint64_t seed) {
   FRESCO_CHECK(!captions.empty(), "generate: no captions given");
   NoGradGuard guard;
-  EvalMode mode(generator);
+  nn::ModeGuard eval_mode(generator, /*training=*/false);
   TokenBatch tokens = tokenize_captions(tokenizer, captions, gpt.config().context);
   TextFeatures tf = encode_tokens(gpt, tokens);
   Tensor z = seeded_noise(tokens.batch, generator.config().noise_dim, seed);
@@ -124,7 +117,7 @@ std::vector<Tensor> TextToImage::animate(const std::string& caption_a, const std
                                          uint64_t seed) const {
   FRESCO_CHECK(frames >= 2, "TextToImage::animate: frames must be >= 2, got {}", frames);
   NoGradGuard guard;
-  EvalMode mode(*generator_);
+  nn::ModeGuard eval_mode(*generator_, /*training=*/false);
   TokenBatch tokens = tokenize_captions(tokenizer_, {caption_a, caption_b}, gpt_->config().context);
   TextFeatures tf = encode_tokens(*gpt_, tokens);   // both captions padded to one length T
   const int64_t dim = generator_->config().noise_dim;

@@ -12,10 +12,10 @@
 #include <fresco/gan/text_to_image.hpp>
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/image.hpp>
+#include <fresco/io/metadata.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/nn/mode_guard.hpp>
 
-#include "config_util.hpp"
 #include "trainer_state.hpp"
 
 namespace fresco::gan {
@@ -125,7 +125,7 @@ void GanTrainer::load_checkpoint(const std::string& path) {
     s.opt_g.load_state_dict(strip_prefix(t, "opt_g."));
     s.opt_d.load_state_dict(strip_prefix(t, "opt_d."));
     if (s.opt_text) s.opt_text->load_state_dict(strip_prefix(t, "opt_text."));
-    s.step = detail::meta_int(meta, "step");
+    s.step = io::metadata_int(meta, "step", path);
   } catch (const IoError&) {
     throw;
   } catch (const Error& e) {

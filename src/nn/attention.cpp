@@ -9,11 +9,11 @@
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
+#include <fresco/nn/init.hpp>
 #include <fresco/ops/attention.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/matmul.hpp>
 
-#include "nn/init.hpp"
 #include "ops/attention_packed.hpp"
 #include "tensor/tensor_impl.hpp"
 
@@ -36,12 +36,11 @@ MultiHeadAttention::MultiHeadAttention(int64_t embed_dim, int64_t heads, MultiHe
       heads_(heads) {
   // PyTorch's _reset_parameters: Xavier-uniform on the fused [3C, C] matrix,
   // zero biases; out_proj keeps Linear's default weight.
-  in_proj_weight = register_parameter("in_proj_weight", detail::xavier_uniform_init({3 * embed_dim, embed_dim},
+  in_proj_weight = register_parameter("in_proj_weight", init::xavier_uniform({3 * embed_dim, embed_dim},
                                                                                     embed_dim, 3 * embed_dim));
   if (options.bias) {
     in_proj_bias = register_parameter("in_proj_bias", zeros({3 * embed_dim}));
-    NoGradGuard guard;
-    std::fill_n(out_proj.bias.data(), embed_dim, 0.f);
+    init::zeros_(out_proj.bias);
   }
   register_module("out_proj", out_proj);
 }

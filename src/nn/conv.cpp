@@ -2,9 +2,9 @@
 #include <fresco/nn/conv.hpp>
 
 #include <fresco/error.hpp>
+#include <fresco/nn/init.hpp>
 #include <fresco/ops/conv.hpp>
 
-#include "nn/init.hpp"
 
 namespace fresco::nn {
 
@@ -18,9 +18,9 @@ Conv2d::Conv2d(int64_t in, int64_t out, int64_t kernel, Conv2dOptions options)
   FRESCO_CHECK(options.groups > 0 && in % options.groups == 0 && out % options.groups == 0,
                "Conv2d: groups must be positive and divide in ({}) and out ({}), got {}", in, out, options.groups);
   const int64_t fan_in = in / options.groups * kernel * kernel;
-  const float bound = detail::default_bound(fan_in);
-  weight = register_parameter("weight", detail::uniform_init({out, in / options.groups, kernel, kernel}, bound));
-  if (options.bias) bias = register_parameter("bias", detail::uniform_init({out}, bound));
+  const float bound = init::default_bound(fan_in);
+  weight = register_parameter("weight", init::uniform({out, in / options.groups, kernel, kernel}, bound));
+  if (options.bias) bias = register_parameter("bias", init::uniform({out}, bound));
 }
 
 Tensor Conv2d::forward(const Tensor& x) const {
@@ -50,9 +50,9 @@ ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, int64_t kernel, ConvTr
                options.output_padding);
   // PyTorch computes fan_in from weight.size(1) · k · k, which for the
   // transposed layout [in, out, k, k] is out · k · k.
-  const float bound = detail::default_bound(out * kernel * kernel);
-  weight = register_parameter("weight", detail::uniform_init({in, out, kernel, kernel}, bound));
-  if (options.bias) bias = register_parameter("bias", detail::uniform_init({out}, bound));
+  const float bound = init::default_bound(out * kernel * kernel);
+  weight = register_parameter("weight", init::uniform({in, out, kernel, kernel}, bound));
+  if (options.bias) bias = register_parameter("bias", init::uniform({out}, bound));
 }
 
 Tensor ConvTranspose2d::forward(const Tensor& x) const {

@@ -4,8 +4,6 @@
 // Legend: B batch, T sequence length, C d_model, V vocab_size.
 #include <fresco/text/gpt.hpp>
 
-#include <charconv>
-#include <cstdlib>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -13,7 +11,9 @@
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
 #include <fresco/io/checkpoint.hpp>
+#include <fresco/io/metadata.hpp>
 #include <fresco/io/safetensors.hpp>
+#include <fresco/nn/init.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/loss.hpp>
 #include <fresco/ops/matmul.hpp>
@@ -44,48 +44,19 @@ std::map<std::string, std::string> GptConfig::to_metadata() const {
 
 namespace {
 
-const std::string& metadata_value(const std::map<std::string, std::string>& m, const std::string& key) {
-  auto it = m.find(key);
-  FRESCO_CHECK(it != m.end(), "GptConfig::from_metadata: missing key \"{}\"", key);
-  return it->second;
-}
-
-template <class Int>
-Int parse_int(const std::map<std::string, std::string>& m, const std::string& key) {
-  const std::string& s = metadata_value(m, key);
-  Int v{};
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  FRESCO_CHECK(ec == std::errc() && end == s.data() + s.size(),
-               "GptConfig::from_metadata: \"{}\" must be an integer, got \"{}\"", key, s);
-  return v;
-}
-
-// GPT-2's initialisation (the peer's models.py): N(0, 0.02) weights.
-void fill_normal(Tensor& t, Generator& gen, float std) {
-  float* p = t.data();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = std * gen.normal();
-}
-
-void fill_zero(Tensor& t) {
-  if (t.defined()) std::fill_n(t.data(), t.numel(), 0.f);
-}
-
 }  // namespace
 
 GptConfig GptConfig::from_metadata(const std::map<std::string, std::string>& m) {
+  constexpr const char* kContext = "GptConfig::from_metadata";
   GptConfig c;
-  c.vocab_size = parse_int<int64_t>(m, "gpt.vocab_size");
-  c.context = parse_int<int64_t>(m, "gpt.context");
-  c.d_model = parse_int<int64_t>(m, "gpt.d_model");
-  c.heads = parse_int<int64_t>(m, "gpt.heads");
-  c.layers = parse_int<int64_t>(m, "gpt.layers");
-  c.mlp_ratio = parse_int<int64_t>(m, "gpt.mlp_ratio");
-  c.seed = parse_int<uint64_t>(m, "gpt.seed");
-  const std::string& d = metadata_value(m, "gpt.dropout");
-  char* end = nullptr;
-  c.dropout = std::strtof(d.c_str(), &end);
-  FRESCO_CHECK(!d.empty() && end == d.c_str() + d.size(),
-               "GptConfig::from_metadata: \"gpt.dropout\" must be a number, got \"{}\"", d);
+  c.vocab_size = io::metadata_int(m, "gpt.vocab_size", kContext);
+  c.context = io::metadata_int(m, "gpt.context", kContext);
+  c.d_model = io::metadata_int(m, "gpt.d_model", kContext);
+  c.heads = io::metadata_int(m, "gpt.heads", kContext);
+  c.layers = io::metadata_int(m, "gpt.layers", kContext);
+  c.mlp_ratio = io::metadata_int(m, "gpt.mlp_ratio", kContext);
+  c.seed = io::metadata_uint(m, "gpt.seed", kContext);
+  c.dropout = io::metadata_float(m, "gpt.dropout", kContext);
   c.validate();
   return c;
 }
@@ -114,20 +85,20 @@ Gpt::Gpt(GptConfig config)
   register_module("blocks", blocks);
   register_module("ln_f", ln_f);
 
-  // Re-initialise what the layers drew with PyTorch's per-layer defaults.
+  // Re-initialise what the layers drew as GPT-2 does (the peer's models.py): N(0, 0.02) weights, zero biases.
   NoGradGuard guard;
   Generator gen(config.seed);
-  fill_normal(wte.weight, gen, 0.02f);
-  fill_normal(wpe.weight, gen, 0.02f);
+  nn::init::normal_(wte.weight, 0.02f, gen);
+  nn::init::normal_(wpe.weight, 0.02f, gen);
   for (auto& b : blocks) {
-    fill_normal(b.attn.in_proj_weight, gen, 0.02f);
-    fill_zero(b.attn.in_proj_bias);
-    fill_normal(b.attn.out_proj.weight, gen, 0.02f);
-    fill_zero(b.attn.out_proj.bias);
-    fill_normal(b.fc.weight, gen, 0.02f);
-    fill_zero(b.fc.bias);
-    fill_normal(b.proj.weight, gen, 0.02f);
-    fill_zero(b.proj.bias);
+    nn::init::normal_(b.attn.in_proj_weight, 0.02f, gen);
+    nn::init::zeros_(b.attn.in_proj_bias);
+    nn::init::normal_(b.attn.out_proj.weight, 0.02f, gen);
+    nn::init::zeros_(b.attn.out_proj.bias);
+    nn::init::normal_(b.fc.weight, 0.02f, gen);
+    nn::init::zeros_(b.fc.bias);
+    nn::init::normal_(b.proj.weight, 0.02f, gen);
+    nn::init::zeros_(b.proj.bias);
   }
 }
 

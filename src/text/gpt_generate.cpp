@@ -163,7 +163,7 @@ std::vector<std::vector<int64_t>> Gpt::generate_batch(const std::vector<std::vec
     c.v.assign(c.k.size(), 0.f);
   }
   std::vector<Generator> gens;
-  for (int64_t i = 0; i < B; ++i) gens.emplace_back(options.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(i));
+  for (int64_t i = 0; i < B; ++i) gens.emplace_back(mix_seed(options.seed, static_cast<uint64_t>(i)));
 
   std::vector<std::vector<int64_t>> out = prompts;
   std::vector<bool> done(static_cast<size_t>(B), false);

@@ -8,15 +8,17 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <numbers>
 
 #include <fmt/format.h>
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
 #include <fresco/io/checkpoint.hpp>
+#include <fresco/io/metadata.hpp>
 #include <fresco/io/safetensors.hpp>
+#include <fresco/nn/mode_guard.hpp>
 #include <fresco/optim/adam.hpp>
+#include <fresco/optim/schedule.hpp>
 #include <fresco/tensor/random.hpp>
 
 namespace fresco::text {
@@ -27,14 +29,6 @@ using Clock = std::chrono::steady_clock;
 using Captions = std::vector<std::vector<int64_t>>;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// splitmix64 finaliser: decorrelates the per-step generator seeds.
-uint64_t mix(uint64_t seed, uint64_t step) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (step + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 // Rows of token ids [rows, seq] and the number of targets the loss counts.
 struct Batch {
@@ -94,7 +88,7 @@ Corpus prepare(const Gpt& gpt, const BpeTokenizer& tok, const std::vector<std::s
   // Deterministic split: shuffle with the seed, the tail is the validation set.
   std::vector<size_t> order(all.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  Generator gen(mix(o.seed, ~0ull));
+  Generator gen(mix_seed(o.seed, ~0ull));
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[gen.below(i)]);
   size_t n_val = 0;
   if (o.val_fraction > 0 && all.size() >= 2)
@@ -111,7 +105,7 @@ Corpus prepare(const Gpt& gpt, const BpeTokenizer& tok, const std::vector<std::s
 }
 
 Batch train_batch(const Corpus& c, const PretrainOptions& o, int64_t step) {
-  Generator gen(mix(o.seed, static_cast<uint64_t>(step)));
+  Generator gen(mix_seed(o.seed, static_cast<uint64_t>(step)));
   std::vector<size_t> pick(static_cast<size_t>(o.batch_size));
   if (!o.pack) {
     for (auto& p : pick) p = static_cast<size_t>(gen.below(c.train.size()));
@@ -146,8 +140,7 @@ float validation_loss(Gpt& gpt, const Corpus& c, const PretrainOptions& o) {
     }
   }
   if (batches.empty()) return NAN;
-  const bool was_training = gpt.is_training();
-  gpt.eval();
+  nn::ModeGuard eval_mode(gpt, /*training=*/false);
   NoGradGuard guard;
   double total = 0;
   int64_t count = 0;
@@ -156,7 +149,6 @@ float validation_loss(Gpt& gpt, const Corpus& c, const PretrainOptions& o) {
     total += static_cast<double>(gpt.loss(b.ids, b.rows, b.seq).item()) * static_cast<double>(b.targets);
     count += b.targets;
   }
-  gpt.train(was_training);
   return count > 0 ? static_cast<float>(total / static_cast<double>(count)) : NAN;
 }
 
@@ -174,21 +166,18 @@ void check_options(const PretrainOptions& o) {
                "pretrain: eval_every, checkpoint_every and stop_at_step must be >= 0 and max_val_rows >= 1");
 }
 
-// Linear warm-up, then cosine from lr to min_lr over the rest of the run's progress.
-float lr_at(const PretrainOptions& o, int64_t step, double elapsed) {
-  if (step < o.warmup_steps) return o.lr * static_cast<float>(step + 1) / static_cast<float>(o.warmup_steps);
-  double p = o.steps > o.warmup_steps
-                 ? static_cast<double>(step - o.warmup_steps) / static_cast<double>(o.steps - o.warmup_steps)
-                 : 1.0;
-  if (o.minutes > 0) p = std::max(p, elapsed / (o.minutes * 60));
-  p = std::min(p, 1.0);
-  return o.min_lr + (o.lr - o.min_lr) * static_cast<float>(0.5 * (1 + std::cos(std::numbers::pi * p)));
-}
 
-std::string duration_str(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  const auto t = static_cast<int64_t>(s + 0.5);
-  return t >= 3600 ? fmt::format("{}h{:02}m", t / 3600, t / 60 % 60) : fmt::format("{}m{:02}s", t / 60, t % 60);
+// A report of the run at `step`: the share of the steps or of the time budget done, whichever is further.
+Progress report(const PretrainOptions& o, int64_t step, int64_t steps_run, int64_t last, double elapsed) {
+  Progress p{.stage = "pretrain", .step = step, .total = o.steps, .elapsed = elapsed};
+  p.fraction = static_cast<double>(step) / static_cast<double>(o.steps);
+  if (o.minutes > 0) p.fraction = std::max(p.fraction, elapsed / (o.minutes * 60));
+  p.fraction = std::min(p.fraction, 1.0);
+  if (steps_run > 0) {
+    p.eta = elapsed / static_cast<double>(steps_run) * static_cast<double>(last - step);
+    if (o.minutes > 0) p.eta = std::max(0.0, std::min(p.eta, o.minutes * 60 - elapsed));
+  }
+  return p;
 }
 
 void save_checkpoint(const Gpt& gpt, const BpeTokenizer& tok, const optim::Optimizer& opt, const std::string& dir,
@@ -211,7 +200,7 @@ int64_t load_checkpoint(Gpt& gpt, optim::Optimizer& opt, const std::string& dir)
   auto it = meta.find("pretrain.step");
   if (it == meta.end())
     throw IoError(fmt::format("pretrain: {} is not a pretraining checkpoint (no \"pretrain.step\" metadata)", model));
-  const int64_t step = std::stoll(it->second);
+  const int64_t step = io::metadata_int(meta, "pretrain.step", fmt::format("pretrain: {}", model));
   io::load(gpt, model);
   io::load(opt, dir + "/optimizer.safetensors");
   FRESCO_CHECK(opt.steps() == step, "pretrain: checkpoint {} is inconsistent: the model is at step {}, the optimizer at {}",
@@ -228,6 +217,9 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
   optim::AdamW opt(gpt.parameters(), {.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2, .weight_decay = o.weight_decay});
   int64_t step = o.resume.empty() ? 0 : load_checkpoint(gpt, opt, o.resume);
   const int64_t last = o.stop_at_step > 0 ? std::min(o.steps, o.stop_at_step) : o.steps;
+  if (o.on_progress && !o.resume.empty())
+    o.on_progress({.stage = "pretrain", .step = step, .total = o.steps,
+                   .message = fmt::format("resumed from {} at step {}", o.resume, step)});
 
   PretrainSummary s;
   s.train_captions = static_cast<int64_t>(data.train.size());
@@ -244,16 +236,18 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
   float val = has_val ? s.initial_loss : NAN;
   if (has_val) s.val_losses.emplace_back(step, val);
 
+  // Linear warm-up, then cosine from lr to min_lr over the rest of the run's progress (steps or clock).
+  const optim::WarmupCosineLr schedule(
+      o.lr, o.steps, {.warmup_steps = o.warmup_steps, .min_lr = o.min_lr, .budget_seconds = o.minutes * 60});
   const auto t0 = Clock::now();
-  double last_print = -1e9;
   int64_t tokens = 0;
   const bool dropout = gpt.config().dropout > 0;
   while (step < last) {
     const double elapsed = seconds_since(t0);
     if (o.minutes > 0 && elapsed >= o.minutes * 60) break;
     const Batch b = train_batch(data, o, step);
-    if (dropout) manual_seed(mix(o.seed ^ 0xD0D0ull, static_cast<uint64_t>(step)));
-    opt.set_lr(lr_at(o, step, elapsed));
+    if (dropout) manual_seed(mix_seed(o.seed ^ 0xD0D0ull, static_cast<uint64_t>(step)));
+    opt.set_lr(schedule.lr_at(step, elapsed));
     Tensor loss = gpt.loss(b.ids, b.rows, b.seq);
     opt.zero_grad();
     loss.backward();
@@ -268,14 +262,14 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
     }
     if (!o.checkpoint_dir.empty() && o.checkpoint_every > 0 && step % o.checkpoint_every == 0)
       save_checkpoint(gpt, tokenizer, opt, o.checkpoint_dir, step);
-    const double now = seconds_since(t0);
-    if (o.progress && (now - last_print >= o.progress_seconds || step == last)) {
-      last_print = now;
-      const double per_step = now / static_cast<double>(s.train_losses.size());
-      double eta = per_step * static_cast<double>(last - step);
-      if (o.minutes > 0) eta = std::min(eta, o.minutes * 60 - now);
-      fmt::print(stderr, "pretrain: step {}/{}  loss {:.4f}  val {:.4f}  {:.0f} tok/s  lr {:.2e}  ETA {}\n", step,
-                 o.steps, s.train_losses.back(), val, static_cast<double>(tokens) / now, opt.lr(), duration_str(eta));
+    if (o.on_progress) {
+      const double now = seconds_since(t0);
+      Progress p = report(o, step, static_cast<int64_t>(s.train_losses.size()), last, now);
+      p.values = {{"loss", s.train_losses.back()},
+                  {"val", val},
+                  {"tok/s", static_cast<double>(tokens) / now},
+                  {"lr", opt.lr()}};
+      o.on_progress(p);
     }
   }
   s.seconds = seconds_since(t0);
@@ -290,10 +284,18 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
   s.final_val_perplexity = std::exp(s.final_val_loss);
   if (has_val && s.steps_run > 0) s.val_losses.emplace_back(step, s.final_val_loss);
   if (!o.checkpoint_dir.empty() && s.steps_run > 0) save_checkpoint(gpt, tokenizer, opt, o.checkpoint_dir, step);
-  if (o.progress)
-    fmt::print(stderr, "pretrain: done, {} steps in {}: loss {:.4f} (at init {:.4f}), val {:.4f} (ppl {:.2f}), {:.0f} tok/s\n",
-               s.steps_run, duration_str(s.seconds), s.final_train_loss, s.initial_loss, s.final_val_loss,
-               s.final_val_perplexity, s.tokens_per_second);
+  if (o.on_progress) {
+    Progress p = report(o, step, s.steps_run, step, s.seconds);
+    p.fraction = 1;
+    p.eta = 0;
+    p.done = true;
+    p.values = {{"loss", s.final_train_loss},
+                {"initial loss", s.initial_loss},
+                {"val", s.final_val_loss},
+                {"ppl", s.final_val_perplexity},
+                {"tok/s", s.tokens_per_second}};
+    o.on_progress(p);
+  }
   return s;
 }
 

@@ -49,6 +49,24 @@ std::pair<int64_t, int64_t> cell_centre(int position, int64_t n) {
   return {(2 * (position / 3) + 1) * n / 6, (2 * (position % 3) + 1) * n / 6};
 }
 
+// The pixel of a grid cell that differs most from the background: inside the cell's object,
+// never on its anti-aliased edge (which blends the colour with the background).
+std::pair<int64_t, int64_t> strongest_pixel(const std::vector<float>& px, int position, int64_t n) {
+  const double cell = static_cast<double>(n) / 3.0;
+  std::pair<int64_t, int64_t> best = cell_centre(position, n);
+  float best_d = -1.f;
+  for (int64_t y = 0; y < n; ++y) {
+    if (std::min(2, static_cast<int>((static_cast<double>(y) + 0.5) / cell)) != position / 3) continue;
+    for (int64_t x = 0; x < n; ++x) {
+      if (std::min(2, static_cast<int>((static_cast<double>(x) + 0.5) / cell)) != position % 3) continue;
+      const float d = std::fabs(pixel(px, n, 0, y, x) - kBackground) + std::fabs(pixel(px, n, 1, y, x) - kBackground) +
+                      std::fabs(pixel(px, n, 2, y, x) - kBackground);
+      if (d > best_d) best_d = d, best = {y, x};
+    }
+  }
+  return best;
+}
+
 // Per grid cell, the number of pixels (by their centre) that differ from the background.
 std::array<int, 9> covered(const std::vector<float>& px, int64_t n) {
   const double cell = static_cast<double>(n) / 3.0;
@@ -236,8 +254,9 @@ TEST_CASE("Shapes: deterministic by seed, split and index", "[data][shapes]") {
   CHECK(Shapes({.size = 5000, .seed = 7}).sample(42).caption == a.sample(42).caption);
   // Golden values (integer arithmetic only, so the same on every machine):
   // a change to the sampler or the grammar shows up here.
-  CHECK(a.caption(0) == "an image of a small red diamond in the upper left and a tiny orange disc at the right");
-  CHECK(a.caption(2) == "a picture of a large violet disc in the bottom left corner");
+  // (Recorded again when the per-sample stream became a Generator seeded by mix_seed.)
+  CHECK(a.caption(0) == "an image of a big green diamond at the bottom right");
+  CHECK(a.caption(2) == "there is a large yellow circle in the bottom left corner");
 }
 
 TEST_CASE("Shapes: captions agree with the labels over 10,000 samples", "[data][shapes]") {
@@ -331,7 +350,8 @@ TEST_CASE("Shapes: pixels show the captioned objects", "[data][shapes]") {
       for (const auto& o : s.objects) {
         ++objects_total;
         occupied.insert(o.position);
-        const auto [y, x] = cell_centre(o.position, n);
+        // Not the cell's centre: jitter can put a tiny triangle's edge there.
+        const auto [y, x] = strongest_pixel(s.pixels, o.position, n);
         colour_ok += nearest_colour(pixel(s.pixels, n, 0, y, x), pixel(s.pixels, n, 1, y, x),
                                     pixel(s.pixels, n, 2, y, x)) == o.colour;
         const int area = cells[static_cast<size_t>(o.position)];

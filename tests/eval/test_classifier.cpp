@@ -117,3 +117,33 @@ TEST_CASE("Classifier learns Shapes colour in a short run", "[classifier]") {
   CHECK(fresco::eval::evaluate_classifier(clf, test, 64)[0] == r.test_accuracy[0]);
   CHECK_THROWS_WITH(fresco::eval::train_classifier(clf, train, test, {}), Catch::Contains("set .epochs, .minutes"));
 }
+
+TEST_CASE("train_classifier reports progress to the callback, the last report done", "[classifier]") {
+  fresco::manual_seed(4);
+  Classifier clf({.channels = 3, .image_size = 16, .heads = {6}, .width = 4, .feature_dim = 8});
+  auto train = std::make_shared<ShapesColour>(64, 16, "train");
+  auto test = std::make_shared<ShapesColour>(16, 16, "test");
+  std::vector<fresco::Progress> reports;
+  const auto r = fresco::eval::train_classifier(
+      clf, train, test,
+      {.warmup_steps = 2, .batch_size = 8, .log_every = 2, .max_steps = 6,
+       .on_progress = [&](const fresco::Progress& p) { reports.push_back(p); }});
+  REQUIRE(r.steps == 6);
+  REQUIRE(reports.size() == 4);   // steps 2, 4, 6, then the final report
+  for (size_t i = 0; i < 3; ++i) {
+    INFO("report " << i);
+    CHECK(reports[i].stage == "classifier");
+    CHECK(reports[i].step == 2 * static_cast<int64_t>(i) + 2);
+    CHECK(reports[i].total == 6);
+    CHECK(reports[i].fraction == Approx(static_cast<double>(reports[i].step) / 6));
+    CHECK_FALSE(reports[i].done);
+    REQUIRE(reports[i].values.size() == 4);
+    CHECK(reports[i].values[1].first == "loss");
+    CHECK(std::isfinite(reports[i].values[1].second));
+  }
+  const fresco::Progress& last = reports.back();
+  CHECK(last.done);
+  CHECK(last.step == 6);
+  REQUIRE(last.values.size() == 1);
+  CHECK(last.values[0].second == Approx(100.0 * r.test_accuracy[0]));
+}

@@ -182,6 +182,26 @@ TEST_CASE("metrics: a faithful model scores 100% and matches real diversity", "[
   CHECK(r.diversity_images == 6);
 }
 
+TEST_CASE("metrics: evaluation reports its progress per generator call", "[eval][metrics]") {
+  auto book = std::make_shared<LabelBook>();
+  std::vector<fresco::Progress> reports;
+  eval::EvaluateOptions o = kQuick;
+  o.on_progress = [&](const fresco::Progress& p) { reports.push_back(p); };
+  const auto r = eval::evaluate_text_to_image(faithful_shapes(book), shapes_judge(book), eval::DatasetKind::shapes, o);
+  // 200 samples in calls of 32: 7 calls, then one per diversity caption (8), then the final report.
+  REQUIRE(reports.size() == 7 + 8 + 1);
+  for (size_t i = 0; i + 1 < reports.size(); ++i) {
+    CHECK(reports[i].stage == "evaluate");
+    CHECK(reports[i].step == static_cast<int64_t>(i) + 1);
+    CHECK(reports[i].total == 15);
+    CHECK_FALSE(reports[i].done);
+  }
+  CHECK(reports.back().done);
+  CHECK(reports.back().fraction == 1.0);
+  REQUIRE(reports.back().values.size() == 3);
+  CHECK(reports.back().values[1].second == r.frechet_distance);
+}
+
 TEST_CASE("metrics: a model that ignores the caption is at chance level", "[eval][metrics]") {
   auto book = std::make_shared<LabelBook>();
   // Draws a random scene from the test distribution for every row.

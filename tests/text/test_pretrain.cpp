@@ -39,7 +39,7 @@ TEST_CASE("pretrain: a short run lowers the loss", "[text][pretrain]") {
     const int64_t steps = quick() ? 25 : 40;
     auto s = pretrain(gpt, tok, corpus,
                       {.batch_size = 16, .steps = steps, .lr = 3e-3f, .min_lr = 3e-4f, .warmup_steps = 5,
-                       .pack = pack, .eval_every = 20, .progress = false});
+                       .pack = pack, .eval_every = 20});
     INFO("pack " << pack << ": initial " << s.initial_loss << ", final train " << s.final_train_loss << ", val "
                  << s.final_val_loss);
     CHECK(std::abs(s.initial_loss - std::log(320.f)) < 0.15f);
@@ -66,7 +66,7 @@ TEST_CASE("pretrain: resuming from a checkpoint repeats the uninterrupted run bi
   const GptConfig cfg{.vocab_size = 300, .context = 64, .d_model = 16, .heads = 2, .layers = 1, .mlp_ratio = 2,
                       .dropout = 0.1f, .seed = 4};
   const PretrainOptions base{.batch_size = 8, .steps = 8, .lr = 1e-3f, .warmup_steps = 2, .eval_every = 3,
-                             .seed = 9, .progress = false};
+                             .seed = 9};
 
   Gpt whole(cfg);
   const auto all = pretrain(whole, tok, corpus, base);
@@ -107,13 +107,13 @@ TEST_CASE("pretrain: a time budget stops the run", "[text][pretrain]") {
   // Properties that hold on a fast machine and a slow one alike (how soon the
   // run stops after its budget is speed, for benchmarks/): a budget far shorter
   // than the steps stops the run before its step count, and only once it is spent;
-  const auto s = pretrain(gpt, tok, corpus, {.batch_size = 4, .steps = 1000000, .minutes = 1.0 / 60, .progress = false});
+  const auto s = pretrain(gpt, tok, corpus, {.batch_size = 4, .steps = 1000000, .minutes = 1.0 / 60});
   CHECK(s.steps < 1000000);
   CHECK(s.steps_run == s.steps);
   CHECK(static_cast<int64_t>(s.train_losses.size()) == s.steps_run);
   CHECK(s.seconds >= 1.0);
   // a budget far longer than the steps does not cut them short.
-  const auto all = pretrain(gpt, tok, corpus, {.batch_size = 4, .steps = 3, .minutes = 60, .progress = false});
+  const auto all = pretrain(gpt, tok, corpus, {.batch_size = 4, .steps = 3, .minutes = 60});
   CHECK(all.steps == 3);
 }
 
@@ -122,7 +122,7 @@ TEST_CASE("pretrain: errors", "[text][pretrain]") {
   const std::vector<std::string> corpus{"a red circle", "a blue square on the left", "a tiny green disc"};
   const auto tok = BpeTokenizer::train(corpus, 280);
   Gpt gpt({.vocab_size = 300, .context = 40, .d_model = 8, .heads = 2, .layers = 1, .mlp_ratio = 2});
-  const PretrainOptions quiet{.steps = 1, .progress = false};
+  const PretrainOptions quiet{.steps = 1};
   CHECK_THROWS_WITH(pretrain(gpt, tok, {}, quiet), Catch::Contains("the corpus is empty"));
   CHECK_THROWS_WITH(pretrain(gpt, tok, {"a red circle", std::string(60, 'z')}, quiet),
                     Catch::Contains("caption 1"));
@@ -139,4 +139,36 @@ TEST_CASE("pretrain: errors", "[text][pretrain]") {
   PretrainOptions missing = quiet;
   missing.resume = dir.file("nowhere");
   CHECK_THROWS_AS(pretrain(gpt, tok, corpus, missing), fresco::IoError);
+}
+
+TEST_CASE("pretrain: progress reports go to the callback, the last one done", "[text][pretrain]") {
+  const auto corpus = shapes_captions(50);
+  const auto tok = BpeTokenizer::train(corpus, 300);
+  Gpt gpt({.vocab_size = 300, .context = 64, .d_model = 16, .heads = 2, .layers = 1, .mlp_ratio = 2});
+  std::vector<fresco::Progress> reports;
+  const auto s = pretrain(gpt, tok, corpus,
+                          {.batch_size = 4, .steps = 6, .warmup_steps = 2, .eval_every = 3,
+                           .on_progress = [&](const fresco::Progress& p) { reports.push_back(p); }});
+  REQUIRE(reports.size() == 7);   // one per step, then the final report
+  for (size_t i = 0; i + 1 < reports.size(); ++i) {
+    INFO("report " << i);
+    CHECK(reports[i].stage == "pretrain");
+    CHECK(reports[i].step == static_cast<int64_t>(i) + 1);
+    CHECK(reports[i].total == 6);
+    CHECK_FALSE(reports[i].done);
+    CHECK(reports[i].message.empty());
+    REQUIRE(reports[i].values.size() == 4);
+    CHECK(reports[i].values[0].first == "loss");
+    CHECK(reports[i].values[0].second == Approx(s.train_losses[i]));
+    CHECK(reports[i].values[3].first == "lr");
+    if (i > 0) CHECK(reports[i].elapsed >= reports[i - 1].elapsed);
+  }
+  const fresco::Progress& last = reports.back();
+  CHECK(last.done);
+  CHECK(last.step == 6);
+  CHECK(last.fraction == 1.0);
+  CHECK(last.values.front().first == "loss");
+  CHECK(last.values.front().second == Approx(s.final_train_loss));
+  // An empty callback is silent (and the default).
+  CHECK_FALSE(PretrainOptions{}.on_progress);
 }

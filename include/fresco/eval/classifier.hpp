@@ -26,6 +26,7 @@
 #include <fresco/nn/module.hpp>
 #include <fresco/nn/module_list.hpp>
 #include <fresco/nn/norm.hpp>
+#include <fresco/progress.hpp>
 
 namespace fresco::eval {
 
@@ -112,10 +113,15 @@ struct TrainClassifierOptions {
   uint64_t seed = 0;
   /// Mirror training images left-right at random (Fashion-MNIST; never for Shapes).
   bool horizontal_flip = false;
-  /// Print a progress line every this many steps (0: silent).
+  /// A report to `on_progress` every this many steps, with the mean loss and accuracy
+  /// over them (0: only the final report).
   int64_t log_every = 100;
   /// Stop after this many steps (0: no limit), e.g. for quick tests.
   int64_t max_steps = 0;
+  /// Receives the reports ("classifier": epoch, loss, acc %, lr) and a final one
+  /// after the test evaluation (`done`: test acc % per head). Empty: silent.
+  /// `fresco::progress_bar()` draws them on stderr.
+  ProgressCallback on_progress = {};
 };
 
 /// What `train_classifier` measured.
@@ -129,9 +135,10 @@ struct ClassifierReport {
 };
 
 /// Trains `model` on `train` with AdamW and cross-entropy summed over heads
-/// (head h is trained on label h of each example), printing progress (epoch,
-/// step, loss, running accuracy, elapsed time, ETA), then evaluates on `test`
-/// in eval mode. Leaves the model in eval mode.
+/// (head h is trained on label h of each example), reporting progress (epoch,
+/// step, loss, running accuracy, learning rate, elapsed time, ETA) to
+/// `options.on_progress`, then evaluates on `test` in eval mode. Leaves the
+/// model in eval mode.
 ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data::Dataset> train,
                                   std::shared_ptr<const data::Dataset> test, const TrainClassifierOptions& options);
 

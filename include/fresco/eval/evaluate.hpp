@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <fresco/eval/classifier.hpp>
+#include <fresco/progress.hpp>
 #include <fresco/tensor/tensor.hpp>
 
 namespace fresco::eval {
@@ -94,6 +95,10 @@ struct EvaluateOptions {
   int64_t diversity_images = 8;
   /// Where the Fashion-MNIST files are (its test split supplies the real images).
   std::string fashion_mnist_root = "/usr/share/datasets/fashion-mnist";
+  /// Receives a report ("evaluate") after each call of the generator (step: calls
+  /// done, total: calls planned) and a final `done` one with the Fréchet distance
+  /// and the mean seen accuracy. Empty: silent.
+  ProgressCallback on_progress = {};
 };
 
 /// The figures of one evaluation. Accuracies are shares in [0, 1]; an empty

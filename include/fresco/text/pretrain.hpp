@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <fresco/progress.hpp>
 #include <fresco/text/gpt.hpp>
 #include <fresco/text/tokenizer.hpp>
 
@@ -60,9 +61,10 @@ struct PretrainOptions {
   /// Seed of the split, the batches and dropout (with dropout, the global
   /// generator is re-seeded from (seed, step) before each step).
   uint64_t seed = 0;
-  /// Print a progress line on stderr at most every `progress_seconds`.
-  bool progress = true;
-  double progress_seconds = 2.0;
+  /// Receives a report after every step ("pretrain": loss, val, tok/s, lr) and a
+  /// final one (`done`: mean loss of the last steps, initial loss, val, ppl, tok/s).
+  /// Empty: silent. `fresco::progress_bar()` draws them on stderr.
+  ProgressCallback on_progress = {};
 };
 
 /// What a `pretrain` run did.
@@ -91,14 +93,15 @@ struct PretrainSummary {
 
 /// Pretrains `gpt` on `corpus` (one caption per entry, tokenized once with
 /// `<|bos|>`/`<|eos|>` by `tokenizer`): AdamW, linear warm-up then cosine
-/// decay, gradient clipping, validation, checkpoints and resume, progress on
-/// stderr. Throws `fresco::Error` for an empty corpus, a caption longer than
+/// decay, gradient clipping, validation, checkpoints and resume, progress
+/// reports to `options.on_progress`. Throws `fresco::Error` for an empty corpus, a caption longer than
 /// the context after tokenization, a vocabulary smaller than 256 + 3, a
 /// tokenizer larger than the model's vocabulary, or bad options.
 ///
 ///     auto tok = fresco::text::BpeTokenizer::train(captions, 512);
 ///     fresco::text::Gpt gpt({.vocab_size = 512});
-///     auto summary = fresco::text::pretrain(gpt, tok, captions, {.minutes = 3, .checkpoint_dir = "run"});
+///     auto summary = fresco::text::pretrain(gpt, tok, captions,
+///                                          {.minutes = 3, .checkpoint_dir = "run", .on_progress = fresco::progress_bar()});
 PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vector<std::string>& corpus,
                          PretrainOptions options = {});
 
