@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <fresco/tensor/random.hpp>
 
+#include <algorithm>
+#include <utility>
+
 #include <cmath>
 
 namespace fresco {
@@ -78,6 +81,13 @@ uint64_t mix_seed(uint64_t a, uint64_t b) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
+}
+
+std::vector<int64_t> randperm(int64_t n, Generator& gen) {
+  std::vector<int64_t> order(static_cast<size_t>(std::max<int64_t>(n, 0)));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[gen.below(i)]);
+  return order;
 }
 
 }  // namespace fresco

@@ -6,6 +6,7 @@
 /// one (seeded by `manual_seed`) unless a caller passes its own.
 
 #include <cstdint>
+#include <vector>
 
 namespace fresco {
 
@@ -39,5 +40,9 @@ Generator& default_generator();
 /// of both): the one way fresco derives independent seeds (per step, per row,
 /// per epoch) from a user's seed. Same inputs, same seed, on every machine.
 uint64_t mix_seed(uint64_t a, uint64_t b);
+
+/// A random permutation of 0 .. n-1, as torch.randperm: Fisher-Yates, swapping
+/// element i with element gen.below(i + 1) for i = n-1 down to 1.
+std::vector<int64_t> randperm(int64_t n, Generator& gen);
 
 }  // namespace fresco

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// \file
+/// `vq::VectorQuantizer`: maps each vector of a feature map to the nearest of
+/// K learned code vectors (VQ-VAE, van den Oord et al. 2017), the step that
+/// turns an image into tokens.
+
+#include <cstdint>
+#include <vector>
+
+#include <fresco/nn/module.hpp>
+#include <fresco/tensor/tensor.hpp>
+
+namespace fresco::vq {
+
+/// Options of `VectorQuantizer`, checked in its constructor.
+struct QuantizerOptions {
+  /// β of the commitment loss β · ‖z − sg(e)‖², which keeps the encoder's outputs near their codes.
+  float commitment = 0.25f;
+  /// Decay γ of the exponential moving averages that update the codebook, in [0, 1).
+  float decay = 0.99f;
+  /// Additive (Laplace) smoothing of the codes' counts, so that a rarely used code is not divided by zero.
+  float epsilon = 1e-5f;
+  /// A code whose moving-average count (assignments per step) falls below this is dead: it is
+  /// restarted at a random vector of the current batch (0: never restart).
+  float dead_threshold = 0.03f;
+  /// Seed of the initial codebook and of the restarts.
+  uint64_t seed = 0;
+};
+
+/// What `VectorQuantizer::forward` returns.
+struct Quantized {
+  /// The codes in place of the inputs [B, D, H, W], with a straight-through gradient: the
+  /// value is the codes', the gradient passes to z unchanged (z + sg(e − z)).
+  Tensor codes;
+  /// The chosen code of each position [B · H · W], in (b, h, w) order.
+  std::vector<int64_t> ids;
+  /// β · mean((z − sg(e))²), differentiable with respect to z.
+  Tensor commitment_loss;
+  /// exp(entropy) of the batch's code usage: 1 when one code takes every position, K when all
+  /// are used equally.
+  float perplexity = 0;
+  /// Dead codes restarted by this call (training mode only).
+  int64_t restarted = 0;
+};
+
+/// A codebook of `codes` vectors of size `dim`, kept as buffers and updated by exponential
+/// moving averages of the vectors assigned to each code (van den Oord et al. 2017, appendix A.1;
+/// Razavi et al. 2019): in training mode each `forward` moves the codes, in eval mode it only reads.
+///
+///     fresco::vq::VectorQuantizer vq(512, 64);
+///     auto q = vq(encoder(images));     // q.codes [B, 64, 8, 8], q.ids 64 per image
+///     loss = reconstruction(decoder(q.codes)) + q.commitment_loss;
+class VectorQuantizer : public nn::Module {
+public:
+  VectorQuantizer(int64_t codes, int64_t dim, QuantizerOptions options = {});
+
+  /// z [B, dim, H, W] -> the nearest codes. Throws `ShapeError` for another shape.
+  Quantized forward(const Tensor& z);
+  Quantized operator()(const Tensor& z) { return forward(z); }
+
+  /// The nearest code (squared Euclidean distance; the lowest id on a tie) of each position of
+  /// z [B, dim, H, W], in (b, h, w) order. Reads only.
+  std::vector<int64_t> nearest(const Tensor& z) const;
+  /// The code vectors of `ids` laid out as [B, dim, H, W] (ids.size() == B · H · W, each in
+  /// [0, codes)); throws `fresco::Error` naming the first id out of range.
+  Tensor lookup(const std::vector<int64_t>& ids, int64_t batch, int64_t height, int64_t width) const;
+
+  int64_t num_codes() const { return codes_; }
+  int64_t dim() const { return dim_; }
+  const QuantizerOptions& options() const { return options_; }
+
+  Tensor codebook;       ///< buffer [codes, dim]: e_k = embed_sum_k / (smoothed cluster_size_k)
+  Tensor cluster_size;   ///< buffer [codes]: moving average of each code's assignments per step
+  Tensor embed_sum;      ///< buffer [codes, dim]: moving average of the sum of each code's vectors
+  Tensor updates;        ///< buffer [1]: training steps taken (seeds the restarts)
+
+private:
+  // The EMA update of the codebook with the batch's assignments, then the restart of dead codes.
+  int64_t update_codebook(const std::vector<float>& flat, const std::vector<int64_t>& ids);
+
+  int64_t codes_, dim_;
+  QuantizerOptions options_;
+};
+
+}  // namespace fresco::vq

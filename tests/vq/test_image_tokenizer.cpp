@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+// ImageTokenizer: shapes, encode/decode, gradients through the straight-through codes,
+// save/load round trips and the errors a user can meet.
+#include <catch2/catch.hpp>
+
+#include <fresco/optim/adam.hpp>
+#include <fresco/vq/image_tokenizer.hpp>
+
+#include "io/temp_dir.hpp"
+#include "support/check.hpp"
+
+using namespace fresco;
+
+namespace {
+
+vq::ImageTokenizerConfig tiny_config() {
+  return {.image_size = 8, .channels = 3, .downsample = 4, .width = 4, .max_width = 8, .res_blocks = 1, .codes = 16,
+          .code_dim = 4, .seed = 3};
+}
+
+// Four 8×8 images in [0, 1]: each a flat colour.
+Tensor flat_colours() {
+  std::vector<float> v;
+  const float colours[4][3] = {{1, 0, 0}, {0, 0, 1}, {0, 1, 0}, {1, 1, 1}};
+  for (const auto& c : colours)
+    for (int ch = 0; ch < 3; ++ch)
+      for (int p = 0; p < 64; ++p) v.push_back(c[ch]);
+  return tensor(std::move(v), {4, 3, 8, 8});
+}
+
+}  // namespace
+
+TEST_CASE("ImageTokenizer: shapes of the encoder, the codes and the decoder", "[vq]") {
+  for (int64_t f : {2, 4, 8}) {
+    auto c = tiny_config();
+    c.image_size = 16;
+    c.downsample = f;
+    INFO("downsample " << f);
+    vq::ImageTokenizer tok(c);
+    CHECK(c.grid() == 16 / f);
+    CHECK(tok.encoder(zeros({2, 3, 16, 16})).shape() == Shape{2, 4, 16 / f, 16 / f});
+    const auto out = tok(zeros({2, 3, 16, 16}));
+    CHECK(out.reconstruction.shape() == Shape{2, 3, 16, 16});
+    CHECK(static_cast<int64_t>(out.quantized.ids.size()) == 2 * c.tokens());
+    tok.eval();
+    const auto ids = tok.encode(rand({2, 3, 16, 16}));
+    REQUIRE(static_cast<int64_t>(ids.size()) == 2 * c.tokens());
+    const Tensor back = tok.decode(ids, 2);
+    CHECK(back.shape() == Shape{2, 3, 16, 16});
+    for (float v : back.to_vector()) CHECK((v >= 0.f && v <= 1.f));
+  }
+  // 64×64 images to an 8×8 grid at a downsampling factor of 8.
+  vq::ImageTokenizerConfig big{.image_size = 64, .downsample = 8, .width = 4, .max_width = 8, .codes = 8, .code_dim = 2};
+  CHECK(big.tokens() == 64);
+  CHECK(big.levels() == 3);
+}
+
+TEST_CASE("ImageTokenizer: the seed alone fixes the weights and the codebook", "[vq]") {
+  manual_seed(1);
+  vq::ImageTokenizer a(tiny_config());
+  manual_seed(2);
+  vq::ImageTokenizer b(tiny_config());
+  CHECK(a.encoder.conv_in.weight.to_vector() == b.encoder.conv_in.weight.to_vector());
+  CHECK(a.decoder.conv_out.weight.to_vector() == b.decoder.conv_out.weight.to_vector());
+  CHECK(a.quantizer.codebook.to_vector() == b.quantizer.codebook.to_vector());
+  auto other = tiny_config();
+  other.seed = 4;
+  CHECK(vq::ImageTokenizer(other).encoder.conv_in.weight.to_vector() != a.encoder.conv_in.weight.to_vector());
+}
+
+TEST_CASE("ImageTokenizer: gradients reach the encoder through the codes", "[vq]") {
+  vq::ImageTokenizer tok(tiny_config());
+  const Tensor x = flat_colours() * 2.f - 1.f;
+  const auto out = tok(x);
+  (mse_loss(out.reconstruction, x) + out.quantized.commitment_loss).backward();
+  for (const auto& [name, p] : tok.named_parameters()) {
+    INFO(name);
+    REQUIRE(p.grad().defined());
+    double norm = 0;
+    for (float g : p.grad().to_vector()) norm += double(g) * g;
+    if (name.find("weight") != std::string::npos) CHECK(norm > 0);
+  }
+}
+
+TEST_CASE("ImageTokenizer: a few Adam steps learn four flat colours", "[vq]") {
+  // A fast-moving codebook: 150 steps are what a test can afford.
+  vq::ImageTokenizer tok(tiny_config(), {.decay = 0.8f});
+  const Tensor x = flat_colours() * 2.f - 1.f;
+  optim::Adam opt(tok.parameters(), {.lr = 3e-3f});
+  float first = 0, last = 0;
+  for (int step = 0; step < 300; ++step) {
+    const auto out = tok(x);
+    Tensor rec = mse_loss(out.reconstruction, x);
+    if (step == 0) first = rec.item();
+    last = rec.item();
+    opt.zero_grad();
+    (rec + out.quantized.commitment_loss).backward();
+    opt.step();
+  }
+  INFO("reconstruction error " << first << " -> " << last);
+  CHECK(last < 0.2f * first);   // about 0.1 of it after 300 steps
+  // Encoded and decoded, the colours come back.
+  tok.eval();
+  const Tensor back = tok.decode(tok.encode(flat_colours()), 4);
+  const auto want = flat_colours().to_vector(), got = back.to_vector();
+  double error = 0;
+  for (size_t i = 0; i < want.size(); ++i) error += std::fabs(double(got[i]) - want[i]) / double(want.size());
+  CHECK(error < 0.1);
+}
+
+TEST_CASE("ImageTokenizer: save and load give the same tokens and images", "[vq]") {
+  fresco::test::TempDir dir;
+  vq::ImageTokenizer tok(tiny_config());
+  tok(flat_colours() * 2.f - 1.f);   // one training-mode pass moves the codebook
+  tok.eval();
+  tok.save(dir.file("tok.safetensors"));
+  const auto loaded = vq::ImageTokenizer::load(dir.file("tok.safetensors"));
+  CHECK(loaded->config().codes == 16);
+  CHECK_FALSE(loaded->is_training());
+  const Tensor images = rand({2, 3, 8, 8});
+  const auto ids = tok.encode(images);
+  CHECK(loaded->encode(images) == ids);
+  CHECK(loaded->decode(ids, 2).to_vector() == tok.decode(ids, 2).to_vector());
+  CHECK(loaded->quantizer.cluster_size.to_vector() == tok.quantizer.cluster_size.to_vector());
+  // A file of another kind is refused with its name.
+  io::save_safetensors({{"x", zeros({1})}}, dir.file("other.safetensors"), {{"format", "something-else"}});
+  CHECK_THROWS_AS(vq::ImageTokenizer::load(dir.file("other.safetensors")), IoError);
+  CHECK_THROWS_WITH(vq::ImageTokenizer::load(dir.file("other.safetensors")), Catch::Contains("other.safetensors"));
+}
+
+TEST_CASE("ImageTokenizer: errors name what was expected", "[vq]") {
+  vq::ImageTokenizer tok(tiny_config());
+  CHECK_THROWS_WITH(tok.encode(zeros({1, 1, 8, 8})), Catch::Contains("expected images [B, 3, 8, 8], got [1, 1, 8, 8]"));
+  CHECK_THROWS_WITH(tok.decode({0, 1, 2}, 1), Catch::Contains("expected 4 ids (1 images of 4 tokens), got 3"));
+  CHECK_THROWS_WITH(tok.decode({0, 1, 2, 99}, 1), Catch::Contains("id 99 at position 3 is not in [0, 16)"));
+  auto bad = tiny_config();
+  bad.downsample = 3;
+  CHECK_THROWS_WITH(vq::ImageTokenizer(bad), Catch::Contains("downsample must be 2, 4, 8 or 16"));
+  bad = tiny_config();
+  bad.downsample = 8;   // 8×8 images would leave a 1×1 grid
+  CHECK_THROWS_WITH(vq::ImageTokenizer(bad), Catch::Contains("grid of at least 2x2"));
+  bad = tiny_config();
+  bad.channels = 2;
+  CHECK_THROWS_WITH(vq::ImageTokenizer(bad), Catch::Contains("channels must be 1 or 3, got 2"));
+}

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+// ImageTokenizerTrainer: the discriminator's warm-up, the adaptive weight, exact resume, PSNR.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include <fresco/vq/trainer.hpp>
+
+#include "io/temp_dir.hpp"
+#include "support/check.hpp"
+
+using namespace fresco;
+
+namespace {
+
+vq::ImageTokenizerConfig tiny_config() {
+  return {.image_size = 8, .channels = 3, .downsample = 2, .width = 4, .max_width = 8, .res_blocks = 1, .codes = 8,
+          .code_dim = 4, .seed = 5};
+}
+
+Tensor tiny_images() {
+  manual_seed(9);
+  return rand({6, 3, 8, 8}) * 2.f - 1.f;
+}
+
+vq::ImageTokenizerTrainerOptions tiny_options(const std::string& dir = "") {
+  return {.batch_size = 2, .steps = 4, .seed = 3, .lr = 1e-3f, .disc_start = 2,
+          .discriminator = {.width = 4, .layers = 2}, .out_dir = dir, .checkpoint_every = 2, .sample_every = 2,
+          .log_every = 1};
+}
+
+}  // namespace
+
+TEST_CASE("psnr: 10 log10(1 / MSE)", "[vq]") {
+  const Tensor a = tensor({0.f, 0.5f, 1.f, 1.f}, {1, 1, 2, 2});
+  const Tensor b = tensor({0.1f, 0.5f, 0.9f, 1.f}, {1, 1, 2, 2});
+  CHECK(vq::psnr(a, b) == Approx(10 * std::log10(1 / 0.005)).epsilon(1e-5));   // MSE = 0.02 / 4
+  CHECK(std::isinf(vq::psnr(a, a)));
+  CHECK_THROWS_WITH(vq::psnr(a, zeros({4})), Catch::Contains("differ in shape: [1, 1, 2, 2] and [4]"));
+}
+
+TEST_CASE("PatchDiscriminator: one logit per patch", "[vq]") {
+  vq::PatchDiscriminator d(3, {.width = 4, .layers = 2});
+  CHECK(d(zeros({2, 3, 32, 32})).shape() == Shape{2, 1, 8, 8});
+  CHECK(d.downs[1].weight.shape() == Shape{8, 4, 4, 4});
+  CHECK_THROWS_WITH(vq::PatchDiscriminator(3, {.layers = 0}), Catch::Contains("layers in [1, 8]"));
+}
+
+TEST_CASE("ImageTokenizerTrainer: the discriminator joins after its warm-up", "[vq]") {
+  vq::ImageTokenizer tok(tiny_config());
+  vq::ImageTokenizerTrainer trainer(tok, tiny_images(), tiny_options());
+  const auto d0 = trainer.discriminator().out.weight.to_vector();
+  const auto first = trainer.train_step();
+  CHECK(first.reconstruction > 0);
+  CHECK(first.perplexity >= 1);
+  CHECK(first.adaptive_weight == 0);   // before disc_start
+  CHECK(first.d_loss == 0);
+  CHECK(trainer.discriminator().out.weight.to_vector() == d0);
+  trainer.train_step();
+  const auto on = trainer.train_step();   // step 2
+  CHECK(on.adaptive_weight > 0);
+  CHECK(on.adaptive_weight <= 0.5f * 1e4f);
+  CHECK(on.d_loss > 0);
+  CHECK(trainer.discriminator().out.weight.to_vector() != d0);
+  for (const auto& p : trainer.discriminator().parameters()) CHECK(p.requires_grad());
+  CHECK(trainer.batch(1).shape() == Shape{2, 3, 8, 8});
+}
+
+TEST_CASE("ImageTokenizerTrainer: a resumed run reproduces the uninterrupted one bit for bit", "[vq]") {
+  fresco::test::TempDir a, b;
+  std::vector<vq::ImageTokenizerStepLosses> full;
+  std::vector<float> full_weights, full_codes;
+  {
+    vq::ImageTokenizer tok(tiny_config());
+    vq::ImageTokenizerTrainer trainer(tok, tiny_images(), tiny_options(a.path().string()));
+    full = trainer.train().history;
+    full_weights = tok.decoder.conv_out.weight.to_vector();
+    full_codes = tok.quantizer.codebook.to_vector();
+  }
+  {
+    vq::ImageTokenizer tok(tiny_config());
+    auto o = tiny_options(b.path().string());
+    o.steps = 2;
+    vq::ImageTokenizerTrainer(tok, tiny_images(), o).train();
+  }
+  vq::ImageTokenizer tok(tiny_config());
+  vq::ImageTokenizerTrainer trainer(tok, tiny_images(), tiny_options(b.path().string()));
+  const auto rest = trainer.train();
+  REQUIRE(rest.history.size() == 2);
+  CHECK(rest.steps == 4);
+  CHECK(rest.history[1].reconstruction == full[3].reconstruction);
+  CHECK(rest.history[1].d_loss == full[3].d_loss);
+  CHECK(tok.decoder.conv_out.weight.to_vector() == full_weights);
+  CHECK(tok.quantizer.codebook.to_vector() == full_codes);
+  CHECK(std::filesystem::exists(a.file("samples/final.png")));
+  CHECK(std::filesystem::exists(a.file("metrics.jsonl")));
+}
+
+TEST_CASE("ImageTokenizerTrainer: option and data errors", "[vq]") {
+  vq::ImageTokenizer tok(tiny_config());
+  auto o = tiny_options();
+  o.batch_size = 7;
+  CHECK_THROWS_WITH(vq::ImageTokenizerTrainer(tok, tiny_images(), o), Catch::Contains("batch_size 7 is more than the 6"));
+  CHECK_THROWS_WITH(vq::ImageTokenizerTrainer(tok, zeros({6, 1, 8, 8}), tiny_options()),
+                    Catch::Contains("expected images [N, 3, 8, 8]"));
+  o = tiny_options();
+  o.lr = 0;
+  CHECK_THROWS_WITH(vq::ImageTokenizerTrainer(tok, tiny_images(), o), Catch::Contains("need lr > 0"));
+}
