@@ -47,14 +47,13 @@ int64_t DataLoader::batches_per_epoch() const {
 
 std::vector<int64_t> DataLoader::order(int64_t epoch) const {
   FRESCO_CHECK(epoch >= 0, "DataLoader::order: epoch must be >= 0, got {}", epoch);
-  std::vector<int64_t> idx(static_cast<size_t>(dataset_->size()));
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
-  if (options_.shuffle) {
-    // Fisher-Yates with a generator that depends only on (seed, epoch).
-    Generator g(epoch_seed(options_.seed, epoch, 0));
-    for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[g.below(i)]);
+  if (!options_.shuffle) {
+    std::vector<int64_t> idx(static_cast<size_t>(dataset_->size()));
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
+    return idx;
   }
-  return idx;
+  Generator g(epoch_seed(options_.seed, epoch, 0));   // depends only on (seed, epoch)
+  return randperm(dataset_->size(), g);
 }
 
 std::vector<int64_t> DataLoader::batch_indices(int64_t batch) const {

@@ -55,7 +55,7 @@ GanAlignSummary align_text_and_images(Discriminator& d, text::Gpt& gpt,
   if (steps <= 0) return summary;
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
-  std::optional<detail::FreezeParameters> held;   // D's text head, at the identity, when the sentences align
+  std::optional<nn::FreezeGuard> held;   // D's text head, at the identity, when the sentences align
   if (options.align_sentences) {
     set_text_head_to_identity(d);
     held.emplace(d.text_embed);

@@ -69,12 +69,4 @@ Tensor negative_sentences(const text::Gpt& gpt, const GanBatch& b) {
   return encode_tokens(gpt, b.negatives).sentence;
 }
 
-FreezeParameters::FreezeParameters(const nn::Module& m) : params_(m.parameters()) {
-  for (auto& p : params_) p.requires_grad_(false);
-}
-
-FreezeParameters::~FreezeParameters() {
-  for (auto& p : params_) p.requires_grad_(true);
-}
-
 }  // namespace fresco::gan::detail

@@ -37,17 +37,4 @@ TextFeatures text_features(const text::Gpt& gpt, const GanBatch& b, bool finetun
 /// The sentence vectors of a batch's negative captions (undefined without any), never differentiated.
 Tensor negative_sentences(const text::Gpt& gpt, const GanBatch& b);
 
-/// While alive, the module's parameters need no gradient (G's update backpropagates through D
-/// to the image only, skipping D's weight gradients); they need one again afterwards.
-class FreezeParameters {
-public:
-  explicit FreezeParameters(const nn::Module& m);
-  ~FreezeParameters();
-  FreezeParameters(const FreezeParameters&) = delete;
-  FreezeParameters& operator=(const FreezeParameters&) = delete;
-
-private:
-  std::vector<Tensor> params_;
-};
-
 }  // namespace fresco::gan::detail

@@ -100,12 +100,8 @@ bool GanTrainer::State::batches_carry_negatives() const {
 
 const std::vector<int64_t>& GanTrainer::State::epoch_order(int64_t epoch) const {
   if (epoch != cached_epoch) {
-    const int64_t n = data.size();
-    order.resize(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
     fresco::Generator gen(mix_seed(options.seed, 0x0DA7A000ull + static_cast<uint64_t>(epoch)));
-    for (int64_t i = n - 1; i > 0; --i)   // Fisher-Yates
-      std::swap(order[static_cast<size_t>(i)], order[gen.below(static_cast<uint64_t>(i + 1))]);
+    order = randperm(data.size(), gen);
     cached_epoch = epoch;
   }
   return order;
@@ -248,7 +244,7 @@ GanStepLosses GanTrainer::d_step(const GanBatch& b) {
 GanStepLosses GanTrainer::g_step(const GanBatch& b) {
   State& s = *s_;
   const auto& o = s.options;
-  detail::FreezeParameters frozen(s.d);
+  nn::FreezeGuard frozen(s.d);
   const TextFeatures tf = detail::text_features(s.gpt, b, o.text.finetune);
   Tensor z = s.noise(b.images.size(0), 2 * static_cast<uint64_t>(s.step) + 1);
   Tensor h_fake = s.d.features(s.g(z, tf.sentence, tf.words, tf.pad_mask));
