@@ -24,6 +24,7 @@
 #include <fresco/gan/text_to_image.hpp>
 #include <fresco/gan/trainer.hpp>
 #include <fresco/io/checkpoint.hpp>
+#include <fresco/io/file.hpp>
 #include <fresco/io/gif.hpp>
 #include <fresco/io/image.hpp>
 #include <fresco/io/safetensors.hpp>

@@ -5,8 +5,7 @@
 #include <filesystem>
 
 #include <fresco/error.hpp>
-
-#include "io/atomic_file.hpp"
+#include <fresco/io/file.hpp>
 
 namespace fresco::data {
 namespace {
@@ -23,7 +22,7 @@ std::string read_dataset_file(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
     throw IoError(fmt::format("{}: Fashion-MNIST file not found; {}", path, kInstallHint));
-  return io::detail::read_file(path, kMaxCompressed, "Fashion-MNIST");
+  return io::read_file(path, kMaxCompressed, "Fashion-MNIST");
 }
 
 // splitmix64: a well-mixed hash of (index, seed) to pick a phrasing.
