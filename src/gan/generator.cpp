@@ -11,7 +11,6 @@
 
 #include "config_util.hpp"
 #include "init.hpp"
-#include "ops/fused_conv.hpp"
 
 namespace fresco::gan {
 
@@ -134,7 +133,7 @@ Tensor UpBlock::forward(const Tensor& x, const Tensor& sentence) {
   // Upsampling and the 3×3 convolution as one op (four 2×2 convolutions of x); a wrong input
   // goes through the plain modules for their error messages.
   if (x.defined() && x.dim() == 4 && x.size(1) == conv.weight.size(1))
-    return relu(norm(fresco::detail::upsample2_conv3x3(x, conv.weight, conv.bias, false), sentence));
+    return relu(norm(upsample2_conv3x3(x, conv.weight, conv.bias), sentence));
   return relu(norm(conv(upsample_nearest2d(x, 2)), sentence));
 }
 
