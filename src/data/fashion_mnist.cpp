@@ -151,4 +151,8 @@ std::vector<std::string> FashionMnist::captions_for_class(int64_t label) {
   return captions[static_cast<size_t>(label)];
 }
 
+Example FashionMnistDataset::get(int64_t i) const {
+  return {mnist_.image(i), mnist_.caption(i, caption_seed_), {mnist_.label(i)}};
+}
+
 }  // namespace fresco::data
