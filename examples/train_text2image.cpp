@@ -12,6 +12,7 @@
 #include <string>
 
 #include <fresco/fresco.hpp>
+#include <fresco/data/registry.hpp>
 #include <fresco/gan/captioned_images.hpp>
 #include <fresco/gan/discriminator.hpp>
 #include <fresco/gan/generator.hpp>
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
   const auto start = Clock::now();
   auto elapsed_min = [&] { return std::chrono::duration<double>(Clock::now() - start).count() / 60.0; };
   std::string out = "run", gpt_path;
-  fresco::gan::DatasetSpec spec;
+  fresco::data::DatasetSpec spec;
   // Shapes: single-object scenes, the scenes the metrics judge (--two-objects 0.3 adds pairs).
   spec.two_object_fraction = 0.f;
   // The GAN reads the GPT's first block only (gan::encode_tokens), which a short pretraining shapes.
@@ -123,7 +124,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(out);
 
     fmt::print(stderr, "[1/4] loading {} ...\n", spec.name);
-    fresco::gan::CaptionedImages data = fresco::gan::load_captioned_images(spec);
+    fresco::gan::CaptionedImages data = fresco::gan::CaptionedImages::from_dataset(*fresco::data::open_dataset(spec));
     fmt::print(stderr, "      {} images {}, e.g. \"{}\" ({:.1f} s)\n", data.size(),
                fresco::shape_str(data.images.shape()), data.captions[0], elapsed_min() * 60);
 

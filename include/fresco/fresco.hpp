@@ -12,6 +12,7 @@
 #include <fresco/data/fashion_mnist.hpp>
 #include <fresco/data/image_folder.hpp>
 #include <fresco/data/loader.hpp>
+#include <fresco/data/registry.hpp>
 #include <fresco/data/shapes.hpp>
 #include <fresco/error.hpp>
 #include <fresco/eval/classifier.hpp>
