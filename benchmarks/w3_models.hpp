@@ -22,6 +22,7 @@ public:
     }
     body.emplace_back<nn::Conv2d>(32, 3, 3, nn::Conv2dOptions{.padding = 1});
     body.emplace_back<nn::Tanh>();
+    body.fuse();   // each upsample + conv (+ BN + ReLU in eval mode) as one op
     register_module("body", body);
   }
   Tensor forward(const Tensor& z, const Tensor& text) const {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include <fresco/fresco.hpp>
+#include <fresco/data/registry.hpp>
 #include <fresco/gan/captioned_images.hpp>
 #include <fresco/gan/discriminator.hpp>
 #include <fresco/gan/generator.hpp>
@@ -134,7 +135,7 @@ void add_output_options(CLI::App& app, Args& a) {
       ->check(cli::non_negative());
 }
 
-fresco::gan::DatasetSpec dataset_spec(const Args& a) {
+fresco::data::DatasetSpec dataset_spec(const Args& a) {
   return {.name = a.dataset, .limit = a.limit, .seed = a.seed, .image_size = a.image_size,
           .two_object_fraction = a.two_objects};
 }
@@ -234,7 +235,7 @@ int train(const Args& a) {
   const Stopwatch clock;
   std::filesystem::create_directories(a.out);
   fmt::print(stderr, "[1/4] loading {} ...\n", a.dataset);
-  fresco::gan::CaptionedImages data = fresco::gan::load_captioned_images(dataset_spec(a));
+  fresco::gan::CaptionedImages data = fresco::gan::CaptionedImages::from_dataset(*fresco::data::open_dataset(dataset_spec(a)));
   fmt::print(stderr, "      {} images {}, e.g. \"{}\" ({:.1f} s)\n", data.size(),
              fresco::shape_str(data.images.shape()), data.captions[0], clock.minutes() * 60);
   TextModel text = text_model(a, data);

@@ -3,7 +3,8 @@
 # The test command (.ci/run runs exactly this): installs the dependencies,
 # builds Release in build/ and runs every test, then builds with
 # AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/ (no examples or
-# benchmarks) and runs the tests again there, with FRESCO_TEST_QUICK=1.
+# benchmarks, and no precompiled headers, so that a file missing an include
+# fails to build) and runs the tests again there, with FRESCO_TEST_QUICK=1.
 # Exits non-zero if a build or any test fails.
 #
 # Environment: FRESCO_JOBS (default 2), FRESCO_BUILD_DIR (build),
@@ -40,9 +41,10 @@ run_tests "Release" "$build"
 
 if [[ "${FRESCO_SKIP_ASAN:-0}" != 1 ]]; then
   # -O1 keeps the sanitized build and its run short while keeping stack traces useful.
+  # Precompiled headers off: each file compiles with only the headers it includes.
   phase "sanitized build in $asan"
   cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-    -DFRESCO_SANITIZE=ON -DFRESCO_BUILD_EXAMPLES=OFF -DFRESCO_BUILD_BENCHMARKS=OFF
+    -DFRESCO_SANITIZE=ON -DFRESCO_PCH=OFF -DFRESCO_BUILD_EXAMPLES=OFF -DFRESCO_BUILD_BENCHMARKS=OFF
   cmake --build "$asan" --parallel "$jobs"
   run_tests "AddressSanitizer+UBSan" "$asan"
 fi

@@ -12,6 +12,7 @@
 #include <fresco/data/fashion_mnist.hpp>
 #include <fresco/data/image_folder.hpp>
 #include <fresco/data/loader.hpp>
+#include <fresco/data/registry.hpp>
 #include <fresco/data/shapes.hpp>
 #include <fresco/error.hpp>
 #include <fresco/eval/classifier.hpp>
@@ -29,6 +30,7 @@
 #include <fresco/gan/trainer.hpp>
 #include <fresco/gan/trainer_options.hpp>
 #include <fresco/io/checkpoint.hpp>
+#include <fresco/io/file.hpp>
 #include <fresco/io/gif.hpp>
 #include <fresco/io/image.hpp>
 #include <fresco/io/metadata.hpp>

@@ -5,9 +5,8 @@
 #include <filesystem>
 
 #include <fresco/error.hpp>
+#include <fresco/io/file.hpp>
 #include <fresco/tensor/random.hpp>
-
-#include "io/atomic_file.hpp"
 
 namespace fresco::data {
 namespace {
@@ -24,7 +23,7 @@ std::string read_dataset_file(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
     throw IoError(fmt::format("{}: Fashion-MNIST file not found; {}", path, kInstallHint));
-  return io::detail::read_file(path, kMaxCompressed, "Fashion-MNIST");
+  return io::read_file(path, kMaxCompressed, "Fashion-MNIST");
 }
 
 // Checks the magic number first, so that a wrong file gets the clearest message.
@@ -143,6 +142,10 @@ std::vector<std::string> FashionMnist::captions_for_class(int64_t label) {
   if (label < 0 || label > 9)
     throw Error(fmt::format("FashionMnist::captions_for_class: label must be in 0..9, got {}", label));
   return captions[static_cast<size_t>(label)];
+}
+
+Example FashionMnistDataset::get(int64_t i) const {
+  return {mnist_.image(i), mnist_.caption(i, caption_seed_), {mnist_.label(i)}};
 }
 
 }  // namespace fresco::data

@@ -137,4 +137,15 @@ std::vector<float> Shapes::render(const std::vector<ShapesObject>& objects, int6
   return pixels;
 }
 
+Example ShapesDataset::get(int64_t i) const {
+  ShapesSample s = shapes_.sample(i);
+  const int64_t n = shapes_.image_size();
+  std::vector<int64_t> labels;
+  for (const ShapesObject& o : s.objects) {
+    const auto l = o.labels();
+    labels.insert(labels.end(), l.begin(), l.end());
+  }
+  return {tensor(std::move(s.pixels), {3, n, n}), std::move(s.caption), std::move(labels)};
+}
+
 }  // namespace fresco::data

@@ -2,9 +2,7 @@
 #include <fresco/gan/captioned_images.hpp>
 
 #include <algorithm>
-#include <cstring>
 
-#include <fresco/data/image_folder.hpp>
 #include <fresco/error.hpp>
 
 namespace fresco::gan {
@@ -50,30 +48,6 @@ CaptionedImages CaptionedImages::from_dataset(const data::Dataset& dataset, int6
   if (!any_labels) out.labels.clear();
   out.validate();
   return out;
-}
-
-CaptionedImages load_captioned_images(const DatasetSpec& spec) {
-  if (spec.name == "shapes") {
-    data::ShapesDataset ds(data::Shapes({.image_size = spec.image_size,
-                                         .size = spec.limit > 0 ? spec.limit : 20000,
-                                         .seed = spec.seed,
-                                         .split = "train",
-                                         .two_object_fraction = spec.two_object_fraction}));
-    return CaptionedImages::from_dataset(ds);
-  }
-  if (spec.name == "fashion-mnist") {
-    data::FashionMnistDataset ds(data::FashionMnist({.split = "train", .pad_to_32 = true, .limit = spec.limit}),
-                                 spec.seed);
-    return CaptionedImages::from_dataset(ds);
-  }
-  if (spec.name.rfind("folder:", 0) == 0) {
-    const std::string root = spec.name.substr(7);
-    FRESCO_CHECK(!root.empty(), "load_captioned_images: \"folder:\" needs a directory, e.g. folder:my_images");
-    data::ImageFolder folder({.root = root, .image_size = spec.image_size, .channels = 3, .captions_file = ""});
-    return CaptionedImages::from_dataset(folder, spec.limit);
-  }
-  throw Error(fmt::format(
-      "load_captioned_images: unknown dataset \"{}\"; expected shapes, fashion-mnist or folder:DIR", spec.name));
 }
 
 }  // namespace fresco::gan

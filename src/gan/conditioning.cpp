@@ -9,6 +9,8 @@
 #include <fresco/ops/reduce.hpp>
 #include <fresco/ops/shape.hpp>
 #include <fresco/tensor/random.hpp>
+#include <fresco/text/gpt.hpp>
+#include <fresco/text/tokenizer.hpp>
 
 namespace fresco::gan {
 

@@ -12,7 +12,6 @@
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/shape.hpp>
 
-#include "ops/fused_conv.hpp"
 
 namespace fresco::gan {
 
@@ -136,7 +135,7 @@ Tensor UpBlock::forward(const Tensor& x, const Tensor& sentence) {
   // Upsampling and the 3×3 convolution as one op (four 2×2 convolutions of x); a wrong input
   // goes through the plain modules for their error messages.
   if (x.defined() && x.dim() == 4 && x.size(1) == conv.weight.size(1))
-    return relu(norm(fresco::detail::upsample2_conv3x3(x, conv.weight, conv.bias, false), sentence));
+    return relu(norm(upsample2_conv3x3(x, conv.weight, conv.bias), sentence));
   return relu(norm(conv(upsample_nearest2d(x, 2)), sentence));
 }
 

@@ -103,8 +103,12 @@ void AtomicFile::commit() {
   }
 }
 
+}  // namespace fresco::io::detail
+
+namespace fresco::io {
+
 void write_file_atomic(const std::string& path, std::string_view bytes) {
-  AtomicFile f(path);
+  detail::AtomicFile f(path);
   f.write(bytes);
   f.commit();
 }
@@ -115,7 +119,7 @@ std::string read_file(const std::string& path, uint64_t max_bytes, std::string_v
     int err = errno;
     if (err == ENOENT)
       throw IoError(fmt::format("{}: no such {} file; check the path", path, what));
-    throw IoError(fmt::format("{}: cannot open the {} file ({})", path, what, errno_text(err)));
+    throw IoError(fmt::format("{}: cannot open the {} file ({})", path, what, detail::errno_text(err)));
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -136,7 +140,7 @@ std::string read_file(const std::string& path, uint64_t max_bytes, std::string_v
     if (n < 0) {
       int err = errno;
       ::close(fd);
-      throw IoError(fmt::format("{}: reading the {} file failed ({})", path, what, errno_text(err)));
+      throw IoError(fmt::format("{}: reading the {} file failed ({})", path, what, detail::errno_text(err)));
     }
     if (n == 0) break;  // the file shrank while we read it
     done += static_cast<size_t>(n);
@@ -146,4 +150,4 @@ std::string read_file(const std::string& path, uint64_t max_bytes, std::string_v
   return bytes;
 }
 
-}  // namespace fresco::io::detail
+}  // namespace fresco::io

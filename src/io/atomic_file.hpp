@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include <fresco/io/file.hpp>
+
 namespace fresco::io::detail {
 
 /// A file being written atomically. Bytes go to `<path>.tmp.<pid>.<n>`;
@@ -43,14 +45,6 @@ private:
   uint64_t written_ = 0;
   bool committed_ = false;
 };
-
-/// Writes `bytes` to `path` atomically (temporary file + rename).
-void write_file_atomic(const std::string& path, std::string_view bytes);
-
-/// Reads a whole file into memory; throws `fresco::IoError` naming the file
-/// when it is missing, unreadable or larger than `max_bytes`. `what` names
-/// the kind of file in messages ("checkpoint", "image").
-std::string read_file(const std::string& path, uint64_t max_bytes, std::string_view what);
 
 /// Test hook: when nonzero, `AtomicFile::write` fails (as a full disk would)
 /// once this many bytes have been written. Not thread-safe; tests only.

@@ -71,7 +71,7 @@ Tensor decode_image(std::string_view bytes, const std::string& name, const ReadI
 }
 
 Tensor read_image(const std::string& path, const ReadImageOptions& options) {
-  std::string bytes = detail::read_file(path, options.max_file_bytes, "image");
+  std::string bytes = read_file(path, options.max_file_bytes, "image");
   return decode_image(bytes, path, options);
 }
 
@@ -117,7 +117,7 @@ void write_image(const Tensor& chw, const std::string& path, const WriteImageOpt
   } catch (const Error& e) {
     throw IoError(fmt::format("{}: {}", path, e.what()));
   }
-  detail::write_file_atomic(path, bytes);
+  write_file_atomic(path, bytes);
 }
 
 Tensor make_grid(const Tensor& nchw, int64_t columns, const GridOptions& options) {

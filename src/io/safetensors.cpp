@@ -320,12 +320,12 @@ std::map<std::string, Tensor> parse_safetensors(std::string_view bytes, const st
 }
 
 std::map<std::string, Tensor> load_safetensors(const std::string& path) {
-  std::string bytes = detail::read_file(path, kMaxFileBytes, "safetensors checkpoint");
+  std::string bytes = read_file(path, kMaxFileBytes, "safetensors checkpoint");
   return parse_safetensors(bytes, path);
 }
 
 std::map<std::string, std::string> load_safetensors_metadata(const std::string& path) {
-  std::string bytes = detail::read_file(path, kMaxFileBytes, "safetensors checkpoint");
+  std::string bytes = read_file(path, kMaxFileBytes, "safetensors checkpoint");
   return parse_safetensors_header(bytes, path).metadata;
 }
 

@@ -14,8 +14,6 @@
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/matmul.hpp>
 
-#include "ops/attention_packed.hpp"
-#include "tensor/tensor_impl.hpp"
 
 namespace fresco::nn {
 
@@ -46,11 +44,6 @@ MultiHeadAttention::MultiHeadAttention(int64_t embed_dim, int64_t heads, MultiHe
 }
 
 namespace {
-
-bool same_tensor(const Tensor& a, const Tensor& b) {
-  return a.impl() == b.impl() || (a.impl()->storage == b.impl()->storage && a.offset() == b.offset() &&
-                                  a.shape() == b.shape() && a.strides() == b.strides());
-}
 
 Tensor rows(const Tensor& t, int64_t begin, int64_t end) { return t.defined() ? t.slice(0, begin, end) : Tensor(); }
 
@@ -103,16 +96,16 @@ Tensor MultiHeadAttention::forward(const Tensor& q, const Tensor& k, const Tenso
                      shape_str(k.shape()), shape_str(v.shape()));
   const int64_t B = q.size(0), Tq = q.size(1), Tk = k.size(1);
 
-  if (same_tensor(q, k) && same_tensor(k, v)) {
+  if (q.is_set_to(k) && k.is_set_to(v)) {
     // Self-attention: one GEMM for q, k and v, whose [B, T, 3C] output the attention
     // reads in place, writing [B, T, C] with the heads side by side.
     const Tensor qkv = linear(q, in_proj_weight, in_proj_bias);
-    return out_proj(fresco::detail::self_attention_packed(qkv, H, combined_mask(mask, B, H, Tq, Tk), mask.causal));
+    return out_proj(self_attention_packed(qkv, H, combined_mask(mask, B, H, Tq, Tk), mask.causal));
   }
   Tensor qh, kh, vh;
   {
     qh = split_heads(linear(q, rows(in_proj_weight, 0, C), rows(in_proj_bias, 0, C)), H);
-    if (same_tensor(k, v)) {
+    if (k.is_set_to(v)) {
       // Cross-attention on one context: k and v in one GEMM.
       Tensor kv = linear(k, rows(in_proj_weight, C, 3 * C), rows(in_proj_bias, C, 3 * C))
                       .reshape({B, Tk, 2, H, C / H})

@@ -7,8 +7,6 @@
 #include <fresco/error.hpp>
 #include <fresco/ops/nn.hpp>
 
-#include "ops/batch_norm.hpp"
-
 namespace fresco::nn {
 
 LayerNorm::LayerNorm(Shape normalized_shape, float eps) : shape_(std::move(normalized_shape)), eps_(eps) {
@@ -46,12 +44,12 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
   FRESCO_CHECK(x.defined(), "BatchNorm2d: the input is undefined");
   FRESCO_CHECK_SHAPE(x.dim() == 4 && x.size(1) == channels_, "BatchNorm2d: expected input [N, {}, H, W], got {}",
                      channels_, shape_str(x.shape()));
-  if (!is_training()) return detail::batch_norm_eval(x, running_mean, running_var, weight, bias, options_.eps);
+  if (!is_training()) return batch_norm_eval(x, running_mean, running_var, weight, bias, options_.eps);
   const int64_t n = x.size(0) * x.size(2) * x.size(3);
   FRESCO_CHECK(n > 1, "BatchNorm2d: training needs more than one value per channel, got input {}",
                shape_str(x.shape()));
   Tensor mean, var;  // of the batch; var biased: it normalises the batch
-  Tensor y = detail::batch_norm_train(x, weight, bias, options_.eps, mean, var);
+  Tensor y = batch_norm_train(x, weight, bias, options_.eps, mean, var);
   // running = (1 - m) · running + m · stat, with the unbiased variance
   // (n / (n - 1) · biased), as PyTorch. Written into the buffers' storage so
   // that every handle on them (and a loaded checkpoint) sees the update.

@@ -2,15 +2,13 @@
 #include <fresco/nn/sequential.hpp>
 
 #include <cmath>
-#include <typeinfo>
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/nn/activation.hpp>
 #include <fresco/nn/conv.hpp>
 #include <fresco/nn/norm.hpp>
 #include <fresco/nn/pool.hpp>
-
-#include "ops/fused_conv.hpp"
+#include <fresco/ops/conv.hpp>
 
 namespace fresco::nn {
 
@@ -38,12 +36,6 @@ Tensor fold_batch_norm(Tensor& b, const BatchNorm2d& bn) {
   return scale;
 }
 
-/// m as an M when its dynamic type is M itself, else null.
-template <class M>
-const M* exactly(const Module* m) {
-  return m && typeid(*m) == typeid(M) ? static_cast<const M*>(m) : nullptr;
-}
-
 bool grad_needed(std::initializer_list<const Tensor*> ts) {
   if (!is_grad_enabled()) return false;
   for (const Tensor* t : ts)
@@ -51,34 +43,11 @@ bool grad_needed(std::initializer_list<const Tensor*> ts) {
   return false;
 }
 
-/// Runs the fused inference form of the stages from `i` on when they fit (see the class
-/// comment) and returns how many stages it covered; 0 when they do not fit.
-size_t run_fused(const std::vector<Module*>& modules, size_t i, Tensor& y) {
-  const auto at = [&](size_t j) { return j < modules.size() ? modules[j] : nullptr; };
-  // Exactly these classes: a subclass may have a forward of its own, which fusing would skip.
-  const auto* up = exactly<Upsample>(at(i));
-  const auto* conv = exactly<Conv2d>(at(i + 1));
-  if (!up || !conv || up->scale_factor() != 2 || !y.defined() || y.dim() != 4) return 0;
-  const Conv2dOptions& o = conv->options();
-  const Tensor& cw = conv->weight;
-  if (o.stride != 1 || o.padding != 1 || o.dilation != 1 || o.groups != 1 || cw.size(2) != 3 || cw.size(3) != 3 ||
-      y.size(1) != cw.size(1))
-    return 0;
-  if (grad_needed({&y, &cw, &conv->bias})) {  // training: the pair alone, recorded
-    y = detail::upsample2_conv3x3(y, cw, conv->bias, false);
-    return 2;
-  }
-  size_t used = 2;
-  Tensor b = conv->bias, scale;
-  if (const auto* bn = exactly<BatchNorm2d>(at(i + 2));
-      bn && !bn->is_training() && bn->channels() == cw.size(0) && !grad_needed({&bn->weight, &bn->bias})) {
-    scale = fold_batch_norm(b, *bn);
-    ++used;
-  }
-  const bool relu = exactly<ReLU>(at(i + used)) != nullptr;
-  if (relu) ++used;
-  y = detail::upsample2_conv3x3(y, cw, b, relu, scale);
-  return used;
+/// Upsample(2) -> Conv2d(3×3, stride 1, padding 1, no dilation or groups): what upsample2_conv3x3 computes.
+bool fits(const Upsample& up, const Conv2d& conv) {
+  const Conv2dOptions& o = conv.options();
+  return up.scale_factor() == 2 && o.stride == 1 && o.padding == 1 && o.dilation == 1 && o.groups == 1 &&
+         conv.weight.dim() == 4 && conv.weight.size(2) == 3 && conv.weight.size(3) == 3;
 }
 
 }  // namespace
@@ -87,12 +56,51 @@ void Sequential::push_back(std::function<Tensor(const Tensor&)> f) {
   FRESCO_CHECK(static_cast<bool>(f), "Sequential: the function is empty");
   stages_.push_back(std::move(f));
   modules_.push_back(nullptr);
+  kinds_.push_back(Kind::other);
+  fused_.push_back(false);
+}
+
+int64_t Sequential::fuse() {
+  int64_t runs = 0;
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    fused_[i] = i + 1 < stages_.size() && kinds_[i] == Kind::upsample && kinds_[i + 1] == Kind::conv2d &&
+                fits(*static_cast<const Upsample*>(modules_[i]), *static_cast<const Conv2d*>(modules_[i + 1]));
+    if (fused_[i]) ++runs;
+  }
+  return runs;
+}
+
+size_t Sequential::run_fused(size_t i, Tensor& y) const {
+  // The kinds are the types the stages were added as, so these casts reach the forward each
+  // stage would call. The input and the weights are checked again: they may have changed.
+  const auto& up = *static_cast<const Upsample*>(modules_[i]);
+  const auto& conv = *static_cast<const Conv2d*>(modules_[i + 1]);
+  const Tensor& cw = conv.weight;
+  if (!fits(up, conv) || !y.defined() || y.dim() != 4 || y.size(1) != cw.size(1)) return 0;
+  if (grad_needed({&y, &cw, &conv.bias})) {  // training: the pair alone, recorded
+    y = upsample2_conv3x3(y, cw, conv.bias);
+    return 2;
+  }
+  size_t used = 2;
+  Tensor b = conv.bias;
+  UpsampleConvOptions fold;
+  if (i + 2 < stages_.size() && kinds_[i + 2] == Kind::batch_norm2d) {
+    const auto& bn = *static_cast<const BatchNorm2d*>(modules_[i + 2]);
+    if (!bn.is_training() && bn.channels() == cw.size(0) && !grad_needed({&bn.weight, &bn.bias})) {
+      fold.weight_scale = fold_batch_norm(b, bn);
+      ++used;
+    }
+  }
+  fold.relu = i + used < stages_.size() && kinds_[i + used] == Kind::relu;
+  if (fold.relu) ++used;
+  y = upsample2_conv3x3(y, cw, b, fold);
+  return used;
 }
 
 Tensor Sequential::forward(const Tensor& x) const {
   Tensor y = x;
   for (size_t i = 0; i < stages_.size();) {
-    if (const size_t used = run_fused(modules_, i, y)) {
+    if (const size_t used = fused_[i] ? run_fused(i, y) : 0) {
       i += used;
       continue;
     }

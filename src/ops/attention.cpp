@@ -19,7 +19,6 @@
 #include "kernels/attention.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/softmax.hpp"
-#include "ops/attention_packed.hpp"
 #include "ops/op_helpers.hpp"
 #include "tensor/profiler_scope.hpp"
 
@@ -218,11 +217,9 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   return out;
 }
 
-namespace detail {
-
 Tensor self_attention_packed(const Tensor& qkv, int64_t heads, const Tensor& mask, bool causal) {
   const char* op = "self_attention_packed";
-  check_defined(qkv, op, "qkv");
+  detail::check_defined(qkv, op, "qkv");
   FRESCO_PROFILE("attention");
   FRESCO_CHECK_SHAPE(qkv.dim() == 3 && heads > 0 && qkv.size(2) % (3 * heads) == 0,
                      "{}: qkv must be [B, T, 3·C] with C a multiple of heads ({}), got {}", op, heads,
@@ -243,13 +240,13 @@ Tensor self_attention_packed(const Tensor& qkv, int64_t heads, const Tensor& mas
   auto packed = [T, D](const float* data, int64_t width) { return packed_heads(data, T, D, width); };
   const Tensor mc = mask.defined() ? mask.contiguous().detach() : Tensor();
   const kernels::AttentionShape ks = kernel_shape(g, mc);
-  Tensor p = make_tensor({B, H, T, T});
-  Tensor out = make_tensor({B, T, C});
+  Tensor p = detail::make_tensor({B, H, T, T});
+  Tensor out = detail::make_tensor({B, T, C});
   kernels::attention_forward(packed(out.data(), C), p.data(), packed(base, 3 * C), packed(base + C, 3 * C),
                              packed(base + 2 * C, 3 * C), ks);
 
-  if (needs_grad({&qkv, &mask}))
-    record(out, op, {qkv, mask}, [qkv, xc = xc.detach(), mask, mc, p, g, split, B, T, C, H, D](const Tensor& dout) {
+  if (detail::needs_grad({&qkv, &mask}))
+    detail::record(out, op, {qkv, mask}, [qkv, xc = xc.detach(), mask, mc, p, g, split, B, T, C, H, D](const Tensor& dout) {
       std::vector<Tensor> grads(2);
       if (is_grad_enabled()) {
         const std::array<Tensor, 3> qkv_h = split(qkv);
@@ -262,11 +259,11 @@ Tensor self_attention_packed(const Tensor& qkv, int64_t heads, const Tensor& mas
       }
       const Tensor go = dout.contiguous();
       const bool want_mask = mask.defined() && mask.requires_grad();
-      Tensor ds = want_mask ? make_tensor({B, H, T, T}) : Tensor();
+      Tensor ds = want_mask ? detail::make_tensor({B, H, T, T}) : Tensor();
       auto packed = [T, D](const float* data, int64_t width) { return packed_heads(data, T, D, width); };
       kernels::HeadsRef dq{}, dk{}, dv{};
       if (qkv.requires_grad()) {
-        grads[0] = make_tensor({B, T, 3 * C});
+        grads[0] = detail::make_tensor({B, T, 3 * C});
         float* d = grads[0].data();
         dq = packed(d, 3 * C), dk = packed(d + C, 3 * C), dv = packed(d + 2 * C, 3 * C);
       }
@@ -279,7 +276,5 @@ Tensor self_attention_packed(const Tensor& qkv, int64_t heads, const Tensor& mas
     });
   return out;
 }
-
-}  // namespace detail
 
 }  // namespace fresco

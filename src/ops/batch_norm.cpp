@@ -2,7 +2,7 @@
 // Fused batch norm: the forward saves the per-channel mean and rstd; the backward is
 // one kernel when no graph is recorded, and the same formulas in differentiable ops
 // under create_graph (so that double backward goes through the batch statistics).
-#include "ops/batch_norm.hpp"
+#include <fresco/ops/nn.hpp>
 
 #include <cmath>
 
@@ -13,7 +13,7 @@
 #include "ops/op_helpers.hpp"
 #include "tensor/profiler_scope.hpp"
 
-namespace fresco::detail {
+namespace fresco {
 
 namespace {
 
@@ -51,7 +51,7 @@ std::vector<Tensor> eval_backward_composed(const Tensor& g, const Tensor& x, con
 }
 
 void check_inputs(const Tensor& x, const Tensor& weight, const Tensor& bias, const char* op) {
-  check_defined(x, op);
+  detail::check_defined(x, op);
   FRESCO_CHECK_SHAPE(x.dim() == 4, "{}: expected a 4-d input [N, C, H, W], got {}", op, shape_str(x.shape()));
   const int64_t C = x.size(1);
   for (const Tensor* p : {&weight, &bias})
@@ -65,9 +65,9 @@ std::vector<Tensor> backward_fused(const Tensor& g, bool need_x, bool need_w, bo
   const Tensor gc = g.contiguous();
   const int64_t N = xc.size(0), C = xc.size(1), HW = xc.size(2) * xc.size(3);
   std::vector<Tensor> out(3);
-  if (need_x) out[0] = make_tensor(xc.shape());
-  if (need_w) out[1] = make_tensor({C});
-  if (need_b) out[2] = make_tensor({C});
+  if (need_x) out[0] = detail::make_tensor(xc.shape());
+  if (need_w) out[1] = detail::make_tensor({C});
+  if (need_b) out[2] = detail::make_tensor({C});
   kernels::batch_norm_backward(need_x ? out[0].data() : nullptr, need_w ? out[1].data() : nullptr,
                                need_b ? out[2].data() : nullptr, gc.data(), xc.data(), mean_t.data(), rstd_t.data(),
                                wc.defined() ? wc.data() : nullptr, N, C, HW, batch_stats);
@@ -86,15 +86,15 @@ Tensor batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bia
   const Tensor xc = x.contiguous().detach();
   const Tensor wc = weight.defined() ? weight.contiguous().detach() : Tensor();
   const Tensor bc = bias.defined() ? bias.contiguous().detach() : Tensor();
-  Tensor y = make_tensor(x.shape());
-  mean_out = make_tensor({C});
-  var_out = make_tensor({C});
-  Tensor rstd_t = make_tensor({C});
+  Tensor y = detail::make_tensor(x.shape());
+  mean_out = detail::make_tensor({C});
+  var_out = detail::make_tensor({C});
+  Tensor rstd_t = detail::make_tensor({C});
   kernels::batch_norm_forward_train(y.data(), mean_out.data(), var_out.data(), rstd_t.data(), xc.data(),
                                     wc.defined() ? wc.data() : nullptr, bc.defined() ? bc.data() : nullptr, N, C, HW,
                                     eps);
-  if (needs_grad({&x, &weight, &bias}))
-    record(y, op, {x, weight, bias}, [x, weight, bias, xc, wc, mean_t = mean_out, rstd_t, eps](const Tensor& g) {
+  if (detail::needs_grad({&x, &weight, &bias}))
+    detail::record(y, op, {x, weight, bias}, [x, weight, bias, xc, wc, mean_t = mean_out, rstd_t, eps](const Tensor& g) {
       if (is_grad_enabled()) return train_backward_composed(g, x, weight, bias, eps);
       return backward_fused(g, x.requires_grad(), weight.defined() && weight.requires_grad(),
                             bias.defined() && bias.requires_grad(), xc, wc, mean_t, rstd_t, true);
@@ -116,16 +116,16 @@ Tensor batch_norm_eval(const Tensor& x, const Tensor& running_mean, const Tensor
   const Tensor bc = bias.defined() ? bias.contiguous().detach() : Tensor();
   // Copies: the module updates its buffers in place, and the backward needs these values.
   const Tensor mean_t = running_mean.detach().clone();
-  Tensor rstd_t = make_tensor({C});
+  Tensor rstd_t = detail::make_tensor({C});
   {
     const Tensor rv = running_var.contiguous();
     for (int64_t c = 0; c < C; ++c) rstd_t.data()[c] = 1.f / std::sqrt(rv.data()[c] + eps);
   }
-  Tensor y = make_tensor(x.shape());
+  Tensor y = detail::make_tensor(x.shape());
   kernels::batch_norm_forward_stats(y.data(), xc.data(), mean_t.data(), rstd_t.data(),
                                     wc.defined() ? wc.data() : nullptr, bc.defined() ? bc.data() : nullptr, N, C, HW);
-  if (needs_grad({&x, &weight, &bias}))
-    record(y, op, {x, weight, bias}, [x, weight, bias, xc, wc, mean_t, rstd_t](const Tensor& g) {
+  if (detail::needs_grad({&x, &weight, &bias}))
+    detail::record(y, op, {x, weight, bias}, [x, weight, bias, xc, wc, mean_t, rstd_t](const Tensor& g) {
       if (is_grad_enabled())
         return eval_backward_composed(g, x, mean_t.view(per_channel(x.size(1))), rstd_t.view(per_channel(x.size(1))),
                                       weight, bias);
@@ -135,4 +135,4 @@ Tensor batch_norm_eval(const Tensor& x, const Tensor& running_mean, const Tensor
   return y;
 }
 
-}  // namespace fresco::detail
+}  // namespace fresco

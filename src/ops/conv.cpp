@@ -15,7 +15,6 @@
 
 #include "kernels/conv.hpp"
 #include "kernels/parallel.hpp"
-#include "ops/fused_conv.hpp"
 #include "ops/op_helpers.hpp"
 #include "tensor/profiler_scope.hpp"
 
@@ -255,23 +254,24 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
   return conv_t_op(x, w, b, g);
 }
 
-namespace detail {
-
-Tensor upsample2_conv3x3(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, bool relu,
-                         const Tensor& w_scale) {
+Tensor upsample2_conv3x3(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in,
+                         const UpsampleConvOptions& options) {
   constexpr const char* op = "upsample2_conv3x3";
+  const bool relu = options.relu;
   FRESCO_PROFILE(op);
   check_tensors(x_in, w_in, op);
   const int64_t N = x_in.size(0), C = x_in.size(1), H = x_in.size(2), W = x_in.size(3), K = w_in.size(0);
   FRESCO_CHECK_SHAPE(w_in.shape() == Shape({K, C, 3, 3}), "{}: expected a weight [K, {}, 3, 3] for input {}, got {}",
                      op, C, shape_str(x_in.shape()), shape_str(w_in.shape()));
   check_bias(b_in, K, op);
+  FRESCO_CHECK_SHAPE(!options.weight_scale.defined() || options.weight_scale.shape() == Shape{K},
+                     "{}: expected a weight_scale [{}], got {}", op, K, shape_str(options.weight_scale.shape()));
   const Tensor x = x_in.contiguous(), w = w_in.contiguous();
   const Tensor b = b_in.defined() ? b_in.contiguous() : Tensor();
+  const Tensor w_scale = options.weight_scale.defined() ? options.weight_scale.contiguous() : Tensor();
   Tensor y = detail::make_tensor({N, K, 2 * H, 2 * W});
   const float* bp = b.defined() ? b.data() : nullptr;
   if (!needs_grad({&x, &w, &b})) {
-    FRESCO_ASSERT(!w_scale.defined() || (w_scale.shape() == Shape{K} && w_scale.is_contiguous()));
     kernels::upsample2_conv3x3_forward(y.data(), x.data(), w.data(), bp, N, C, H, W, K, relu,
                                        w_scale.defined() ? w_scale.data() : nullptr);
     return y;
@@ -312,7 +312,5 @@ Tensor upsample2_conv3x3(const Tensor& x_in, const Tensor& w_in, const Tensor& b
   });
   return y;
 }
-
-}  // namespace detail
 
 }  // namespace fresco

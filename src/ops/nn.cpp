@@ -4,6 +4,7 @@
 #include <fresco/ops/nn.hpp>
 
 #include <fresco/ops/shape.hpp>
+#include <fresco/tensor/random.hpp>
 
 #include "ops/op_helpers.hpp"
 #include "tensor/profiler_scope.hpp"

@@ -5,9 +5,9 @@
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
+#include <fresco/tensor/profiler.hpp>
 
 #include "kernels/optim.hpp"
-#include "tensor/profiler_scope.hpp"
 
 namespace fresco::optim {
 
@@ -47,7 +47,7 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options)
 }
 
 void Adam::step() {
-  FRESCO_PROFILE("adam.step");
+  profiler::Scope profile("adam.step");
   adam_step(*this, options_, false, [this](size_t i) -> ParamState& { return state(i); },
             [this](size_t i) { return grad_of(i); });
   count_step();
@@ -59,7 +59,7 @@ AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)
 }
 
 void AdamW::step() {
-  FRESCO_PROFILE("adamw.step");
+  profiler::Scope profile("adamw.step");
   adam_step(*this, options_, true, [this](size_t i) -> ParamState& { return state(i); },
             [this](size_t i) { return grad_of(i); });
   count_step();

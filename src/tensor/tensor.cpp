@@ -100,6 +100,12 @@ int64_t Tensor::offset() const {
   return impl_->offset;
 }
 int64_t Tensor::numel() const { return shape_numel(shape()); }
+bool Tensor::is_set_to(const Tensor& other) const {
+  if (impl_ == other.impl_) return true;
+  if (!impl_ || !other.impl_) return false;
+  return impl_->storage == other.impl_->storage && impl_->offset == other.impl_->offset &&
+         impl_->shape == other.impl_->shape && impl_->strides == other.impl_->strides;
+}
 DType Tensor::dtype() const { return DType::f32; }
 
 bool Tensor::is_contiguous() const {

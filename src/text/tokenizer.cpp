@@ -2,8 +2,7 @@
 #include <fresco/text/tokenizer.hpp>
 
 #include <fresco/error.hpp>
-
-#include "io/atomic_file.hpp"
+#include <fresco/io/file.hpp>
 
 #include <algorithm>
 #include <functional>
@@ -571,7 +570,7 @@ BpeTokenizer BpeTokenizer::from_json(std::string_view text) {
 
 void BpeTokenizer::save(const std::string& path) const {
   try {
-    io::detail::write_file_atomic(path, to_json());
+    io::write_file_atomic(path, to_json());
   } catch (const IoError& e) {
     throw IoError(fmt::format("BpeTokenizer::save: {}", e.what()));
   }
@@ -580,7 +579,7 @@ void BpeTokenizer::save(const std::string& path) const {
 BpeTokenizer BpeTokenizer::load(const std::string& path) {
   std::string text;
   try {
-    text = io::detail::read_file(path, kMaxFileBytes, "tokenizer");
+    text = io::read_file(path, kMaxFileBytes, "tokenizer");
   } catch (const IoError& e) {
     throw IoError(fmt::format("BpeTokenizer::load: {}", e.what()));
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fresco/data/registry.hpp>
 #include <fresco/data/shapes.hpp>
 #include <fresco/gan/captioned_images.hpp>
 #include <fresco/gan/conditioning.hpp>
@@ -319,8 +320,9 @@ TEST_CASE("encode_tokens: normalised first-block word vectors, their mean as the
   CHECK(std::vector<float>(s.begin(), s.begin() + d) != std::vector<float>(s.begin() + d, s.begin() + 2 * d));
 }
 
-TEST_CASE("load_captioned_images: Shapes with one object or a share of two, images in [-1, 1]", "[gan]") {
-  auto one = gan::load_captioned_images({.name = "shapes", .limit = 200, .seed = 3, .two_object_fraction = 0.f});
+TEST_CASE("CaptionedImages of data::open_dataset: Shapes with one object or a share of two, images in [-1, 1]", "[gan]") {
+  auto one = gan::CaptionedImages::from_dataset(
+      *data::open_dataset({.name = "shapes", .limit = 200, .seed = 3, .two_object_fraction = 0.f}));
   REQUIRE(one.images.shape() == Shape{200, 3, 32, 32});
   REQUIRE(one.captions.size() == 200);
   REQUIRE(one.labels.size() == 200);
@@ -335,7 +337,8 @@ TEST_CASE("load_captioned_images: Shapes with one object or a share of two, imag
   const auto v = one.images.to_vector();
   CHECK(*std::min_element(v.begin(), v.end()) >= -1.f);
   CHECK(*std::max_element(v.begin(), v.end()) <= 1.f);
-  auto all_two = gan::load_captioned_images({.name = "shapes", .limit = 50, .seed = 3, .two_object_fraction = 1.f});
+  auto all_two = gan::CaptionedImages::from_dataset(
+      *data::open_dataset({.name = "shapes", .limit = 50, .seed = 3, .two_object_fraction = 1.f}));
   for (size_t i = 0; i < all_two.captions.size(); ++i) {
     const auto objects = data::Shapes::parse(all_two.captions[i]);
     REQUIRE(objects.has_value());
@@ -344,7 +347,6 @@ TEST_CASE("load_captioned_images: Shapes with one object or a share of two, imag
   }
   all_two.labels.pop_back();
   CHECK_THROWS_WITH(all_two.validate(), Catch::Contains("50 images but 49 rows of labels"));
-  CHECK_THROWS_WITH(gan::load_captioned_images({.name = "circles"}), Catch::Contains("unknown dataset"));
 }
 
 TEST_CASE("Generator: the fused upsampling convolution gives the unfused blocks' images and gradients", "[gan]") {

@@ -176,6 +176,7 @@ TEST_CASE("Sequential fuses Upsample, Conv2d, eval BatchNorm2d and ReLU without 
   }
   auto& last = body.emplace_back<nn::Conv2d>(5, 3, 3, nn::Conv2dOptions{.padding = 1});
   body.emplace_back<nn::Tanh>();
+  CHECK(body.fuse() == 3);
   const Tensor x = randn({3, 24, 2, 3});
   // Stage by stage, each module on its own.
   auto reference = [&](const Tensor& in) {
@@ -200,6 +201,7 @@ TEST_CASE("Sequential fuses Upsample, Conv2d, eval BatchNorm2d and ReLU without 
     head.emplace_back<nn::Upsample>(2);
     auto& conv = head.emplace_back<nn::Conv2d>(24, 16, 3, nn::Conv2dOptions{.padding = 1});
     head.emplace_back<nn::ReLU>();
+    CHECK(head.fuse() == 1);
     const Tensor h = head(x), h_want = relu(conv(nn::Upsample(2)(x)));
     CHECK(rel_diff(h, h_want) < 1e-5);
     const auto hv = h.to_vector();
@@ -245,6 +247,7 @@ TEST_CASE("the fused Upsample + Conv2d passes gradcheck and gradgradcheck", "[nn
   nn::Sequential seq;
   seq.emplace_back<nn::Upsample>(2);
   auto& conv = seq.emplace_back<nn::Conv2d>(2, 3, 3, nn::Conv2dOptions{.padding = 1});
+  REQUIRE(seq.fuse() == 1);
   const Tensor x = randn({2, 2, 3, 2}).requires_grad_();
   auto f = [&](const std::vector<Tensor>& in) { return seq(in[0]); };
   CHECK(module_gradcheck({&conv.weight, &conv.bias}, {x}, f));
@@ -268,8 +271,28 @@ TEST_CASE("Sequential does not fuse a subclass of Conv2d", "[nn][conv][fusion]")
   nn::Sequential seq;
   seq.emplace_back<nn::Upsample>(2);
   auto& conv = seq.emplace_back<DoubledConv>(4, 3, 3, nn::Conv2dOptions{.padding = 1});
+  CHECK(seq.fuse() == 0);
   NoGradGuard no_grad;
   const Tensor x = randn({2, 4, 3, 3});
   const Tensor want = conv.forward(nn::Upsample(2)(x));
   CHECK(testing::max_abs_diff(seq(x).to_vector(), want.to_vector()) == 0.0);
+}
+
+TEST_CASE("Sequential runs stage by stage until fuse() is called", "[nn][conv][fusion]") {
+  manual_seed(24);
+  nn::Sequential seq;
+  auto& up = seq.emplace_back<nn::Upsample>(2);
+  auto& conv = seq.emplace_back<nn::Conv2d>(4, 3, 3, nn::Conv2dOptions{.padding = 1});
+  seq.emplace_back<nn::ReLU>();
+  NoGradGuard no_grad;
+  const Tensor x = randn({2, 4, 3, 5});
+  const Tensor stage_by_stage = relu(conv(up(x)));
+  CHECK(testing::max_abs_diff(seq(x).to_vector(), stage_by_stage.to_vector()) == 0.0);
+  CHECK(seq.fuse() == 1);
+  CHECK(rel_diff(seq(x), stage_by_stage) < 1e-5);
+  // A stage added after fuse() is run on its own until fuse() is called again.
+  seq.emplace_back<nn::Upsample>(2);
+  seq.emplace_back<nn::Conv2d>(3, 2, 3, nn::Conv2dOptions{.stride = 2, .padding = 1});
+  CHECK(seq.fuse() == 1);   // stride 2: not the fused op's convolution
+  CHECK(seq(x).shape() == Shape({2, 2, 6, 10}));
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "support/check.hpp"
 
-#include "ops/attention_packed.hpp"
 
 #include <cmath>
 #include <limits>
@@ -205,9 +204,9 @@ TEST_CASE("packed self-attention equals split heads, attention, merged heads", "
     INFO("causal " << causal);
     const std::vector<Tensor> h = split_packed(qkv, H);
     const Tensor ref = scaled_dot_product_attention(h[0], h[1], h[2], mask, causal).transpose(1, 2).reshape({B, T, C});
-    CHECK_TENSOR(detail::self_attention_packed(qkv, H, mask, causal), S({B, T, C}), ref.to_vector(), 1e-6);
+    CHECK_TENSOR(self_attention_packed(qkv, H, mask, causal), S({B, T, C}), ref.to_vector(), 1e-6);
   }
-  CHECK_THROWS_AS(detail::self_attention_packed(randn({B, T, 10}), H), ShapeError);
+  CHECK_THROWS_AS(self_attention_packed(randn({B, T, 10}), H), ShapeError);
 }
 
 TEST_CASE("packed self-attention passes gradcheck and gradgradcheck", "[ops][attention]") {
@@ -216,12 +215,12 @@ TEST_CASE("packed self-attention passes gradcheck and gradgradcheck", "[ops][att
   Tensor mask = randn({1, 2, 3, 3}).requires_grad_();
   for (bool causal : {false, true}) {
     INFO("causal " << causal);
-    auto f = [causal](const std::vector<Tensor>& x) { return detail::self_attention_packed(x[0], 2, x[1], causal); };
+    auto f = [causal](const std::vector<Tensor>& x) { return self_attention_packed(x[0], 2, x[1], causal); };
     CHECK(gradcheck(f, {qkv, mask}));
     CHECK(gradgradcheck(f, {qkv, mask}));
   }
   // Non-contiguous input.
   Tensor qkv_t = randn({3, 2, 12}).requires_grad_();
-  auto g = [](const std::vector<Tensor>& x) { return detail::self_attention_packed(x[0].transpose(0, 1), 2, {}, true); };
+  auto g = [](const std::vector<Tensor>& x) { return self_attention_packed(x[0].transpose(0, 1), 2, {}, true); };
   CHECK(gradcheck(g, {qkv_t}));
 }

@@ -271,3 +271,36 @@ TEST_CASE("an R1-style penalty differentiates through conv2d's input gradient", 
   INFO("largest relative difference " << worst);
   CHECK(worst < 1e-2);
 }
+
+TEST_CASE("upsample2_conv3x3 is upsample_nearest2d then a 3x3 conv2d, in value and gradients", "[ops][conv]") {
+  manual_seed(31);
+  const Tensor x = uniform({2, 3, 4, 5}, -1.f, 1.f), w = uniform({4, 3, 3, 3}, -1.f, 1.f), b = uniform({4}, -1.f, 1.f);
+  const Tensor want = conv2d(upsample_nearest2d(x, 2), w, b, {1, 1}, {1, 1});
+  const Tensor got = upsample2_conv3x3(x, w, b);
+  REQUIRE(got.shape() == S{2, 4, 8, 10});
+  CHECK(testing::max_abs_diff(got.to_vector(), want.to_vector()) < 1e-5);
+  {
+    // Inference folds: relu, and a per-output-channel weight scale (a batch norm).
+    NoGradGuard no_grad;
+    const Tensor s = uniform({4}, 0.5f, 2.f);
+    const Tensor scaled = conv2d(upsample_nearest2d(x, 2), w * s.reshape({4, 1, 1, 1}), b, {1, 1}, {1, 1});
+    const Tensor folded = upsample2_conv3x3(x, w, b, {.relu = true, .weight_scale = s});
+    CHECK(testing::max_abs_diff(folded.to_vector(), relu(scaled).to_vector()) < 1e-5);
+  }
+  CHECK(gradcheck([](auto& v) { return upsample2_conv3x3(v[0], v[1], v[2]); },
+                  {leaf({2, 2, 3, 2}), leaf({3, 2, 3, 3}), leaf({3})}));
+  CHECK(gradcheck([](auto& v) { return upsample2_conv3x3(v[0], v[1], {}); }, {leaf({1, 2, 2, 3}), leaf({2, 2, 3, 3})}));
+  CHECK(gradgradcheck([](auto& v) { return upsample2_conv3x3(v[0], v[1], v[2]); },
+                      {leaf({1, 2, 2, 2}), leaf({2, 2, 3, 3}), leaf({2})}));
+}
+
+TEST_CASE("upsample2_conv3x3 errors name the op and the shapes", "[ops][conv]") {
+  const Tensor x = zeros({1, 3, 4, 4});
+  CHECK_THROWS_WITH(upsample2_conv3x3(x, zeros({2, 3, 5, 5}), {}), Catch::Contains("upsample2_conv3x3") &&
+                                                                       Catch::Contains("[2, 3, 5, 5]"));
+  CHECK_THROWS_WITH(upsample2_conv3x3(x, zeros({2, 3, 3, 3}), zeros({3})), Catch::Contains("bias"));
+  CHECK_THROWS_WITH(upsample2_conv3x3(x, zeros({2, 3, 3, 3}), {}, {.weight_scale = ones({3})}),
+                    Catch::Contains("weight_scale"));
+  CHECK_THROWS_WITH(upsample2_conv3x3(x.clone().requires_grad_(), zeros({2, 3, 3, 3}), {}, {.relu = true}),
+                    Catch::Contains("inference only"));
+}

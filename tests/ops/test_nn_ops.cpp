@@ -117,6 +117,54 @@ TEST_CASE("layer_norm passes gradcheck and gradgradcheck", "[ops][nn]") {
   for (int i = 0; i < 3; ++i) CHECK(testing::max_abs_diff(fused[i].to_vector(), composed[i].to_vector()) < 1e-4);
 }
 
+TEST_CASE("batch_norm_train and batch_norm_eval match a naive double-precision implementation", "[ops][nn]") {
+  manual_seed(35);
+  const int64_t N = 3, C = 4, HW = 6;
+  Tensor x = randn({N, C, 2, 3}) * 2.f + 1.f, w = randn({C}), b = randn({C});
+  Tensor rm = randn({C}), rv = rand({C}) + 0.5f;
+  const V xv = x.to_vector(), wv = w.to_vector(), bv = b.to_vector(), rmv = rm.to_vector(), rvv = rv.to_vector();
+  V ref_train(xv.size()), ref_eval(xv.size()), ref_mean(C), ref_var(C);
+  for (int64_t c = 0; c < C; ++c) {
+    double m = 0, var = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < HW; ++i) m += xv[(n * C + c) * HW + i];
+    m /= N * HW;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < HW; ++i) var += (xv[(n * C + c) * HW + i] - m) * (xv[(n * C + c) * HW + i] - m);
+    var /= N * HW;
+    ref_mean[c] = static_cast<float>(m);
+    ref_var[c] = static_cast<float>(var);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < HW; ++i) {
+        const size_t j = (n * C + c) * HW + i;
+        ref_train[j] = static_cast<float>((xv[j] - m) / std::sqrt(var + 1e-5) * wv[c] + bv[c]);
+        ref_eval[j] = static_cast<float>((xv[j] - rmv[c]) / std::sqrt(rvv[c] + 1e-5) * wv[c] + bv[c]);
+      }
+  }
+  Tensor mean, var;
+  CHECK_TENSOR(batch_norm_train(x, w, b, 1e-5f, mean, var), S({N, C, 2, 3}), ref_train, 2e-5);
+  CHECK_TENSOR(mean, S({C}), ref_mean, 1e-5);
+  CHECK_TENSOR(var, S({C}), ref_var, 1e-5);
+  CHECK_TENSOR(batch_norm_eval(x, rm, rv, w, b, 1e-5f), S({N, C, 2, 3}), ref_eval, 2e-5);
+  CHECK_THROWS_WITH(batch_norm_eval(x, rm, zeros({3}), w, b), Catch::Contains("running statistics of shape [4]"));
+  CHECK_THROWS_WITH(batch_norm_train(zeros({2, 4}), w, b, 1e-5f, mean, var), Catch::Contains("4-d input"));
+}
+
+TEST_CASE("batch_norm_train and batch_norm_eval pass gradcheck and gradgradcheck", "[ops][nn]") {
+  manual_seed(36);
+  Tensor x = randn({2, 3, 2, 2}).requires_grad_(), w = randn({3}).requires_grad_(), b = randn({3}).requires_grad_();
+  const Tensor rm = randn({3}), rv = rand({3}) + 0.5f;
+  auto train = [](const std::vector<Tensor>& v) {
+    Tensor mean, var;
+    return batch_norm_train(v[0], v[1], v[2], 1e-5f, mean, var);
+  };
+  auto eval = [rm, rv](const std::vector<Tensor>& v) { return batch_norm_eval(v[0], rm, rv, v[1], v[2]); };
+  CHECK(gradcheck(train, {x, w, b}));
+  CHECK(gradgradcheck(train, {x, w, b}));
+  CHECK(gradcheck(eval, {x, w, b}));
+  CHECK(gradgradcheck(eval, {x, w, b}));
+}
+
 TEST_CASE("embedding looks up rows and accumulates their gradients", "[ops][nn]") {
   Tensor w = arange(8).reshape({4, 2}).requires_grad_();
   Tensor e = embedding(w, {3, 0, 3, 1}, {2, 2});

@@ -23,3 +23,16 @@ TEST_CASE("the profiler counts forward ops and backward passes by name", "[tenso
   profiler::reset();
   CHECK(profiler::stats().empty());
 }
+
+TEST_CASE("a profiler::Scope adds a row of its own, only while profiling is on", "[tensor][profiler]") {
+  profiler::reset();
+  { profiler::Scope off("my_step"); }
+  profiler::enable();
+  for (int i = 0; i < 2; ++i) profiler::Scope on("my_step");
+  profiler::disable();
+  int64_t calls = 0;
+  for (const auto& row : profiler::stats())
+    if (row.name == "my_step") calls = row.calls;
+  CHECK(calls == 2);
+  profiler::reset();
+}

@@ -63,6 +63,20 @@ TEST_CASE("views share storage and have the right strides", "[tensor]") {
   CHECK_THROWS_AS(x.reshape({-1, -1}), ShapeError);
 }
 
+TEST_CASE("is_set_to: the same elements of the same storage", "[tensor]") {
+  const Tensor a = zeros({2, 3});
+  const Tensor copy = a;
+  CHECK(a.is_set_to(copy));
+  CHECK(a.is_set_to(a.view({2, 3})));              // a new handle over the same elements
+  CHECK_FALSE(a.is_set_to(a.view({3, 2})));        // same storage, other shape
+  CHECK_FALSE(a.is_set_to(a.slice(1, 1, 3)));     // other offset
+  CHECK_FALSE(a.is_set_to(a.transpose(0, 1)));    // other strides
+  CHECK_FALSE(a.is_set_to(a.clone()));            // other storage
+  CHECK(Tensor().is_set_to(Tensor()));
+  CHECK_FALSE(a.is_set_to(Tensor()));
+  CHECK_FALSE(Tensor().is_set_to(a));
+}
+
 TEST_CASE("slice selects start, start+step, ... and clamps", "[tensor]") {
   Tensor x = arange(10);
   CHECK(x.slice(0, 1, 8, 3).to_vector() == V({1, 4, 7}));

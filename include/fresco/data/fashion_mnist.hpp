@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include <fresco/data/dataset.hpp>
 #include <fresco/tensor/tensor.hpp>
 
 namespace fresco::data {
@@ -101,6 +103,25 @@ private:
   FashionMnistOptions options_;
   std::vector<uint8_t> pixels_;
   std::vector<uint8_t> labels_;
+};
+
+/// `FashionMnist` as a `Dataset`: images [1, S, S] (S = 28, or 32 with
+/// `pad_to_32`), labels {class} (0..9, see `FashionMnist::class_names()`),
+/// captions `FashionMnist::caption(i, caption_seed)`.
+///
+///     fresco::data::FashionMnistDataset ds(fresco::data::FashionMnist({.split = "test", .pad_to_32 = true}));
+///     ds.get(0).labels;   // {9}: an ankle boot
+class FashionMnistDataset : public Dataset {
+public:
+  explicit FashionMnistDataset(FashionMnist mnist, uint64_t caption_seed = 0)
+      : mnist_(std::move(mnist)), caption_seed_(caption_seed) {}
+  int64_t size() const override { return mnist_.size(); }
+  Example get(int64_t i) const override;
+  const FashionMnist& mnist() const { return mnist_; }
+
+private:
+  FashionMnist mnist_;
+  uint64_t caption_seed_;
 };
 
 }  // namespace fresco::data

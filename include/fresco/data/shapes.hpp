@@ -75,8 +75,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <fresco/data/dataset.hpp>
 #include <fresco/tensor/tensor.hpp>
 
 namespace fresco::data {
@@ -228,6 +230,26 @@ private:
   ShapesOptions options_;
   int split_id_ = 0;
   std::vector<ShapesCombination> allowed_;  // (colour, shape) pairs a train/test object may have
+};
+
+/// `Shapes` as a `Dataset`. Labels are the objects' attributes in
+/// `Shapes::attribute_names()` order, four per object: {shape, colour, size,
+/// position} for a one-object scene, eight for a two-object scene (the first
+/// object's four, then the second's). Build the Shapes with
+/// `.two_object_fraction = 0` for exactly four labels per sample.
+///
+///     fresco::data::ShapesDataset ds(fresco::data::Shapes({.size = 5000, .two_object_fraction = 0.f}));
+///     ds.get(0).labels;   // e.g. {2, 0, 1, 4}: a large red triangle in the center
+class ShapesDataset : public Dataset {
+public:
+  explicit ShapesDataset(Shapes shapes) : shapes_(std::move(shapes)) {}
+  int64_t size() const override { return shapes_.size(); }
+  /// Image [3, S, S], the sample's caption, the labels described above.
+  Example get(int64_t i) const override;
+  const Shapes& shapes() const { return shapes_; }
+
+private:
+  Shapes shapes_;
 };
 
 }  // namespace fresco::data

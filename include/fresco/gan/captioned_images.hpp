@@ -2,8 +2,8 @@
 #pragma once
 /// \file
 /// `gan::CaptionedImages`: the in-memory training set of the GAN trainer
-/// (images scaled to [-1, 1] with one caption each), and builders from the
-/// datasets of `fresco::data`.
+/// (images scaled to [-1, 1] with one caption each), built from any
+/// `data::Dataset` (`data::open_dataset` opens one by name).
 
 #include <cstdint>
 #include <string>
@@ -16,7 +16,7 @@ namespace fresco::gan {
 
 /// Images [N, C, H, W] with values in [-1, 1] (tanh's range) and one caption per image.
 ///
-///     auto set = fresco::gan::CaptionedImages::from_dataset(fresco::data::ShapesDataset(fresco::data::Shapes({.size = 1000})));
+///     auto set = fresco::gan::CaptionedImages::from_dataset(*fresco::data::open_dataset({.name = "shapes", .limit = 1000}));
 ///     set.images.shape();   // [1000, 3, 32, 32]
 struct CaptionedImages {
   Tensor images;
@@ -35,24 +35,5 @@ struct CaptionedImages {
   /// any captioned dataset, rescaled from [0, 1] to [-1, 1].
   static CaptionedImages from_dataset(const data::Dataset& dataset, int64_t limit = 0);
 };
-
-/// Which dataset `load_captioned_images` reads.
-struct DatasetSpec {
-  /// "shapes", "fashion-mnist" or "folder:DIR".
-  std::string name = "shapes";
-  /// Number of samples (0: the dataset's default; Shapes 20,000, the others all).
-  int64_t limit = 0;
-  /// Seed of procedural data (Shapes) and of caption phrasings (Fashion-MNIST).
-  uint64_t seed = 0;
-  /// Image side for Shapes and folders (Fashion-MNIST is padded to 32).
-  int64_t image_size = 32;
-  /// Shapes only: the share of scenes with two objects (`ShapesOptions::two_object_fraction`).
-  float two_object_fraction = 0.3f;
-};
-
-/// Reads the training split of `spec.name` into memory. Throws `fresco::Error`
-/// for an unknown name (listing the valid ones) and `fresco::IoError` for
-/// missing or broken files.
-CaptionedImages load_captioned_images(const DatasetSpec& spec);
 
 }  // namespace fresco::gan

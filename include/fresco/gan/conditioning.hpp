@@ -10,8 +10,11 @@
 
 #include <fresco/tensor/random.hpp>
 #include <fresco/tensor/tensor.hpp>
-#include <fresco/text/gpt.hpp>
-#include <fresco/text/tokenizer.hpp>
+
+namespace fresco::text {
+class BpeTokenizer;
+class Gpt;
+}  // namespace fresco::text
 
 namespace fresco::gan {
 

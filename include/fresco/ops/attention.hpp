@@ -14,4 +14,14 @@ namespace fresco {
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask = {},
                                     bool causal = false);
 
+/// Self-attention straight from a packed q|k|v projection (what `nn::MultiHeadAttention` does
+/// when q, k and v are one tensor): qkv [B, T, 3·C], q, k and v side by side, each C = H·D split
+/// into `heads` heads of D -> [B, T, C], the heads side by side again. Equal to splitting qkv
+/// into [B, H, T, D] views, calling `scaled_dot_product_attention(q, k, v, mask, causal)` and
+/// merging the heads, without the copies; the gradient comes back as one [B, T, 3·C] tensor.
+/// `mask` broadcasts to [B, H, T, T] as there.
+///
+///     fresco::Tensor y = fresco::self_attention_packed(qkv, 4, {}, /*causal=*/true);   // [B, T, C]
+Tensor self_attention_packed(const Tensor& qkv, int64_t heads, const Tensor& mask = {}, bool causal = false);
+
 }  // namespace fresco

@@ -39,4 +39,24 @@ Tensor avg_pool2d(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int
 /// Nearest-neighbour upsampling by an integer factor: [N,C,H,W] -> [N,C,H·s,W·s].
 Tensor upsample_nearest2d(const Tensor& x, int64_t scale);
 
+/// What `upsample2_conv3x3` may fold into its output when no gradient is recorded.
+struct UpsampleConvOptions {
+  /// Apply relu to the output (a oneDNN post-op).
+  bool relu = false;
+  /// [K] or undefined: scales each output channel's weights (a batch norm in eval mode
+  /// folded in: s = gamma / sqrt(running_var + eps), with the shift folded into b).
+  Tensor weight_scale;
+};
+
+/// conv2d(upsample_nearest2d(x, 2), w, b, {1, 1}, {1, 1}) as one op:
+/// x [N, C, H, W], w [K, C, 3, 3], b [K] or undefined -> [N, K, 2H, 2W]. Computed as four
+/// 2×2 convolutions of x, one per output pixel phase (2.25× fewer multiply-adds, and the
+/// upsampled input is never formed). Differentiable in x, w and b (twice, too); equal to the
+/// separate ops up to float rounding, in value and gradients.
+/// `options.relu` and `options.weight_scale` are for inference: with either set, an input
+/// that requires a gradient (with gradients enabled) is an `Error`.
+///
+///     fresco::Tensor y = fresco::upsample2_conv3x3(x, conv.weight, conv.bias);   // [N, K, 2H, 2W]
+Tensor upsample2_conv3x3(const Tensor& x, const Tensor& w, const Tensor& b, const UpsampleConvOptions& options = {});
+
 }  // namespace fresco

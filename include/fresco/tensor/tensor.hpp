@@ -68,6 +68,10 @@ public:
   int64_t numel() const;
   DType dtype() const;
   bool is_contiguous() const;
+  /// True when both tensors are the same elements: the same handle, or views of one storage
+  /// with the same offset, shape and strides (as torch.Tensor.is_set_to). Two undefined
+  /// tensors are; an undefined and a defined one are not.
+  bool is_set_to(const Tensor& other) const;
 
   /// Pointer to the first element. Contiguous tensors only (throws otherwise):
   /// call `contiguous()` first when unsure.

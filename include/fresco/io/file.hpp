@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// \file
+/// Whole files in and out, with the library's errors: what checkpoints, images
+/// and tokenizers are read and written with, for code of other layers (and
+/// yours) that saves a file of its own.
+///
+///     fresco::io::write_file_atomic("vocab.json", json);   // readers see the old file or all of the new one
+///     std::string text = fresco::io::read_file("vocab.json", 1 << 20, "vocabulary");
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace fresco::io {
+
+/// Writes `bytes` to `path` atomically: they go to a temporary file in the same directory
+/// (`<path>.tmp.<pid>.<n>`), which is flushed to disk and then renamed over `path`, so a
+/// reader sees either the old content or the complete new content, and a failure leaves
+/// `path` untouched. Throws `fresco::IoError` naming `path`.
+void write_file_atomic(const std::string& path, std::string_view bytes);
+
+/// Reads a whole file into memory; throws `fresco::IoError` naming the file when it is
+/// missing, not a regular file, unreadable or larger than `max_bytes`. `what` names the
+/// kind of file in messages ("checkpoint", "image").
+std::string read_file(const std::string& path, uint64_t max_bytes, std::string_view what);
+
+}  // namespace fresco::io
