@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include <fresco/data/dataset.hpp>
 #include <fresco/error.hpp>
 
 namespace fresco::gan {

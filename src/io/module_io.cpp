@@ -8,6 +8,8 @@
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
 #include <fresco/io/safetensors.hpp>
+#include <fresco/nn/module.hpp>
+#include <fresco/optim/optimizer.hpp>
 
 namespace fresco::io {
 

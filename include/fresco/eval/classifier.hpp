@@ -20,13 +20,16 @@
 #include <string>
 #include <vector>
 
-#include <fresco/data/dataset.hpp>
 #include <fresco/nn/conv.hpp>
 #include <fresco/nn/linear.hpp>
 #include <fresco/nn/module.hpp>
 #include <fresco/nn/module_list.hpp>
 #include <fresco/nn/norm.hpp>
 #include <fresco/progress.hpp>
+
+namespace fresco::data {
+class Dataset;
+}  // namespace fresco::data
 
 namespace fresco::eval {
 

@@ -9,8 +9,11 @@
 #include <string>
 #include <vector>
 
-#include <fresco/data/dataset.hpp>
 #include <fresco/tensor/tensor.hpp>
+
+namespace fresco::data {
+class Dataset;
+}  // namespace fresco::data
 
 namespace fresco::gan {
 

@@ -11,9 +11,14 @@
 #include <map>
 #include <string>
 
-#include <fresco/nn/module.hpp>
-#include <fresco/optim/optimizer.hpp>
 #include <fresco/tensor/tensor.hpp>
+
+namespace fresco::nn {
+class Module;
+}  // namespace fresco::nn
+namespace fresco::optim {
+class Optimizer;
+}  // namespace fresco::optim
 
 namespace fresco::io {
 

@@ -8,14 +8,13 @@
 ///     net.emplace_back<fresco::nn::Linear>(4, 8);  net.emplace_back<fresco::nn::ReLU>();
 
 #include <fresco/nn/module.hpp>
-#include <fresco/ops/elementwise.hpp>
 
 namespace fresco::nn {
 
 /// max(x, 0).
 class ReLU : public Module {
 public:
-  Tensor forward(const Tensor& x) const { return relu(x); }
+  Tensor forward(const Tensor& x) const;
   Tensor operator()(const Tensor& x) const { return forward(x); }
 };
 
@@ -23,7 +22,7 @@ public:
 class LeakyReLU : public Module {
 public:
   explicit LeakyReLU(float negative_slope = 0.01f) : slope_(negative_slope) {}
-  Tensor forward(const Tensor& x) const { return leaky_relu(x, slope_); }
+  Tensor forward(const Tensor& x) const;
   Tensor operator()(const Tensor& x) const { return forward(x); }
   float negative_slope() const { return slope_; }
 
@@ -34,21 +33,21 @@ private:
 /// Gaussian error linear unit, exact (erf) form.
 class GELU : public Module {
 public:
-  Tensor forward(const Tensor& x) const { return gelu(x); }
+  Tensor forward(const Tensor& x) const;
   Tensor operator()(const Tensor& x) const { return forward(x); }
 };
 
 /// Hyperbolic tangent.
 class Tanh : public Module {
 public:
-  Tensor forward(const Tensor& x) const { return tanh(x); }
+  Tensor forward(const Tensor& x) const;
   Tensor operator()(const Tensor& x) const { return forward(x); }
 };
 
 /// 1 / (1 + exp(-x)).
 class Sigmoid : public Module {
 public:
-  Tensor forward(const Tensor& x) const { return sigmoid(x); }
+  Tensor forward(const Tensor& x) const;
   Tensor operator()(const Tensor& x) const { return forward(x); }
 };
 
