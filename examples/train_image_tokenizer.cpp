@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+// Trains the image tokenizer of the token-transformer family (a VQGAN-style
+// encoder, codebook and decoder) on a dataset's images within a time budget,
+// saves it to OUT/tokenizer.safetensors and reports how well it reconstructs
+// test images: PSNR, codebook usage and, with --classifier, whether the
+// evaluation classifier still reads every attribute of the reconstructions.
+//
+//   train_image_tokenizer --dataset shapes --minutes 5 --out runs/vq --classifier shapes_classifier.safetensors
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fresco/fresco.hpp>
+#include <fresco/vq/image_tokenizer.hpp>
+#include <fresco/vq/trainer.hpp>
+
+#include "common/cli.hpp"
+
+namespace {
+
+namespace cli = fresco::cli;
+
+struct Args {
+  std::string dataset, out = "vq", classifier;
+  double minutes = 5;
+  uint64_t seed = 0;
+  int64_t limit = 0, test = 1000;
+  fresco::vq::ImageTokenizerConfig config;
+  fresco::vq::ImageTokenizerTrainerOptions train{.steps = 1'000'000'000, .checkpoint_every = 1000, .sample_every = 250};
+  std::string reconstruction = "l1";
+};
+
+void add_options(CLI::App& app, Args& a) {
+  app.add_option("--dataset", a.dataset, "the images to learn")
+      ->required()
+      ->check(cli::dataset_name({"shapes", "fashion-mnist"}, "folder:", "DIR", CLI::ExistingDirectory));
+  cli::add_number(app, "--minutes", a.minutes, "time budget of the training")->check(cli::positive());
+  app.add_option("--out", a.out, "the run's directory (samples, checkpoint, tokenizer.safetensors)");
+  cli::add_number(app, "--seed", a.seed, "seed of the data, the initialisation and the training");
+  cli::add_number(app, "--limit", a.limit, "training images (0: the dataset's default)")->check(cli::non_negative());
+  cli::add_number(app, "--test", a.test, "test images the report reconstructs")->check(cli::positive());
+  app.add_option("--classifier", a.classifier, "the evaluation classifier that judges the reconstructions")
+      ->check(cli::existing_file("train one with train_classifier"));
+  auto* model = app.add_option_group("Tokenizer");
+  cli::add_number(*model, "--image-size", a.config.image_size, "side of the images")->check(cli::closed(8, 256));
+  cli::add_number(*model, "--downsample", a.config.downsample, "image pixels per token side (32x32 -> 8x8 at 4)")
+      ->check(CLI::IsMember({2, 4, 8, 16}));
+  cli::add_number(*model, "--width", a.config.width, "channels at full resolution")->check(cli::positive());
+  cli::add_number(*model, "--codes", a.config.codes, "codebook size")->check(cli::closed(2, 1 << 20));
+  cli::add_number(*model, "--code-dim", a.config.code_dim, "size of a code vector")->check(cli::closed(1, 4096));
+  auto* train = app.add_option_group("Training");
+  cli::add_number(*train, "--batch", a.train.batch_size, "images per step")->check(cli::positive());
+  cli::add_number(*train, "--steps", a.train.steps, "at most this many steps")->check(cli::positive());
+  cli::add_number(*train, "--lr", a.train.lr, "Adam's learning rate")->check(cli::positive());
+  train->add_option("--reconstruction", a.reconstruction, "reconstruction loss")->check(CLI::IsMember({"l1", "l2"}));
+  cli::add_number(*train, "--disc-weight", a.train.disc_weight, "weight of the adversarial loss (0: none)")
+      ->check(cli::non_negative());
+  cli::add_number(*train, "--disc-start", a.train.disc_start, "steps before the discriminator joins")
+      ->check(cli::non_negative());
+  cli::add_number(*train, "--sample-every", a.train.sample_every, "steps between sample grids (0: at the end)")
+      ->check(cli::non_negative());
+}
+
+// Images [N, C, S, S] in [0, 1] and their labels.
+struct Images {
+  fresco::Tensor pixels;
+  std::vector<std::vector<int64_t>> labels;
+};
+
+Images read_images(const fresco::data::Dataset& ds, int64_t limit) {
+  const int64_t n = limit > 0 ? std::min(limit, ds.size()) : ds.size();
+  std::vector<fresco::Tensor> images;
+  Images out;
+  for (int64_t i = 0; i < n; ++i) {
+    auto e = ds.get(i);
+    images.push_back(e.image);
+    out.labels.push_back(std::move(e.labels));
+  }
+  out.pixels = fresco::stack(images, 0);
+  return out;
+}
+
+// The test images: Shapes' and Fashion-MNIST's test splits (single-object Shapes scenes, the ones
+// the classifier judges); a folder has none, so its first training images stand in.
+Images test_images(const Args& a) {
+  if (a.dataset == "shapes")
+    return read_images(fresco::data::ShapesDataset(fresco::data::Shapes(
+                           {.image_size = a.config.image_size, .size = a.test, .seed = a.seed, .split = "test",
+                            .two_object_fraction = 0.f})),
+                       a.test);
+  if (a.dataset == "fashion-mnist")
+    return read_images(fresco::data::FashionMnistDataset(fresco::data::FashionMnist({.split = "test", .pad_to_32 = true})),
+                       a.test);
+  return read_images(*fresco::data::open_dataset({.name = a.dataset, .image_size = a.config.image_size}), a.test);
+}
+
+void report(fresco::vq::ImageTokenizer& tok, const Args& a) {
+  tok.eval();
+  const Images test = test_images(a);
+  const int64_t n = test.pixels.size(0);
+  const std::vector<int64_t> ids = tok.encode(test.pixels);
+  const fresco::Tensor back = tok.decode(ids, n);
+  std::vector<int64_t> count(static_cast<size_t>(a.config.codes), 0);
+  for (int64_t id : ids) ++count[static_cast<size_t>(id)];
+  const auto used = std::count_if(count.begin(), count.end(), [](int64_t c) { return c > 0; });
+  fmt::print("test images: {}\nPSNR: {:.2f} dB\ncodes used: {} of {}\n", n, fresco::vq::psnr(back, test.pixels), used,
+             a.config.codes);
+  if (a.classifier.empty()) return;
+  auto clf = fresco::eval::Classifier::load(a.classifier);
+  const auto real = clf->predict(test.pixels * 2.f - 1.f), rebuilt = clf->predict(back * 2.f - 1.f);
+  for (size_t h = 0; h < real.size(); ++h) {
+    int64_t right_real = 0, right_rebuilt = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t want = test.labels[static_cast<size_t>(i)].at(h);
+      right_real += real[h][static_cast<size_t>(i)] == want;
+      right_rebuilt += rebuilt[h][static_cast<size_t>(i)] == want;
+    }
+    fmt::print("classifier head {}: {:.2f}% on reconstructions, {:.2f}% on the real images\n", h,
+               100.0 * right_rebuilt / n, 100.0 * right_real / n);
+  }
+}
+
+int run(Args a) {
+  a.config.seed = a.seed;
+  a.config.channels = a.dataset == "fashion-mnist" ? 1 : 3;
+  a.train.seed = a.seed;
+  a.train.minutes = a.minutes;
+  a.train.out_dir = a.out;
+  a.train.reconstruction = a.reconstruction == "l1" ? fresco::vq::ReconstructionLoss::l1 : fresco::vq::ReconstructionLoss::l2;
+  a.train.on_progress = fresco::progress_bar();
+  fmt::print(stderr, "loading {} ...\n", a.dataset);
+  const auto ds = fresco::data::open_dataset(
+      {.name = a.dataset, .limit = a.limit, .seed = a.seed, .image_size = a.config.image_size, .two_object_fraction = 0.3f});
+  const Images train = read_images(*ds, 0);
+  fresco::vq::ImageTokenizer tok(a.config);
+  fmt::print(stderr, "{} images {}, tokenizer of {} parameters: {}x{} tokens of {} codes\n", train.pixels.size(0),
+             fresco::shape_str(train.pixels.shape()), tok.num_parameters(), a.config.grid(), a.config.grid(),
+             a.config.codes);
+  fresco::vq::ImageTokenizerTrainer trainer(tok, train.pixels * 2.f - 1.f, a.train);
+  const auto summary = trainer.train();
+  tok.save(a.out + "/tokenizer.safetensors");
+  fmt::print("steps: {} in {:.1f} s\ntokenizer: {}/tokenizer.safetensors\nsamples: {}/samples/final.png\n", summary.steps,
+             summary.seconds, a.out, a.out);
+  report(tok, a);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Trains an image tokenizer (encoder, codebook, decoder; VQGAN's losses) on a dataset's images\n"
+               "and reports how well it reconstructs test images.",
+               "train_image_tokenizer"};
+  app.footer("Example:\n  train_image_tokenizer --dataset shapes --minutes 5 --out runs/vq");
+  Args args;
+  add_options(app, args);
+  return cli::run(app, argc, argv, [&] { return run(args); });
+}
