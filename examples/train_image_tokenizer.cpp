@@ -6,6 +6,7 @@
 // evaluation classifier still reads every attribute of the reconstructions.
 //
 //   train_image_tokenizer --dataset shapes --minutes 5 --out runs/vq --classifier shapes_classifier.safetensors
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,7 +43,8 @@ void add_options(CLI::App& app, Args& a) {
   app.add_option("--classifier", a.classifier, "the evaluation classifier that judges the reconstructions")
       ->check(cli::existing_file("train one with train_classifier"));
   auto* model = app.add_option_group("Tokenizer");
-  cli::add_number(*model, "--image-size", a.config.image_size, "side of the images")->check(cli::closed(8, 256));
+  cli::add_number(*model, "--image-size", a.config.image_size, "side of the images (Fashion-MNIST: 32)")
+      ->check(CLI::IsMember({8, 16, 32, 64, 128, 256}));
   cli::add_number(*model, "--downsample", a.config.downsample, "image pixels per token side (32x32 -> 8x8 at 4)")
       ->check(CLI::IsMember({2, 4, 8, 16}));
   cli::add_number(*model, "--width", a.config.width, "channels at full resolution")->check(cli::positive());
@@ -107,11 +109,16 @@ void report(fresco::vq::ImageTokenizer& tok, const Args& a) {
              a.config.codes);
   if (a.classifier.empty()) return;
   auto clf = fresco::eval::Classifier::load(a.classifier);
+  for (const auto& labels : test.labels)
+    FRESCO_CHECK(labels.size() == clf->config().heads.size(),
+                 "train_image_tokenizer: the classifier has {} heads but the test images have {} labels each; "
+                 "--classifier needs labelled data (shapes or fashion-mnist)",
+                 clf->config().heads.size(), labels.size());
   const auto real = clf->predict(test.pixels * 2.f - 1.f), rebuilt = clf->predict(back * 2.f - 1.f);
   for (size_t h = 0; h < real.size(); ++h) {
     int64_t right_real = 0, right_rebuilt = 0;
     for (int64_t i = 0; i < n; ++i) {
-      const int64_t want = test.labels[static_cast<size_t>(i)].at(h);
+      const int64_t want = test.labels[static_cast<size_t>(i)][h];
       right_real += real[h][static_cast<size_t>(i)] == want;
       right_rebuilt += rebuilt[h][static_cast<size_t>(i)] == want;
     }
@@ -121,6 +128,8 @@ void report(fresco::vq::ImageTokenizer& tok, const Args& a) {
 }
 
 int run(Args a) {
+  if (a.dataset == "fashion-mnist" && a.config.image_size != 32)
+    throw CLI::ValidationError("--image-size", "Fashion-MNIST is read at 32x32");
   a.config.seed = a.seed;
   a.config.channels = a.dataset == "fashion-mnist" ? 1 : 3;
   a.train.seed = a.seed;

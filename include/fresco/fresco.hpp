@@ -71,3 +71,6 @@
 #include <fresco/text/pretrain.hpp>
 #include <fresco/text/tokenizer.hpp>
 #include <fresco/version.hpp>
+#include <fresco/vq/image_tokenizer.hpp>
+#include <fresco/vq/quantizer.hpp>
+#include <fresco/vq/trainer.hpp>

@@ -55,6 +55,7 @@ std::string format_progress(const Progress& p);
 /// A callback drawing `format_progress` lines on `stream`. On a terminal the bar
 /// is rewritten in place at each report; otherwise (a log file, a pipe) a line is
 /// written at most every `interval_seconds`, plus every message and every final report.
+/// Throws `fresco::Error` for a null stream or a negative interval.
 ProgressCallback progress_bar(std::FILE* stream = stderr, double interval_seconds = 5.0);
 
 }  // namespace fresco

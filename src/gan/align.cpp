@@ -12,7 +12,7 @@
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/optim/adam.hpp>
 
-#include "losses.hpp"
+#include "gan/losses.hpp"
 
 namespace fresco::gan {
 

@@ -41,25 +41,28 @@ int64_t DiscriminatorConfig::width(int64_t conv) const {
 
 int64_t DiscriminatorConfig::feature_dim() const { return width(num_downs() - 1) * 16; }
 
+namespace {
+
+// Each field once, for both directions of the metadata.
+template <class Config, class Field>
+void fields(Config& c, Field&& field) {
+  field("image_size", c.image_size), field("channels", c.channels), field("text_dim", c.text_dim);
+  field("base_width", c.base_width), field("max_width", c.max_width), field("slope", c.slope);
+  field("embed_dim", c.embed_dim), field("seed", c.seed);
+}
+
+}  // namespace
+
 std::map<std::string, std::string> DiscriminatorConfig::to_metadata(const std::string& prefix) const {
-  return {{prefix + "image_size", std::to_string(image_size)}, {prefix + "channels", std::to_string(channels)},
-          {prefix + "text_dim", std::to_string(text_dim)},     {prefix + "base_width", std::to_string(base_width)},
-          {prefix + "max_width", std::to_string(max_width)},   {prefix + "slope", fmt::format("{}", slope)},
-          {prefix + "embed_dim", std::to_string(embed_dim)}, {prefix + "seed", std::to_string(seed)}};
+  io::MetadataWriter writer(prefix);
+  fields(*this, writer);
+  return writer.metadata;
 }
 
 DiscriminatorConfig DiscriminatorConfig::from_metadata(const std::map<std::string, std::string>& m,
                                                        const std::string& prefix) {
-  constexpr const char* kContext = "DiscriminatorConfig::from_metadata";
   DiscriminatorConfig c;
-  c.image_size = io::metadata_int(m, prefix + "image_size", kContext);
-  c.channels = io::metadata_int(m, prefix + "channels", kContext);
-  c.text_dim = io::metadata_int(m, prefix + "text_dim", kContext);
-  c.base_width = io::metadata_int(m, prefix + "base_width", kContext);
-  c.max_width = io::metadata_int(m, prefix + "max_width", kContext);
-  c.slope = static_cast<float>(io::metadata_double(m, prefix + "slope", kContext));
-  c.embed_dim = io::metadata_int(m, prefix + "embed_dim", kContext);
-  c.seed = io::metadata_uint(m, prefix + "seed", kContext);
+  fields(c, io::MetadataReader(m, prefix, "DiscriminatorConfig::from_metadata"));
   c.validate();
   return c;
 }

@@ -39,6 +39,9 @@ void EmaGenerator::update(const Generator& g, int64_t step) {
   FRESCO_CHECK(src.size() == dst.size(), "EmaGenerator::update: the generator has {} parameters, the average {}",
                src.size(), dst.size());
   for (size_t i = 0; i < src.size(); ++i) {
+    FRESCO_CHECK(src[i].numel() == dst[i].numel(),
+                 "EmaGenerator::update: parameter {} has {} elements in the generator and {} in the average", i,
+                 src[i].numel(), dst[i].numel());
     const float* p = src[i].data();
     float* e = dst[i].data();
     for (int64_t j = 0; j < src[i].numel(); ++j) e[j] = decay * e[j] + (1.f - decay) * p[j];   // θ̄ ← βθ̄ + (1−β)θ

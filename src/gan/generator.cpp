@@ -45,31 +45,28 @@ int64_t GeneratorConfig::width(int64_t block) const {
   return std::max(w, min_width);
 }
 
+namespace {
+
+// Each field once, for both directions of the metadata.
+template <class Config, class Field>
+void fields(Config& c, Field&& field) {
+  field("image_size", c.image_size), field("channels", c.channels), field("noise_dim", c.noise_dim);
+  field("text_dim", c.text_dim), field("base_width", c.base_width), field("min_width", c.min_width);
+  field("cross_attention", c.cross_attention), field("attention_heads", c.attention_heads), field("seed", c.seed);
+}
+
+}  // namespace
+
 std::map<std::string, std::string> GeneratorConfig::to_metadata(const std::string& prefix) const {
-  return {{prefix + "image_size", std::to_string(image_size)},
-          {prefix + "channels", std::to_string(channels)},
-          {prefix + "noise_dim", std::to_string(noise_dim)},
-          {prefix + "text_dim", std::to_string(text_dim)},
-          {prefix + "base_width", std::to_string(base_width)},
-          {prefix + "min_width", std::to_string(min_width)},
-          {prefix + "cross_attention", cross_attention ? "1" : "0"},
-          {prefix + "attention_heads", std::to_string(attention_heads)},
-          {prefix + "seed", std::to_string(seed)}};
+  io::MetadataWriter writer(prefix);
+  fields(*this, writer);
+  return writer.metadata;
 }
 
 GeneratorConfig GeneratorConfig::from_metadata(const std::map<std::string, std::string>& m,
                                                const std::string& prefix) {
-  constexpr const char* kContext = "GeneratorConfig::from_metadata";
   GeneratorConfig c;
-  c.image_size = io::metadata_int(m, prefix + "image_size", kContext);
-  c.channels = io::metadata_int(m, prefix + "channels", kContext);
-  c.noise_dim = io::metadata_int(m, prefix + "noise_dim", kContext);
-  c.text_dim = io::metadata_int(m, prefix + "text_dim", kContext);
-  c.base_width = io::metadata_int(m, prefix + "base_width", kContext);
-  c.min_width = io::metadata_int(m, prefix + "min_width", kContext);
-  c.cross_attention = io::metadata_int(m, prefix + "cross_attention", kContext) != 0;
-  c.attention_heads = io::metadata_int(m, prefix + "attention_heads", kContext);
-  c.seed = io::metadata_uint(m, prefix + "seed", kContext);
+  fields(c, io::MetadataReader(m, prefix, "GeneratorConfig::from_metadata"));
   c.validate();
   return c;
 }

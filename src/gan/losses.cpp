@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "losses.hpp"
+#include "gan/losses.hpp"
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/ops/elementwise.hpp>

@@ -61,6 +61,9 @@ std::vector<int64_t> NegativeSampler::sample(const std::vector<int64_t>& batch_i
 }
 
 int64_t NegativeSampler::hard_negative(int64_t i, int64_t attempt, uint64_t start, fresco::Generator& pick) const {
+  FRESCO_CHECK(i >= 0 && i < size_ && attempt >= 0,
+               "NegativeSampler::hard_negative: need an image in [0, {}) and attempt >= 0, got {} and {}", size_, i,
+               attempt);
   const int64_t places = near_offset_.empty() ? 0 : near_offset_[i + 1] - near_offset_[i];
   if (places == 0) return static_cast<int64_t>(pick.below(static_cast<uint64_t>(size_)));
   const auto p = static_cast<size_t>((start + static_cast<uint64_t>(attempt)) % static_cast<uint64_t>(places));

@@ -15,8 +15,8 @@
 #include <fresco/ops/shape.hpp>
 #include <fresco/tensor/random.hpp>
 
-#include "losses.hpp"
-#include "trainer_state.hpp"
+#include "gan/losses.hpp"
+#include "gan/trainer_state.hpp"
 
 namespace fresco::gan {
 

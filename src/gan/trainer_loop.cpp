@@ -16,26 +16,13 @@
 #include <fresco/io/safetensors.hpp>
 #include <fresco/nn/mode_guard.hpp>
 
-#include "trainer_state.hpp"
+#include "gan/trainer_state.hpp"
 
 namespace fresco::gan {
 
 namespace {
 
 constexpr const char* kCheckpointFormat = "fresco-gan-checkpoint";
-
-std::map<std::string, Tensor> with_prefix(const std::map<std::string, Tensor>& m, const std::string& prefix) {
-  std::map<std::string, Tensor> out;
-  for (const auto& [k, v] : m) out[prefix + k] = v;
-  return out;
-}
-
-std::map<std::string, Tensor> strip_prefix(const std::map<std::string, Tensor>& m, const std::string& prefix) {
-  std::map<std::string, Tensor> out;
-  for (const auto& [k, v] : m)
-    if (k.rfind(prefix, 0) == 0) out[k.substr(prefix.size())] = v;
-  return out;
-}
 
 // The GAN stage's reports: losses smoothed over about ten steps, the pace since the stage started,
 // and the share done of the steps or of the time budget, whichever is further.
@@ -91,13 +78,13 @@ void report(const ProgressCallback& on_progress, const std::string& stage, const
 void GanTrainer::save_checkpoint(const std::string& path) const {
   const State& s = *s_;
   std::map<std::string, Tensor> t;
-  t.merge(with_prefix(io::module_state(s.g), "g."));
-  t.merge(with_prefix(io::module_state(s.d), "d."));
-  t.merge(with_prefix(io::module_state(s.ema.generator()), "ema."));
-  t.merge(with_prefix(io::module_state(s.gpt), "gpt."));
-  t.merge(with_prefix(s.opt_g.state_dict(), "opt_g."));
-  t.merge(with_prefix(s.opt_d.state_dict(), "opt_d."));
-  if (s.opt_text) t.merge(with_prefix(s.opt_text->state_dict(), "opt_text."));
+  t.merge(io::with_prefix(io::module_state(s.g), "g."));
+  t.merge(io::with_prefix(io::module_state(s.d), "d."));
+  t.merge(io::with_prefix(io::module_state(s.ema.generator()), "ema."));
+  t.merge(io::with_prefix(io::module_state(s.gpt), "gpt."));
+  t.merge(io::with_prefix(s.opt_g.state_dict(), "opt_g."));
+  t.merge(io::with_prefix(s.opt_d.state_dict(), "opt_d."));
+  if (s.opt_text) t.merge(io::with_prefix(s.opt_text->state_dict(), "opt_text."));
   std::map<std::string, std::string> meta = s.g.config().to_metadata("generator.");
   meta.merge(s.d.config().to_metadata("discriminator."));
   meta.merge(s.gpt.config().to_metadata());
@@ -118,14 +105,14 @@ void GanTrainer::load_checkpoint(const std::string& path) {
                               path, kCheckpointFormat));
   const auto t = io::load_safetensors(path);
   try {
-    io::load_module_state(s.g, strip_prefix(t, "g."), path);
-    io::load_module_state(s.d, strip_prefix(t, "d."), path);
-    io::load_module_state(s.ema.generator(), strip_prefix(t, "ema."), path);
-    io::load_module_state(s.gpt, strip_prefix(t, "gpt."), path);
-    s.opt_g.load_state_dict(strip_prefix(t, "opt_g."));
-    s.opt_d.load_state_dict(strip_prefix(t, "opt_d."));
-    if (s.opt_text) s.opt_text->load_state_dict(strip_prefix(t, "opt_text."));
-    s.step = io::metadata_int(meta, "step", path);
+    io::load_module_state(s.g, io::strip_prefix(t, "g."), path);
+    io::load_module_state(s.d, io::strip_prefix(t, "d."), path);
+    io::load_module_state(s.ema.generator(), io::strip_prefix(t, "ema."), path);
+    io::load_module_state(s.gpt, io::strip_prefix(t, "gpt."), path);
+    s.opt_g.load_state_dict(io::strip_prefix(t, "opt_g."));
+    s.opt_d.load_state_dict(io::strip_prefix(t, "opt_d."));
+    if (s.opt_text) s.opt_text->load_state_dict(io::strip_prefix(t, "opt_text."));
+    s.step = io::metadata_int(meta, "step");
   } catch (const IoError&) {
     throw;
   } catch (const Error& e) {
@@ -144,8 +131,10 @@ void GanTrainer::write_samples(const std::string& path) const {
   io::write_image_grid(images, path, s.options.output.samples_per_prompt);
 }
 
+namespace {
+
 // One line of the metrics log.
-static void log_metrics(const std::string& dir, int64_t step, const GanStepLosses& l, double elapsed) {
+void log_metrics(const std::string& dir, int64_t step, const GanStepLosses& l, double elapsed) {
   std::ofstream out(dir + "/metrics.jsonl", std::ios::app);
   if (!out) throw IoError(fmt::format("GanTrainer: cannot append to {}/metrics.jsonl", dir));
   out << fmt::format(
@@ -155,6 +144,8 @@ static void log_metrics(const std::string& dir, int64_t step, const GanStepLosse
       step, l.d_loss, l.g_loss, l.gp, l.d_real, l.d_fake, l.d_mismatch, l.d_contrastive, l.g_contrastive,
       l.text_loss, elapsed);
 }
+
+}  // namespace
 
 GanTrainSummary GanTrainer::train() {
   using Clock = std::chrono::steady_clock;

@@ -58,7 +58,7 @@ struct GanTrainer::State {
   void apply_gradients(nn::Module& module, optim::Adam& opt) const;
   // Throws fresco::Error naming the step and the loss when `value` is not finite.
   void check_finite(float value, const char* what) const;
-  // out_dir/checkpoint.safetensors, or "" without an output directory.
+  // output.dir/checkpoint.safetensors, or "" without an output directory.
   std::string checkpoint_path() const;
 };
 

@@ -45,4 +45,26 @@ float metadata_float(const Metadata& m, const std::string& key, std::string_view
   return parse<float>(m, key, context, "a number");
 }
 
+void MetadataWriter::operator()(const std::string& name, int64_t value) { metadata[prefix_ + name] = std::to_string(value); }
+void MetadataWriter::operator()(const std::string& name, uint64_t value) { metadata[prefix_ + name] = std::to_string(value); }
+void MetadataWriter::operator()(const std::string& name, bool value) { metadata[prefix_ + name] = value ? "1" : "0"; }
+void MetadataWriter::operator()(const std::string& name, float value) { metadata[prefix_ + name] = fmt::format("{}", value); }
+void MetadataWriter::operator()(const std::string& name, const std::string& value) { metadata[prefix_ + name] = value; }
+
+void MetadataReader::operator()(const std::string& name, int64_t& value) const {
+  value = metadata_int(metadata_, prefix_ + name, context_);
+}
+void MetadataReader::operator()(const std::string& name, uint64_t& value) const {
+  value = metadata_uint(metadata_, prefix_ + name, context_);
+}
+void MetadataReader::operator()(const std::string& name, bool& value) const {
+  value = metadata_int(metadata_, prefix_ + name, context_) != 0;
+}
+void MetadataReader::operator()(const std::string& name, float& value) const {
+  value = metadata_float(metadata_, prefix_ + name, context_);
+}
+void MetadataReader::operator()(const std::string& name, std::string& value) const {
+  value = metadata_string(metadata_, prefix_ + name, context_);
+}
+
 }  // namespace fresco::io

@@ -23,6 +23,19 @@ std::map<std::string, Tensor> module_state(const nn::Module& module) {
   return out;
 }
 
+std::map<std::string, Tensor> with_prefix(const std::map<std::string, Tensor>& tensors, const std::string& prefix) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [name, t] : tensors) out[prefix + name] = t;
+  return out;
+}
+
+std::map<std::string, Tensor> strip_prefix(const std::map<std::string, Tensor>& tensors, const std::string& prefix) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [name, t] : tensors)
+    if (name.rfind(prefix, 0) == 0) out[name.substr(prefix.size())] = t;
+  return out;
+}
+
 void load_module_state(nn::Module& module, const std::map<std::string, Tensor>& tensors, const std::string& source) {
   const std::map<std::string, Tensor> targets = module_state(module);
   std::vector<std::string> missing, unexpected, mismatched;

@@ -35,28 +35,27 @@ void GptConfig::validate() const {
   FRESCO_CHECK(dropout >= 0.f && dropout < 1.f, "GptConfig: dropout must be in [0, 1), got {}", dropout);
 }
 
-std::map<std::string, std::string> GptConfig::to_metadata() const {
-  return {{"gpt.vocab_size", std::to_string(vocab_size)}, {"gpt.context", std::to_string(context)},
-          {"gpt.d_model", std::to_string(d_model)},       {"gpt.heads", std::to_string(heads)},
-          {"gpt.layers", std::to_string(layers)},         {"gpt.mlp_ratio", std::to_string(mlp_ratio)},
-          {"gpt.dropout", fmt::format("{}", dropout)},    {"gpt.seed", std::to_string(seed)}};
-}
-
 namespace {
+
+// Each field once, for both directions of the metadata.
+template <class Config, class Field>
+void fields(Config& c, Field&& field) {
+  field("vocab_size", c.vocab_size), field("context", c.context), field("d_model", c.d_model);
+  field("heads", c.heads), field("layers", c.layers), field("mlp_ratio", c.mlp_ratio);
+  field("dropout", c.dropout), field("seed", c.seed);
+}
 
 }  // namespace
 
+std::map<std::string, std::string> GptConfig::to_metadata() const {
+  io::MetadataWriter writer("gpt.");
+  fields(*this, writer);
+  return writer.metadata;
+}
+
 GptConfig GptConfig::from_metadata(const std::map<std::string, std::string>& m) {
-  constexpr const char* kContext = "GptConfig::from_metadata";
   GptConfig c;
-  c.vocab_size = io::metadata_int(m, "gpt.vocab_size", kContext);
-  c.context = io::metadata_int(m, "gpt.context", kContext);
-  c.d_model = io::metadata_int(m, "gpt.d_model", kContext);
-  c.heads = io::metadata_int(m, "gpt.heads", kContext);
-  c.layers = io::metadata_int(m, "gpt.layers", kContext);
-  c.mlp_ratio = io::metadata_int(m, "gpt.mlp_ratio", kContext);
-  c.seed = io::metadata_uint(m, "gpt.seed", kContext);
-  c.dropout = io::metadata_float(m, "gpt.dropout", kContext);
+  fields(c, io::MetadataReader(m, "gpt.", "GptConfig::from_metadata"));
   c.validate();
   return c;
 }

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <fresco/error.hpp>
+
 namespace fresco {
 
 std::string format_duration(double seconds) {
@@ -36,6 +38,8 @@ std::string format_progress(const Progress& p) {
 }
 
 ProgressCallback progress_bar(std::FILE* stream, double interval_seconds) {
+  FRESCO_CHECK(stream != nullptr, "progress_bar: the stream is null");
+  FRESCO_CHECK(interval_seconds >= 0, "progress_bar: interval_seconds must be >= 0, got {}", interval_seconds);
   struct State {
     std::FILE* out;
     bool tty;

@@ -44,27 +44,35 @@ int64_t ImageTokenizerConfig::levels() const { return std::countr_zero(static_ca
 
 int64_t ImageTokenizerConfig::level_width(int64_t level) const { return std::min(max_width, width << level); }
 
+namespace {
+
+// Each field once, for both directions of the metadata.
+template <class Config, class Field>
+void fields(Config& c, Field&& field) {
+  field("image_size", c.image_size), field("channels", c.channels), field("downsample", c.downsample);
+  field("width", c.width), field("max_width", c.max_width), field("res_blocks", c.res_blocks);
+  field("codes", c.codes), field("code_dim", c.code_dim), field("seed", c.seed);
+}
+
+// The quantiser's training options (its seed derives from the config's).
+template <class Options, class Field>
+void quantizer_fields(Options& o, Field&& field) {
+  field("commitment", o.commitment), field("decay", o.decay), field("epsilon", o.epsilon);
+  field("dead_threshold", o.dead_threshold);
+}
+
+}  // namespace
+
 std::map<std::string, std::string> ImageTokenizerConfig::to_metadata(const std::string& prefix) const {
-  return {{prefix + "image_size", std::to_string(image_size)}, {prefix + "channels", std::to_string(channels)},
-          {prefix + "downsample", std::to_string(downsample)}, {prefix + "width", std::to_string(width)},
-          {prefix + "max_width", std::to_string(max_width)},   {prefix + "res_blocks", std::to_string(res_blocks)},
-          {prefix + "codes", std::to_string(codes)},           {prefix + "code_dim", std::to_string(code_dim)},
-          {prefix + "seed", std::to_string(seed)}};
+  io::MetadataWriter writer(prefix);
+  fields(*this, writer);
+  return writer.metadata;
 }
 
 ImageTokenizerConfig ImageTokenizerConfig::from_metadata(const std::map<std::string, std::string>& m,
                                                          const std::string& prefix) {
-  const char* where = "ImageTokenizerConfig";
   ImageTokenizerConfig c;
-  c.image_size = io::metadata_int(m, prefix + "image_size", where);
-  c.channels = io::metadata_int(m, prefix + "channels", where);
-  c.downsample = io::metadata_int(m, prefix + "downsample", where);
-  c.width = io::metadata_int(m, prefix + "width", where);
-  c.max_width = io::metadata_int(m, prefix + "max_width", where);
-  c.res_blocks = io::metadata_int(m, prefix + "res_blocks", where);
-  c.codes = io::metadata_int(m, prefix + "codes", where);
-  c.code_dim = io::metadata_int(m, prefix + "code_dim", where);
-  c.seed = io::metadata_uint(m, prefix + "seed", where);
+  fields(c, io::MetadataReader(m, prefix, "ImageTokenizerConfig::from_metadata"));
   c.validate();
   return c;
 }
@@ -169,6 +177,9 @@ Tensor ImageTokenizer::decode(const std::vector<int64_t>& ids, int64_t batch) co
 
 void ImageTokenizer::save(const std::string& path) const {
   auto meta = config_.to_metadata();
+  io::MetadataWriter quantizer_options("vq.quantizer.");
+  quantizer_fields(quantizer.options(), quantizer_options);
+  meta.merge(quantizer_options.metadata);
   meta["format"] = kFormat;
   io::save(*this, path, meta);
 }
@@ -180,12 +191,14 @@ std::unique_ptr<ImageTokenizer> ImageTokenizer::load(const std::string& path) {
     throw IoError(fmt::format("ImageTokenizer::load: {} is not an image tokenizer (metadata \"format\" is not \"{}\")",
                               path, kFormat));
   ImageTokenizerConfig config;
+  QuantizerOptions quantizer_options;
   try {
     config = ImageTokenizerConfig::from_metadata(meta);
+    quantizer_fields(quantizer_options, io::MetadataReader(meta, "vq.quantizer.", "ImageTokenizer::load"));
   } catch (const Error& e) {
     throw IoError(fmt::format("ImageTokenizer::load: {}: {}", path, e.what()));
   }
-  auto tok = std::make_unique<ImageTokenizer>(config);
+  auto tok = std::make_unique<ImageTokenizer>(config, quantizer_options);
   io::load_module_state(*tok, io::load_safetensors(path), path);
   tok->eval();
   return tok;

@@ -3,6 +3,7 @@
 #include <fresco/vq/trainer.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -29,19 +30,6 @@ namespace {
 
 constexpr const char* kCheckpointFormat = "fresco-image-tokenizer-checkpoint";
 constexpr float kSlope = 0.2f;
-
-std::map<std::string, Tensor> with_prefix(const std::map<std::string, Tensor>& m, const std::string& prefix) {
-  std::map<std::string, Tensor> out;
-  for (const auto& [k, v] : m) out[prefix + k] = v;
-  return out;
-}
-
-std::map<std::string, Tensor> strip_prefix(const std::map<std::string, Tensor>& m, const std::string& prefix) {
-  std::map<std::string, Tensor> out;
-  for (const auto& [k, v] : m)
-    if (k.rfind(prefix, 0) == 0) out[k.substr(prefix.size())] = v;
-  return out;
-}
 
 float norm(const Tensor& t) {
   double s = 0;
@@ -143,6 +131,10 @@ ImageTokenizerTrainer::ImageTokenizerTrainer(ImageTokenizer& tokenizer, Tensor i
                      c.image_size, c.image_size, images.defined() ? shape_str(images.shape()) : "none");
   FRESCO_CHECK(options.batch_size <= images.size(0), "ImageTokenizerTrainer: batch_size {} is more than the {} images",
                options.batch_size, images.size(0));
+  FRESCO_CHECK((c.image_size >> options.discriminator.layers) >= 2,
+               "ImageTokenizerTrainer: {} stride-2 discriminator layers leave less than 2x2 of {}x{} images; use at "
+               "most {}",
+               options.discriminator.layers, c.image_size, c.image_size, std::countr_zero(static_cast<uint64_t>(c.image_size)) - 1);
   s_ = std::make_unique<State>(tokenizer, images.contiguous(), std::move(options));
   tokenizer.train();
 }
@@ -199,8 +191,8 @@ ImageTokenizerStepLosses ImageTokenizerTrainer::train_step() {
   total.backward();
   s.apply(s.tokenizer, s.opt_tok);
   if (disc_on) {
-    // Hinge loss on real images and the (detached) reconstructions.
-    Tensor d_loss = mean(relu(1.f - s.d(x))) + mean(relu(1.f + s.d(out.reconstruction.detach())));
+    // Hinge loss on real images and the (detached) reconstructions, halved as in VQGAN.
+    Tensor d_loss = (mean(relu(1.f - s.d(x))) + mean(relu(1.f + s.d(out.reconstruction.detach())))) * 0.5f;
     l.d_loss = d_loss.item();
     s.check_finite(l.d_loss, "discriminator loss");
     s.d.zero_grad();
@@ -214,10 +206,10 @@ ImageTokenizerStepLosses ImageTokenizerTrainer::train_step() {
 void ImageTokenizerTrainer::save_checkpoint(const std::string& path) const {
   const State& s = *s_;
   std::map<std::string, Tensor> t;
-  t.merge(with_prefix(io::module_state(s.tokenizer), "tokenizer."));
-  t.merge(with_prefix(io::module_state(s.d), "d."));
-  t.merge(with_prefix(s.opt_tok.state_dict(), "opt_tokenizer."));
-  t.merge(with_prefix(s.opt_d.state_dict(), "opt_d."));
+  t.merge(io::with_prefix(io::module_state(s.tokenizer), "tokenizer."));
+  t.merge(io::with_prefix(io::module_state(s.d), "d."));
+  t.merge(io::with_prefix(s.opt_tok.state_dict(), "opt_tokenizer."));
+  t.merge(io::with_prefix(s.opt_d.state_dict(), "opt_d."));
   auto meta = s.tokenizer.config().to_metadata();
   meta["format"] = kCheckpointFormat;
   meta["step"] = std::to_string(s.step);
@@ -233,11 +225,17 @@ void ImageTokenizerTrainer::load_checkpoint(const std::string& path) {
                               "(metadata \"format\" is not \"{}\")",
                               path, kCheckpointFormat));
   const auto t = io::load_safetensors(path);
-  io::load_module_state(s.tokenizer, strip_prefix(t, "tokenizer."), path);
-  io::load_module_state(s.d, strip_prefix(t, "d."), path);
-  s.opt_tok.load_state_dict(strip_prefix(t, "opt_tokenizer."));
-  s.opt_d.load_state_dict(strip_prefix(t, "opt_d."));
-  s.step = io::metadata_int(meta, "step", path);
+  try {
+    io::load_module_state(s.tokenizer, io::strip_prefix(t, "tokenizer."), path);
+    io::load_module_state(s.d, io::strip_prefix(t, "d."), path);
+    s.opt_tok.load_state_dict(io::strip_prefix(t, "opt_tokenizer."));
+    s.opt_d.load_state_dict(io::strip_prefix(t, "opt_d."));
+    s.step = io::metadata_int(meta, "step");
+  } catch (const IoError&) {
+    throw;
+  } catch (const Error& e) {
+    throw Error(fmt::format("ImageTokenizerTrainer::load_checkpoint: {}: {}", path, e.what()));
+  }
 }
 
 void ImageTokenizerTrainer::write_samples(const std::string& path) const {
@@ -273,6 +271,7 @@ ImageTokenizerTrainSummary ImageTokenizerTrainer::train() {
     if (!o.out_dir.empty()) {
       if (s.step % o.log_every == 0) {
         std::ofstream log(o.out_dir + "/metrics.jsonl", std::ios::app);
+        if (!log) throw IoError(fmt::format("ImageTokenizerTrainer: cannot append to {}/metrics.jsonl", o.out_dir));
         log << fmt::format("{{\"step\": {}, \"reconstruction\": {}, \"commitment\": {}, \"perplexity\": {}, "
                            "\"restarted\": {}, \"g_adversarial\": {}, \"adaptive_weight\": {}, \"d_loss\": {}}}\n",
                            s.step, l.reconstruction, l.commitment, l.perplexity, l.restarted, l.g_adversarial,

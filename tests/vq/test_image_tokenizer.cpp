@@ -110,12 +110,14 @@ TEST_CASE("ImageTokenizer: a few Adam steps learn four flat colours", "[vq]") {
 
 TEST_CASE("ImageTokenizer: save and load give the same tokens and images", "[vq]") {
   fresco::test::TempDir dir;
-  vq::ImageTokenizer tok(tiny_config());
+  vq::ImageTokenizer tok(tiny_config(), {.commitment = 0.5f, .decay = 0.9f});
   tok(flat_colours() * 2.f - 1.f);   // one training-mode pass moves the codebook
   tok.eval();
   tok.save(dir.file("tok.safetensors"));
   const auto loaded = vq::ImageTokenizer::load(dir.file("tok.safetensors"));
   CHECK(loaded->config().codes == 16);
+  CHECK(loaded->quantizer.options().commitment == 0.5f);   // the training options come back too
+  CHECK(loaded->quantizer.options().decay == 0.9f);
   CHECK_FALSE(loaded->is_training());
   const Tensor images = rand({2, 3, 8, 8});
   const auto ids = tok.encode(images);

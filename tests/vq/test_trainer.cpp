@@ -2,6 +2,7 @@
 // ImageTokenizerTrainer: the discriminator's warm-up, the adaptive weight, exact resume, PSNR.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 
 #include <fresco/vq/trainer.hpp>
@@ -66,6 +67,28 @@ TEST_CASE("ImageTokenizerTrainer: the discriminator joins after its warm-up", "[
   CHECK(trainer.batch(1).shape() == Shape{2, 3, 8, 8});
 }
 
+TEST_CASE("ImageTokenizerTrainer: the adaptive weight is VQGAN's ratio of gradient norms", "[vq]") {
+  // Run A takes three steps; run B, identical, takes two and recomputes step 2's weight by hand.
+  vq::ImageTokenizer tok_a(tiny_config()), tok_b(tiny_config());
+  vq::ImageTokenizerTrainer a(tok_a, tiny_images(), tiny_options()), b(tok_b, tiny_images(), tiny_options());
+  a.train_step(), a.train_step(), b.train_step(), b.train_step();
+  const float got = a.train_step().adaptive_weight;
+  const Tensor x = b.batch(2);
+  const auto out = tok_b(x);
+  const Tensor rec = l1_loss(out.reconstruction, x);
+  const Tensor adv = -mean(b.discriminator()(out.reconstruction));
+  auto norm = [](const Tensor& g) {
+    double s = 0;
+    for (float v : g.to_vector()) s += double(v) * v;
+    return std::sqrt(s);
+  };
+  const Tensor& last = tok_b.decoder.conv_out.weight;
+  const double g_rec = norm(fresco::grad({rec}, {last}, {}, {.retain_graph = true})[0]);
+  const double g_adv = norm(fresco::grad({adv}, {last})[0]);
+  REQUIRE(g_adv > 0);
+  CHECK(got == Approx(0.5 * g_rec / (g_adv + 1e-4)).epsilon(1e-4));   // disc_weight 0.5
+}
+
 TEST_CASE("ImageTokenizerTrainer: a resumed run reproduces the uninterrupted one bit for bit", "[vq]") {
   fresco::test::TempDir a, b;
   std::vector<vq::ImageTokenizerStepLosses> full;
@@ -106,4 +129,7 @@ TEST_CASE("ImageTokenizerTrainer: option and data errors", "[vq]") {
   o = tiny_options();
   o.lr = 0;
   CHECK_THROWS_WITH(vq::ImageTokenizerTrainer(tok, tiny_images(), o), Catch::Contains("need lr > 0"));
+  o = tiny_options();
+  o.discriminator.layers = 3;   // 8x8 images: 1x1 patches
+  CHECK_THROWS_WITH(vq::ImageTokenizerTrainer(tok, tiny_images(), o), Catch::Contains("use at most 2"));
 }

@@ -27,7 +27,7 @@ struct CaptionedImages {
   /// The class labels of each image (`data::Example::labels`: Shapes' attributes of each object,
   /// Fashion-MNIST's class), or empty when the data has none. The trainer draws its hard negative
   /// captions from images whose labels differ in exactly one place (see
-  /// `GanTrainerOptions::contrastive_hard_negatives`).
+  /// `GanContrastiveOptions::hard_negatives`).
   std::vector<std::vector<int64_t>> labels;
 
   int64_t size() const { return images.defined() ? images.size(0) : 0; }

@@ -43,6 +43,7 @@ public:
   /// With fixed captions and seed, the statistics are a function of the weights alone.
   void refresh_statistics(const std::function<TextFeatures(int64_t)>& captions, uint64_t seed);
 
+  /// The averaged generator (in eval mode unless a caller switched it).
   Generator& generator() { return *ema_; }
   const Generator& generator() const { return *ema_; }
 

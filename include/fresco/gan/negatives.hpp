@@ -39,7 +39,9 @@ public:
   /// Throws `fresco::Error` for negative counts or labels of another size.
   NegativeSampler(const std::vector<std::vector<int64_t>>& labels, int64_t data_size, Counts counts);
 
+  /// Random negatives per step.
   int64_t random_count() const { return counts_.random; }
+  /// Hard negatives per batch row.
   int64_t hard_count() const { return counts_.hard; }
   /// Negatives a batch of `batch` rows gets: random_count() + batch · hard_count().
   int64_t rows(int64_t batch) const { return counts_.random + batch * counts_.hard; }
@@ -50,8 +52,9 @@ public:
   /// above, drawn from `pick`.
   std::vector<int64_t> sample(const std::vector<int64_t>& batch_indices, fresco::Generator& pick) const;
 
-  /// One hard negative of image `i`: its `attempt`-th, changing place (start + attempt) mod
-  /// the number of places; a random image when i has no labels or no image differs there.
+  /// One hard negative of image `i` in [0, data_size): its `attempt`-th (>= 0), changing place
+  /// (start + attempt) mod the number of places; a random image when i has no labels or no image
+  /// differs there. Throws `fresco::Error` for an image or attempt out of range.
   int64_t hard_negative(int64_t i, int64_t attempt, uint64_t start, fresco::Generator& pick) const;
 
 private:

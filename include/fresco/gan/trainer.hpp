@@ -110,6 +110,7 @@ public:
   int64_t step() const;
   /// The average of G's weights (in eval mode).
   Generator& ema_generator();
+  /// The options the trainer was built with.
   const GanTrainerOptions& options() const;
 
 private:

@@ -123,6 +123,7 @@ struct GanOutputOptions {
 
 /// Options of `GanTrainer`. Checked in its constructor.
 struct GanTrainerOptions {
+  /// The adversarial loss of both nets.
   GanLoss loss = GanLoss::hinge;
   /// Image-caption pairs per step.
   int64_t batch_size = 64;
@@ -134,12 +135,12 @@ struct GanTrainerOptions {
   int64_t stop_at_step = 0;
   /// Seed of the data order, the noise and everything random in a step.
   uint64_t seed = 0;
-  GanOptimizerOptions optimizer;
-  GanPenaltyOptions penalty;
-  GanContrastiveOptions contrastive;
-  AlignOptions alignment;
-  GanTextOptions text;
-  GanOutputOptions output;
+  GanOptimizerOptions optimizer;       ///< Adam, clipping, the EMA
+  GanPenaltyOptions penalty;           ///< MA-GP
+  GanContrastiveOptions contrastive;   ///< contrastive losses, negatives, hard mismatches
+  AlignOptions alignment;              ///< the stage before the GAN
+  GanTextOptions text;                 ///< frozen or fine-tuned text model
+  GanOutputOptions output;             ///< checkpoints, samples, metrics
   /// Receives the progress of the alignment stage ("align") and of the GAN steps ("gan"), once
   /// a step; empty: silent. `fresco::progress_bar()` draws a bar.
   ProgressCallback on_progress;

@@ -25,6 +25,12 @@ namespace fresco::io {
 /// Every parameter and buffer of `module` by dotted name (the tensors themselves, not copies).
 std::map<std::string, Tensor> module_state(const nn::Module& module);
 
+/// `tensors` with `prefix` put before every name: several modules' states in one
+/// file ("g." + "fc.weight" -> "g.fc.weight").
+std::map<std::string, Tensor> with_prefix(const std::map<std::string, Tensor>& tensors, const std::string& prefix);
+/// The entries of `tensors` whose names start with `prefix`, with the prefix taken off.
+std::map<std::string, Tensor> strip_prefix(const std::map<std::string, Tensor>& tensors, const std::string& prefix);
+
 /// Copies `tensors` into `module`'s parameters and buffers, in place (every
 /// handle on them sees the new values). Strict: throws `fresco::Error`
 /// listing the missing, unexpected and mismatched names with their shapes,

@@ -39,4 +39,45 @@ double metadata_double(const Metadata& metadata, const std::string& key, std::st
 /// float written with `fmt::format("{}", x)`).
 float metadata_float(const Metadata& metadata, const std::string& key, std::string_view context = {});
 
+/// Writes a config's fields as metadata under a prefix. With `MetadataReader`, it lets a config
+/// list its fields once, in a function that calls `field(name, member)` for each member, and
+/// serve both directions:
+///
+///     template <class C, class F> void fields(C& c, F&& field) { field("layers", c.layers), field("seed", c.seed); }
+///     MetadataWriter w("gpt.");  fields(config, w);          // w.metadata["gpt.layers"] == "4"
+///     MetadataReader r(meta, "gpt.", "GptConfig");  fields(config, r);
+///
+/// Integers are written in decimal, bools as 1 or 0, floats in their shortest form that reads
+/// back exactly.
+class MetadataWriter {
+public:
+  explicit MetadataWriter(std::string prefix) : prefix_(std::move(prefix)) {}
+  void operator()(const std::string& name, int64_t value);
+  void operator()(const std::string& name, uint64_t value);
+  void operator()(const std::string& name, bool value);
+  void operator()(const std::string& name, float value);
+  void operator()(const std::string& name, const std::string& value);
+  Metadata metadata;
+
+private:
+  std::string prefix_;
+};
+
+/// Reads what `MetadataWriter` wrote, each field with the typed reads above (same errors).
+class MetadataReader {
+public:
+  MetadataReader(const Metadata& metadata, std::string prefix, std::string_view context)
+      : metadata_(metadata), prefix_(std::move(prefix)), context_(context) {}
+  void operator()(const std::string& name, int64_t& value) const;
+  void operator()(const std::string& name, uint64_t& value) const;
+  void operator()(const std::string& name, bool& value) const;
+  void operator()(const std::string& name, float& value) const;
+  void operator()(const std::string& name, std::string& value) const;
+
+private:
+  const Metadata& metadata_;
+  std::string prefix_;
+  std::string_view context_;
+};
+
 }  // namespace fresco::io

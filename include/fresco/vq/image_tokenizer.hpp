@@ -28,13 +28,15 @@ struct ImageTokenizerConfig {
   int64_t channels = 3;
   /// Downsampling factor: 2, 4, 8 or 16 (32×32 -> 8×8 tokens at 4); image_size / downsample >= 2.
   int64_t downsample = 4;
-  /// Channels at full resolution; they double at each halving, up to `max_width`.
+  /// Channels at full resolution; they double at each halving.
   int64_t width = 64;
+  /// Most channels at any resolution.
   int64_t max_width = 256;
   /// Residual blocks at each resolution, in the encoder and the decoder.
   int64_t res_blocks = 1;
-  /// Codebook size K and code dimension D.
+  /// Codebook size K.
   int64_t codes = 512;
+  /// Size D of a code vector (the encoder's output channels).
   int64_t code_dim = 64;
   /// Seed of the initial weights and of the codebook.
   uint64_t seed = 0;
@@ -60,22 +62,27 @@ struct ImageTokenizerConfig {
 class ResBlock : public nn::Module {
 public:
   explicit ResBlock(int64_t channels);
+  /// [B, channels, H, W] -> the same shape.
   Tensor forward(const Tensor& x) const;
+  /// `forward(x)`.
   Tensor operator()(const Tensor& x) const { return forward(x); }
-  nn::Conv2d conv1, conv2;
+  nn::Conv2d conv1, conv2;   ///< 3×3, padding 1
 };
 
 /// Images [B, C, S, S] in [-1, 1] -> features [B, code_dim, S/f, S/f]:
 /// conv3×3, then per level residual blocks and a 4×4 stride-2 conv, residual blocks, conv1×1.
 class Encoder : public nn::Module {
 public:
+  /// The layers of `config` (checked by the caller: `ImageTokenizer` validates it first).
   explicit Encoder(const ImageTokenizerConfig& config);
+  /// [B, C, S, S] -> [B, code_dim, S/f, S/f].
   Tensor forward(const Tensor& images) const;
+  /// `forward(images)`.
   Tensor operator()(const Tensor& images) const { return forward(images); }
-  nn::Conv2d conv_in;
-  nn::ModuleList<ResBlock> blocks;
-  nn::ModuleList<nn::Conv2d> downs;
-  nn::Conv2d conv_out;
+  nn::Conv2d conv_in;                 ///< C -> width, 3×3
+  nn::ModuleList<ResBlock> blocks;    ///< res_blocks at each level, full resolution first
+  nn::ModuleList<nn::Conv2d> downs;   ///< level l -> l + 1, 4×4 stride 2
+  nn::Conv2d conv_out;                ///< -> code_dim, 1×1
 
 private:
   int64_t res_blocks_;
@@ -85,12 +92,15 @@ private:
 /// conv3×3, residual blocks, then per level nearest ×2 upsampling, a conv3×3 and residual blocks, conv3×3.
 class Decoder : public nn::Module {
 public:
+  /// The layers of `config` (checked by the caller: `ImageTokenizer` validates it first).
   explicit Decoder(const ImageTokenizerConfig& config);
+  /// [B, code_dim, g, g] -> [B, C, g·f, g·f].
   Tensor forward(const Tensor& codes) const;
+  /// `forward(codes)`.
   Tensor operator()(const Tensor& codes) const { return forward(codes); }
-  nn::Conv2d conv_in;
-  nn::ModuleList<ResBlock> blocks;
-  nn::ModuleList<nn::Conv2d> ups;
+  nn::Conv2d conv_in;                 ///< code_dim -> the coarsest level's width, 3×3
+  nn::ModuleList<ResBlock> blocks;    ///< res_blocks at each level, coarsest first
+  nn::ModuleList<nn::Conv2d> ups;     ///< after a nearest ×2 upsampling: level l -> l − 1, 3×3
   nn::Conv2d conv_out;   ///< the last layer (VQGAN's adaptive weight reads its gradients)
 
 private:
@@ -104,6 +114,8 @@ private:
 ///     fresco::Tensor back = tok.decode(ids, images.size(0));   // [B, 3, 32, 32] in [0, 1]
 class ImageTokenizer : public nn::Module {
 public:
+  /// Validates `config`; the weights and the codebook are drawn from `config.seed` alone
+  /// (`quantizer.seed` is replaced by one derived from it).
   explicit ImageTokenizer(ImageTokenizerConfig config = {}, QuantizerOptions quantizer = {});
 
   /// What one pass of training reads.
@@ -114,6 +126,7 @@ public:
   /// Images [B, C, S, S] in [-1, 1] -> reconstruction through the codes (updates the codebook
   /// in training mode). Throws `ShapeError` for images of another shape.
   Output forward(const Tensor& images);
+  /// `forward(images)`.
   Output operator()(const Tensor& images) { return forward(images); }
 
   /// Images [B, C, S, S] in [0, 1] -> B · tokens() code ids, image by image in row-major grid order.
@@ -122,16 +135,18 @@ public:
   /// for a wrong count or an id outside [0, codes).
   Tensor decode(const std::vector<int64_t>& ids, int64_t batch) const;
 
-  /// Writes weights, codebook and config to one safetensors file (format "fresco-image-tokenizer").
+  /// Writes weights, codebook, config and the quantiser's options to one safetensors file
+  /// (format "fresco-image-tokenizer").
   void save(const std::string& path) const;
   /// Reads a file `save` wrote; throws `fresco::IoError` naming the file when it is not one.
   static std::unique_ptr<ImageTokenizer> load(const std::string& path);
 
+  /// The sizes the tokenizer was built with.
   const ImageTokenizerConfig& config() const { return config_; }
 
-  Encoder encoder;
-  VectorQuantizer quantizer;
-  Decoder decoder;
+  Encoder encoder;             ///< images -> features
+  VectorQuantizer quantizer;   ///< features -> codes
+  Decoder decoder;             ///< codes -> images
 
 private:
   void check_images(const Tensor& images, const char* where) const;

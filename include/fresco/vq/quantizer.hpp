@@ -24,7 +24,8 @@ struct QuantizerOptions {
   /// A code whose moving-average count (assignments per step) falls below this is dead: it is
   /// restarted at a random vector of the current batch (0: never restart).
   float dead_threshold = 0.03f;
-  /// Seed of the initial codebook and of the restarts.
+  /// Seed of the initial codebook and of the restarts (`ImageTokenizer` derives it from its
+  /// config's seed instead).
   uint64_t seed = 0;
 };
 
@@ -53,10 +54,12 @@ struct Quantized {
 ///     loss = reconstruction(decoder(q.codes)) + q.commitment_loss;
 class VectorQuantizer : public nn::Module {
 public:
+  /// `codes` >= 2 vectors of size `dim` >= 1; throws `fresco::Error` for those or options out of range.
   VectorQuantizer(int64_t codes, int64_t dim, QuantizerOptions options = {});
 
   /// z [B, dim, H, W] -> the nearest codes. Throws `ShapeError` for another shape.
   Quantized forward(const Tensor& z);
+  /// `forward(z)`.
   Quantized operator()(const Tensor& z) { return forward(z); }
 
   /// The nearest code (squared Euclidean distance; the lowest id on a tie) of each position of
@@ -66,8 +69,11 @@ public:
   /// [0, codes)); throws `fresco::Error` naming the first id out of range.
   Tensor lookup(const std::vector<int64_t>& ids, int64_t batch, int64_t height, int64_t width) const;
 
+  /// The codebook's size K.
   int64_t num_codes() const { return codes_; }
+  /// The size D of a code vector.
   int64_t dim() const { return dim_; }
+  /// The options the quantiser was built with.
   const QuantizerOptions& options() const { return options_; }
 
   Tensor codebook;       ///< buffer [codes, dim]: e_k = embed_sum_k / (smoothed cluster_size_k)

@@ -27,17 +27,21 @@ namespace fresco::vq {
 ///     fresco::Tensor logits = d(images);   // [8, 3, 32, 32] -> [8, 1, 8, 8]
 class PatchDiscriminator : public nn::Module {
 public:
+  /// Its sizes.
   struct Options {
     int64_t width = 32;    ///< channels of the first convolution; each next one doubles them
-    int64_t layers = 2;    ///< stride-2 convolutions
+    int64_t layers = 2;    ///< stride-2 convolutions, in [1, 8]
     uint64_t seed = 0;     ///< seed of the initial weights
   };
+  /// For images of `channels` channels; throws `fresco::Error` for sizes out of range.
   PatchDiscriminator(int64_t channels, Options options);
+  /// [B, C, S, S] -> [B, 1, S/2^layers, S/2^layers].
   Tensor forward(const Tensor& images) const;
+  /// `forward(images)`.
   Tensor operator()(const Tensor& images) const { return forward(images); }
 
-  nn::ModuleList<nn::Conv2d> downs;
-  nn::Conv2d out;
+  nn::ModuleList<nn::Conv2d> downs;   ///< 4×4 stride-2 convolutions
+  nn::Conv2d out;                     ///< 3×3 convolution to one logit
 };
 
 /// The reconstruction loss.
@@ -48,6 +52,7 @@ enum class ReconstructionLoss {
 
 /// Options of `ImageTokenizerTrainer`, checked in its constructor.
 struct ImageTokenizerTrainerOptions {
+  /// Images per step.
   int64_t batch_size = 32;
   /// Total steps (one tokenizer update, then one discriminator update once it is on).
   int64_t steps = 10000;
@@ -55,10 +60,12 @@ struct ImageTokenizerTrainerOptions {
   double minutes = 0;
   /// Seed of the data order and of the discriminator's initial weights.
   uint64_t seed = 0;
-  /// Adam for both nets.
+  /// Adam's learning rate for both nets.
   float lr = 2e-4f;
+  /// Adam's β1 and β2 for both nets (VQGAN's).
   float beta1 = 0.5f;
   float beta2 = 0.9f;
+  /// The reconstruction loss.
   ReconstructionLoss reconstruction = ReconstructionLoss::l1;
   /// Weight of the adversarial loss, times the adaptive weight λ = ‖∇_L rec‖ / (‖∇_L adv‖ + 1e-4)
   /// at the decoder's last layer L, λ clamped to [0, 1e4] (0: no discriminator).
@@ -74,7 +81,7 @@ struct ImageTokenizerTrainerOptions {
   std::string out_dir;
   int64_t checkpoint_every = 1000;   ///< 0: at the end only
   int64_t sample_every = 500;        ///< 0: at the end only
-  int64_t log_every = 10;
+  int64_t log_every = 10;            ///< metrics log line every this many steps
   /// Resume from out_dir/checkpoint.safetensors when it exists.
   bool resume = true;
   /// Receives a report a step (stage "vq"); empty: silent.
@@ -96,8 +103,8 @@ struct ImageTokenizerStepLosses {
 struct ImageTokenizerTrainSummary {
   int64_t steps = 0;        ///< step reached (counting resumed steps)
   int64_t steps_run = 0;    ///< steps this run took
-  double seconds = 0;
-  std::vector<ImageTokenizerStepLosses> history;
+  double seconds = 0;       ///< wall time of the run
+  std::vector<ImageTokenizerStepLosses> history;   ///< every step of this run, in order
 };
 
 /// Trains `tokenizer` (kept by reference: it must outlive the trainer) on `images` [N, C, S, S]
@@ -125,11 +132,14 @@ public:
 
   /// The tokenizer, the discriminator, both optimizers and the step, in one file.
   void save_checkpoint(const std::string& path) const;
+  /// Restores what `save_checkpoint` wrote; throws `fresco::Error` / `IoError` naming the file.
   void load_checkpoint(const std::string& path);
   /// A grid of 8 fixed training images (top row) above their reconstructions (bottom row).
   void write_samples(const std::string& path) const;
 
+  /// Steps taken so far (resumed ones included).
   int64_t step() const;
+  /// The discriminator the trainer owns.
   PatchDiscriminator& discriminator();
 
 private:
