@@ -71,6 +71,66 @@ std::vector<double> evaluate_classifier(Classifier& model, std::shared_ptr<const
   return acc;
 }
 
+namespace {
+
+// What the steps since the last report add up to.
+struct Window {
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0, steps = 0;
+};
+
+// The summed cross-entropy of every head on `b`, counting right answers into `w`.
+Tensor heads_loss(Classifier& model, const data::Batch& b, Window& w) {
+  const auto& heads = model.config().heads;
+  const std::vector<Tensor> logits = model.logits(b.images);
+  Tensor loss;
+  for (size_t h = 0; h < heads.size(); ++h) {
+    const std::vector<int64_t> y = head_labels(b, h, heads[h]);
+    const Tensor l = cross_entropy(logits[h], y);
+    loss = loss.defined() ? loss + l : l;
+    w.correct += count_correct(logits[h].detach(), y);
+    w.seen += static_cast<int64_t>(y.size());
+  }
+  return loss;
+}
+
+// The report after `step` steps, `now` seconds in.
+Progress step_progress(const Window& w, int64_t step, int64_t total_steps, int64_t epoch, float lr, double now,
+                       double fraction, double budget_s) {
+  Progress p;
+  p.stage = "classifier";
+  p.step = step;
+  p.total = total_steps;
+  p.elapsed = now;
+  p.fraction = fraction;
+  // ETA from whichever budget binds: the steps left at the current pace, or the clock.
+  if (total_steps > 0) p.eta = now / static_cast<double>(step) * static_cast<double>(total_steps - step);
+  if (budget_s > 0) p.eta = std::max(0.0, total_steps > 0 ? std::min(p.eta, budget_s - now) : budget_s - now);
+  p.values = {{"epoch", static_cast<double>(epoch)},
+              {"loss", w.loss_sum / static_cast<double>(std::max<int64_t>(w.steps, 1))},
+              {"acc %", 100.0 * static_cast<double>(w.correct) / static_cast<double>(std::max<int64_t>(w.seen, 1))},
+              {"lr", lr}};
+  return p;
+}
+
+// The final report: the test accuracy of each head.
+Progress final_progress(const ClassifierReport& r, int64_t total_steps) {
+  Progress p;
+  p.stage = "classifier";
+  p.step = r.steps;
+  p.total = total_steps;
+  p.elapsed = r.train_seconds;
+  p.fraction = 1;
+  p.eta = 0;
+  p.done = true;
+  for (size_t h = 0; h < r.test_accuracy.size(); ++h)
+    p.values.emplace_back(r.test_accuracy.size() == 1 ? std::string("test acc %") : fmt::format("test acc {} %", h),
+                          100.0 * r.test_accuracy[h]);
+  return p;
+}
+
+}  // namespace
+
 ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data::Dataset> train,
                                   std::shared_ptr<const data::Dataset> test, const TrainClassifierOptions& o) {
   FRESCO_CHECK(o.epochs > 0 || o.minutes > 0 || o.max_steps > 0,
@@ -87,63 +147,37 @@ ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data:
   int64_t total_steps = o.epochs > 0 ? o.epochs * per_epoch : 0;
   if (o.max_steps > 0) total_steps = total_steps > 0 ? std::min(total_steps, o.max_steps) : o.max_steps;
   const double budget_s = o.minutes * 60.0;
-  const auto& heads = model.config().heads;
-
   // Warm-up, then cosine from lr to 0 over the whole progress, the warm-up line capping it.
   const optim::WarmupCosineLr schedule(
       o.lr, total_steps, {.warmup_steps = o.warmup_steps, .budget_seconds = budget_s, .decay_from_start = true});
   optim::AdamW opt(model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay});
   model.train();
-  ClassifierReport report;
   const auto t0 = Clock::now();
-  double loss_sum = 0;
-  int64_t correct = 0, seen = 0, window = 0;
+  Window window;
   int64_t step = 0;
   bool done = false;
   for (int64_t epoch = 0; !done; ++epoch) {
     for (data::Batch& b : loader.epoch(epoch)) {
       const double elapsed = seconds_since(t0);
-      if (schedule.progress(step, elapsed) >= 1.0) {
-        done = true;
-        break;
-      }
+      if ((done = schedule.progress(step, elapsed) >= 1.0)) break;
       const float lr = schedule.lr_at(step, elapsed);
       opt.set_lr(lr);
-
-      const std::vector<Tensor> logits = model.logits(b.images);
-      Tensor loss;
-      for (size_t h = 0; h < heads.size(); ++h) {
-        const std::vector<int64_t> y = head_labels(b, h, heads[h]);
-        const Tensor l = cross_entropy(logits[h], y);
-        loss = loss.defined() ? loss + l : l;
-        correct += count_correct(logits[h].detach(), y);
-        seen += static_cast<int64_t>(y.size());
-      }
+      const Tensor loss = heads_loss(model, b, window);
       loss.backward();
       opt.step();
       opt.zero_grad();
-      loss_sum += loss.item();
-      ++window;
+      window.loss_sum += loss.item();
+      ++window.steps;
       ++step;
-      if (o.log_every > 0 && (step % o.log_every == 0)) {
-        if (o.on_progress) {
-          const double now = seconds_since(t0);
-          Progress p{.stage = "classifier", .step = step, .total = total_steps, .elapsed = now};
-          p.fraction = schedule.progress(step, now);
-          // ETA from whichever budget binds: the steps left at the current pace, or the clock.
-          if (total_steps > 0) p.eta = now / static_cast<double>(step) * static_cast<double>(total_steps - step);
-          if (budget_s > 0) p.eta = std::max(0.0, total_steps > 0 ? std::min(p.eta, budget_s - now) : budget_s - now);
-          p.values = {{"epoch", static_cast<double>(epoch)},
-                      {"loss", loss_sum / static_cast<double>(window)},
-                      {"acc %", 100.0 * static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1))},
-                      {"lr", lr}};
-          o.on_progress(p);
-        }
-        loss_sum = 0;
-        correct = seen = window = 0;
+      if (o.log_every > 0 && step % o.log_every == 0) {
+        const double now = seconds_since(t0);
+        if (o.on_progress)
+          o.on_progress(step_progress(window, step, total_steps, epoch, lr, now, schedule.progress(step, now), budget_s));
+        window = {};
       }
     }
   }
+  ClassifierReport report;
   report.steps = step;
   report.epochs = static_cast<double>(step) / static_cast<double>(per_epoch);
   report.train_seconds = seconds_since(t0);
@@ -151,14 +185,7 @@ ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data:
   const auto t1 = Clock::now();
   report.test_accuracy = evaluate_classifier(model, std::move(test));
   report.eval_seconds = seconds_since(t1);
-  if (o.on_progress) {
-    Progress p{.stage = "classifier", .step = step, .total = total_steps, .elapsed = report.train_seconds,
-               .fraction = 1, .eta = 0, .done = true};
-    for (size_t h = 0; h < report.test_accuracy.size(); ++h)
-      p.values.emplace_back(report.test_accuracy.size() == 1 ? std::string("test acc %") : fmt::format("test acc {} %", h),
-                            100.0 * report.test_accuracy[h]);
-    o.on_progress(p);
-  }
+  if (o.on_progress) o.on_progress(final_progress(report, total_steps));
   return report;
 }
 

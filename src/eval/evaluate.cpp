@@ -217,68 +217,89 @@ EvaluationReport evaluate_text_to_image(const GenerateFn& generate, Classifier& 
   return evaluate_text_to_image(generate, judge_of(classifier), kind, options);
 }
 
-EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJudge& judge, DatasetKind kind,
-                                        const EvaluateOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  FRESCO_CHECK(static_cast<bool>(generate), "evaluate_text_to_image: expected a generate function, found an empty one");
-  check_options(options);
-  check_judge(judge, kind);
-  const double held_fraction = kind == DatasetKind::shapes ? options.held_out_fraction : 0.0;
-  const auto prompts = make_prompts(kind, options.samples, options.seed, held_fraction);
-  const RealImages real(kind, options, judge.config.image_size);
-  // Progress is counted in calls of the generator, the part that takes the time.
-  const auto seen_prompts = std::count_if(prompts.begin(), prompts.end(), [](const Prompt& p) { return !p.held_out; });
-  const int64_t total_calls = (options.samples + options.batch - 1) / options.batch +
-                              std::min<int64_t>(options.diversity_captions, seen_prompts);
-  int64_t calls_done = 0;
-  auto call_done = [&] {
-    ++calls_done;
-    if (!options.on_progress) return;
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    Progress p{.stage = "evaluate", .step = calls_done, .total = total_calls, .elapsed = elapsed};
-    p.fraction = std::min(1.0, static_cast<double>(calls_done) / static_cast<double>(total_calls));
-    p.eta = elapsed / static_cast<double>(calls_done) * static_cast<double>(std::max<int64_t>(total_calls - calls_done, 0));
-    options.on_progress(p);
-  };
+namespace {
 
-  // 1. Generated images of every prompt: predicted labels, and the features of seen prompts.
-  std::vector<std::vector<int64_t>> intended, predicted(judge.config.heads.size());
+// Counts the generator's calls (the part that takes the time) and reports each.
+class CallProgress {
+public:
+  CallProgress(const ProgressCallback& on_progress, int64_t total)
+      : on_progress_(on_progress), total_(total), start_(std::chrono::steady_clock::now()) {}
+  void done() {
+    ++calls_;
+    if (!on_progress_) return;
+    Progress p = report();
+    p.fraction = std::min(1.0, static_cast<double>(calls_) / static_cast<double>(total_));
+    p.eta = p.elapsed / static_cast<double>(calls_) * static_cast<double>(std::max<int64_t>(total_ - calls_, 0));
+    on_progress_(p);
+  }
+  void finish(const EvaluationReport& r) {
+    if (!on_progress_) return;
+    Progress p = report();
+    p.fraction = 1;
+    p.eta = 0;
+    p.done = true;
+    double seen = 0;
+    for (double a : r.accuracy_seen) seen += a;
+    p.values = {{"seen acc %", 100.0 * seen / static_cast<double>(std::max<size_t>(r.accuracy_seen.size(), 1))},
+                {"FD", r.frechet_distance},
+                {"FD floor", r.frechet_floor}};
+    on_progress_(p);
+  }
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+private:
+  Progress report() const {
+    Progress p;
+    p.stage = "evaluate";
+    p.step = calls_;
+    p.total = total_;
+    p.elapsed = seconds();
+    return p;
+  }
+  const ProgressCallback& on_progress_;
+  int64_t total_, calls_ = 0;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// Step 1: generated images of every prompt, their predicted labels, and the features of the seen prompts.
+struct Judged {
+  std::vector<std::vector<int64_t>> intended, predicted;
   std::vector<bool> held_out;
   std::vector<Tensor> seen_features;
+};
+
+Judged judge_prompts(const GenerateFn& generate, const ImageJudge& judge, const std::vector<Prompt>& prompts,
+                     const EvaluateOptions& options, CallProgress& progress) {
+  Judged j;
+  j.predicted.resize(judge.config.heads.size());
   for (int64_t b = 0, call = 0; b < options.samples; b += options.batch, ++call) {
     const int64_t e = std::min(b + options.batch, options.samples);
     std::vector<std::string> captions;
     for (int64_t i = b; i < e; ++i) {
       captions.push_back(prompts[i].caption);
-      intended.push_back(prompts[i].labels);
-      held_out.push_back(prompts[i].held_out);
+      j.intended.push_back(prompts[i].labels);
+      j.held_out.push_back(prompts[i].held_out);
     }
     const Tensor x = generate_checked(generate, captions, derive_seed(options.seed, kGenerate, call), judge.config);
     const auto labels = judge.predict(x);
-    FRESCO_CHECK(labels.size() == predicted.size(), "evaluate_text_to_image: the judge predicted {} heads, expected {}",
-                 labels.size(), predicted.size());
-    for (size_t h = 0; h < labels.size(); ++h) predicted[h].insert(predicted[h].end(), labels[h].begin(), labels[h].end());
+    FRESCO_CHECK(labels.size() == j.predicted.size(), "evaluate_text_to_image: the judge predicted {} heads, expected {}",
+                 labels.size(), j.predicted.size());
+    for (size_t h = 0; h < labels.size(); ++h)
+      j.predicted[h].insert(j.predicted[h].end(), labels[h].begin(), labels[h].end());
     const Tensor f = judge.features(x);
     std::vector<int64_t> seen_rows;
     for (int64_t i = b; i < e; ++i)
       if (!prompts[i].held_out) seen_rows.push_back(i - b);
-    if (!seen_rows.empty()) seen_features.push_back(index_select(f, 0, seen_rows));
-    call_done();
+    if (!seen_rows.empty()) j.seen_features.push_back(index_select(f, 0, seen_rows));
+    progress.done();
   }
-  const auto accuracy = conditional_accuracy(intended, predicted, held_out);
+  return j;
+}
 
-  // 2. Fréchet distance of generated (seen prompts) to real test images, and
-  // the floor between two disjoint real sets of the same size: the estimate
-  // is biased upwards for small sets, so both use the same count.
-  const Tensor generated = cat(seen_features, 0);
-  const int64_t m = std::min(generated.size(0), real.max_test_images() / 2);
-  FRESCO_CHECK(m >= 2, "evaluate_text_to_image: {} seen prompts are too few for a Fréchet distance", m);
-  const Tensor real_features = features_of(judge, real.test_images(2 * m, derive_seed(options.seed, kReal, 0)),
-                                           options.batch);
-  const auto real_a = feature_statistics(real_features.slice(0, 0, m));
-  const auto real_b = feature_statistics(real_features.slice(0, m, 2 * m));
-
-  // 3. Diversity among K images of one caption, generated and real.
+// Step 3: diversity among K images of one caption, generated and real, for the first seen prompts.
+void measure_diversity(const GenerateFn& generate, const ImageJudge& judge, const std::vector<Prompt>& prompts,
+                       const RealImages& real, const EvaluateOptions& options, CallProgress& progress,
+                       EvaluationReport& r) {
   std::vector<Tensor> generated_groups, real_groups;
   std::vector<const Prompt*> chosen;
   for (const Prompt& p : prompts)
@@ -290,10 +311,43 @@ EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJ
     real_groups.push_back(features_of(
         judge, real.like(*chosen[d], options.diversity_images, derive_seed(options.seed, kRealDiversity, d)),
         options.batch));
-    call_done();
+    progress.done();
   }
+  r.diversity_generated = diversity(generated_groups);
+  r.diversity_real = diversity(real_groups);
+  r.diversity_captions = static_cast<int64_t>(chosen.size());
+  r.diversity_images = options.diversity_images;
+}
+
+}  // namespace
+
+EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJudge& judge, DatasetKind kind,
+                                        const EvaluateOptions& options) {
+  FRESCO_CHECK(static_cast<bool>(generate), "evaluate_text_to_image: expected a generate function, found an empty one");
+  check_options(options);
+  check_judge(judge, kind);
+  const double held_fraction = kind == DatasetKind::shapes ? options.held_out_fraction : 0.0;
+  const auto prompts = make_prompts(kind, options.samples, options.seed, held_fraction);
+  const RealImages real(kind, options, judge.config.image_size);
+  const auto seen_prompts = std::count_if(prompts.begin(), prompts.end(), [](const Prompt& p) { return !p.held_out; });
+  CallProgress progress(options.on_progress, (options.samples + options.batch - 1) / options.batch +
+                                                 std::min<int64_t>(options.diversity_captions, seen_prompts));
+  const Judged judged = judge_prompts(generate, judge, prompts, options, progress);
+  const auto accuracy = conditional_accuracy(judged.intended, judged.predicted, judged.held_out);
+
+  // 2. Fréchet distance of generated (seen prompts) to real test images, and
+  // the floor between two disjoint real sets of the same size: the estimate
+  // is biased upwards for small sets, so both use the same count.
+  const Tensor generated = cat(judged.seen_features, 0);
+  const int64_t m = std::min(generated.size(0), real.max_test_images() / 2);
+  FRESCO_CHECK(m >= 2, "evaluate_text_to_image: {} seen prompts are too few for a Fréchet distance", m);
+  const Tensor real_features = features_of(judge, real.test_images(2 * m, derive_seed(options.seed, kReal, 0)),
+                                           options.batch);
+  const auto real_a = feature_statistics(real_features.slice(0, 0, m));
+  const auto real_b = feature_statistics(real_features.slice(0, m, 2 * m));
 
   EvaluationReport r;
+  measure_diversity(generate, judge, prompts, real, options, progress, r);
   r.dataset = dataset_kind_name(kind);
   r.heads = kind == DatasetKind::shapes ? data::Shapes::attribute_names() : std::vector<std::string>{"class"};
   r.accuracy_seen = accuracy.seen;
@@ -303,21 +357,8 @@ EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJ
   r.frechet_distance = frechet_distance(feature_statistics(generated.slice(0, 0, m)), real_a);
   r.frechet_floor = frechet_distance(real_a, real_b);
   r.frechet_samples = m;
-  r.diversity_generated = diversity(generated_groups);
-  r.diversity_real = diversity(real_groups);
-  r.diversity_captions = static_cast<int64_t>(chosen.size());
-  r.diversity_images = options.diversity_images;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (options.on_progress) {
-    Progress p{.stage = "evaluate", .step = calls_done, .total = total_calls, .elapsed = r.seconds, .fraction = 1,
-               .eta = 0, .done = true};
-    double seen = 0;
-    for (double a : r.accuracy_seen) seen += a;
-    p.values = {{"seen acc %", 100.0 * seen / static_cast<double>(std::max<size_t>(r.accuracy_seen.size(), 1))},
-                {"FD", r.frechet_distance},
-                {"FD floor", r.frechet_floor}};
-    options.on_progress(p);
-  }
+  r.seconds = progress.seconds();
+  progress.finish(r);
   return r;
 }
 

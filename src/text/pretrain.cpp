@@ -169,7 +169,11 @@ void check_options(const PretrainOptions& o) {
 
 // A report of the run at `step`: the share of the steps or of the time budget done, whichever is further.
 Progress report(const PretrainOptions& o, int64_t step, int64_t steps_run, int64_t last, double elapsed) {
-  Progress p{.stage = "pretrain", .step = step, .total = o.steps, .elapsed = elapsed};
+  Progress p;
+  p.stage = "pretrain";
+  p.step = step;
+  p.total = o.steps;
+  p.elapsed = elapsed;
   p.fraction = static_cast<double>(step) / static_cast<double>(o.steps);
   if (o.minutes > 0) p.fraction = std::max(p.fraction, elapsed / (o.minutes * 60));
   p.fraction = std::min(p.fraction, 1.0);
@@ -208,6 +212,45 @@ int64_t load_checkpoint(Gpt& gpt, optim::Optimizer& opt, const std::string& dir)
   return step;
 }
 
+// The loss before the first step: on the validation captions, or on the first batch without any.
+float initial_loss(Gpt& gpt, const Corpus& data, const PretrainOptions& o, int64_t step) {
+  if (!data.val.empty()) return validation_loss(gpt, data, o);
+  NoGradGuard guard;
+  const Batch b = train_batch(data, o, step);
+  return gpt.loss(b.ids, b.rows, b.seq).item();
+}
+
+// The summary's closing figures, once the steps are done.
+void summarise(PretrainSummary& s, Gpt& gpt, const Corpus& data, const PretrainOptions& o, int64_t step,
+               int64_t tokens, double seconds) {
+  s.seconds = seconds;
+  s.steps = step;
+  s.steps_run = static_cast<int64_t>(s.train_losses.size());
+  s.tokens_per_second = s.seconds > 0 ? static_cast<double>(tokens) / s.seconds : 0;
+  const size_t tail = std::min<size_t>(20, s.train_losses.size());
+  double sum = 0;
+  for (size_t i = s.train_losses.size() - tail; i < s.train_losses.size(); ++i) sum += s.train_losses[i];
+  s.final_train_loss = tail > 0 ? static_cast<float>(sum / static_cast<double>(tail)) : NAN;
+  const bool has_val = !data.val.empty();
+  s.final_val_loss = has_val ? validation_loss(gpt, data, o) : NAN;
+  s.final_val_perplexity = std::exp(s.final_val_loss);
+  if (has_val && s.steps_run > 0) s.val_losses.emplace_back(step, s.final_val_loss);
+}
+
+// The last report: the summary's figures.
+Progress final_report(const PretrainOptions& o, const PretrainSummary& s) {
+  Progress p = report(o, s.steps, s.steps_run, s.steps, s.seconds);
+  p.fraction = 1;
+  p.eta = 0;
+  p.done = true;
+  p.values = {{"loss", s.final_train_loss},
+              {"initial loss", s.initial_loss},
+              {"val", s.final_val_loss},
+              {"ppl", s.final_val_perplexity},
+              {"tok/s", s.tokens_per_second}};
+  return p;
+}
+
 }  // namespace
 
 PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vector<std::string>& corpus,
@@ -217,22 +260,17 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
   optim::AdamW opt(gpt.parameters(), {.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2, .weight_decay = o.weight_decay});
   int64_t step = o.resume.empty() ? 0 : load_checkpoint(gpt, opt, o.resume);
   const int64_t last = o.stop_at_step > 0 ? std::min(o.steps, o.stop_at_step) : o.steps;
-  if (o.on_progress && !o.resume.empty())
-    o.on_progress({.stage = "pretrain", .step = step, .total = o.steps,
-                   .message = fmt::format("resumed from {} at step {}", o.resume, step)});
-
+  if (o.on_progress && !o.resume.empty()) {
+    Progress p = report(o, step, 0, o.steps, 0);
+    p.message = fmt::format("resumed from {} at step {}", o.resume, step);
+    o.on_progress(p);
+  }
   PretrainSummary s;
   s.train_captions = static_cast<int64_t>(data.train.size());
   s.val_captions = static_cast<int64_t>(data.val.size());
   const bool has_val = !data.val.empty();
   gpt.train();
-  if (has_val) {
-    s.initial_loss = validation_loss(gpt, data, o);
-  } else {
-    NoGradGuard guard;
-    const Batch b = train_batch(data, o, step);
-    s.initial_loss = gpt.loss(b.ids, b.rows, b.seq).item();
-  }
+  s.initial_loss = initial_loss(gpt, data, o, step);
   float val = has_val ? s.initial_loss : NAN;
   if (has_val) s.val_losses.emplace_back(step, val);
 
@@ -265,37 +303,13 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
     if (o.on_progress) {
       const double now = seconds_since(t0);
       Progress p = report(o, step, static_cast<int64_t>(s.train_losses.size()), last, now);
-      p.values = {{"loss", s.train_losses.back()},
-                  {"val", val},
-                  {"tok/s", static_cast<double>(tokens) / now},
-                  {"lr", opt.lr()}};
+      p.values = {{"loss", s.train_losses.back()}, {"val", val}, {"tok/s", tokens / now}, {"lr", opt.lr()}};
       o.on_progress(p);
     }
   }
-  s.seconds = seconds_since(t0);
-  s.steps = step;
-  s.steps_run = static_cast<int64_t>(s.train_losses.size());
-  s.tokens_per_second = s.seconds > 0 ? static_cast<double>(tokens) / s.seconds : 0;
-  const size_t tail = std::min<size_t>(20, s.train_losses.size());
-  double sum = 0;
-  for (size_t i = s.train_losses.size() - tail; i < s.train_losses.size(); ++i) sum += s.train_losses[i];
-  s.final_train_loss = tail > 0 ? static_cast<float>(sum / static_cast<double>(tail)) : NAN;
-  s.final_val_loss = has_val ? validation_loss(gpt, data, o) : NAN;
-  s.final_val_perplexity = std::exp(s.final_val_loss);
-  if (has_val && s.steps_run > 0) s.val_losses.emplace_back(step, s.final_val_loss);
+  summarise(s, gpt, data, o, step, tokens, seconds_since(t0));
   if (!o.checkpoint_dir.empty() && s.steps_run > 0) save_checkpoint(gpt, tokenizer, opt, o.checkpoint_dir, step);
-  if (o.on_progress) {
-    Progress p = report(o, step, s.steps_run, step, s.seconds);
-    p.fraction = 1;
-    p.eta = 0;
-    p.done = true;
-    p.values = {{"loss", s.final_train_loss},
-                {"initial loss", s.initial_loss},
-                {"val", s.final_val_loss},
-                {"ppl", s.final_val_perplexity},
-                {"tok/s", s.tokens_per_second}};
-    o.on_progress(p);
-  }
+  if (o.on_progress) o.on_progress(final_report(o, s));
   return s;
 }
 
