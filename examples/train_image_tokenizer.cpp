@@ -26,8 +26,10 @@ struct Args {
   double minutes = 5;
   uint64_t seed = 0;
   int64_t limit = 0, test = 1000;
-  fresco::vq::ImageTokenizerConfig config;
-  fresco::vq::ImageTokenizerTrainerOptions train{.steps = 1'000'000'000, .checkpoint_every = 1000, .sample_every = 250};
+  // A small tokenizer and a brisk learning rate: on 2 cores a few minutes are a few hundred steps.
+  fresco::vq::ImageTokenizerConfig config{.width = 32, .max_width = 128};
+  fresco::vq::ImageTokenizerTrainerOptions train{
+      .steps = 1'000'000'000, .lr = 4e-4f, .disc_start = 500, .checkpoint_every = 1000, .sample_every = 250};
   std::string reconstruction = "l1";
 };
 
@@ -48,6 +50,7 @@ void add_options(CLI::App& app, Args& a) {
   cli::add_number(*model, "--downsample", a.config.downsample, "image pixels per token side (32x32 -> 8x8 at 4)")
       ->check(CLI::IsMember({2, 4, 8, 16}));
   cli::add_number(*model, "--width", a.config.width, "channels at full resolution")->check(cli::positive());
+  cli::add_number(*model, "--max-width", a.config.max_width, "most channels at any resolution")->check(cli::positive());
   cli::add_number(*model, "--codes", a.config.codes, "codebook size")->check(cli::closed(2, 1 << 20));
   cli::add_number(*model, "--code-dim", a.config.code_dim, "size of a code vector")->check(cli::closed(1, 4096));
   auto* train = app.add_option_group("Training");

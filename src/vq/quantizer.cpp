@@ -53,7 +53,9 @@ VectorQuantizer::VectorQuantizer(int64_t codes, int64_t dim, QuantizerOptions op
   fresco::Generator gen(mix_seed(options.seed, 0xC0DEB00Cull));
   for (auto& v : init) v = (2.f * gen.uniform() - 1.f) / static_cast<float>(codes);
   codebook = register_buffer("codebook", tensor(init, {codes, dim}));
-  cluster_size = register_buffer("cluster_size", ones({codes}));
+  // No code has been seen yet: the first training step restarts every code the batch does not
+  // use at one of its vectors, which starts the codebook where the encoder's outputs are.
+  cluster_size = register_buffer("cluster_size", zeros({codes}));
   embed_sum = register_buffer("embed_sum", tensor(std::move(init), {codes, dim}));
   updates = register_buffer("updates", zeros({1}));
 }

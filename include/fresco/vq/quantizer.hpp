@@ -77,7 +77,7 @@ public:
   const QuantizerOptions& options() const { return options_; }
 
   Tensor codebook;       ///< buffer [codes, dim]: e_k = embed_sum_k / (smoothed cluster_size_k)
-  Tensor cluster_size;   ///< buffer [codes]: moving average of each code's assignments per step
+  Tensor cluster_size;   ///< buffer [codes]: moving average of each code's assignments per step (0 at first)
   Tensor embed_sum;      ///< buffer [codes, dim]: moving average of the sum of each code's vectors
   Tensor updates;        ///< buffer [1]: training steps taken (seeds the restarts)
 
