@@ -26,10 +26,11 @@ struct Args {
   double minutes = 5;
   uint64_t seed = 0;
   int64_t limit = 0, test = 1000;
-  // A small tokenizer and a brisk learning rate: on 2 cores a few minutes are a few hundred steps.
+  // A small tokenizer, a brisk learning rate and the discriminator only once the reconstructions
+  // hold: on 2 cores a few minutes are a thousand or two steps (docs/image-tokenizer.md).
   fresco::vq::ImageTokenizerConfig config{.width = 32, .max_width = 128};
   fresco::vq::ImageTokenizerTrainerOptions train{
-      .steps = 1'000'000'000, .lr = 4e-4f, .disc_start = 500, .checkpoint_every = 1000, .sample_every = 250};
+      .steps = 1'000'000'000, .lr = 1e-3f, .disc_start = 2000, .checkpoint_every = 1000, .sample_every = 250};
   std::string reconstruction = "l1";
 };
 
@@ -44,25 +45,23 @@ void add_options(CLI::App& app, Args& a) {
   cli::add_number(app, "--test", a.test, "test images the report reconstructs")->check(cli::positive());
   app.add_option("--classifier", a.classifier, "the evaluation classifier that judges the reconstructions")
       ->check(cli::existing_file("train one with train_classifier"));
-  auto* model = app.add_option_group("Tokenizer");
-  cli::add_number(*model, "--image-size", a.config.image_size, "side of the images (Fashion-MNIST: 32)")
+  cli::add_number(app, "--image-size", a.config.image_size, "side of the images (Fashion-MNIST: 32)")
       ->check(CLI::IsMember({8, 16, 32, 64, 128, 256}));
-  cli::add_number(*model, "--downsample", a.config.downsample, "image pixels per token side (32x32 -> 8x8 at 4)")
+  cli::add_number(app, "--downsample", a.config.downsample, "image pixels per token side (32x32 -> 8x8 at 4)")
       ->check(CLI::IsMember({2, 4, 8, 16}));
-  cli::add_number(*model, "--width", a.config.width, "channels at full resolution")->check(cli::positive());
-  cli::add_number(*model, "--max-width", a.config.max_width, "most channels at any resolution")->check(cli::positive());
-  cli::add_number(*model, "--codes", a.config.codes, "codebook size")->check(cli::closed(2, 1 << 20));
-  cli::add_number(*model, "--code-dim", a.config.code_dim, "size of a code vector")->check(cli::closed(1, 4096));
-  auto* train = app.add_option_group("Training");
-  cli::add_number(*train, "--batch", a.train.batch_size, "images per step")->check(cli::positive());
-  cli::add_number(*train, "--steps", a.train.steps, "at most this many steps")->check(cli::positive());
-  cli::add_number(*train, "--lr", a.train.lr, "Adam's learning rate")->check(cli::positive());
-  train->add_option("--reconstruction", a.reconstruction, "reconstruction loss")->check(CLI::IsMember({"l1", "l2"}));
-  cli::add_number(*train, "--disc-weight", a.train.disc_weight, "weight of the adversarial loss (0: none)")
+  cli::add_number(app, "--width", a.config.width, "channels at full resolution")->check(cli::positive());
+  cli::add_number(app, "--max-width", a.config.max_width, "most channels at any resolution")->check(cli::positive());
+  cli::add_number(app, "--codes", a.config.codes, "codebook size")->check(cli::closed(2, 1 << 20));
+  cli::add_number(app, "--code-dim", a.config.code_dim, "size of a code vector")->check(cli::closed(1, 4096));
+  cli::add_number(app, "--batch", a.train.batch_size, "images per step")->check(cli::positive());
+  cli::add_number(app, "--steps", a.train.steps, "at most this many steps")->check(cli::positive());
+  cli::add_number(app, "--lr", a.train.lr, "Adam's learning rate")->check(cli::positive());
+  app.add_option("--reconstruction", a.reconstruction, "reconstruction loss")->check(CLI::IsMember({"l1", "l2"}));
+  cli::add_number(app, "--disc-weight", a.train.disc_weight, "weight of the adversarial loss (0: none)")
       ->check(cli::non_negative());
-  cli::add_number(*train, "--disc-start", a.train.disc_start, "steps before the discriminator joins")
+  cli::add_number(app, "--disc-start", a.train.disc_start, "steps before the discriminator joins")
       ->check(cli::non_negative());
-  cli::add_number(*train, "--sample-every", a.train.sample_every, "steps between sample grids (0: at the end)")
+  cli::add_number(app, "--sample-every", a.train.sample_every, "steps between sample grids (0: at the end)")
       ->check(cli::non_negative());
 }
 
