@@ -63,8 +63,11 @@ VectorQuantizer::VectorQuantizer(int64_t codes, int64_t dim, QuantizerOptions op
 std::vector<int64_t> VectorQuantizer::nearest(const Tensor& z) const {
   FRESCO_CHECK_SHAPE(z.dim() == 4 && z.size(1) == dim_, "VectorQuantizer: expected z [B, {}, H, W], got {}", dim_,
                      shape_str(z.shape()));
+  return nearest_rows(positions(z));
+}
+
+std::vector<int64_t> VectorQuantizer::nearest_rows(const Tensor& flat) const {
   NoGradGuard guard;
-  const Tensor flat = positions(z);
   const int64_t n = flat.size(0);
   // ‖z − e‖² = ‖z‖² − 2 z·e + ‖e‖²; ‖z‖² is the same for every code of a row.
   const std::vector<float> dots = matmul(flat, codebook.transpose(0, 1)).to_vector();   // [N, K]
@@ -95,13 +98,16 @@ Tensor VectorQuantizer::lookup(const std::vector<int64_t>& ids, int64_t batch, i
 }
 
 Quantized VectorQuantizer::forward(const Tensor& z) {
+  FRESCO_CHECK_SHAPE(z.dim() == 4 && z.size(1) == dim_, "VectorQuantizer: expected z [B, {}, H, W], got {}", dim_,
+                     shape_str(z.shape()));
+  const Tensor flat = positions(z);   // [N, D], read by the search and the update
   Quantized out;
-  out.ids = nearest(z);
+  out.ids = nearest_rows(flat);
   const Tensor q = lookup(out.ids, z.size(0), z.size(2), z.size(3));   // the codes before this step's update
   out.codes = z + (q - z).detach();
   out.commitment_loss = mse_loss(z, q) * options_.commitment;
   out.perplexity = perplexity(out.ids, codes_);
-  if (is_training()) out.restarted = update_codebook(positions(z).to_vector(), out.ids);
+  if (is_training()) out.restarted = update_codebook(flat.to_vector(), out.ids);
   return out;
 }
 

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Typed reads of safetensors metadata: values, and errors naming the key, what was expected and what was found.
+#include <string>
+
 #include <fresco/io/metadata.hpp>
 
 #include "support/check.hpp"
@@ -42,4 +44,36 @@ TEST_CASE("metadata: a float written with fmt reads back to the bit", "[io][meta
     CHECK(io::metadata_float(m, "v") == v);
     CHECK(static_cast<float>(io::metadata_double(m, "v")) == v);
   }
+}
+
+TEST_CASE("metadata: a writer and a reader share one list of fields", "[io][metadata]") {
+  struct Config {
+    int64_t layers = 4;
+    uint64_t seed = 18446744073709551615ull;
+    bool flag = true;
+    float rate = 0.1f;
+    std::string name = "gpt";
+  };
+  auto fields = [](auto& c, auto&& field) {
+    field("layers", c.layers), field("seed", c.seed), field("flag", c.flag), field("rate", c.rate);
+    field("name", c.name);
+  };
+  const Config in{.layers = -3, .seed = 7, .flag = false, .rate = 1e-7f, .name = "x y"};
+  io::MetadataWriter writer("cfg.");
+  fields(in, writer);
+  CHECK(writer.metadata == io::Metadata{{"cfg.layers", "-3"}, {"cfg.seed", "7"}, {"cfg.flag", "0"},
+                                        {"cfg.rate", "1e-07"}, {"cfg.name", "x y"}});
+  Config out;
+  fields(out, io::MetadataReader(writer.metadata, "cfg.", "Config"));
+  CHECK(out.layers == -3);
+  CHECK(out.seed == 7);
+  CHECK_FALSE(out.flag);
+  CHECK(out.rate == 1e-7f);
+  CHECK(out.name == "x y");
+  writer.metadata["cfg.layers"] = "four";
+  CHECK_THROWS_WITH(fields(out, io::MetadataReader(writer.metadata, "cfg.", "Config")),
+                    Catch::Contains("Config") && Catch::Contains("cfg.layers") && Catch::Contains("four"));
+  writer.metadata.erase("cfg.name");
+  writer.metadata["cfg.layers"] = "1";
+  CHECK_THROWS_WITH(fields(out, io::MetadataReader(writer.metadata, "cfg.", "Config")), Catch::Contains("cfg.name"));
 }

@@ -91,3 +91,18 @@ TEST_CASE("Optimizer state saved with io::save resumes identically", "[io][check
   CHECK(m2.weight.to_vector() == m1.weight.to_vector());
   CHECK(m2.bias.to_vector() == m1.bias.to_vector());
 }
+
+TEST_CASE("with_prefix and strip_prefix: several modules' states in one map", "[io][checkpoint]") {
+  const std::map<std::string, Tensor> state{{"fc.weight", ones({2})}, {"fc.bias", zeros({1})}};
+  const auto prefixed = io::with_prefix(state, "g.");
+  REQUIRE(prefixed.size() == 2);
+  CHECK(prefixed.count("g.fc.weight") == 1);
+  CHECK(prefixed.at("g.fc.bias").is_set_to(state.at("fc.bias")));   // the same tensors, not copies
+  auto both = prefixed;
+  both.merge(io::with_prefix(state, "d."));
+  const auto back = io::strip_prefix(both, "g.");
+  REQUIRE(back.size() == 2);
+  CHECK(back.at("fc.weight").is_set_to(state.at("fc.weight")));
+  CHECK(io::strip_prefix(both, "x.").empty());
+  CHECK(io::strip_prefix({{"g", ones({1})}, {"gfc", ones({1})}}, "g.").empty());   // a prefix, not a substring
+}

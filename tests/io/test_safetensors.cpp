@@ -304,7 +304,7 @@ TEST_CASE("safetensors: an independent Python reader agrees", "[io][safetensors]
   expect += "}";
   io::save_safetensors(t, path, {{"format", "pt"}, {"step", "12"}});
   test::write_bytes(dir.file("expect.json"), expect);
-  const std::string script = (std::filesystem::path(__FILE__).parent_path() / "read_safetensors.py").string();
+  const std::string script = FRESCO_TEST_DATA_DIR "/io/read_safetensors.py";   // absolute, whatever the working directory
   const std::string cmd = fmt::format("python3 '{}' '{}' '{}'", script, path, dir.file("expect.json"));
   INFO(cmd);
   CHECK(std::system(cmd.c_str()) == 0);

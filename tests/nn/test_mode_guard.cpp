@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// nn::ModeGuard: the mode inside the scope, the previous mode restored after it.
+// nn::ModeGuard: the mode inside the scope, the previous mode restored after it;
+// nn::FreezeGuard: parameters that need no gradient for a scope.
 #include <stdexcept>
 
 #include <fresco/nn/mode_guard.hpp>
@@ -63,4 +64,21 @@ TEST_CASE("ModeGuard restores the mode when an exception leaves the scope", "[nn
   CHECK_THROWS_AS(throwing(), std::runtime_error);
   CHECK(net.is_training());
   CHECK(net.drop.is_training());
+}
+
+TEST_CASE("FreezeGuard: no weight gradient inside its scope, inputs still get theirs", "[nn][mode_guard]") {
+  Net net;
+  Tensor x = randn({3, 2}).requires_grad_();
+  {
+    nn::FreezeGuard frozen(net);
+    for (const auto& p : net.parameters()) CHECK_FALSE(p.requires_grad());
+    sum(net.fc(x)).backward();
+    CHECK_FALSE(net.fc.weight.grad().defined());
+    REQUIRE(x.grad().defined());
+    // d sum(x Wᵀ + b) / dx = the column sums of W, for every row.
+    const auto w = net.fc.weight.to_vector(), g = x.grad().to_vector();
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 2; ++c) CHECK(g[static_cast<size_t>(r * 2 + c)] == Approx(w[static_cast<size_t>(c)] + w[static_cast<size_t>(2 + c)]));
+  }
+  for (const auto& p : net.parameters()) CHECK(p.requires_grad());
 }

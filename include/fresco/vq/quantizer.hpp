@@ -82,6 +82,8 @@ public:
   Tensor updates;        ///< buffer [1]: training steps taken (seeds the restarts)
 
 private:
+  // The nearest code of each row of flat [N, dim] (contiguous, outside the graph).
+  std::vector<int64_t> nearest_rows(const Tensor& flat) const;
   // The EMA update of the codebook with the batch's assignments, then the restart of dead codes.
   int64_t update_codebook(const std::vector<float>& flat, const std::vector<int64_t>& ids);
 
