@@ -23,6 +23,11 @@
 #include <fresco/text/gpt.hpp>
 #include <fresco/text/pretrain.hpp>
 #include <fresco/text/tokenizer.hpp>
+#include <fresco/vq/image_gpt.hpp>
+#include <fresco/vq/image_gpt_trainer.hpp>
+#include <fresco/vq/image_tokenizer.hpp>
+#include <fresco/vq/text_to_image.hpp>
+#include <fresco/vq/trainer.hpp>
 
 #include "common/cli.hpp"
 
@@ -30,8 +35,20 @@ namespace {
 
 namespace cli = fresco::cli;
 
+// The token transformer's settings (docs/text-to-image.md, "The transformer family").
+struct TransformerArgs {
+  // Share of the budget for the image tokenizer when none is given.
+  double vq_share = 0.35;
+  std::string image_tokenizer;
+  fresco::vq::ImageTokenizerConfig vq{.width = 32, .max_width = 128};
+  fresco::vq::ImageGptConfig gpt{.d_model = 128, .heads = 4, .layers = 4};
+  fresco::vq::ImageGptTrainerOptions train{.batch_size = 32, .steps = 1'000'000'000, .lr = 1e-3f};
+};
+
 struct Args {
   // The data and the run.
+  std::string family = "gan";
+  TransformerArgs transformer;
   std::string dataset, out = "run", gpt;
   double minutes = 7;
   // The GAN reads the GPT's first block only (gan::encode_tokens), which a short pretraining shapes.
@@ -64,6 +81,8 @@ struct Args {
 };
 
 void add_run_options(CLI::App& app, Args& a) {
+  app.add_option("--family", a.family, "the model: a GAN or a token transformer (image tokenizer + GPT)")
+      ->check(CLI::IsMember({"gan", "transformer"}));
   app.add_option("--dataset", a.dataset, "the captioned images to learn")
       ->required()
       ->check(cli::dataset_name({"shapes", "fashion-mnist"}, "folder:", "DIR", CLI::ExistingDirectory));
@@ -83,6 +102,34 @@ void add_run_options(CLI::App& app, Args& a) {
       ->check(CLI::IsMember({8, 16, 32, 64, 128, 256}));
   cli::add_number(app, "--two-objects", a.two_objects, "share of Shapes scenes with two objects")
       ->check(cli::closed(0, 1));
+}
+
+void add_transformer_options(CLI::App& app, TransformerArgs& t) {
+  app.option_defaults()->group("Transformer family");
+  cli::add_number(app, "--vq-share", t.vq_share, "share of the budget for training the image tokenizer")
+      ->check(cli::half_open(0, 1));
+  app.add_option("--image-tokenizer", t.image_tokenizer, "a trained image tokenizer to use instead of training one")
+      ->check(cli::existing_file("train one with train_image_tokenizer, or leave --image-tokenizer out"));
+  cli::add_number(app, "--codes", t.vq.codes, "codebook size of a new image tokenizer")->check(cli::closed(2, 65536));
+  cli::add_number(app, "--downsample", t.vq.downsample, "image pixels per token side of a new image tokenizer")
+      ->check(CLI::IsMember({2, 4, 8, 16}));
+  cli::add_number(app, "--t-width", t.gpt.d_model, "width (d_model) of the token transformer")->check(cli::positive());
+  cli::add_number(app, "--t-layers", t.gpt.layers, "blocks of the token transformer")->check(cli::positive());
+  cli::add_number(app, "--t-heads", t.gpt.heads, "attention heads of the token transformer")->check(cli::positive());
+  cli::add_number(app, "--t-batch", t.train.batch_size, "captions per transformer step")->check(cli::positive());
+  cli::add_number(app, "--t-lr", t.train.lr, "peak AdamW learning rate of the transformer")->check(cli::positive());
+  cli::add_number(app, "--text-weight", t.train.text_weight, "weight of the caption's next-token loss")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--caption-dropout", t.train.caption_dropout,
+                  "share of training captions replaced by the empty one (for guidance)")
+      ->check(cli::half_open(0, 1));
+  cli::add_number(app, "--guidance", t.train.sampling.guidance, "classifier-free guidance scale of the samples")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--sample-temperature", t.train.sampling.temperature, "sampling temperature (0: greedy)")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--top-k", t.train.sampling.top_k, "sample among the k most likely codes (0: all)")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--top-p", t.train.sampling.top_p, "nucleus sampling mass (1: all)")->check(cli::closed(1e-6, 1));
 }
 
 void add_gan_options(CLI::App& app, Args& a) {
@@ -231,6 +278,94 @@ void train_gan(const Args& a, TextModel& text, fresco::gan::CaptionedImages data
   model.save(a.out + "/model.safetensors");
 }
 
+// The transformer family, stage 2: the image tokenizer, from --image-tokenizer or
+// OUT/image_tokenizer.safetensors, or trained on the images for --vq-share of the budget.
+std::unique_ptr<fresco::vq::ImageTokenizer> image_tokenizer(const Args& a, const fresco::gan::CaptionedImages& data) {
+  const std::string saved = a.out + "/image_tokenizer.safetensors";
+  const std::string path = !a.transformer.image_tokenizer.empty() ? a.transformer.image_tokenizer
+                           : std::filesystem::exists(saved)      ? saved
+                                                                 : "";
+  if (!path.empty()) {
+    fmt::print(stderr, "[2/4] image tokenizer from {}\n", path);
+    return fresco::vq::ImageTokenizer::load(path);
+  }
+  auto config = a.transformer.vq;
+  config.image_size = data.images.size(2);
+  config.channels = data.images.size(1);
+  config.seed = a.seed;
+  auto tok = std::make_unique<fresco::vq::ImageTokenizer>(config);
+  const double minutes = a.minutes * a.transformer.vq_share;
+  fmt::print(stderr, "[2/4] image tokenizer: {} parameters, {}x{} tokens of {} codes, {:.1f} min\n",
+             tok->num_parameters(), config.grid(), config.grid(), config.codes, minutes);
+  fresco::vq::ImageTokenizerTrainer trainer(
+      *tok, data.images,
+      {.steps = 1'000'000'000, .minutes = minutes, .seed = a.seed, .lr = 1e-3f, .disc_start = 2000,
+       .out_dir = a.out + "/image_tokenizer", .on_progress = fresco::progress_bar()});
+  const auto summary = trainer.train();
+  fmt::print(stderr, "      {} steps in {:.1f} s\n", summary.steps, summary.seconds);
+  tok->eval();
+  tok->save(saved);
+  return tok;
+}
+
+// Every image's codes, 256 images at a time.
+std::vector<int64_t> encode_all(const fresco::vq::ImageTokenizer& tok, const fresco::Tensor& images) {
+  std::vector<int64_t> codes;
+  const int64_t n = images.size(0);
+  for (int64_t i = 0; i < n; i += 256) {
+    const auto c = tok.encode(images.slice(0, i, std::min(n, i + 256)) * 0.5f + 0.5f);
+    codes.insert(codes.end(), c.begin(), c.end());
+  }
+  return codes;
+}
+
+// Room for the longest training caption and a few more tokens.
+int64_t caption_length(const fresco::text::BpeTokenizer& tokenizer, const std::vector<std::string>& captions) {
+  size_t longest = 0;
+  for (const auto& c : captions) longest = std::max(longest, tokenizer.encode(c, true, true).size());
+  return std::max<int64_t>(16, static_cast<int64_t>(longest) + 8);
+}
+
+void train_transformer(const Args& a, const fresco::gan::CaptionedImages& data, const Stopwatch& clock) {
+  fresco::text::BpeTokenizer bpe;
+  if (!a.gpt.empty()) {
+    bpe = fresco::text::load_gpt(a.gpt).tokenizer;
+  } else {
+    fmt::print(stderr, "[1/4] BPE tokenizer on the captions\n");
+    bpe = fresco::text::BpeTokenizer::train(data.captions, 512);
+  }
+  auto vq = image_tokenizer(a, data);
+  vq->eval();
+  fmt::print(stderr, "[3/4] encoding {} images ...\n", data.size());
+  std::vector<int64_t> codes = encode_all(*vq, data.images);
+
+  auto config = a.transformer.gpt;
+  config.text_vocab = std::max<int64_t>(512, bpe.vocab_size());
+  config.caption_length = caption_length(bpe, data.captions);
+  config.codes = vq->config().codes;
+  config.grid = vq->config().grid();
+  config.seed = a.seed;
+  fresco::vq::ImageGpt gpt(config);
+  auto opt = a.transformer.train;
+  opt.minutes = std::max(0.05, a.minutes - clock.minutes());
+  opt.seed = a.seed;
+  opt.out_dir = a.out;
+  opt.sample_every = a.sample_every;
+  opt.checkpoint_every = a.checkpoint_every;
+  opt.on_progress = fresco::progress_bar();
+  fmt::print(stderr, "      token transformer: {} parameters, {} caption + {} image tokens, {:.1f} min\n",
+             gpt.num_parameters(), config.caption_length, config.image_tokens(), opt.minutes);
+  fresco::vq::ImageGptTrainer trainer(gpt, bpe, *vq, data.captions, std::move(codes), opt);
+  const auto summary = trainer.train();
+  fmt::print(stderr, "      {} steps ({} this run) in {:.1f} s: {:.0f} tokens/s; image loss {:.3f}, text loss {:.3f}\n",
+             summary.steps, summary.steps_run, summary.seconds,
+             static_cast<double>(summary.steps_run * opt.batch_size * config.context()) / std::max(summary.seconds, 1e-9),
+             summary.image_loss, summary.text_loss);
+  fmt::print(stderr, "[4/4] writing {}/model.safetensors\n", a.out);
+  gpt.eval();
+  fresco::vq::save_text_to_image(a.out + "/model.safetensors", bpe, gpt, *vq, opt.sampling);
+}
+
 int train(const Args& a) {
   const Stopwatch clock;
   std::filesystem::create_directories(a.out);
@@ -238,8 +373,12 @@ int train(const Args& a) {
   fresco::gan::CaptionedImages data = fresco::gan::CaptionedImages::from_dataset(*fresco::data::open_dataset(dataset_spec(a)));
   fmt::print(stderr, "      {} images {}, e.g. \"{}\" ({:.1f} s)\n", data.size(),
              fresco::shape_str(data.images.shape()), data.captions[0], clock.minutes() * 60);
-  TextModel text = text_model(a, data);
-  train_gan(a, text, std::move(data), clock);
+  if (a.family == "transformer") {
+    train_transformer(a, data, clock);
+  } else {
+    TextModel text = text_model(a, data);
+    train_gan(a, text, std::move(data), clock);
+  }
   fmt::print("model: {}/model.safetensors\nsamples: {}/samples/final.png\ntotal: {:.1f} min\n", a.out, a.out,
              clock.minutes());
   return 0;
@@ -264,6 +403,7 @@ int main(int argc, char** argv) {
       "  train_text2image --dataset folder:my_images --minutes 30 --out runs/mine --gpt runs/shapes/gpt.safetensors");
   Args args;
   add_run_options(app, args);
+  add_transformer_options(app, args.transformer);
   add_gan_options(app, args);
   add_conditioning_options(app, args);
   add_output_options(app, args);

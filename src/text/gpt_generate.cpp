@@ -7,6 +7,8 @@
 // TransformerBlock::forward without dropout (generation is inference).
 // Legend: B batch, n new positions, L cached positions, H heads, D head size, C = H·D.
 #include <fresco/text/gpt.hpp>
+#include "kernels/parallel.hpp"
+#include "text/kv_cache.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -22,12 +24,21 @@
 
 namespace fresco::text {
 
+namespace detail {
+
 namespace {
 
-// Keys and values of one block, [B, H, context, D] each; positions < length are filled.
-struct LayerCache {
-  std::vector<float> k, v;
-};
+// Σ a[d]·b[d] in 8 independent lanes (which the compiler turns into one SIMD register), then
+// the lanes' sum: a plain loop is one serial chain of additions, which it may not reorder.
+float dot(const float* a, const float* b, int64_t D) {
+  float lane[8] = {};
+  int64_t d = 0;
+  for (; d + 8 <= D; d += 8)
+    for (int u = 0; u < 8; ++u) lane[u] += a[d + u] * b[d + u];
+  float s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  for (; d < D; ++d) s += a[d] * b[d];
+  return s;
+}
 
 // Causal attention of n new queries (absolute positions p0..p0+n-1) over the
 // cache, after the new keys and values were written into it.
@@ -44,41 +55,54 @@ void cached_attention(float* out, const float* qkv, LayerCache& cache, int64_t B
         std::copy_n(src + 2 * C + h * D, D, cache.v.data() + slot);
       }
   const float scale = 1.f / std::sqrt(static_cast<float>(D));
-  std::vector<float> scores(static_cast<size_t>(p0 + n));
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t h = 0; h < H; ++h) {
-        const float* q = qkv + (b * n + i) * 3 * C + h * D;
-        const float* keys = cache.k.data() + (b * H + h) * context * D;
-        const float* values = cache.v.data() + (b * H + h) * context * D;
-        const int64_t len = p0 + i + 1;  // causal: keys 0..p0+i
-        float top = -std::numeric_limits<float>::infinity();
-        for (int64_t j = 0; j < len; ++j) {
-          float s = 0.f;
-          for (int64_t d = 0; d < D; ++d) s += q[d] * keys[j * D + d];
-          scores[static_cast<size_t>(j)] = s * scale;
-          top = std::max(top, s * scale);
+  // Rows in parallel once there are enough of them (a batch of sampled images); each thread
+  // has its own scores.
+  kernels::parallel_for(B, 8, [&](int64_t b0, int64_t b1) {
+    std::vector<float> scores(static_cast<size_t>(p0 + n));
+    for (int64_t b = b0; b < b1; ++b)
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t h = 0; h < H; ++h) {
+          const float* q = qkv + (b * n + i) * 3 * C + h * D;
+          const float* keys = cache.k.data() + (b * H + h) * context * D;
+          const float* values = cache.v.data() + (b * H + h) * context * D;
+          const int64_t len = p0 + i + 1;  // causal: keys 0..p0+i
+          float top = -std::numeric_limits<float>::infinity();
+          for (int64_t j = 0; j < len; ++j) {
+            const float s = dot(q, keys + j * D, D) * scale;
+            scores[static_cast<size_t>(j)] = s;
+            top = std::max(top, s);
+          }
+          float total = 0.f;
+          for (int64_t j = 0; j < len; ++j)
+            total += scores[static_cast<size_t>(j)] = std::exp(scores[static_cast<size_t>(j)] - top);
+          float* o = out + (b * n + i) * C + h * D;
+          std::fill_n(o, D, 0.f);
+          for (int64_t j = 0; j < len; ++j) {
+            const float p = scores[static_cast<size_t>(j)] / total;
+            for (int64_t d = 0; d < D; ++d) o[d] += p * values[j * D + d];
+          }
         }
-        float total = 0.f;
-        for (int64_t j = 0; j < len; ++j) total += scores[static_cast<size_t>(j)] = std::exp(scores[static_cast<size_t>(j)] - top);
-        float* o = out + (b * n + i) * C + h * D;
-        std::fill_n(o, D, 0.f);
-        for (int64_t j = 0; j < len; ++j) {
-          const float p = scores[static_cast<size_t>(j)] / total;
-          for (int64_t d = 0; d < D; ++d) o[d] += p * values[j * D + d];
-        }
-      }
+  });
 }
 
-// Runs n new tokens per row (absolute positions p0..) through the model,
-// updating the caches; returns the logits of each row's last new position [B, V].
-Tensor cached_step(const Gpt& gpt, std::vector<LayerCache>& caches, const std::vector<int64_t>& tokens, int64_t B,
-                   int64_t n, int64_t p0) {
+}  // namespace
+
+std::vector<LayerCache> make_caches(const GptConfig& config, int64_t batch) {
+  std::vector<LayerCache> caches(static_cast<size_t>(config.layers));
+  for (auto& c : caches) {
+    c.k.assign(static_cast<size_t>(batch * config.context * config.d_model), 0.f);
+    c.v.assign(c.k.size(), 0.f);
+  }
+  return caches;
+}
+
+Tensor cached_blocks(const Gpt& gpt, std::vector<LayerCache>& caches, const Tensor& input, int64_t p0) {
   const GptConfig& cfg = gpt.config();
-  const int64_t C = cfg.d_model, H = cfg.heads, D = C / H;
-  std::vector<int64_t> positions(static_cast<size_t>(n));
-  std::iota(positions.begin(), positions.end(), p0);
-  Tensor x = gpt.wte(tokens, {B, n}) + gpt.wpe(positions, {n});
+  const int64_t B = input.size(0), n = input.size(1), C = cfg.d_model, H = cfg.heads, D = C / H;
+  FRESCO_CHECK(p0 + n <= cfg.context, "cached_blocks: positions up to {} exceed the context {}", p0 + n,
+               cfg.context);
+  NoGradGuard no_grad;
+  Tensor x = input;
   for (int64_t l = 0; l < cfg.layers; ++l) {
     const nn::TransformerBlock& blk = gpt.blocks[l];
     Tensor h = layer_norm(x, {C}, blk.ln1.weight, blk.ln1.bias, blk.ln1.eps());
@@ -90,8 +114,15 @@ Tensor cached_step(const Gpt& gpt, std::vector<LayerCache>& caches, const std::v
     x = x + linear(gelu(linear(m, blk.fc.weight, blk.fc.bias)), blk.proj.weight, blk.proj.bias);
   }
   Tensor last = x.slice(1, n - 1, n).reshape({B, C});
-  Tensor hf = layer_norm(last, {C}, gpt.ln_f.weight, gpt.ln_f.bias, gpt.ln_f.eps());
-  return linear(hf, gpt.wte.weight).contiguous();
+  return layer_norm(last, {C}, gpt.ln_f.weight, gpt.ln_f.bias, gpt.ln_f.eps());
+}
+
+void check_sampling(const GenerateOptions& options, const char* fn) {
+  FRESCO_CHECK(options.temperature >= 0.f && std::isfinite(options.temperature),
+               "{}: temperature must be >= 0 (0 = greedy), got {}", fn, options.temperature);
+  FRESCO_CHECK(options.top_k >= 0, "{}: top_k must be >= 0 (0 = all tokens), got {}", fn, options.top_k);
+  FRESCO_CHECK(options.top_p > 0.f && options.top_p <= 1.f, "{}: top_p must be in (0, 1], got {}", fn,
+               options.top_p);
 }
 
 // One token from a row of logits: greedy at temperature 0, else softmax(logits / temperature)
@@ -131,17 +162,27 @@ int64_t sample_token(const float* logits, int64_t V, const GenerateOptions& o, G
   return order[static_cast<size_t>(count - 1)];
 }
 
+}  // namespace detail
+
+namespace {
+
+// Runs n new tokens per row (absolute positions p0..) through the model,
+// updating the caches; returns the logits of each row's last new position [B, V].
+Tensor cached_step(const Gpt& gpt, std::vector<detail::LayerCache>& caches, const std::vector<int64_t>& tokens,
+                   int64_t B, int64_t n, int64_t p0) {
+  std::vector<int64_t> positions(static_cast<size_t>(n));
+  std::iota(positions.begin(), positions.end(), p0);
+  Tensor x = gpt.wte(tokens, {B, n}) + gpt.wpe(positions, {n});
+  return linear(detail::cached_blocks(gpt, caches, x, p0), gpt.wte.weight).contiguous();
+}
+
 }  // namespace
 
 std::vector<std::vector<int64_t>> Gpt::generate_batch(const std::vector<std::vector<int64_t>>& prompts,
                                                       int64_t max_new_tokens, GenerateOptions options) const {
   FRESCO_CHECK(!prompts.empty(), "Gpt::generate: no prompt given");
   FRESCO_CHECK(max_new_tokens >= 0, "Gpt::generate: max_new_tokens must be >= 0, got {}", max_new_tokens);
-  FRESCO_CHECK(options.temperature >= 0.f && std::isfinite(options.temperature),
-               "Gpt::generate: temperature must be >= 0 (0 = greedy), got {}", options.temperature);
-  FRESCO_CHECK(options.top_k >= 0, "Gpt::generate: top_k must be >= 0 (0 = all tokens), got {}", options.top_k);
-  FRESCO_CHECK(options.top_p > 0.f && options.top_p <= 1.f, "Gpt::generate: top_p must be in (0, 1], got {}",
-               options.top_p);
+  detail::check_sampling(options, "Gpt::generate");
   const int64_t B = static_cast<int64_t>(prompts.size());
   const int64_t L = static_cast<int64_t>(prompts[0].size());
   FRESCO_CHECK(L >= 1, "Gpt::generate: the prompt is empty (start it with <|bos|>)");
@@ -156,12 +197,7 @@ std::vector<std::vector<int64_t>> Gpt::generate_batch(const std::vector<std::vec
   check_ids(flat, B, L, "generate");
 
   NoGradGuard no_grad;
-  const int64_t C = config_.d_model;
-  std::vector<LayerCache> caches(static_cast<size_t>(config_.layers));
-  for (auto& c : caches) {
-    c.k.assign(static_cast<size_t>(B * config_.context * C), 0.f);
-    c.v.assign(c.k.size(), 0.f);
-  }
+  std::vector<detail::LayerCache> caches = detail::make_caches(config_, B);
   std::vector<Generator> gens;
   for (int64_t i = 0; i < B; ++i) gens.emplace_back(mix_seed(options.seed, static_cast<uint64_t>(i)));
 
@@ -176,7 +212,7 @@ std::vector<std::vector<int64_t>> Gpt::generate_batch(const std::vector<std::vec
     for (int64_t i = 0; i < B; ++i) {
       auto ui = static_cast<size_t>(i);
       if (done[ui]) continue;
-      next[ui] = sample_token(logits.data() + i * config_.vocab_size, config_.vocab_size, options, gens[ui]);
+      next[ui] = detail::sample_token(logits.data() + i * config_.vocab_size, config_.vocab_size, options, gens[ui]);
       out[ui].push_back(next[ui]);
       if (options.stop_at_eos && next[ui] == BpeTokenizer::kEosId) done[ui] = true;
       all_done = all_done && done[ui];

@@ -175,11 +175,29 @@ Tensor ImageTokenizer::decode(const std::vector<int64_t>& ids, int64_t batch) co
   return clamp(images * 0.5f + 0.5f, 0.f, 1.f);
 }
 
-void ImageTokenizer::save(const std::string& path) const {
+std::map<std::string, std::string> ImageTokenizer::metadata() const {
   auto meta = config_.to_metadata();
   io::MetadataWriter quantizer_options("vq.quantizer.");
   quantizer_fields(quantizer.options(), quantizer_options);
   meta.merge(quantizer_options.metadata);
+  return meta;
+}
+
+std::unique_ptr<ImageTokenizer> ImageTokenizer::from_metadata(const std::map<std::string, std::string>& meta,
+                                                              const std::string& source) {
+  ImageTokenizerConfig config;
+  QuantizerOptions quantizer_options;
+  try {
+    config = ImageTokenizerConfig::from_metadata(meta);
+    quantizer_fields(quantizer_options, io::MetadataReader(meta, "vq.quantizer.", "ImageTokenizer::load"));
+  } catch (const Error& e) {
+    throw IoError(fmt::format("ImageTokenizer::load: {}: {}", source, e.what()));
+  }
+  return std::make_unique<ImageTokenizer>(config, quantizer_options);
+}
+
+void ImageTokenizer::save(const std::string& path) const {
+  auto meta = metadata();
   meta["format"] = kFormat;
   io::save(*this, path, meta);
 }
@@ -190,15 +208,7 @@ std::unique_ptr<ImageTokenizer> ImageTokenizer::load(const std::string& path) {
   if (f == meta.end() || f->second != kFormat)
     throw IoError(fmt::format("ImageTokenizer::load: {} is not an image tokenizer (metadata \"format\" is not \"{}\")",
                               path, kFormat));
-  ImageTokenizerConfig config;
-  QuantizerOptions quantizer_options;
-  try {
-    config = ImageTokenizerConfig::from_metadata(meta);
-    quantizer_fields(quantizer_options, io::MetadataReader(meta, "vq.quantizer.", "ImageTokenizer::load"));
-  } catch (const Error& e) {
-    throw IoError(fmt::format("ImageTokenizer::load: {}: {}", path, e.what()));
-  }
-  auto tok = std::make_unique<ImageTokenizer>(config, quantizer_options);
+  auto tok = from_metadata(meta, path);
   io::load_module_state(*tok, io::load_safetensors(path), path);
   tok->eval();
   return tok;

@@ -13,6 +13,7 @@
 #include <fresco/tensor/tensor.hpp>
 #include <fresco/text/gpt.hpp>
 #include <fresco/text/tokenizer.hpp>
+#include <fresco/text_to_image.hpp>
 
 namespace fresco::gan {
 
@@ -29,14 +30,14 @@ Tensor generate_images(Generator& generator, const text::Gpt& gpt, const text::B
 ///
 ///     auto model = fresco::gan::TextToImage::load("model.safetensors");
 ///     fresco::Tensor images = model.generate({"a red circle at the top left"}, 7);   // [1, 3, 32, 32] in [0, 1]
-class TextToImage {
+class TextToImage final : public TextToImageModel {
 public:
   /// Takes ownership of the parts. Throws `fresco::Error` when the generator's
   /// text_dim differs from the GPT's d_model or the tokenizer is larger than its vocabulary.
   TextToImage(text::BpeTokenizer tokenizer, std::unique_ptr<text::Gpt> gpt, std::unique_ptr<Generator> generator);
   TextToImage(TextToImage&&) noexcept;
   TextToImage& operator=(TextToImage&&) noexcept;
-  ~TextToImage();
+  ~TextToImage() override;
 
   /// Builds the model from copies of the weights of `gpt` and `generator` (e.g. a trainer's EMA generator).
   static TextToImage from_parts(const text::BpeTokenizer& tokenizer, const text::Gpt& gpt,
@@ -44,12 +45,13 @@ public:
   /// Reads a file written by `save`. Throws `fresco::IoError`/`fresco::Error` naming the file.
   static TextToImage load(const std::string& path);
   /// Writes the model to one safetensors file (temporary file + rename).
-  void save(const std::string& path) const;
+  void save(const std::string& path) const override;
 
   /// One image per caption: [N, C, S, S] in [0, 1]. The same (captions, seed)
   /// give the same images bit for bit; image i depends only on (caption i, seed, i).
   /// Throws `fresco::Error` for an empty list or a caption longer than the text model's context.
-  Tensor generate(const std::vector<std::string>& captions, uint64_t seed) const;
+  Tensor generate(const std::vector<std::string>& captions, uint64_t seed) const override;
+  std::string family() const override { return "gan"; }
   /// `frames` images (each [C, S, S] in [0, 1]) morphing from `caption_a` to
   /// `caption_b`: sentence and word vectors are interpolated linearly, the
   /// noise spherically (slerp) from stream (seed, 0) to (seed, 1). frames >= 2.

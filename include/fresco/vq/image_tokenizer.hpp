@@ -140,6 +140,13 @@ public:
   void save(const std::string& path) const;
   /// Reads a file `save` wrote; throws `fresco::IoError` naming the file when it is not one.
   static std::unique_ptr<ImageTokenizer> load(const std::string& path);
+  /// The config and the quantiser's options as metadata ("vq.*", "vq.quantizer.*"), as `save`
+  /// writes them; for files that hold a tokenizer beside other models.
+  std::map<std::string, std::string> metadata() const;
+  /// A tokenizer built from `metadata()`'s keys, with freshly drawn weights (load its tensors
+  /// next). Throws `fresco::IoError` naming `source` for missing or bad keys.
+  static std::unique_ptr<ImageTokenizer> from_metadata(const std::map<std::string, std::string>& metadata,
+                                                       const std::string& source);
 
   /// The sizes the tokenizer was built with.
   const ImageTokenizerConfig& config() const { return config_; }

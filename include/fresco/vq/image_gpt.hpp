@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// \file
+/// `vq::ImageGpt`: the token transformer of the transformer family (DALL-E,
+/// Ramesh et al. 2021, in small). One GPT reads a caption's tokens and then
+/// writes an image's tokens (the code ids of a `vq::ImageTokenizer`), one
+/// sequence `[caption tokens, <|image|>, image tokens]`. Trained with the
+/// image tokens' cross-entropy plus a weighted next-token loss on the caption
+/// (the text loss), so one model carries both; sampled with classifier-free
+/// guidance, temperature, top-k and top-p, a key/value cache, whole batches
+/// at once and a seed per image.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <fresco/nn/embedding.hpp>
+#include <fresco/nn/linear.hpp>
+#include <fresco/nn/module.hpp>
+#include <fresco/tensor/tensor.hpp>
+#include <fresco/text/gpt.hpp>
+
+namespace fresco::vq {
+
+/// Sizes of an `ImageGpt`. Checked by `validate()` (the constructor calls it).
+struct ImageGptConfig {
+  /// Token ids a caption may hold: the BPE tokenizer's vocabulary (>= 259).
+  int64_t text_vocab = 512;
+  /// Caption slots: `<|bos|>` caption `<|eos|>`, then `<|pad|>` up to this length.
+  int64_t caption_length = 32;
+  /// Image codes (the image tokenizer's codebook size).
+  int64_t codes = 512;
+  /// Image tokens per side (the image tokenizer's grid: 8 for 32×32 at downsampling 4).
+  int64_t grid = 8;
+  /// Width, attention heads (d_model a multiple of them), blocks and MLP ratio of the GPT.
+  int64_t d_model = 256;
+  int64_t heads = 8;
+  int64_t layers = 6;
+  int64_t mlp_ratio = 4;
+  /// Dropout inside the blocks, in [0, 1) (training mode only).
+  float dropout = 0.f;
+  /// Seed of the initial weights.
+  uint64_t seed = 0;
+
+  /// Image tokens per image (grid²).
+  int64_t image_tokens() const { return grid * grid; }
+  /// Sequence length: caption_length + image_tokens().
+  int64_t context() const { return caption_length + image_tokens(); }
+  /// Throws `fresco::Error` naming the first field out of range.
+  void validate() const;
+  /// The config as metadata under `prefix` ("image_gpt.codes" -> "512", ...).
+  std::map<std::string, std::string> to_metadata(const std::string& prefix = "image_gpt.") const;
+  /// Reads `to_metadata`'s keys back and validates; throws `fresco::Error` for a missing or bad one.
+  static ImageGptConfig from_metadata(const std::map<std::string, std::string>& metadata,
+                                      const std::string& prefix = "image_gpt.");
+};
+
+/// Options of `ImageGpt::sample`.
+struct ImageSampleOptions {
+  /// Classifier-free guidance: logits = u + guidance · (c − u), with c the
+  /// caption's and u the empty caption's logits. 1: the caption alone (no
+  /// second pass); 0: the unconditional model.
+  float guidance = 3.f;
+  /// Logits are divided by it; 0 picks the most likely code (greedy).
+  float temperature = 1.f;
+  /// Sample among the k most likely codes only (0: all).
+  int64_t top_k = 0;
+  /// Sample among the smallest set of most likely codes whose probability reaches top_p (1: all).
+  float top_p = 1.f;
+  /// Throws `fresco::Error` naming the first field out of range.
+  void validate() const;
+};
+
+/// The losses of one batch.
+struct ImageGptLosses {
+  Tensor total;   ///< image + text_weight · text (a scalar with a graph)
+  float image = 0;   ///< mean cross-entropy of the image tokens
+  float text = 0;    ///< mean next-token cross-entropy of the captions (pads not counted)
+};
+
+/// A GPT over `[caption (caption_length slots), image slot 0 .. image slot G²−1]`:
+///
+///     caption slot t:  gpt.wte(caption[t]) + gpt.wpe(t)
+///     image slot j:    image_wte(j == 0 ? <|image|> : code[j−1]) + gpt.wpe(caption_length + j)
+///                      + image_row(j / G) + image_col(j % G)
+///     h = gpt.ln_f(gpt.blocks(x))   (causal)
+///     caption slot t predicts caption[t+1] through the tied head gpt.wte (the text loss);
+///     image slot j predicts code[j] through image_head (the image loss).
+///
+/// The image slots carry the 2-D position of the code they predict (row and
+/// column embeddings), so slot j knows where on the grid it writes. The caption
+/// part is a `text::Gpt` (its token and positional embeddings, blocks and final
+/// LayerNorm); the image codes have their own embedding table (`image_wte`,
+/// with row `codes` for `<|image|>`) and output head. Padding slots of the
+/// caption are ordinary tokens the model learns to pass over (as DALL-E's).
+///
+///     fresco::vq::ImageGpt model({.codes = 512, .grid = 8, .d_model = 128, .heads = 4, .layers = 4});
+///     auto losses = model.loss(captions, codes, batch, 0.1f);   // captions B·32 ids, codes B·64 ids
+///     losses.total.backward();
+class ImageGpt : public nn::Module {
+public:
+  explicit ImageGpt(ImageGptConfig config = {});
+
+  /// Text logits [B, caption_length, text_vocab] and image logits [B, G², codes].
+  struct Logits {
+    Tensor text;
+    Tensor image;
+  };
+  /// captions [B, caption_length] and codes [B, G²] (row-major ids) -> both logits.
+  /// Throws `fresco::Error` for a size mismatch or an id out of range.
+  Logits forward(const std::vector<int64_t>& captions, const std::vector<int64_t>& codes, int64_t batch) const;
+
+  /// The image tokens' mean cross-entropy plus `text_weight` times the captions'
+  /// next-token cross-entropy (targets that are `<|pad|>` do not count).
+  ImageGptLosses loss(const std::vector<int64_t>& captions, const std::vector<int64_t>& codes, int64_t batch,
+                      float text_weight) const;
+
+  /// Writes the codes of `batch` images, one per caption row [B, caption_length],
+  /// with the key/value cache: -> B · G² ids, row-major. Row i draws from its own
+  /// stream seeded by (seed, first_index + i), so an image depends on (caption,
+  /// seed, index) and not on the rest of the batch's captions. With guidance != 1
+  /// each row also runs with `empty_caption` (caption_length ids) and the two
+  /// logits are mixed. No graph is recorded; const and safe to call from several
+  /// threads at once.
+  std::vector<int64_t> sample(const std::vector<int64_t>& captions, int64_t batch,
+                              const std::vector<int64_t>& empty_caption, const ImageSampleOptions& options,
+                              uint64_t seed, int64_t first_index = 0) const;
+
+  const ImageGptConfig& config() const { return config_; }
+
+  text::Gpt gpt;              ///< caption embeddings, positions, blocks, ln_f; its wte is the text head
+  nn::Embedding image_wte;    ///< [codes + 1, d_model]; row `codes` is <|image|>
+  nn::Embedding image_row;    ///< [grid, d_model]
+  nn::Embedding image_col;    ///< [grid, d_model]
+  nn::Linear image_head;      ///< d_model -> codes
+
+private:
+  // Embedded image slots j0..j0+n-1 of B rows whose input tokens are `inputs` (B·n) -> [B, n, C].
+  Tensor embed_image(const std::vector<int64_t>& inputs, int64_t batch, int64_t j0, int64_t n) const;
+  Tensor embed_caption(const std::vector<int64_t>& captions, int64_t batch) const;
+  void check_captions(const std::vector<int64_t>& captions, int64_t batch, const char* fn) const;
+
+  ImageGptConfig config_;
+};
+
+}  // namespace fresco::vq

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: Apache-2.0
+// The token transformer: embeddings of the caption and image slots, the
+// training losses, and cached sampling with classifier-free guidance.
+// Legend: B batch, Tc caption_length, G grid, N = G² image tokens, C d_model, K codes.
+#include <fresco/vq/image_gpt.hpp>
+
+#include <cmath>
+#include <numeric>
+
+#include <fresco/autograd/autograd.hpp>
+#include <fresco/error.hpp>
+#include <fresco/io/metadata.hpp>
+#include <fresco/nn/init.hpp>
+#include <fresco/ops/elementwise.hpp>
+#include <fresco/ops/loss.hpp>
+#include <fresco/ops/matmul.hpp>
+#include <fresco/ops/shape.hpp>
+#include <fresco/tensor/random.hpp>
+#include <fresco/text/tokenizer.hpp>
+
+#include "text/kv_cache.hpp"
+
+namespace fresco::vq {
+
+void ImageGptConfig::validate() const {
+  FRESCO_CHECK(text_vocab >= text::BpeTokenizer::kFirstMergeId,
+               "ImageGptConfig: text_vocab must be at least {} (256 bytes + 3 special tokens), got {}",
+               text::BpeTokenizer::kFirstMergeId, text_vocab);
+  FRESCO_CHECK(caption_length >= 2, "ImageGptConfig: caption_length must be at least 2 (<|bos|> <|eos|>), got {}",
+               caption_length);
+  FRESCO_CHECK(codes >= 2, "ImageGptConfig: codes must be at least 2, got {}", codes);
+  FRESCO_CHECK(grid >= 1 && grid <= 64, "ImageGptConfig: grid must be in [1, 64], got {}", grid);
+  FRESCO_CHECK(d_model >= 1, "ImageGptConfig: d_model must be positive, got {}", d_model);
+  FRESCO_CHECK(heads >= 1 && d_model % heads == 0, "ImageGptConfig: d_model ({}) must be a multiple of heads ({})",
+               d_model, heads);
+  FRESCO_CHECK(layers >= 1, "ImageGptConfig: layers must be positive, got {}", layers);
+  FRESCO_CHECK(mlp_ratio >= 1, "ImageGptConfig: mlp_ratio must be positive, got {}", mlp_ratio);
+  FRESCO_CHECK(dropout >= 0.f && dropout < 1.f, "ImageGptConfig: dropout must be in [0, 1), got {}", dropout);
+}
+
+namespace {
+
+template <class Config, class Field>
+void fields(Config& c, Field&& field) {
+  field("text_vocab", c.text_vocab), field("caption_length", c.caption_length), field("codes", c.codes);
+  field("grid", c.grid), field("d_model", c.d_model), field("heads", c.heads), field("layers", c.layers);
+  field("mlp_ratio", c.mlp_ratio), field("dropout", c.dropout), field("seed", c.seed);
+}
+
+const ImageGptConfig& validated(const ImageGptConfig& c) {
+  c.validate();
+  return c;
+}
+
+text::GptConfig gpt_config(const ImageGptConfig& c) {
+  return {.vocab_size = c.text_vocab, .context = c.context(), .d_model = c.d_model, .heads = c.heads,
+          .layers = c.layers, .mlp_ratio = c.mlp_ratio, .dropout = c.dropout, .seed = c.seed};
+}
+
+}  // namespace
+
+std::map<std::string, std::string> ImageGptConfig::to_metadata(const std::string& prefix) const {
+  io::MetadataWriter writer(prefix);
+  fields(*this, writer);
+  return writer.metadata;
+}
+
+ImageGptConfig ImageGptConfig::from_metadata(const std::map<std::string, std::string>& metadata,
+                                             const std::string& prefix) {
+  ImageGptConfig c;
+  fields(c, io::MetadataReader(metadata, prefix, "ImageGptConfig::from_metadata"));
+  c.validate();
+  return c;
+}
+
+void ImageSampleOptions::validate() const {
+  FRESCO_CHECK(std::isfinite(guidance) && guidance >= 0.f, "ImageSampleOptions: guidance must be >= 0, got {}",
+               guidance);
+  text::detail::check_sampling({.temperature = temperature, .top_k = top_k, .top_p = top_p}, "ImageSampleOptions");
+}
+
+ImageGpt::ImageGpt(ImageGptConfig config)
+    : gpt(gpt_config(validated(config))),
+      image_wte(config.codes + 1, config.d_model),
+      image_row(config.grid, config.d_model),
+      image_col(config.grid, config.d_model),
+      image_head(config.d_model, config.codes),
+      config_(config) {
+  register_module("gpt", gpt);
+  register_module("image_wte", image_wte);
+  register_module("image_row", image_row);
+  register_module("image_col", image_col);
+  register_module("image_head", image_head);
+  // As the GPT's own weights: N(0, 0.02), zero bias. Drawn from a stream of their own so that
+  // the GPT part starts as a text::Gpt of the same seed.
+  NoGradGuard guard;
+  Generator gen(mix_seed(config.seed, 1));
+  nn::init::normal_(image_wte.weight, 0.02f, gen);
+  nn::init::normal_(image_row.weight, 0.02f, gen);
+  nn::init::normal_(image_col.weight, 0.02f, gen);
+  nn::init::normal_(image_head.weight, 0.02f, gen);
+  nn::init::zeros_(image_head.bias);
+}
+
+void ImageGpt::check_captions(const std::vector<int64_t>& captions, int64_t batch, const char* fn) const {
+  FRESCO_CHECK(batch >= 1, "ImageGpt::{}: batch must be positive, got {}", fn, batch);
+  FRESCO_CHECK_SHAPE(static_cast<int64_t>(captions.size()) == batch * config_.caption_length,
+                     "ImageGpt::{}: expected {} caption ids ([{}, {}]), got {}", fn, batch * config_.caption_length,
+                     batch, config_.caption_length, captions.size());
+  for (size_t i = 0; i < captions.size(); ++i)
+    FRESCO_CHECK(captions[i] >= 0 && captions[i] < config_.text_vocab,
+                 "ImageGpt::{}: caption id {} at position {} is outside the vocabulary [0, {})", fn, captions[i], i,
+                 config_.text_vocab);
+}
+
+Tensor ImageGpt::embed_caption(const std::vector<int64_t>& captions, int64_t batch) const {
+  const int64_t Tc = config_.caption_length;
+  std::vector<int64_t> positions(static_cast<size_t>(Tc));
+  std::iota(positions.begin(), positions.end(), int64_t{0});
+  return gpt.wte(captions, {batch, Tc}) + gpt.wpe(positions, {Tc});
+}
+
+Tensor ImageGpt::embed_image(const std::vector<int64_t>& inputs, int64_t batch, int64_t j0, int64_t n) const {
+  const int64_t G = config_.grid;
+  std::vector<int64_t> positions(static_cast<size_t>(n)), rows(static_cast<size_t>(n)), cols(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    positions[static_cast<size_t>(i)] = config_.caption_length + j0 + i;
+    rows[static_cast<size_t>(i)] = (j0 + i) / G;
+    cols[static_cast<size_t>(i)] = (j0 + i) % G;
+  }
+  Tensor where = gpt.wpe(positions, {n}) + image_row(rows, {n}) + image_col(cols, {n});   // [n, C]
+  return image_wte(inputs, {batch, n}) + where;
+}
+
+ImageGpt::Logits ImageGpt::forward(const std::vector<int64_t>& captions, const std::vector<int64_t>& codes,
+                                   int64_t batch) const {
+  check_captions(captions, batch, "forward");
+  const int64_t N = config_.image_tokens(), Tc = config_.caption_length, C = config_.d_model;
+  FRESCO_CHECK_SHAPE(static_cast<int64_t>(codes.size()) == batch * N,
+                     "ImageGpt::forward: expected {} image codes ([{}, {}]), got {}", batch * N, batch, N,
+                     codes.size());
+  // Slot j reads <|image|> (j = 0) or code j − 1: the codes shifted right by one.
+  std::vector<int64_t> inputs(codes.size());
+  for (int64_t b = 0; b < batch; ++b) {
+    inputs[static_cast<size_t>(b * N)] = config_.codes;
+    for (int64_t j = 1; j < N; ++j) {
+      const int64_t code = codes[static_cast<size_t>(b * N + j - 1)];
+      FRESCO_CHECK(code >= 0 && code < config_.codes, "ImageGpt::forward: code {} of row {} is outside [0, {})",
+                   code, b, config_.codes);
+      inputs[static_cast<size_t>(b * N + j)] = code;
+    }
+    const int64_t last = codes[static_cast<size_t>(b * N + N - 1)];
+    FRESCO_CHECK(last >= 0 && last < config_.codes, "ImageGpt::forward: code {} of row {} is outside [0, {})", last,
+                 b, config_.codes);
+  }
+  Tensor x = cat({embed_caption(captions, batch), embed_image(inputs, batch, 0, N)}, 1);   // [B, Tc + N, C]
+  for (const auto& block : gpt.blocks) x = block(x);
+  Tensor h = gpt.ln_f(x);
+  return {linear(h.slice(1, 0, Tc), gpt.wte.weight), image_head(h.slice(1, Tc, Tc + N).reshape({batch * N, C}))
+                                                          .reshape({batch, N, config_.codes})};
+}
+
+ImageGptLosses ImageGpt::loss(const std::vector<int64_t>& captions, const std::vector<int64_t>& codes,
+                              int64_t batch, float text_weight) const {
+  FRESCO_CHECK(text_weight >= 0.f && std::isfinite(text_weight),
+               "ImageGpt::loss: text_weight must be >= 0, got {}", text_weight);
+  const Logits logits = forward(captions, codes, batch);
+  const int64_t Tc = config_.caption_length, N = config_.image_tokens();
+  Tensor image = cross_entropy(logits.image.reshape({batch * N, config_.codes}), codes);
+  // Caption slot t predicts caption[t + 1]; the last slot and <|pad|> targets do not count.
+  std::vector<int64_t> targets(captions.size(), -100);
+  int64_t counted = 0;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t t = 0; t + 1 < Tc; ++t) {
+      const int64_t next = captions[static_cast<size_t>(b * Tc + t + 1)];
+      if (next == text::BpeTokenizer::kPadId) continue;
+      targets[static_cast<size_t>(b * Tc + t)] = next;
+      ++counted;
+    }
+  ImageGptLosses out;
+  out.image = image.item();
+  if (counted == 0 || text_weight == 0.f) {
+    out.total = image;
+    return out;
+  }
+  Tensor text = cross_entropy(logits.text.reshape({batch * Tc, config_.text_vocab}), targets, -100);
+  out.text = text.item();
+  out.total = image + text * text_weight;
+  return out;
+}
+
+std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int64_t batch,
+                                      const std::vector<int64_t>& empty_caption, const ImageSampleOptions& options,
+                                      uint64_t seed, int64_t first_index) const {
+  options.validate();
+  check_captions(captions, batch, "sample");
+  const bool guided = options.guidance != 1.f;
+  if (guided) check_captions(empty_caption, 1, "sample (empty caption)");
+  const int64_t N = config_.image_tokens(), K = config_.codes, Tc = config_.caption_length;
+  NoGradGuard no_grad;
+  // Rows 0..B−1 read the captions; with guidance rows B..2B−1 the empty caption.
+  const int64_t rows = guided ? 2 * batch : batch;
+  std::vector<int64_t> prompt = captions;
+  if (guided)
+    for (int64_t b = 0; b < batch; ++b) prompt.insert(prompt.end(), empty_caption.begin(), empty_caption.end());
+  auto caches = text::detail::make_caches(gpt.config(), rows);
+  text::detail::cached_blocks(gpt, caches, embed_caption(prompt, rows), 0);
+
+  std::vector<Generator> gens;
+  gens.reserve(static_cast<size_t>(batch));
+  for (int64_t i = 0; i < batch; ++i) gens.emplace_back(mix_seed(seed, static_cast<uint64_t>(first_index + i)));
+  const text::GenerateOptions draw{.temperature = options.temperature, .top_k = options.top_k, .top_p = options.top_p};
+
+  std::vector<int64_t> out(static_cast<size_t>(batch * N));
+  std::vector<int64_t> inputs(static_cast<size_t>(rows), K);   // slot 0 reads <|image|>
+  std::vector<float> mixed(static_cast<size_t>(K));
+  for (int64_t j = 0; j < N; ++j) {
+    Tensor h = text::detail::cached_blocks(gpt, caches, embed_image(inputs, rows, j, 1), Tc + j);
+    Tensor logits = image_head(h).contiguous();   // [rows, K]
+    const float* l = logits.data();
+    for (int64_t b = 0; b < batch; ++b) {
+      const float* c = l + b * K;
+      if (guided) {
+        const float* u = l + (batch + b) * K;
+        for (int64_t k = 0; k < K; ++k) mixed[static_cast<size_t>(k)] = u[k] + options.guidance * (c[k] - u[k]);
+        c = mixed.data();
+      }
+      const int64_t code = text::detail::sample_token(c, K, draw, gens[static_cast<size_t>(b)]);
+      out[static_cast<size_t>(b * N + j)] = code;
+      inputs[static_cast<size_t>(b)] = code;
+      if (guided) inputs[static_cast<size_t>(batch + b)] = code;
+    }
+  }
+  return out;
+}
+
+}  // namespace fresco::vq

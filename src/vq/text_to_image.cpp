@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+// The transformer family's model file and its generation: captions -> padded
+// rows -> codes sampled by the ImageGpt -> images decoded by the ImageTokenizer.
+#include <fresco/vq/text_to_image.hpp>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include <fresco/error.hpp>
+#include <fresco/io/checkpoint.hpp>
+#include <fresco/io/metadata.hpp>
+#include <fresco/io/safetensors.hpp>
+#include <fresco/ops/shape.hpp>
+
+namespace fresco::vq {
+
+namespace {
+
+constexpr const char* kFormat = "fresco-token-text2image";
+// Captions per sampling batch: the key/value caches of 2 × 64 rows stay near 100 MB at the defaults.
+constexpr int64_t kChunk = 64;
+
+template <class Options, class Field>
+void sample_fields(Options& o, Field&& field) {
+  field("guidance", o.guidance), field("temperature", o.temperature), field("top_k", o.top_k);
+  field("top_p", o.top_p);
+}
+
+void check_parts(const text::BpeTokenizer& tokenizer, const ImageGpt& gpt, const ImageTokenizer& image_tokenizer,
+                 const char* fn) {
+  const auto& g = gpt.config();
+  const auto& v = image_tokenizer.config();
+  FRESCO_CHECK(tokenizer.vocab_size() <= g.text_vocab,
+               "{}: the tokenizer has {} tokens but the transformer reads only {}", fn, tokenizer.vocab_size(),
+               g.text_vocab);
+  FRESCO_CHECK(g.codes == v.codes, "{}: the transformer writes {} codes but the image tokenizer has {}", fn, g.codes,
+               v.codes);
+  FRESCO_CHECK(g.grid == v.grid(), "{}: the transformer writes a {}x{} grid but the image tokenizer's is {}x{}", fn,
+               g.grid, g.grid, v.grid(), v.grid());
+}
+
+}  // namespace
+
+std::vector<int64_t> caption_rows(const text::BpeTokenizer& tokenizer, const std::vector<std::string>& captions,
+                                  int64_t caption_length) {
+  std::vector<int64_t> rows;
+  rows.reserve(captions.size() * static_cast<size_t>(caption_length));
+  for (const auto& caption : captions) {
+    std::vector<int64_t> ids = tokenizer.encode(caption, /*add_bos=*/true, /*add_eos=*/true);
+    FRESCO_CHECK(static_cast<int64_t>(ids.size()) <= caption_length,
+                 "the caption \"{}\" is {} tokens long with <|bos|> and <|eos|>; the model reads at most {}", caption,
+                 ids.size(), caption_length);
+    ids.resize(static_cast<size_t>(caption_length), text::BpeTokenizer::kPadId);
+    rows.insert(rows.end(), ids.begin(), ids.end());
+  }
+  return rows;
+}
+
+void save_text_to_image(const std::string& path, const text::BpeTokenizer& tokenizer, const ImageGpt& gpt,
+                        const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling) {
+  check_parts(tokenizer, gpt, image_tokenizer, "save_text_to_image");
+  sampling.validate();
+  std::map<std::string, Tensor> tensors = io::with_prefix(io::module_state(gpt), "image_gpt.");
+  tensors.merge(io::with_prefix(io::module_state(image_tokenizer), "vq."));
+  std::map<std::string, std::string> meta = gpt.config().to_metadata();
+  meta.merge(image_tokenizer.metadata());
+  io::MetadataWriter sample("sample.");
+  sample_fields(sampling, sample);
+  meta.merge(sample.metadata);
+  meta["format"] = kFormat;
+  meta["family"] = "transformer";
+  meta["tokenizer"] = tokenizer.to_json();
+  io::save_safetensors(tensors, path, meta);
+}
+
+TextToImage::TextToImage(text::BpeTokenizer tokenizer, std::unique_ptr<ImageGpt> gpt,
+                         std::unique_ptr<ImageTokenizer> image_tokenizer, ImageSampleOptions sampling)
+    : tokenizer_(std::move(tokenizer)),
+      gpt_(std::move(gpt)),
+      image_tokenizer_(std::move(image_tokenizer)),
+      sampling_(sampling) {
+  FRESCO_CHECK(gpt_ && image_tokenizer_, "vq::TextToImage: a part is missing");
+  check_parts(tokenizer_, *gpt_, *image_tokenizer_, "vq::TextToImage");
+  sampling_.validate();
+  gpt_->eval();
+  image_tokenizer_->eval();
+}
+
+TextToImage TextToImage::load(const std::string& path) {
+  const auto meta = io::load_safetensors_metadata(path);
+  const auto format = meta.find("format");
+  if (format == meta.end() || format->second != kFormat)
+    throw IoError(fmt::format("vq::TextToImage::load: {} is not a transformer-family model (metadata \"format\" is "
+                              "\"{}\", expected \"{}\"); train one with train_text2image --family transformer",
+                              path, format == meta.end() ? "" : format->second, kFormat));
+  try {
+    const auto tok = meta.find("tokenizer");
+    FRESCO_CHECK(tok != meta.end(), "no \"tokenizer\" in its metadata");
+    ImageSampleOptions sampling;
+    sample_fields(sampling, io::MetadataReader(meta, "sample.", "vq::TextToImage::load"));
+    auto gpt = std::make_unique<ImageGpt>(ImageGptConfig::from_metadata(meta));
+    auto image_tokenizer = ImageTokenizer::from_metadata(meta, path);
+    const auto tensors = io::load_safetensors(path);
+    io::load_module_state(*gpt, io::strip_prefix(tensors, "image_gpt."), path);
+    io::load_module_state(*image_tokenizer, io::strip_prefix(tensors, "vq."), path);
+    return TextToImage(text::BpeTokenizer::from_json(tok->second), std::move(gpt), std::move(image_tokenizer),
+                       sampling);
+  } catch (const IoError&) {
+    throw;
+  } catch (const Error& e) {
+    throw Error(fmt::format("vq::TextToImage::load: {}: {}", path, e.what()));
+  }
+}
+
+void TextToImage::save(const std::string& path) const {
+  save_text_to_image(path, tokenizer_, *gpt_, *image_tokenizer_, sampling_);
+}
+
+std::vector<int64_t> TextToImage::generate_codes(const std::vector<std::string>& captions, uint64_t seed) const {
+  FRESCO_CHECK(!captions.empty(), "vq::TextToImage::generate: no caption given");
+  const int64_t Tc = gpt_->config().caption_length, N = gpt_->config().image_tokens();
+  const std::vector<int64_t> rows = caption_rows(tokenizer_, captions, Tc);
+  const std::vector<int64_t> empty = caption_rows(tokenizer_, {""}, Tc);
+  const auto n = static_cast<int64_t>(captions.size());
+  std::vector<int64_t> codes;
+  codes.reserve(static_cast<size_t>(n * N));
+  for (int64_t first = 0; first < n; first += kChunk) {
+    const int64_t b = std::min(kChunk, n - first);
+    const std::vector<int64_t> chunk(rows.begin() + first * Tc, rows.begin() + (first + b) * Tc);
+    const auto c = gpt_->sample(chunk, b, empty, sampling_, seed, first);
+    codes.insert(codes.end(), c.begin(), c.end());
+  }
+  return codes;
+}
+
+Tensor TextToImage::generate(const std::vector<std::string>& captions, uint64_t seed) const {
+  return image_tokenizer_->decode(generate_codes(captions, seed), static_cast<int64_t>(captions.size()));
+}
+
+}  // namespace fresco::vq

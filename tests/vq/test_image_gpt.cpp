@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: Apache-2.0
+// The token transformer: its losses against an independent computation, causality,
+// the cached sampler against the full forward pass, guidance, seeds per image, the
+// model file of the transformer family, and training that resumes bit for bit.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include <fresco/autograd/autograd.hpp>
+#include <fresco/io/checkpoint.hpp>
+#include <fresco/io/safetensors.hpp>
+#include <fresco/text_to_image.hpp>
+#include <fresco/vq/image_gpt.hpp>
+#include <fresco/vq/image_gpt_trainer.hpp>
+#include <fresco/vq/text_to_image.hpp>
+
+#include "io/temp_dir.hpp"
+
+using namespace fresco;
+
+namespace {
+
+constexpr int64_t kTc = 16;   // caption slots
+constexpr int64_t kK = 16;   // codes
+constexpr int64_t kG = 2;    // grid
+constexpr int64_t kN = kG * kG;
+
+vq::ImageGptConfig tiny(uint64_t seed = 5) {
+  return {.text_vocab = 300, .caption_length = kTc, .codes = kK, .grid = kG, .d_model = 16, .heads = 2, .layers = 2,
+          .seed = seed};
+}
+
+// Captions of `batch` rows: <|bos|>, a few byte tokens, <|eos|>, padding.
+std::vector<int64_t> captions_of(int64_t batch, int64_t salt) {
+  std::vector<int64_t> ids;
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t len = 2 + (b + salt) % 4;
+    ids.push_back(text::BpeTokenizer::kBosId);
+    for (int64_t t = 0; t < len; ++t) ids.push_back(97 + (b * 7 + t * 3 + salt) % 26);
+    ids.push_back(text::BpeTokenizer::kEosId);
+    while (static_cast<int64_t>(ids.size()) < (b + 1) * kTc) ids.push_back(text::BpeTokenizer::kPadId);
+  }
+  return ids;
+}
+
+std::vector<int64_t> codes_of(int64_t batch, int64_t salt) {
+  std::vector<int64_t> c;
+  for (int64_t i = 0; i < batch * kN; ++i) c.push_back((i * 5 + salt) % kK);
+  return c;
+}
+
+// Mean over rows of −log softmax(row)[target], in double; targets < 0 skipped.
+double mean_cross_entropy(const std::vector<float>& logits, int64_t classes, const std::vector<int64_t>& targets) {
+  double total = 0;
+  int64_t counted = 0;
+  for (size_t r = 0; r < targets.size(); ++r) {
+    if (targets[r] < 0) continue;
+    const float* row = logits.data() + r * classes;
+    double top = row[0], sum = 0;
+    for (int64_t k = 0; k < classes; ++k) top = std::max(top, double(row[k]));
+    for (int64_t k = 0; k < classes; ++k) sum += std::exp(row[k] - top);
+    total += top + std::log(sum) - row[targets[r]];
+    ++counted;
+  }
+  return total / counted;
+}
+
+}  // namespace
+
+TEST_CASE("ImageGpt: logits' shapes and the losses against an independent cross-entropy", "[vq][image_gpt]") {
+  vq::ImageGpt model(tiny());
+  const int64_t B = 3;
+  const auto captions = captions_of(B, 0);
+  const auto codes = codes_of(B, 1);
+  const auto logits = model.forward(captions, codes, B);
+  CHECK(logits.text.shape() == Shape{B, kTc, 300});
+  CHECK(logits.image.shape() == Shape{B, kN, kK});
+
+  const double image = mean_cross_entropy(logits.image.contiguous().to_vector(), kK, codes);
+  std::vector<int64_t> text_targets(captions.size(), -1);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t + 1 < kTc; ++t) {
+      const int64_t next = captions[static_cast<size_t>(b * kTc + t + 1)];
+      if (next != text::BpeTokenizer::kPadId) text_targets[static_cast<size_t>(b * kTc + t)] = next;
+    }
+  const double text = mean_cross_entropy(logits.text.contiguous().to_vector(), 300, text_targets);
+  const auto l = model.loss(captions, codes, B, 0.25f);
+  CHECK(l.image == Approx(image).epsilon(1e-5));
+  CHECK(l.text == Approx(text).epsilon(1e-5));
+  CHECK(l.total.item() == Approx(image + 0.25 * text).epsilon(1e-5));
+  // An untrained model is close to uniform over the codes.
+  CHECK(image == Approx(std::log(double(kK))).epsilon(0.05));
+}
+
+TEST_CASE("ImageGpt: slot j sees the caption and codes before j only", "[vq][image_gpt]") {
+  vq::ImageGpt model(tiny());
+  auto captions = captions_of(1, 0);
+  auto codes = codes_of(1, 0);
+  const auto base = model.forward(captions, codes, 1).image.contiguous().to_vector();
+  for (int64_t j = 0; j < kN; ++j) {
+    auto changed = codes;
+    changed[static_cast<size_t>(j)] = (changed[static_cast<size_t>(j)] + 1) % kK;
+    const auto out = model.forward(captions, changed, 1).image.contiguous().to_vector();
+    for (int64_t s = 0; s < kN; ++s) {
+      double diff = 0;
+      for (int64_t k = 0; k < kK; ++k) diff = std::max(diff, std::abs(double(out[s * kK + k] - base[s * kK + k])));
+      INFO("code " << j << " changed, slot " << s);
+      if (s <= j) CHECK(diff == 0.0);   // slot s predicts code s from codes < s
+      else CHECK(diff > 1e-6);
+    }
+  }
+  // Every image slot reads the caption.
+  captions[2] = captions[2] == 100 ? 101 : 100;
+  const auto other = model.forward(captions, codes, 1).image.contiguous().to_vector();
+  for (int64_t s = 0; s < kN; ++s) CHECK(std::abs(other[s * kK] - base[s * kK]) > 1e-7);
+}
+
+TEST_CASE("ImageGpt: the gradient of the loss matches central differences", "[vq][image_gpt]") {
+  vq::ImageGpt model(tiny());
+  const auto captions = captions_of(2, 1);
+  const auto codes = codes_of(2, 3);
+  model.zero_grad();
+  model.loss(captions, codes, 2, 0.5f).total.backward();
+  // One entry of each table of the image side, and the image head's bias.
+  for (Tensor* p : {&model.image_row.weight, &model.image_col.weight, &model.image_wte.weight, &model.image_head.bias}) {
+    const float analytic = p->grad().to_vector()[3];
+    const float x0 = p->data()[3];
+    auto slope = [&](float h) {
+      p->data()[3] = x0 + h;
+      const double up = model.loss(captions, codes, 2, 0.5f).total.item();
+      p->data()[3] = x0 - h;
+      const double down = model.loss(captions, codes, 2, 0.5f).total.item();
+      p->data()[3] = x0;
+      return (up - down) / (2 * h);
+    };
+    // Richardson's extrapolation of two central differences: error O(h⁴), large enough steps for float.
+    const double numeric = (4 * slope(1e-2f) - slope(2e-2f)) / 3;
+    CHECK(analytic == Approx(numeric).margin(1e-4).epsilon(2e-2));
+  }
+}
+
+TEST_CASE("ImageGpt::sample: greedy cached sampling writes the full forward pass's argmax codes", "[vq][image_gpt]") {
+  vq::ImageGpt model(tiny(9));
+  model.eval();
+  const int64_t B = 4;
+  const auto captions = captions_of(B, 2);
+  const auto empty = captions_of(1, 0);
+  for (float guidance : {1.f, 2.5f}) {
+    INFO("guidance " << guidance);
+    const auto codes = model.sample(captions, B, empty, {.guidance = guidance, .temperature = 0.f}, 1);
+    REQUIRE(codes.size() == static_cast<size_t>(B * kN));
+    // Re-run the whole sequences: each code must be the argmax of the (guided) logits at its slot.
+    const auto c = model.forward(captions, codes, B).image.contiguous().to_vector();
+    std::vector<int64_t> empties;
+    for (int64_t b = 0; b < B; ++b) empties.insert(empties.end(), empty.begin(), empty.end());
+    const auto u = model.forward(empties, codes, B).image.contiguous().to_vector();
+    for (int64_t i = 0; i < B * kN; ++i) {
+      int64_t best = 0;
+      float best_value = -1e30f;
+      for (int64_t k = 0; k < kK; ++k) {
+        const float v = u[i * kK + k] + guidance * (c[i * kK + k] - u[i * kK + k]);
+        if (v > best_value) best_value = v, best = k;
+      }
+      CHECK(codes[static_cast<size_t>(i)] == best);
+    }
+  }
+}
+
+TEST_CASE("ImageGpt::sample: one stream per image, seeds and options", "[vq][image_gpt]") {
+  vq::ImageGpt model(tiny(2));
+  model.eval();
+  const auto captions = captions_of(3, 1);
+  const auto empty = captions_of(1, 0);
+  const vq::ImageSampleOptions o{.guidance = 2.f, .temperature = 1.5f, .top_k = 8};
+  const auto all = model.sample(captions, 3, empty, o, 11);
+  CHECK(all == model.sample(captions, 3, empty, o, 11));
+  CHECK(all != model.sample(captions, 3, empty, o, 12));
+  // Image 1 alone, with its index, is image 1 of the batch.
+  const std::vector<int64_t> second(captions.begin() + kTc, captions.begin() + 2 * kTc);
+  const auto alone = model.sample(second, 1, empty, o, 11, 1);
+  CHECK(std::vector<int64_t>(all.begin() + kN, all.begin() + 2 * kN) == alone);
+  // top_k = 1 is greedy.
+  CHECK(model.sample(captions, 3, empty, {.guidance = 2.f, .top_k = 1}, 4) ==
+        model.sample(captions, 3, empty, {.guidance = 2.f, .temperature = 0.f}, 99));
+  CHECK_THROWS_WITH(model.sample(captions, 3, empty, {.top_p = 0.f}, 1), Catch::Contains("top_p"));
+  CHECK_THROWS_WITH(model.sample(captions, 2, empty, {}, 1), Catch::Contains("caption ids"));
+  CHECK_THROWS_WITH(vq::ImageGpt(vq::ImageGptConfig{.d_model = 10, .heads = 4}), Catch::Contains("multiple of heads"));
+}
+
+namespace {
+
+struct TinyFamily {
+  text::BpeTokenizer bpe = text::BpeTokenizer::train({"a red dot", "a blue dot", "two green dots"}, 270);
+  std::unique_ptr<vq::ImageTokenizer> vq = std::make_unique<vq::ImageTokenizer>(vq::ImageTokenizerConfig{
+      .image_size = 8, .channels = 3, .downsample = 4, .width = 4, .max_width = 8, .codes = kK, .code_dim = 4});
+  std::unique_ptr<vq::ImageGpt> gpt = std::make_unique<vq::ImageGpt>(tiny());
+};
+
+}  // namespace
+
+TEST_CASE("vq::TextToImage: generate, a file round trip, and load_text_to_image", "[vq][image_gpt]") {
+  test::TempDir dir;
+  TinyFamily parts;
+  vq::TextToImage model(parts.bpe, std::move(parts.gpt), std::move(parts.vq), {.guidance = 1.5f, .top_p = 0.9f});
+  const std::vector<std::string> captions = {"a red dot", "two green dots", "a red dot"};
+  const Tensor images = model.generate(captions, 7);
+  CHECK(images.shape() == Shape{3, 3, 8, 8});
+  for (float v : images.contiguous().to_vector()) REQUIRE((v >= 0.f && v <= 1.f));
+  CHECK(model.generate(captions, 7).to_vector() == images.contiguous().to_vector());
+
+  model.save(dir.file("model.safetensors"));
+  CHECK(text_to_image_family(dir.file("model.safetensors")) == "transformer");
+  auto loaded = load_text_to_image(dir.file("model.safetensors"));
+  CHECK(loaded->family() == "transformer");
+  CHECK(loaded->generate(captions, 7).to_vector() == images.contiguous().to_vector());
+  const auto& back = dynamic_cast<const vq::TextToImage&>(*loaded);
+  CHECK(back.sampling().guidance == 1.5f);
+  CHECK(back.sampling().top_p == 0.9f);
+
+  CHECK_THROWS_WITH(model.generate({"a very very very long caption that does not fit"}, 1),
+                    Catch::Contains("at most 16"));
+  CHECK_THROWS_WITH(model.generate({}, 1), Catch::Contains("no caption"));
+  parts.vq = std::make_unique<vq::ImageTokenizer>(vq::ImageTokenizerConfig{.image_size = 8, .codes = 32});
+  CHECK_THROWS_WITH(vq::TextToImage(parts.bpe, std::make_unique<vq::ImageGpt>(tiny()), std::move(parts.vq)),
+                    Catch::Contains("32"));
+  io::save_safetensors({{"x", zeros({2})}}, dir.file("other.safetensors"), {{"format", "something-else"}});
+  CHECK_THROWS_WITH(load_text_to_image(dir.file("other.safetensors")), Catch::Contains("not a text-to-image model"));
+}
+
+TEST_CASE("ImageGptTrainer: the loss falls, and a resumed run is bit for bit the uninterrupted one",
+          "[vq][image_gpt]") {
+  test::TempDir dir;
+  TinyFamily parts;
+  const std::vector<std::string> captions = {"a red dot", "a blue dot", "two green dots", "a red dot"};
+  std::vector<int64_t> codes;
+  for (int64_t i = 0; i < 4; ++i)
+    for (int64_t j = 0; j < kN; ++j) codes.push_back((i * 3 + j) % kK);
+  const vq::ImageGptTrainerOptions o{.batch_size = 4, .steps = 8, .lr = 1e-2f, .warmup_steps = 2,
+                                     .sample_every = 0, .samples_per_prompt = 2};
+
+  vq::ImageGpt straight(tiny());
+  vq::ImageGptTrainer a(straight, parts.bpe, *parts.vq, captions, codes, o);
+  const float first = a.train_step(1e-2f).image;
+  vq::ImageGpt fresh(tiny());
+  auto o_dir = o;
+  o_dir.out_dir = dir.file("run");
+  {
+    vq::ImageGptTrainer t(fresh, parts.bpe, *parts.vq, captions, codes, o_dir);
+    t.train_step(1e-2f);
+    REQUIRE(t.step() == 1);
+    t.save_checkpoint(dir.file("half.safetensors"));
+  }
+  while (a.step() < 8) a.train_step(1e-2f);
+  vq::ImageGpt resumed(tiny(77));   // other initial weights: the checkpoint must replace them all
+  vq::ImageGptTrainer b(resumed, parts.bpe, *parts.vq, captions, codes, o);
+  b.load_checkpoint(dir.file("half.safetensors"));
+  CHECK(b.step() == 1);
+  while (b.step() < 8) b.train_step(1e-2f);
+  const auto sa = io::module_state(straight), sb = io::module_state(resumed);
+  for (const auto& [name, t] : sa) {
+    INFO(name);
+    CHECK(t.to_vector() == sb.at(name).to_vector());
+  }
+  float last = 0;
+  while (a.step() < 40) last = a.train_step(1e-2f).image;
+  CHECK(last < first * 0.6f);
+}
+
+TEST_CASE("ImageGptTrainer: errors a user can meet", "[vq][image_gpt]") {
+  TinyFamily parts;
+  vq::ImageGpt gpt(tiny());
+  const std::vector<std::string> captions = {"a red dot", "a blue dot"};
+  CHECK_THROWS_WITH(vq::ImageGptTrainer(gpt, parts.bpe, *parts.vq, captions, std::vector<int64_t>(3, 0)),
+                    Catch::Contains("need 8 codes"));
+  CHECK_THROWS_WITH(vq::ImageGptTrainer(gpt, parts.bpe, *parts.vq, captions, std::vector<int64_t>(8, kK)),
+                    Catch::Contains("outside [0, 16)"));
+  CHECK_THROWS_WITH(vq::ImageGptTrainer(gpt, parts.bpe, *parts.vq, {"a caption far too long for sixteen slots", "b"},
+                                        std::vector<int64_t>(8, 0)),
+                    Catch::Contains("at most 16"));
+  CHECK_THROWS_WITH(vq::ImageGptTrainer(gpt, parts.bpe, *parts.vq, captions, std::vector<int64_t>(8, 0),
+                                        {.caption_dropout = 1.f}),
+                    Catch::Contains("caption_dropout"));
+}
