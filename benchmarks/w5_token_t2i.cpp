@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
     }
     Tensor images;
     auto step = [&] {
-      const auto codes = model.sample(captions, B, empty, {.guidance = 3.f, .top_k = 64}, 7);
+      const auto codes = model.sample(captions, B, empty, {.guidance = 3.f}, 7);
       images = decoder.decode(codes, B);
     };
     const auto ms = bench::time_steps(step, args.steps, 2);

@@ -131,13 +131,15 @@ int64_t sample_token(const float* logits, int64_t V, const GenerateOptions& o, G
   if (o.temperature == 0.f) return std::max_element(logits, logits + V) - logits;
   std::vector<int64_t> order(static_cast<size_t>(V));
   std::iota(order.begin(), order.end(), int64_t{0});
-  // Most likely first; equal logits by id, so that the result does not depend on the sort.
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return logits[a] != logits[b] ? logits[a] > logits[b] : a < b;
-  });
   const int64_t keep = o.top_k > 0 ? std::min(o.top_k, V) : V;
+  // Most likely first (equal logits by id, so that the result does not depend on the sort), as far
+  // as top_k and top_p need it; with neither, the ids stay in their order and nothing is sorted.
+  if (keep < V || o.top_p < 1.f)
+    std::partial_sort(order.begin(), order.begin() + keep, order.end(), [&](int64_t a, int64_t b) {
+      return logits[a] != logits[b] ? logits[a] > logits[b] : a < b;
+    });
   std::vector<double> p(static_cast<size_t>(keep));
-  const double top = logits[order[0]];
+  const double top = keep < V || o.top_p < 1.f ? logits[order[0]] : *std::max_element(logits, logits + V);
   double total = 0;
   for (int64_t i = 0; i < keep; ++i) total += p[static_cast<size_t>(i)] = std::exp((logits[order[static_cast<size_t>(i)]] - top) / o.temperature);
   // Nucleus: the shortest prefix whose probability reaches top_p.
