@@ -16,7 +16,7 @@
 
 #include <fresco/fresco.hpp>
 #include <fresco/eval/evaluate.hpp>
-#include <fresco/gan/text_to_image.hpp>
+#include <fresco/text_to_image.hpp>
 
 #include "common/cli.hpp"
 
@@ -62,10 +62,10 @@ void write_json(const fresco::eval::EvaluationReport& report, const std::string&
 
 int evaluate(const Args& a) {
   const auto kind = fresco::eval::parse_dataset_kind(a.dataset);
-  auto model = fresco::gan::TextToImage::load(a.model);
+  auto model = fresco::load_text_to_image(a.model);
   auto classifier = fresco::eval::Classifier::load(a.classifier);
   const auto generate = [&model](const std::vector<std::string>& captions, uint64_t seed) {
-    return model.generate(captions, seed);
+    return model->generate(captions, seed);
   };
   std::fprintf(stderr, "evaluating %s on %s: %lld prompts...\n", a.model.c_str(), a.dataset.c_str(),
                static_cast<long long>(a.options.samples));
