@@ -19,6 +19,7 @@
 #include <fresco/text_to_image.hpp>
 
 #include "common/cli.hpp"
+#include "common/sampling.hpp"
 
 namespace {
 
@@ -27,6 +28,7 @@ namespace cli = fresco::cli;
 struct Args {
   std::string model, classifier, dataset, json;
   fresco::eval::EvaluateOptions options;
+  fresco::cli::SamplingArgs sampling;
 };
 
 void add_options(CLI::App& app, Args& a) {
@@ -52,6 +54,7 @@ void add_options(CLI::App& app, Args& a) {
   app.add_option("--json", a.json, "also write the JSON report to this file");
   app.add_option("--fashion-root", a.options.fashion_mnist_root, "where the Fashion-MNIST files are")
       ->check(CLI::ExistingDirectory);
+  cli::add_sampling_options(app, a.sampling);
 }
 
 void write_json(const fresco::eval::EvaluationReport& report, const std::string& path) {
@@ -63,6 +66,7 @@ void write_json(const fresco::eval::EvaluationReport& report, const std::string&
 int evaluate(const Args& a) {
   const auto kind = fresco::eval::parse_dataset_kind(a.dataset);
   auto model = fresco::load_text_to_image(a.model);
+  cli::apply_sampling(*model, a.sampling, a.model);
   auto classifier = fresco::eval::Classifier::load(a.classifier);
   const auto generate = [&model](const std::vector<std::string>& captions, uint64_t seed) {
     return model->generate(captions, seed);

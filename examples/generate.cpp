@@ -12,11 +12,11 @@
 #include <fresco/fresco.hpp>
 #include <fresco/gan/text_to_image.hpp>
 #include <fresco/text_to_image.hpp>
-#include <fresco/vq/text_to_image.hpp>
 #include <fresco/io/gif.hpp>
 #include <fresco/io/image.hpp>
 
 #include "common/cli.hpp"
+#include "common/sampling.hpp"
 
 namespace {
 
@@ -29,9 +29,7 @@ struct Args {
   int64_t frames = 24;
   int delay = 80, scale = 4;
   uint64_t seed = 7;
-  // Sampling of transformer-family models; unset: the defaults saved in the model.
-  std::optional<float> guidance, temperature, top_p;
-  std::optional<int64_t> top_k;
+  fresco::cli::SamplingArgs sampling;
 };
 
 void add_options(CLI::App& app, Args& a) {
@@ -48,12 +46,7 @@ void add_options(CLI::App& app, Args& a) {
   cli::add_number(app, "--frames", a.frames, "frames of the GIF")->check(cli::at_least(2));
   cli::add_number(app, "--delay", a.delay, "milliseconds each GIF frame is shown")->check(cli::closed(0, 655350));
   cli::add_number(app, "--scale", a.scale, "each GIF pixel becomes a scale x scale block")->check(cli::closed(1, 64));
-  app.option_defaults()->group("Transformer-family sampling (default: as saved in the model)");
-  cli::add_number(app, "--guidance", a.guidance, "classifier-free guidance scale (1: the caption alone)")
-      ->check(cli::non_negative());
-  cli::add_number(app, "--temperature", a.temperature, "sampling temperature (0: greedy)")->check(cli::non_negative());
-  cli::add_number(app, "--top-k", a.top_k, "sample among the k most likely codes (0: all)")->check(cli::non_negative());
-  cli::add_number(app, "--top-p", a.top_p, "nucleus sampling mass in (0, 1] (1: all)")->check(cli::closed(1e-6, 1));
+  cli::add_sampling_options(app, a.sampling);
 }
 
 void write_grid(const fresco::TextToImageModel& model, const Args& a) {
@@ -83,16 +76,7 @@ void write_morph(const fresco::TextToImageModel& model, const Args& a) {
 int generate(Args a) {
   if (a.out.empty() && a.gif.empty()) a.out = "grid.png";
   auto model = fresco::load_text_to_image(a.model);
-  if (auto* transformer = dynamic_cast<fresco::vq::TextToImage*>(model.get())) {
-    auto& s = transformer->sampling();
-    s.guidance = a.guidance.value_or(s.guidance);
-    s.temperature = a.temperature.value_or(s.temperature);
-    s.top_k = a.top_k.value_or(s.top_k);
-    s.top_p = a.top_p.value_or(s.top_p);
-  } else if (a.guidance || a.temperature || a.top_k || a.top_p) {
-    throw CLI::ValidationError("--guidance/--temperature/--top-k/--top-p", "they apply to transformer-family models; " +
-                                                                               a.model + " is a GAN");
-  }
+  cli::apply_sampling(*model, a.sampling, a.model);
   if (!a.out.empty()) write_grid(*model, a);
   if (!a.gif.empty()) write_morph(*model, a);
   return 0;

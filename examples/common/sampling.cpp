@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sampling.hpp"
+
+#include <fresco/vq/text_to_image.hpp>
+
+#include "cli.hpp"
+
+namespace fresco::cli {
+
+void add_sampling_options(CLI::App& app, SamplingArgs& a) {
+  const std::string group = "Transformer-family sampling (default: as saved in the model)";
+  add_number(app, "--guidance", a.guidance, "classifier-free guidance scale (1: the caption alone)")
+      ->check(non_negative())
+      ->group(group);
+  add_number(app, "--temperature", a.temperature, "sampling temperature (0: greedy)")->check(non_negative())->group(group);
+  add_number(app, "--top-k", a.top_k, "sample among the k most likely codes (0: all)")->check(non_negative())->group(group);
+  add_number(app, "--top-p", a.top_p, "nucleus sampling mass in (0, 1] (1: all)")->check(closed(1e-6, 1))->group(group);
+}
+
+void apply_sampling(TextToImageModel& model, const SamplingArgs& a, const std::string& path) {
+  if (auto* transformer = dynamic_cast<vq::TextToImage*>(&model)) {
+    auto& s = transformer->sampling();
+    s.guidance = a.guidance.value_or(s.guidance);
+    s.temperature = a.temperature.value_or(s.temperature);
+    s.top_k = a.top_k.value_or(s.top_k);
+    s.top_p = a.top_p.value_or(s.top_p);
+  } else if (a.guidance || a.temperature || a.top_k || a.top_p) {
+    throw CLI::ValidationError("--guidance/--temperature/--top-k/--top-p",
+                               "they apply to transformer-family models; " + path + " is a " + model.family());
+  }
+}
+
+}  // namespace fresco::cli
