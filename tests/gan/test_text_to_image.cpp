@@ -5,6 +5,7 @@
 
 #include <fresco/gan/text_to_image.hpp>
 #include <fresco/io/gif.hpp>
+#include <fresco/text_to_image.hpp>
 
 #include "support/check.hpp"
 #include "tiny.hpp"
@@ -54,6 +55,11 @@ TEST_CASE("TextToImage: save and load reproduce the images bit for bit", "[gan][
   CHECK(loaded.generate(prompts, 3).to_vector() == model.generate(prompts, 3).to_vector());
   CHECK(loaded.generator().config().base_width == 8);
   CHECK(loaded.tokenizer().vocab_size() == model.tokenizer().vocab_size());
+  // Through the interface of both families: the family from the file, the same images.
+  CHECK(text_to_image_family(path) == "gan");
+  auto any = load_text_to_image(path);
+  CHECK(any->family() == "gan");
+  CHECK(any->generate(prompts, 3).to_vector() == model.generate(prompts, 3).to_vector());
   // A file from before the sentence standardisation (no such buffers) loads without it.
   {
     auto tensors = io::load_safetensors(path);
