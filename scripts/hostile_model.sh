@@ -50,7 +50,7 @@ status=0
 for f in hostile-small hostile-consistent; do
   out=$( (ulimit -v "$limit_kb"; "$build/examples/generate" --model "$work/$f.safetensors" --prompt "a red circle" \
           --out "$work/grid.png") 2>&1) && rc=0 || rc=$?
-  echo "$f.safetensors ($(du -h "$work/$f.safetensors" | cut -f1)), ulimit -v $limit_kb kB: exit $rc"
+  echo "$f.safetensors ($(wc -c < "$work/$f.safetensors") bytes), ulimit -v $limit_kb kB: exit $rc"
   echo "  $out"
   if [ "$rc" -eq 0 ] || ! echo "$out" | grep -q "$f.safetensors" || echo "$out" | grep -q "bad_alloc"; then
     echo "  FAIL: expected an error naming the file"
