@@ -64,6 +64,7 @@
 #include <fresco/optim/sgd.hpp>
 #include <fresco/progress.hpp>
 #include <fresco/tensor/format.hpp>
+#include <fresco/tensor/memory_limit.hpp>
 #include <fresco/tensor/profiler.hpp>
 #include <fresco/tensor/random.hpp>
 #include <fresco/tensor/tensor.hpp>

@@ -145,6 +145,7 @@ ClassifierConfig Classifier::config_from_metadata(const std::map<std::string, st
 void Classifier::save(const std::string& path) const { io::save(*this, path, config_to_metadata(config_)); }
 
 std::unique_ptr<Classifier> Classifier::load(const std::string& path) {
+  const io::LoadLimit limit(path, "Classifier::load");   // no tensor past what the file can fill
   auto model = std::make_unique<Classifier>(config_from_metadata(io::load_safetensors_metadata(path), path));
   io::load(*model, path);
   model->eval();

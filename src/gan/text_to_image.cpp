@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
@@ -12,6 +13,7 @@
 #include <fresco/nn/mode_guard.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/shape.hpp>
+#include <fresco/tensor/memory_limit.hpp>
 
 namespace fresco::gan {
 
@@ -34,7 +36,10 @@ Tensor generate_images(Generator& generator, const text::Gpt& gpt, const text::B
                        const std::vector<std::string>& captions, uint64_t seed) {
   FRESCO_CHECK(!captions.empty(), "generate: no captions given");
   NoGradGuard guard;
-  nn::ModeGuard eval_mode(generator, /*training=*/false);
+  // Switching modes writes to the model: only when it is needed, so that calls on a model in
+  // eval mode (TextToImage's always is) only read it and may run on several threads at once.
+  std::optional<nn::ModeGuard> eval_mode;
+  if (generator.is_training()) eval_mode.emplace(generator, /*training=*/false);
   TokenBatch tokens = tokenize_captions(tokenizer, captions, gpt.config().context);
   TextFeatures tf = encode_tokens(gpt, tokens);
   Tensor z = seeded_noise(tokens.batch, generator.config().noise_dim, seed);
@@ -80,7 +85,9 @@ void TextToImage::save(const std::string& path) const {
 }
 
 TextToImage TextToImage::load(const std::string& path) {
-  auto meta = io::load_safetensors_metadata(path);
+  // Reads and checks the tensor index first; no tensor is made past what the file can fill.
+  const io::LoadLimit limit(path, "TextToImage::load");
+  const auto& meta = limit.header().metadata;
   auto it = meta.find("format");
   if (it == meta.end() || it->second != kFormat)
     throw IoError(fmt::format("TextToImage::load: {} is not a text-to-image model (metadata \"format\" is \"{}\", "
@@ -90,7 +97,9 @@ TextToImage TextToImage::load(const std::string& path) {
   if (tok == meta.end())
     throw IoError(fmt::format("TextToImage::load: {} has no \"tokenizer\" in its metadata", path));
   try {
-    auto gpt = std::make_unique<text::Gpt>(text::GptConfig::from_metadata(meta));
+    const text::GptConfig gpt_config = text::GptConfig::from_metadata(meta);
+    text::expect_gpt_tensors(limit, gpt_config, "gpt.");
+    auto gpt = std::make_unique<text::Gpt>(gpt_config);
     auto gen = std::make_unique<Generator>(GeneratorConfig::from_metadata(meta, "generator."));
     auto tensors = io::load_safetensors(path);
     io::load_module_state(*gpt, prefixed(tensors, "gpt."), path);
@@ -104,6 +113,8 @@ TextToImage TextToImage::load(const std::string& path) {
     return TextToImage(text::BpeTokenizer::from_json(tok->second), std::move(gpt), std::move(gen));
   } catch (const IoError&) {
     throw;
+  } catch (const MemoryLimitError&) {
+    throw;   // names the loader and the file already
   } catch (const Error& e) {
     throw Error(fmt::format("TextToImage::load: {}: {}", path, e.what()));
   }
@@ -117,7 +128,8 @@ std::vector<Tensor> TextToImage::animate(const std::string& caption_a, const std
                                          uint64_t seed) const {
   FRESCO_CHECK(frames >= 2, "TextToImage::animate: frames must be >= 2, got {}", frames);
   NoGradGuard guard;
-  nn::ModeGuard eval_mode(*generator_, /*training=*/false);
+  std::optional<nn::ModeGuard> eval_mode;   // as in generate_images
+  if (generator_->is_training()) eval_mode.emplace(*generator_, /*training=*/false);
   TokenBatch tokens = tokenize_captions(tokenizer_, {caption_a, caption_b}, gpt_->config().context);
   TextFeatures tf = encode_tokens(*gpt_, tokens);   // both captions padded to one length T
   const int64_t dim = generator_->config().noise_dim;

@@ -113,7 +113,10 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   f.commit();
 }
 
-std::string read_file(const std::string& path, uint64_t max_bytes, std::string_view what) {
+namespace detail {
+
+std::string read_file_range(const std::string& path, uint64_t offset, uint64_t max_count, uint64_t max_size,
+                            std::string_view what, uint64_t* file_size) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
@@ -127,15 +130,17 @@ std::string read_file(const std::string& path, uint64_t max_bytes, std::string_v
     throw IoError(fmt::format("{}: not a regular file; pass the path of a {} file", path, what));
   }
   uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (size > max_bytes) {
+  if (file_size) *file_size = size;
+  if (size > max_size) {
     ::close(fd);
     throw IoError(fmt::format("{}: the {} file is {} bytes, more than the limit of {} bytes", path, what, size,
-                              max_bytes));
+                              max_size));
   }
-  std::string bytes(size, '\0');
+  const uint64_t count = offset >= size ? 0 : std::min(max_count, size - offset);
+  std::string bytes(count, '\0');
   size_t done = 0;
-  while (done < size) {
-    ssize_t n = ::read(fd, bytes.data() + done, size - done);
+  while (done < count) {
+    ssize_t n = ::pread(fd, bytes.data() + done, count - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int err = errno;
@@ -148,6 +153,12 @@ std::string read_file(const std::string& path, uint64_t max_bytes, std::string_v
   ::close(fd);
   bytes.resize(done);
   return bytes;
+}
+
+}  // namespace detail
+
+std::string read_file(const std::string& path, uint64_t max_bytes, std::string_view what) {
+  return detail::read_file_range(path, 0, max_bytes, max_bytes, what, nullptr);
 }
 
 }  // namespace fresco::io

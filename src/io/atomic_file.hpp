@@ -46,6 +46,12 @@ private:
   bool committed_ = false;
 };
 
+/// Reads at most `max_count` bytes from `offset` of a regular file (fewer at its end);
+/// `*file_size` (when not null) receives the file's size. Throws `fresco::IoError` naming
+/// the file, as `io::read_file` does, also when the file is larger than `max_size`.
+std::string read_file_range(const std::string& path, uint64_t offset, uint64_t max_count, uint64_t max_size,
+                            std::string_view what, uint64_t* file_size);
+
 /// Test hook: when nonzero, `AtomicFile::write` fails (as a full disk would)
 /// once this many bytes have been written. Not thread-safe; tests only.
 void set_write_failure_after_for_testing(uint64_t bytes);

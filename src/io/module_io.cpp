@@ -67,6 +67,46 @@ void load_module_state(nn::Module& module, const std::map<std::string, Tensor>& 
   }
 }
 
+namespace {
+
+int64_t load_memory_cap(const SafetensorsHeader& h) {
+  // tensor_bytes_as_f32 is at most 4x a file of at most 2^40 bytes: the products stay far below 2^63.
+  const auto bytes = static_cast<int64_t>(tensor_bytes_as_f32(h));
+  const auto tensors = static_cast<int64_t>(h.entries.size()) * MemoryLimit::kTensorOverheadBytes;
+  return LoadLimit::kLoadMemoryFactor * (bytes + tensors) + LoadLimit::kLoadMemorySlackBytes;
+}
+
+std::string load_limit_context(const std::string& loader, const std::string& path, const SafetensorsHeader& h) {
+  return fmt::format("{}: {}: the configuration in its metadata describes a model larger than the file holds ({} "
+                     "tensors, {} bytes as f32); the metadata or the file is damaged or not of this model",
+                     loader, path, h.entries.size(), tensor_bytes_as_f32(h));
+}
+
+}  // namespace
+
+LoadLimit::LoadLimit(const std::string& path, std::string_view loader)
+    : path_(path),
+      loader_(loader),
+      header_(read_safetensors_header(path)),
+      limit_(load_memory_cap(header_), load_limit_context(loader_, path_, header_)) {}
+
+void LoadLimit::fail(std::string_view problem) const {
+  throw IoError(fmt::format("{}: {}: {}", loader_, path_, problem));
+}
+
+void LoadLimit::expect_tensor(const std::string& name, const Shape& shape) const {
+  for (const auto& e : header_.entries) {
+    if (e.name != name) continue;
+    if (e.shape == shape) return;
+    fail(fmt::format("the configuration in its metadata needs tensor {} of shape {}, the file holds {}; the "
+                     "metadata or the file is damaged",
+                     name, shape_str(shape), shape_str(e.shape)));
+  }
+  fail(fmt::format("the configuration in its metadata needs tensor {} of shape {}, the file holds no such tensor; "
+                   "the metadata or the file is damaged",
+                   name, shape_str(shape)));
+}
+
 void save(const nn::Module& module, const std::string& path, const std::map<std::string, std::string>& metadata) {
   save_safetensors(module_state(module), path, metadata);
 }

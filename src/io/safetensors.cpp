@@ -258,16 +258,27 @@ struct StringSink {
 
 }  // namespace
 
-SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::string& file) {
-  if (bytes.size() < 8)
-    fail(file, fmt::format("it is {} bytes long, shorter than the 8-byte header length", bytes.size()));
-  const uint64_t n = read_u64_le(bytes.data());
-  const uint64_t rest = bytes.size() - 8;
+namespace {
+
+// The header's length as the first 8 bytes state it, checked against the file's size.
+uint64_t header_length(std::string_view head, uint64_t file_size, const std::string& file) {
+  if (file_size < 8 || head.size() < 8)
+    fail(file, fmt::format("it is {} bytes long, shorter than the 8-byte header length", file_size));
+  const uint64_t n = read_u64_le(head.data());
+  const uint64_t rest = file_size - 8;
   if (n > kMaxSafetensorsHeaderBytes)
     fail(file, fmt::format("the header length {} exceeds the limit of {} bytes", n, kMaxSafetensorsHeaderBytes));
   if (n > rest) fail(file, fmt::format("the header length {} exceeds the {} bytes after it", n, rest));
   if (n < 2) fail(file, fmt::format("the header length {} is too short for a JSON object", n));
-  std::string_view text = bytes.substr(8, n);
+  return n;
+}
+
+// `head` holds the file's first 8 + N bytes (or more); `file_size` bounds the data section.
+SafetensorsHeader parse_header(std::string_view head, uint64_t file_size, const std::string& file) {
+  const uint64_t n = header_length(head, file_size, file);
+  const uint64_t rest = file_size - 8;
+  if (head.size() < 8 + n) fail(file, fmt::format("the header length {} exceeds the {} bytes read", n, head.size() - 8));
+  std::string_view text = head.substr(8, n);
   check_nesting(text, file);
 
   json root;
@@ -304,6 +315,31 @@ SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::st
   return h;
 }
 
+}  // namespace
+
+SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::string& file) {
+  return parse_header(bytes, bytes.size(), file);
+}
+
+SafetensorsHeader read_safetensors_header(const std::string& path) {
+  uint64_t size = 0;
+  const std::string prefix = detail::read_file_range(path, 0, 8, kMaxFileBytes, "safetensors checkpoint", &size);
+  const uint64_t n = header_length(prefix, size, path);
+  const std::string head = detail::read_file_range(path, 0, 8 + n, kMaxFileBytes, "safetensors checkpoint", &size);
+  // The file may have changed between the two reads: parse_header checks what was read against the new size.
+  return parse_header(head, size, path);
+}
+
+uint64_t tensor_bytes_as_f32(const SafetensorsHeader& header) {
+  uint64_t total = 0;
+  for (const auto& e : header.entries) {
+    uint64_t numel = 1;
+    for (int64_t d : e.shape) numel *= static_cast<uint64_t>(d);   // bounded by the parser: numel * 8 < 2^63
+    total += numel * sizeof(float);   // each term is at most 4x its bytes in the file, so the sum cannot wrap
+  }
+  return total;
+}
+
 std::map<std::string, Tensor> parse_safetensors(std::string_view bytes, const std::string& file) {
   SafetensorsHeader h = parse_safetensors_header(bytes, file);
   std::map<std::string, Tensor> out;
@@ -325,8 +361,7 @@ std::map<std::string, Tensor> load_safetensors(const std::string& path) {
 }
 
 std::map<std::string, std::string> load_safetensors_metadata(const std::string& path) {
-  std::string bytes = read_file(path, kMaxFileBytes, "safetensors checkpoint");
-  return parse_safetensors_header(bytes, path).metadata;
+  return read_safetensors_header(path).metadata;
 }
 
 std::string serialize_safetensors(const std::map<std::string, Tensor>& tensors,

@@ -32,8 +32,9 @@ struct Operand {
       : plain(plain_desc), inner(inner_desc), same(plain_desc == inner_desc) {
     if (same) return;
     const dnnl::engine& eng = dnnl_context::engine();
-    reorder = is_input ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, plain, eng, inner))
-                       : dnnl::reorder(dnnl::reorder::primitive_desc(eng, inner, eng, plain));
+    const dnnl::primitive_attr attr = dnnl_context::user_scratchpad_attr();
+    reorder = is_input ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, plain, eng, inner, attr))
+                       : dnnl::reorder(dnnl::reorder::primitive_desc(eng, inner, eng, plain, attr));
   }
 };
 

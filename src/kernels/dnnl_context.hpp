@@ -29,6 +29,15 @@ dnnl::stream& stream();
 /// at once.
 void* scratchpad(size_t bytes);
 
+/// Attributes with scratchpad_mode::user: what every primitive is created with, so that
+/// `execute` hands it the calling thread's scratchpad and one primitive may run on several
+/// threads at once (a user's threads sharing one model, or the parts of a split product).
+inline dnnl::primitive_attr user_scratchpad_attr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
 /// One argument of a primitive: its oneDNN role (DNNL_ARG_*), layout and the caller's buffer.
 struct Arg {
   int role;
@@ -37,7 +46,8 @@ struct Arg {
 };
 
 /// Runs `primitive` on the calling thread's stream, with memory objects wrapping the
-/// callers' buffers. Goes through the C API so that a call costs one small allocation
+/// callers' buffers. A primitive created with scratchpad_mode::user that needs a scratchpad
+/// gets the calling thread's (`scratchpad`) unless the caller passes DNNL_ARG_SCRATCHPAD. Goes through the C API so that a call costs one small allocation
 /// per argument and no argument map: small GEMMs are dominated by such overheads.
 void execute(const dnnl::primitive& primitive, std::initializer_list<Arg> args);
 

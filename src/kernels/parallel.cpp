@@ -2,21 +2,30 @@
 #include "kernels/parallel.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <omp.h>
 
 namespace fresco::kernels {
 namespace {
-int g_threads = 0;  // 0: not set yet, use OpenMP's default
-}
+// Read by every kernel on every thread: atomic, and the same for all of them (OpenMP's own
+// count, omp_set_num_threads, belongs to the thread that sets it), so that a user's threads
+// split work, and round reductions, exactly as the main thread does.
+std::atomic<int> g_threads{0};  // 0: not set yet, use OpenMP's default
+}  // namespace
 
 int threads() {
-  if (g_threads == 0) g_threads = std::max(1, omp_get_max_threads());
-  return g_threads;
+  int n = g_threads.load(std::memory_order_relaxed);
+  if (n == 0) {
+    int expected = 0;
+    g_threads.compare_exchange_strong(expected, std::max(1, omp_get_max_threads()), std::memory_order_relaxed);
+    n = g_threads.load(std::memory_order_relaxed);
+  }
+  return n;
 }
 
 void set_threads(int n) {
-  g_threads = std::max(1, n);
-  omp_set_num_threads(g_threads);
+  g_threads.store(std::max(1, n), std::memory_order_relaxed);
+  omp_set_num_threads(std::max(1, n));
 }
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {

@@ -167,7 +167,8 @@ void interleave_phases(std::conditional_t<Split, const float*, float*> y, std::c
 
 const UpsampleConv& upsample_conv_entry(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, bool has_bias,
                                         bool relu, bool training) {
-  static dnnl_context::PrimitiveCache<8, UpsampleConv> cache;
+  // One cache per thread, as for the plain convolutions (conv.cpp: forward_entry).
+  thread_local dnnl_context::PrimitiveCache<8, UpsampleConv> cache;
   return cache.get(UpKey{N, C, H, W, K, int64_t(has_bias), int64_t(relu), int64_t(training)}, [&] {
     using tag = memory::format_tag;
     constexpr auto f32 = memory::data_type::f32;
@@ -177,7 +178,7 @@ const UpsampleConv& upsample_conv_entry(int64_t N, int64_t C, int64_t H, int64_t
     // Phase (a, b) of y [N, K, 2H, 2W]: every other row and column, from offset a·2W + b.
     const memory::desc y({N, K, H, W}, f32, memory::dims{K * 4 * H * W, 4 * H * W, 4 * W, 2});
     const memory::desc blocked({N, K, H, W}, f32, tag::nChw8c);
-    dnnl::primitive_attr attr;
+    dnnl::primitive_attr attr = dnnl_context::user_scratchpad_attr();
     if (relu) {
       dnnl::post_ops ops;
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
@@ -201,13 +202,13 @@ const UpsampleConv& upsample_conv_entry(int64_t N, int64_t C, int64_t H, int64_t
         if (!training) continue;
         const dnnl::convolution_backward_data::desc dd(dnnl::algorithm::convolution_direct, any_layout(x),
                                                        any_layout(w), any_layout(y), strides, dilates, pad_l, pad_r);
-        const dnnl::convolution_backward_data::primitive_desc dpd(dd, eng, pd);
+        const dnnl::convolution_backward_data::primitive_desc dpd(dd, dnnl_context::user_scratchpad_attr(), eng, pd);
         e.data[i] = BackwardData{Operand(y, dpd.diff_dst_desc(), true), Operand(w, dpd.weights_desc(), true),
                                  Operand(x, dpd.diff_src_desc(), false), dnnl::convolution_backward_data(dpd)};
         const dnnl::convolution_backward_weights::desc wd(dnnl::algorithm::convolution_direct, any_layout(x),
                                                           any_layout(w), b, any_layout(y), strides, dilates, pad_l,
                                                           pad_r);
-        const dnnl::convolution_backward_weights::primitive_desc wpd(wd, eng, pd);
+        const dnnl::convolution_backward_weights::primitive_desc wpd(wd, dnnl_context::user_scratchpad_attr(), eng, pd);
         e.weights[i] = BackwardWeights{Operand(x, wpd.src_desc(), true), Operand(y, wpd.diff_dst_desc(), true),
                                        Operand(w, wpd.diff_weights_desc(), false), b,
                                        dnnl::convolution_backward_weights(wpd)};

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tensor/storage.hpp"
 
+#include <fresco/error.hpp>
+#include <fresco/tensor/memory_limit.hpp>
+
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <new>
 #include <unordered_map>
@@ -96,11 +100,22 @@ Cache& cache() {
 }  // namespace
 
 Storage::Storage(int64_t numel) : numel_(numel) {
+  // Callers check sizes; this keeps the byte count below from wrapping whatever they pass.
+  FRESCO_ASSERT(numel >= 0 && numel <= std::numeric_limits<int64_t>::max() / 8, "storage of {} floats", numel);
   bytes_ = size_class(std::max<std::size_t>(1, static_cast<std::size_t>(numel)) * sizeof(float));
-  data_ = static_cast<float*>(cache().take(bytes_));
+  charge_ = charge_memory_limits(static_cast<int64_t>(bytes_) + MemoryLimit::kTensorOverheadBytes);
+  try {
+    data_ = static_cast<float*>(cache().take(bytes_));
+  } catch (...) {
+    release_memory_limits(static_cast<int64_t>(bytes_) + MemoryLimit::kTensorOverheadBytes, charge_);
+    throw;
+  }
 }
 
-Storage::~Storage() { cache().give_back(data_, bytes_); }
+Storage::~Storage() {
+  release_memory_limits(static_cast<int64_t>(bytes_) + MemoryLimit::kTensorOverheadBytes, charge_);
+  cache().give_back(data_, bytes_);
+}
 
 AllocatorStats allocator_stats() {
   std::lock_guard lock(cache().mutex);

@@ -10,6 +10,17 @@
 
 namespace fresco::detail {
 
+/// Where a storage was charged to the thread's `MemoryLimit`s (serial 0: none).
+struct LimitCharge {
+  uint64_t serial = 0;
+  const void* thread = nullptr;
+};
+/// Charges `bytes` to every active limit of the calling thread, or throws
+/// `MemoryLimitError` charging none (src/tensor/memory_limit.cpp).
+LimitCharge charge_memory_limits(int64_t bytes);
+/// Gives `bytes` back to the limits still active that `charge` was made to.
+void release_memory_limits(int64_t bytes, const LimitCharge& charge);
+
 class Storage {
 public:
   /// Room for `numel` floats (uninitialised).
@@ -25,6 +36,7 @@ private:
   float* data_;
   int64_t numel_;
   std::size_t bytes_;  // the allocator's size class
+  LimitCharge charge_;
 };
 
 /// Bytes held by the caching allocator's free lists, and bytes handed out now.

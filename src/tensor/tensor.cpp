@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
@@ -37,6 +38,13 @@ Shape contiguous_strides(const Shape& shape) {
 
 Tensor make_tensor(const Shape& shape) {
   for (int64_t s : shape) FRESCO_CHECK_SHAPE(s >= 0, "tensor: sizes must be non-negative, got {}", shape_str(shape));
+  // The product of the sizes (empty dimensions count as 1, as the strides do) must fit in
+  // bytes: a size read from a file could otherwise wrap around to a small allocation.
+  int64_t span = 1;
+  for (int64_t s : shape)
+    FRESCO_CHECK_SHAPE(!__builtin_mul_overflow(span, std::max<int64_t>(s, 1), &span) &&
+                           span <= std::numeric_limits<int64_t>::max() / 8,
+                       "tensor: the shape {} has too many elements", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(shape_numel(shape));
   impl->shape = shape;

@@ -5,6 +5,8 @@
 #include <fresco/text/gpt.hpp>
 
 #include <numeric>
+#include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -182,7 +184,8 @@ void save_gpt(const Gpt& gpt, const BpeTokenizer& tokenizer, const std::string& 
 }
 
 LoadedGpt load_gpt(const std::string& path) {
-  std::map<std::string, std::string> metadata = io::load_safetensors_metadata(path);
+  const io::LoadLimit limit(path, "load_gpt");
+  const std::map<std::string, std::string>& metadata = limit.header().metadata;
   auto format = metadata.find("format");
   if (format == metadata.end() || format->second != "fresco-gpt")
     throw IoError(fmt::format("load_gpt: {} is not a GPT file written by save_gpt (metadata \"format\" is not "
@@ -201,9 +204,30 @@ LoadedGpt load_gpt(const std::string& path) {
   FRESCO_CHECK(tokenizer.vocab_size() <= config.vocab_size,
                "load_gpt: {}: the tokenizer has {} tokens but the model only {}", path, tokenizer.vocab_size(),
                config.vocab_size);
+  expect_gpt_tensors(limit, config, "");
   LoadedGpt out{std::make_unique<Gpt>(config), std::move(tokenizer)};
   io::load(*out.gpt, path);
   return out;
+}
+
+void expect_gpt_tensors(const io::LoadLimit& limit, const GptConfig& config, const std::string& prefix) {
+  constexpr int64_t kMaxLayers = int64_t{1} << 20, kMaxSize = int64_t{1} << 24;
+  const std::pair<const char*, int64_t> sizes[] = {{"vocab_size", config.vocab_size}, {"context", config.context},
+                                                   {"d_model", config.d_model},       {"heads", config.heads},
+                                                   {"layers", config.layers},         {"mlp_ratio", config.mlp_ratio}};
+  for (const auto& [name, v] : sizes) {
+    const int64_t cap = std::string_view(name) == "layers" ? kMaxLayers : kMaxSize;
+    if (v > cap)
+      limit.fail(fmt::format("the metadata's gpt.{} is {}, more than any model fresco builds (at most {}); the "
+                             "metadata is damaged",
+                             name, v, cap));
+  }
+  const int64_t d = config.d_model;
+  const std::string last = fmt::format("{}blocks.{}.", prefix, config.layers - 1);
+  limit.expect_tensor(prefix + "wte.weight", {config.vocab_size, d});
+  limit.expect_tensor(prefix + "wpe.weight", {config.context, d});
+  limit.expect_tensor(last + "attn.in_proj_weight", {3 * d, d});
+  limit.expect_tensor(last + "fc.weight", {config.mlp_ratio * d, d});
 }
 
 }  // namespace fresco::text

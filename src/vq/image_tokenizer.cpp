@@ -203,6 +203,7 @@ void ImageTokenizer::save(const std::string& path) const {
 }
 
 std::unique_ptr<ImageTokenizer> ImageTokenizer::load(const std::string& path) {
+  const io::LoadLimit limit(path, "ImageTokenizer::load");   // no tensor past what the file can fill
   const auto meta = io::load_safetensors_metadata(path);
   const auto f = meta.find("format");
   if (f == meta.end() || f->second != kFormat)

@@ -28,6 +28,12 @@ Tensor generate_images(Generator& generator, const text::Gpt& gpt, const text::B
 /// "format" = "fresco-text2image", the configs ("gpt.*", "generator.*") and
 /// "tokenizer" (its JSON).
 ///
+/// Threads: one model may serve `generate` and `animate` to several threads at
+/// once (they only read it: the model is always in eval mode); each call gives
+/// the bits it gives alone. Moving, assigning or changing the parts
+/// (`generator().train()`, loading weights) must not overlap any call
+/// (docs/architecture.md, Threads).
+///
 ///     auto model = fresco::gan::TextToImage::load("model.safetensors");
 ///     fresco::Tensor images = model.generate({"a red circle at the top left"}, 7);   // [1, 3, 32, 32] in [0, 1]
 class TextToImage final : public TextToImageModel {
@@ -42,7 +48,9 @@ public:
   /// Builds the model from copies of the weights of `gpt` and `generator` (e.g. a trainer's EMA generator).
   static TextToImage from_parts(const text::BpeTokenizer& tokenizer, const text::Gpt& gpt,
                                 const Generator& generator);
-  /// Reads a file written by `save`. Throws `fresco::IoError`/`fresco::Error` naming the file.
+  /// Reads a file written by `save`. Throws `fresco::IoError`/`fresco::Error` naming the file;
+  /// a file whose metadata claims a larger model than its tensors fails before the model is
+  /// built (`io::LoadLimit`).
   static TextToImage load(const std::string& path);
   /// Writes the model to one safetensors file (temporary file + rename).
   void save(const std::string& path) const override;

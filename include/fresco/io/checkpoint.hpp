@@ -8,9 +8,13 @@
 ///     fresco::io::save(model, "model.safetensors");
 ///     fresco::io::load(model, "model.safetensors");   // strict: names and shapes must match
 
+#include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
+#include <fresco/io/safetensors.hpp>
+#include <fresco/tensor/memory_limit.hpp>
 #include <fresco/tensor/tensor.hpp>
 
 namespace fresco::nn {
@@ -48,5 +52,49 @@ void load(nn::Module& module, const std::string& path);
 void save(const optim::Optimizer& optimizer, const std::string& path);
 /// Restores an optimizer from a file written by `save` (strict, as `load_state_dict`).
 void load(optim::Optimizer& optimizer, const std::string& path);
+
+/// RAII for every loader that builds modules from a file's metadata: the
+/// file's tensor index is read and validated first, and while the guard
+/// lives the calling thread may hold at most `kLoadMemoryFactor` times the
+/// file's tensors (as f32) plus `kLoadMemorySlackBytes` of new tensors: the
+/// model, the tensors read to fill it and initialisation's temporaries. A
+/// file whose metadata claims a larger model than its tensors fails after a
+/// few megabytes with `MemoryLimitError` naming the loader and the file,
+/// instead of allocating the claimed model. Declare it before the first module:
+///
+///     std::unique_ptr<Classifier> Classifier::load(const std::string& path) {
+///       const fresco::io::LoadLimit limit(path, "Classifier::load");
+///       auto model = std::make_unique<Classifier>(config_from_metadata(...));
+///
+/// Not copyable or movable; covers the calling thread only.
+class LoadLimit {
+public:
+  /// How many times the file's f32 tensor bytes a load may hold at once.
+  static constexpr int64_t kLoadMemoryFactor = 3;
+  /// Room beyond that for small tensors the file does not store.
+  static constexpr int64_t kLoadMemorySlackBytes = int64_t{4} << 20;
+
+  /// Reads the header of `path` (throws `fresco::IoError` naming the file if it is not a
+  /// valid safetensors file) and starts the limit. `loader` names the caller in messages.
+  LoadLimit(const std::string& path, std::string_view loader);
+
+  /// The file's validated tensor index and metadata.
+  const SafetensorsHeader& header() const { return header_; }
+  /// Throws `fresco::IoError` ("<loader>: <path>: the metadata's configuration needs tensor
+  /// <name> of shape [..], the file holds [..]" / "... holds no such tensor") unless the file
+  /// holds a tensor `name` of `shape`: a loader's first check of a config against the file,
+  /// before building anything.
+  void expect_tensor(const std::string& name, const Shape& shape) const;
+  /// Throws `fresco::IoError` "<loader>: <path>: <problem>".
+  [[noreturn]] void fail(std::string_view problem) const;
+  /// The limit's current use and cap, in bytes.
+  const MemoryLimit& memory() const { return limit_; }
+
+private:
+  std::string path_;
+  std::string loader_;
+  SafetensorsHeader header_;
+  MemoryLimit limit_;
+};
 
 }  // namespace fresco::io

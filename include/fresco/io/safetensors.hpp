@@ -69,8 +69,18 @@ std::string serialize_safetensors(const std::map<std::string, Tensor>& tensors,
 std::map<std::string, Tensor> load_safetensors(const std::string& path);
 
 /// The `__metadata__` string map of a safetensors file (empty if absent).
-/// Validates the header the same way `load_safetensors` does.
+/// Validates the header the same way `load_safetensors` does; reads only the header.
 std::map<std::string, std::string> load_safetensors_metadata(const std::string& path);
+
+/// The validated header of a safetensors file: its tensor index (names,
+/// dtypes, shapes, byte ranges) and metadata, read without the data section.
+/// The header length, every byte range and the shapes' sizes are checked
+/// against the file's size and against overflow, as `load_safetensors` does.
+SafetensorsHeader read_safetensors_header(const std::string& path);
+
+/// Bytes the header's tensors take once loaded as f32 (`load_safetensors`
+/// converts every dtype to f32): at most 4x the file's size.
+uint64_t tensor_bytes_as_f32(const SafetensorsHeader& header);
 
 /// Validates the header of an in-memory safetensors file (`bytes` is the
 /// whole file) without building tensors. Throws `fresco::IoError` whose

@@ -19,6 +19,10 @@
 #include <fresco/tensor/tensor.hpp>
 #include <fresco/text/tokenizer.hpp>
 
+namespace fresco::io {
+class LoadLimit;
+}  // namespace fresco::io
+
 namespace fresco::text {
 
 /// Sizes of a `Gpt`; the defaults are the W2 reference workload. Checked by
@@ -72,6 +76,10 @@ struct GenerateOptions {
 /// the attention in-projection, zero biases, LayerNorms at (1, 0). Ids are
 /// row-major [B, T] vectors; padding (`<|pad|>`) must come after a sequence's
 /// tokens, which causal attention then never lets earlier positions see.
+/// Threads: in eval mode, `forward`, `token_features` and `sentence_embedding`
+/// only read the model and may run on several threads at once, each giving the
+/// bits it gives alone; nothing that writes to it (`train`/`eval`, loading,
+/// backward, an optimizer step) may overlap them (docs/architecture.md, Threads).
 ///
 ///     fresco::text::Gpt gpt({.vocab_size = 512, .context = 32});
 ///     fresco::Tensor logits = gpt(ids, 8, 16);   // ids of 8 rows of 16 tokens -> [8, 16, 512]
@@ -136,6 +144,15 @@ struct LoadedGpt {
 };
 /// Reads a file written by `save_gpt`. Throws `fresco::IoError`/`fresco::Error`
 /// naming the file when it is missing, not a GPT file, or inconsistent.
+/// A configuration whose tensors outnumber the file's (a damaged or hostile
+/// file) fails before the model is built: see `io::LoadLimit`.
 LoadedGpt load_gpt(const std::string& path);
+
+/// Checks `config` against the file of `limit` before a loader builds the model: sizes
+/// within sane bounds (at most 2^20 layers, 2^24 for the other sizes) and the tensors
+/// "<prefix>wte.weight", "<prefix>wpe.weight" and the last block's attention and MLP
+/// weights present with the shapes the config gives them. Throws `fresco::IoError`
+/// naming the loader, the file and the first mismatch.
+void expect_gpt_tensors(const io::LoadLimit& limit, const GptConfig& config, const std::string& prefix);
 
 }  // namespace fresco::text
