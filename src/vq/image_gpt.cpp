@@ -52,12 +52,12 @@ const ImageGptConfig& validated(const ImageGptConfig& c) {
   return c;
 }
 
-text::GptConfig gpt_config(const ImageGptConfig& c) {
-  return {.vocab_size = c.text_vocab, .context = c.context(), .d_model = c.d_model, .heads = c.heads,
-          .layers = c.layers, .mlp_ratio = c.mlp_ratio, .dropout = c.dropout, .seed = c.seed};
-}
-
 }  // namespace
+
+text::GptConfig ImageGptConfig::gpt_config() const {
+  return {.vocab_size = text_vocab, .context = context(), .d_model = d_model, .heads = heads, .layers = layers,
+          .mlp_ratio = mlp_ratio, .dropout = dropout, .seed = seed};
+}
 
 std::map<std::string, std::string> ImageGptConfig::to_metadata(const std::string& prefix) const {
   io::MetadataWriter writer(prefix);
@@ -80,7 +80,7 @@ void ImageSampleOptions::validate() const {
 }
 
 ImageGpt::ImageGpt(ImageGptConfig config)
-    : gpt(gpt_config(validated(config))),
+    : gpt(validated(config).gpt_config()),
       image_wte(config.codes + 1, config.d_model),
       image_row(config.grid, config.d_model),
       image_col(config.grid, config.d_model),

@@ -88,7 +88,9 @@ TextToImage::TextToImage(text::BpeTokenizer tokenizer, std::unique_ptr<ImageGpt>
 }
 
 TextToImage TextToImage::load(const std::string& path) {
-  const auto meta = io::load_safetensors_metadata(path);
+  // Reads and checks the tensor index first; no tensor is made past what the file can fill.
+  const io::LoadLimit limit(path, "vq::TextToImage::load");
+  const auto& meta = limit.header().metadata;
   const auto format = meta.find("format");
   if (format == meta.end() || format->second != kFormat)
     throw IoError(fmt::format("vq::TextToImage::load: {} is not a transformer-family model (metadata \"format\" is "
@@ -99,7 +101,11 @@ TextToImage TextToImage::load(const std::string& path) {
     FRESCO_CHECK(tok != meta.end(), "no \"tokenizer\" in its metadata");
     ImageSampleOptions sampling;
     sample_fields(sampling, io::MetadataReader(meta, "sample.", "vq::TextToImage::load"));
-    auto gpt = std::make_unique<ImageGpt>(ImageGptConfig::from_metadata(meta));
+    const ImageGptConfig config = ImageGptConfig::from_metadata(meta);
+    text::expect_gpt_tensors(limit, config.gpt_config(), "image_gpt.gpt.");
+    limit.expect_tensor("image_gpt.image_wte.weight", {config.codes + 1, config.d_model});
+    limit.expect_tensor("image_gpt.image_head.weight", {config.codes, config.d_model});
+    auto gpt = std::make_unique<ImageGpt>(config);
     auto image_tokenizer = ImageTokenizer::from_metadata(meta, path);
     const auto tensors = io::load_safetensors(path);
     io::load_module_state(*gpt, io::strip_prefix(tensors, "image_gpt."), path);

@@ -9,6 +9,7 @@
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/safetensors.hpp>
+#include <fresco/tensor/memory_limit.hpp>
 #include <fresco/text_to_image.hpp>
 #include <fresco/vq/image_gpt.hpp>
 #include <fresco/vq/image_gpt_trainer.hpp>
@@ -223,6 +224,17 @@ TEST_CASE("vq::TextToImage: generate, a file round trip, and load_text_to_image"
   parts.vq = std::make_unique<vq::ImageTokenizer>(vq::ImageTokenizerConfig{.image_size = 8, .codes = 32});
   CHECK_THROWS_WITH(vq::TextToImage(parts.bpe, std::make_unique<vq::ImageGpt>(tiny()), std::move(parts.vq)),
                     Catch::Contains("32"));
+  // A file whose metadata claims a huge transformer is refused before anything is built.
+  {
+    auto meta = io::load_safetensors_metadata(dir.file("model.safetensors"));
+    meta["image_gpt.layers"] = "3000";
+    meta["image_gpt.d_model"] = "1024";
+    io::save_safetensors(io::load_safetensors(dir.file("model.safetensors")), dir.file("hostile.safetensors"), meta);
+    MemoryLimit test_limit(int64_t{64} << 20, "the test's limit");
+    CHECK_THROWS_WITH(vq::TextToImage::load(dir.file("hostile.safetensors")),
+                      Catch::Contains("hostile.safetensors") && Catch::Contains("vq::TextToImage::load") &&
+                          !Catch::Contains("the test's limit"));
+  }
   io::save_safetensors({{"x", zeros({2})}}, dir.file("other.safetensors"), {{"format", "something-else"}});
   CHECK_THROWS_WITH(load_text_to_image(dir.file("other.safetensors")), Catch::Contains("not a text-to-image model"));
 }

@@ -47,6 +47,8 @@ struct ImageGptConfig {
   int64_t image_tokens() const { return grid * grid; }
   /// Sequence length: caption_length + image_tokens().
   int64_t context() const { return caption_length + image_tokens(); }
+  /// The config of the `text::Gpt` inside: vocab_size text_vocab, context context(), the same sizes.
+  text::GptConfig gpt_config() const;
   /// Throws `fresco::Error` naming the first field out of range.
   void validate() const;
   /// The config as metadata under `prefix` ("image_gpt.codes" -> "512", ...).
