@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Trains the evaluation classifier on Fashion-MNIST or Shapes, prints the test
-// accuracy per head and the time taken, and saves the classifier.
+// accuracy per head and the time taken, and saves the classifier. On Shapes it
+// trains with label-keeping augmentation (blur, noise, shifts, scaling, colour
+// jitter; --no-augment turns it off), then a cell judge for two-object scenes
+// stored in the same file, and prints both judges' accuracy on real test
+// scenes changed in each of those ways beside their clean accuracy.
 //
 //   train_classifier --dataset fashion-mnist --minutes 5 --out fashion_classifier.safetensors
-//   train_classifier --dataset shapes --minutes 5 --out shapes_classifier.safetensors
+//   train_classifier --dataset shapes --minutes 1 --out shapes_classifier.safetensors
+//   train_classifier --dataset shapes --judge shapes_classifier.safetensors   (only the report)
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -25,6 +30,13 @@ struct Args {
   float lr = 3e-3f;
   uint64_t seed = 0;
   bool flip = false;
+  // Augmentation: on for Shapes unless --no-augment, off for Fashion-MNIST unless --augment.
+  bool augment = false, no_augment = false;
+  // Shapes' cell judge: its budget (0 with --minutes: half of them; with --epochs: as many) and width.
+  double cell_minutes = 0;
+  int64_t cell_width = 16, report_scenes = 1000;
+  bool no_cell_judge = false;
+  std::string judge;  // only report on this file
 };
 
 void add_options(CLI::App& app, Args& a) {
@@ -46,6 +58,21 @@ void add_options(CLI::App& app, Args& a) {
       ->check(cli::positive());
   app.add_option("--fashion-root", a.fashion_root, "where the Fashion-MNIST files are")->check(CLI::ExistingDirectory);
   cli::add_number(app, "--threads", a.threads, "threads (0: as many as OpenMP sees)")->check(cli::non_negative());
+  auto* on = app.add_flag("--augment", a.augment,
+                          "perturb training images at random (blur, noise, shifts, scaling, colour jitter); "
+                          "on by default for Shapes");
+  app.add_flag("--no-augment", a.no_augment, "train on clean images only")->excludes(on);
+  cli::add_number(app, "--cell-minutes", a.cell_minutes,
+                  "Shapes: the cell judge's training budget (0: half of --minutes, or --epochs epochs)")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--cell-width", a.cell_width, "Shapes: channels of the cell judge's first convolution")
+      ->check(cli::positive());
+  app.add_flag("--no-cell-judge", a.no_cell_judge, "Shapes: do not train the cell judge for two-object scenes");
+  cli::add_number(app, "--report-scenes", a.report_scenes,
+                  "Shapes: real test scenes per change in the robustness report (0: no report)")
+      ->check(cli::non_negative());
+  app.add_option("--judge", a.judge, "Shapes: train nothing; print the robustness report of this classifier file")
+      ->check(cli::existing_file("train one with train_classifier --dataset shapes"));
 }
 
 std::string load_average() {
@@ -96,8 +123,94 @@ Task shapes_task(const Args& a) {
 }
 
 fresco::eval::TrainClassifierOptions classifier_options(const Args& a) {
+  const bool augment = a.dataset == "shapes" ? !a.no_augment : a.augment;
   return {.epochs = a.epochs, .minutes = a.epochs > 0 ? 0 : a.minutes, .lr = a.lr, .batch_size = a.batch,
-          .seed = a.seed, .horizontal_flip = a.flip, .log_every = 100, .on_progress = fresco::progress_bar()};
+          .seed = a.seed, .horizontal_flip = a.flip, .augment = {.enabled = augment}, .log_every = 100,
+          .on_progress = fresco::progress_bar()};
+}
+
+// Shapes' cell judge: crops of one- and two-object scenes with every (colour, shape) pair.
+struct CellTask {
+  std::shared_ptr<fresco::eval::ShapesCellCrops> train, test;
+};
+
+CellTask cell_task(const Args& a) {
+  auto crops = [](int64_t size, uint64_t s, const char* split, bool all_pairs) {
+    fresco::data::ShapesOptions o{.size = size, .seed = s, .split = split, .two_object_fraction = 0.5f};
+    if (all_pairs) o.held_out.clear();
+    return std::make_shared<fresco::eval::ShapesCellCrops>(fresco::data::Shapes(o), s);
+  };
+  return {crops(a.train_size, a.seed + 3, "train", true), crops(10000, a.seed + 3000017, "test", false)};
+}
+
+std::unique_ptr<fresco::eval::Classifier> train_cell_judge(const Args& a) {
+  CellTask task = cell_task(a);
+  auto judge = std::make_unique<fresco::eval::Classifier>(fresco::eval::cell_judge_config(a.cell_width, 16));
+  fresco::eval::TrainClassifierOptions o = classifier_options(a);
+  o.minutes = a.epochs > 0 ? 0 : (a.cell_minutes > 0 ? a.cell_minutes : a.minutes / 2);
+  o.seed = a.seed + 1;
+  fmt::print("cell judge: crops {}x{} of one- and two-object scenes ({} train, {} test), {} parameters, budget {}\n",
+             16, 16, task.train->size(), task.test->size(), judge->num_parameters(),
+             a.epochs > 0 ? fmt::format("{} epochs", a.epochs) : fmt::format("{} minutes", o.minutes));
+  std::fflush(stdout);
+  const fresco::eval::ClassifierReport r = fresco::eval::train_classifier(*judge, task.train, task.test, o);
+  fmt::print("cell judge: trained {} steps in {:.1f} s; crop accuracy shape {:.2f}%, colour {:.2f}%, size {:.2f}%\n",
+             r.steps, r.train_seconds, 100 * r.test_accuracy[0], 100 * r.test_accuracy[1], 100 * r.test_accuracy[2]);
+  return judge;
+}
+
+// Both judges on real test scenes, clean and changed in each way (eval::perturbed_shapes_scenes).
+void print_robustness(fresco::eval::Classifier& scene, fresco::eval::Classifier* cell, int64_t count, uint64_t seed) {
+  namespace ev = fresco::eval;
+  const fresco::data::Shapes single({.size = count, .seed = seed + 5000011, .split = "test", .two_object_fraction = 0.f});
+  const fresco::data::Shapes pairs({.size = count, .seed = seed + 6000007, .split = "test", .two_object_fraction = 1.f});
+  std::vector<std::vector<int64_t>> labels;
+  std::vector<std::vector<fresco::data::ShapesObject>> pair_objects;
+  for (int64_t i = 0; i < count; ++i) {
+    const auto l = single.objects(i)[0].labels();
+    labels.emplace_back(l.begin(), l.end());
+    pair_objects.push_back(pairs.objects(i));
+  }
+  const auto single_sets = ev::perturbed_shapes_scenes(single, count, seed + 7);
+  const auto pair_sets = ev::perturbed_shapes_scenes(pairs, count, seed + 8);
+  fmt::print("\naccuracy on {} real test scenes (rendered afresh, changed in one way each):\n", count);
+  fmt::print("{:<14}{:>9}{:>9}{:>9}{:>10}   {}\n", "images", "shape", "colour", "size", "position",
+             cell != nullptr ? "two objects: both right (shape, colour, size)" : "");
+  for (size_t k = 0; k < single_sets.size(); ++k) {
+    std::vector<std::vector<int64_t>> predicted;
+    for (int64_t b = 0; b < count; b += 250) {
+      const auto x = ev::to_classifier_input(single_sets[k].images.slice(0, b, std::min(b + 250, count)), scene.config());
+      const auto p = scene.predict(x);
+      predicted.resize(p.size());
+      for (size_t h = 0; h < p.size(); ++h) predicted[h].insert(predicted[h].end(), p[h].begin(), p[h].end());
+    }
+    const auto acc = ev::conditional_accuracy(labels, predicted).seen;
+    std::string line = fmt::format("{:<14}{:>8.1f}%{:>8.1f}%{:>8.1f}%{:>9.1f}%", single_sets[k].name, 100 * acc[0],
+                                   100 * acc[1], 100 * acc[2], 100 * acc[3]);
+    if (cell != nullptr) {
+      std::vector<std::vector<int64_t>> cells(3);
+      for (int64_t b = 0; b < count; b += 250) {
+        const auto x = ev::to_classifier_input(pair_sets[k].images.slice(0, b, std::min(b + 250, count)), scene.config());
+        const auto p = cell->predict(ev::cell_crops(x));
+        for (size_t h = 0; h < 3; ++h) cells[h].insert(cells[h].end(), p[h].begin(), p[h].end());
+      }
+      const auto s = ev::score_two_objects(pair_objects, cells);
+      line += fmt::format("   {:>5.1f}% ({:.1f}%, {:.1f}%, {:.1f}%)", 100 * s.all_right, 100 * s.attributes[0],
+                          100 * s.attributes[1], 100 * s.attributes[2]);
+    }
+    fmt::print("{}\n", line);
+  }
+  std::fflush(stdout);
+}
+
+// --judge FILE: the report of a stored classifier (and its cell judge, if any).
+int report_only(const Args& a) {
+  auto judges = fresco::eval::load_judges(a.judge);
+  FRESCO_CHECK(judges.scene->config().heads == std::vector<int64_t>({4, 6, 2, 9}),
+               "train_classifier --judge: expected a Shapes classifier (heads 4, 6, 2, 9) in '{}'", a.judge);
+  fmt::print("train_classifier: the judges of {} ({}cell judge)\n", a.judge, judges.cell ? "with a " : "no ");
+  print_robustness(*judges.scene, judges.cell.get(), std::max<int64_t>(a.report_scenes, 1), a.seed);
+  return 0;
 }
 
 void print_accuracy(const fresco::eval::ClassifierReport& r, fresco::eval::Classifier& model, const Task& task) {
@@ -113,9 +226,10 @@ void print_accuracy(const fresco::eval::ClassifierReport& r, fresco::eval::Class
 }
 
 int train(Args a) {
+  if (a.threads > 0) fresco::set_num_threads(static_cast<int>(a.threads));
+  if (!a.judge.empty()) return report_only(a);
   if (a.minutes <= 0 && a.epochs <= 0) a.minutes = 5;
   if (a.out.empty()) a.out = a.dataset == "shapes" ? "shapes_classifier.safetensors" : "fashion_classifier.safetensors";
-  if (a.threads > 0) fresco::set_num_threads(static_cast<int>(a.threads));
   fresco::manual_seed(a.seed);
 
   Task task = a.dataset == "fashion-mnist" ? fashion_mnist_task(a) : shapes_task(a);
@@ -125,14 +239,27 @@ int train(Args a) {
   fmt::print("train_classifier: {} ({} train, {} test images), {} parameters, {} threads, load average {}\n",
              a.dataset, task.train->size(), task.test->size(), model.num_parameters(), fresco::num_threads(),
              load_average());
-  fmt::print("budget: {}\n", a.epochs > 0 ? fmt::format("{} epochs", a.epochs) : fmt::format("{} minutes", a.minutes));
+  const auto options = classifier_options(a);
+  fmt::print("budget: {}; augmentation {}\n",
+             a.epochs > 0 ? fmt::format("{} epochs", a.epochs) : fmt::format("{} minutes", a.minutes),
+             options.augment.enabled ? "on" : "off");
   std::fflush(stdout);
 
-  const fresco::eval::ClassifierReport r =
-      fresco::eval::train_classifier(model, task.train, task.test, classifier_options(a));
+  const fresco::eval::ClassifierReport r = fresco::eval::train_classifier(model, task.train, task.test, options);
   print_accuracy(r, model, task);
-  model.save(a.out);
-  fmt::print("saved {}\n", a.out);
+  if (a.dataset != "shapes") {
+    model.save(a.out);
+    fmt::print("saved {}\n", a.out);
+    return 0;
+  }
+  std::unique_ptr<fresco::eval::Classifier> cell = a.no_cell_judge ? nullptr : train_cell_judge(a);
+  if (cell) {
+    fresco::eval::save_judges(model, *cell, a.out);
+  } else {
+    model.save(a.out);
+  }
+  fmt::print("saved {} ({})\n", a.out, cell ? "scene classifier and cell judge" : "scene classifier");
+  if (a.report_scenes > 0) print_robustness(model, cell.get(), a.report_scenes, a.seed);
   return 0;
 }
 
@@ -145,7 +272,8 @@ int main(int argc, char** argv) {
   app.footer(
       "Examples:\n"
       "  train_classifier --dataset fashion-mnist --minutes 5 --out fashion_classifier.safetensors\n"
-      "  train_classifier --dataset shapes --minutes 5 --out shapes_classifier.safetensors");
+      "  train_classifier --dataset shapes --minutes 1 --out shapes_classifier.safetensors\n"
+      "  train_classifier --dataset shapes --judge shapes_classifier.safetensors   (only the robustness report)");
   Args args;
   add_options(app, args);
   return cli::run(app, argc, argv, [&] { return train(args); });
