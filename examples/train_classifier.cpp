@@ -11,6 +11,7 @@
 //   train_classifier --dataset shapes --judge shapes_classifier.safetensors   (only the report)
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,7 +27,7 @@ namespace cli = fresco::cli;
 struct Args {
   std::string dataset, out, fashion_root = "/usr/share/datasets/fashion-mnist";
   double minutes = 0;  // 0 with --epochs 0: 5 minutes
-  int64_t epochs = 0, width = 16, batch = 64, train_size = 60000, threads = 0;
+  int64_t epochs = 0, steps = 0, width = 16, batch = 64, train_size = 60000, threads = 0;
   float lr = 3e-3f;
   uint64_t seed = 0;
   bool flip = false;
@@ -46,6 +47,10 @@ void add_options(CLI::App& app, Args& a) {
   cli::add_number(app, "--minutes", a.minutes, "training time budget; 0 with --epochs 0: 5 minutes")
       ->check(cli::non_negative());
   cli::add_number(app, "--epochs", a.epochs, "passes over the training set instead of a time budget (0: none)")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--steps", a.steps,
+                  "stop after this many steps (0: none); the schedule is laid out over them when no other budget "
+                  "is given (Shapes: the cell judge too)")
       ->check(cli::non_negative());
   app.add_option("--out", a.out,
                  "the classifier file (default shapes_classifier.safetensors or fashion_classifier.safetensors)");
@@ -126,7 +131,7 @@ fresco::eval::TrainClassifierOptions classifier_options(const Args& a) {
   const bool augment = a.dataset == "shapes" ? !a.no_augment : a.augment;
   return {.epochs = a.epochs, .minutes = a.epochs > 0 ? 0 : a.minutes, .lr = a.lr, .batch_size = a.batch,
           .seed = a.seed, .horizontal_flip = a.flip, .augment = {.enabled = augment}, .log_every = 100,
-          .on_progress = fresco::progress_bar()};
+          .max_steps = a.steps, .on_progress = fresco::progress_bar()};
 }
 
 // Shapes' cell judge: crops of one- and two-object scenes with every (colour, shape) pair.
@@ -134,24 +139,28 @@ struct CellTask {
   std::shared_ptr<fresco::eval::ShapesCellCrops> train, test;
 };
 
-CellTask cell_task(const Args& a) {
-  auto crops = [](int64_t size, uint64_t s, const char* split, bool all_pairs) {
+// The training crops are cut from scenes perturbed whole (ShapesCellCrops' augment), not perturbed as crops.
+CellTask cell_task(const Args& a, const fresco::eval::AugmentOptions& augment) {
+  auto crops = [](int64_t size, uint64_t s, const char* split, bool all_pairs,
+                  const fresco::eval::AugmentOptions& aug) {
     fresco::data::ShapesOptions o{.size = size, .seed = s, .split = split, .two_object_fraction = 0.5f};
     if (all_pairs) o.held_out.clear();
-    return std::make_shared<fresco::eval::ShapesCellCrops>(fresco::data::Shapes(o), s);
+    return std::make_shared<fresco::eval::ShapesCellCrops>(fresco::data::Shapes(o), s, 0.6, aug);
   };
-  return {crops(a.train_size, a.seed + 3, "train", true), crops(10000, a.seed + 3000017, "test", false)};
+  return {crops(a.train_size, a.seed + 3, "train", true, augment), crops(10000, a.seed + 3000017, "test", false, {})};
 }
 
 std::unique_ptr<fresco::eval::Classifier> train_cell_judge(const Args& a) {
-  CellTask task = cell_task(a);
-  auto judge = std::make_unique<fresco::eval::Classifier>(fresco::eval::cell_judge_config(a.cell_width, 16));
   fresco::eval::TrainClassifierOptions o = classifier_options(a);
+  CellTask task = cell_task(a, o.augment);
+  o.augment.enabled = false;
+  auto judge = std::make_unique<fresco::eval::Classifier>(fresco::eval::cell_judge_config(a.cell_width, 16));
   o.minutes = a.epochs > 0 ? 0 : (a.cell_minutes > 0 ? a.cell_minutes : a.minutes / 2);
   o.seed = a.seed + 1;
   fmt::print("cell judge: crops {}x{} of one- and two-object scenes ({} train, {} test), {} parameters, budget {}\n",
              16, 16, task.train->size(), task.test->size(), judge->num_parameters(),
-             a.epochs > 0 ? fmt::format("{} epochs", a.epochs) : fmt::format("{} minutes", o.minutes));
+             a.epochs > 0 ? fmt::format("{} epochs", a.epochs)
+                          : o.minutes > 0 ? fmt::format("{} minutes", o.minutes) : fmt::format("{} steps", a.steps));
   std::fflush(stdout);
   const fresco::eval::ClassifierReport r = fresco::eval::train_classifier(*judge, task.train, task.test, o);
   fmt::print("cell judge: trained {} steps in {:.1f} s; crop accuracy shape {:.2f}%, colour {:.2f}%, size {:.2f}%\n",
@@ -159,7 +168,23 @@ std::unique_ptr<fresco::eval::Classifier> train_cell_judge(const Args& a) {
   return judge;
 }
 
-// Both judges on real test scenes, clean and changed in each way (eval::perturbed_shapes_scenes).
+// Labels per head of `images` (in [0, 1]) by `predict`, in batches.
+std::vector<std::vector<int64_t>> predict_all(
+    const std::function<std::vector<std::vector<int64_t>>(const fresco::Tensor&)>& predict, const fresco::Tensor& images,
+    const fresco::eval::ClassifierConfig& config, bool crops) {
+  std::vector<std::vector<int64_t>> out;
+  for (int64_t b = 0; b < images.size(0); b += 250) {
+    fresco::Tensor x = fresco::eval::to_classifier_input(images.slice(0, b, std::min(b + 250, images.size(0))), config);
+    const auto p = predict(crops ? fresco::eval::cell_crops(x) : x);
+    out.resize(p.size());
+    for (size_t h = 0; h < p.size(); ++h) out[h].insert(out[h].end(), p[h].begin(), p[h].end());
+  }
+  return out;
+}
+
+// The judges on real test scenes, clean and changed in each way (eval::perturbed_shapes_scenes):
+// the classifier's heads alone, single objects read through the cell judge (as evaluate reads
+// them), and two-object scenes read cell by cell.
 void print_robustness(fresco::eval::Classifier& scene, fresco::eval::Classifier* cell, int64_t count, uint64_t seed) {
   namespace ev = fresco::eval;
   const fresco::data::Shapes single({.size = count, .seed = seed + 5000011, .split = "test", .two_object_fraction = 0.f});
@@ -173,28 +198,27 @@ void print_robustness(fresco::eval::Classifier& scene, fresco::eval::Classifier*
   }
   const auto single_sets = ev::perturbed_shapes_scenes(single, count, seed + 7);
   const auto pair_sets = ev::perturbed_shapes_scenes(pairs, count, seed + 8);
-  fmt::print("\naccuracy on {} real test scenes (rendered afresh, changed in one way each):\n", count);
-  fmt::print("{:<14}{:>9}{:>9}{:>9}{:>10}   {}\n", "images", "shape", "colour", "size", "position",
-             cell != nullptr ? "two objects: both right (shape, colour, size)" : "");
+  const ev::ImageJudge alone = ev::judge_of(scene), both = ev::judge_of(scene, cell);
+  fmt::print("\naccuracy on {} real test scenes per change (rendered afresh; shape, colour, size, position):\n", count);
+  fmt::print("{:<14}{:>34}{}\n", "images", "classifier heads",
+             cell != nullptr ? "      read with the cell judge        two objects: both right (shape, colour, size)"
+                             : "");
+  auto percent = [](const std::vector<double>& acc) {
+    std::string s;
+    for (double a : acc) s += fmt::format("{:>7.1f}%", 100 * a);
+    return s;
+  };
   for (size_t k = 0; k < single_sets.size(); ++k) {
-    std::vector<std::vector<int64_t>> predicted;
-    for (int64_t b = 0; b < count; b += 250) {
-      const auto x = ev::to_classifier_input(single_sets[k].images.slice(0, b, std::min(b + 250, count)), scene.config());
-      const auto p = scene.predict(x);
-      predicted.resize(p.size());
-      for (size_t h = 0; h < p.size(); ++h) predicted[h].insert(predicted[h].end(), p[h].begin(), p[h].end());
-    }
-    const auto acc = ev::conditional_accuracy(labels, predicted).seen;
-    std::string line = fmt::format("{:<14}{:>8.1f}%{:>8.1f}%{:>8.1f}%{:>9.1f}%", single_sets[k].name, 100 * acc[0],
-                                   100 * acc[1], 100 * acc[2], 100 * acc[3]);
+    std::string line = fmt::format(
+        "{:<14}{}", single_sets[k].name,
+        percent(ev::conditional_accuracy(labels, predict_all(alone.predict, single_sets[k].images, scene.config(), false))
+                    .seen));
     if (cell != nullptr) {
-      std::vector<std::vector<int64_t>> cells(3);
-      for (int64_t b = 0; b < count; b += 250) {
-        const auto x = ev::to_classifier_input(pair_sets[k].images.slice(0, b, std::min(b + 250, count)), scene.config());
-        const auto p = cell->predict(ev::cell_crops(x));
-        for (size_t h = 0; h < 3; ++h) cells[h].insert(cells[h].end(), p[h].begin(), p[h].end());
-      }
-      const auto s = ev::score_two_objects(pair_objects, cells);
+      line += "  " + percent(ev::conditional_accuracy(
+                                 labels, predict_all(both.predict, single_sets[k].images, scene.config(), false))
+                                 .seen);
+      const auto s = ev::score_two_objects(
+          pair_objects, predict_all(both.predict_cells, pair_sets[k].images, scene.config(), true));
       line += fmt::format("   {:>5.1f}% ({:.1f}%, {:.1f}%, {:.1f}%)", 100 * s.all_right, 100 * s.attributes[0],
                           100 * s.attributes[1], 100 * s.attributes[2]);
     }
@@ -228,7 +252,7 @@ void print_accuracy(const fresco::eval::ClassifierReport& r, fresco::eval::Class
 int train(Args a) {
   if (a.threads > 0) fresco::set_num_threads(static_cast<int>(a.threads));
   if (!a.judge.empty()) return report_only(a);
-  if (a.minutes <= 0 && a.epochs <= 0) a.minutes = 5;
+  if (a.minutes <= 0 && a.epochs <= 0 && a.steps <= 0) a.minutes = 5;
   if (a.out.empty()) a.out = a.dataset == "shapes" ? "shapes_classifier.safetensors" : "fashion_classifier.safetensors";
   fresco::manual_seed(a.seed);
 
@@ -240,8 +264,10 @@ int train(Args a) {
              a.dataset, task.train->size(), task.test->size(), model.num_parameters(), fresco::num_threads(),
              load_average());
   const auto options = classifier_options(a);
-  fmt::print("budget: {}; augmentation {}\n",
-             a.epochs > 0 ? fmt::format("{} epochs", a.epochs) : fmt::format("{} minutes", a.minutes),
+  fmt::print("budget: {}{}; augmentation {}\n",
+             a.epochs > 0 ? fmt::format("{} epochs", a.epochs)
+                          : a.minutes > 0 ? fmt::format("{} minutes", a.minutes) : std::string("no clock"),
+             a.steps > 0 ? fmt::format(", at most {} steps", a.steps) : std::string(),
              options.augment.enabled ? "on" : "off");
   std::fflush(stdout);
 

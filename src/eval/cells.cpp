@@ -85,8 +85,9 @@ std::array<int64_t, 3> cell_labels(const std::vector<data::ShapesObject>& object
   return kCellNone;
 }
 
-ShapesCellCrops::ShapesCellCrops(data::Shapes scenes, uint64_t seed, double occupied_share)
-    : scenes_(std::move(scenes)), seed_(seed), occupied_share_(occupied_share) {
+ShapesCellCrops::ShapesCellCrops(data::Shapes scenes, uint64_t seed, double occupied_share, AugmentOptions augment)
+    : scenes_(std::move(scenes)), seed_(seed), occupied_share_(occupied_share), augment_(augment) {
+  check_augment_options(augment_);
   FRESCO_CHECK(occupied_share >= 0 && occupied_share <= 1, "ShapesCellCrops: expected occupied_share in [0, 1], found {}",
                occupied_share);
   FRESCO_CHECK(scenes_.image_size() % 2 == 0, "ShapesCellCrops: expected scenes with an even side, found {}",
@@ -106,7 +107,11 @@ int64_t ShapesCellCrops::cell_of(int64_t i) const {
 data::Example ShapesCellCrops::get(int64_t i) const {
   const data::ShapesSample s = scenes_.sample(i);
   const int64_t side = scenes_.image_size(), cell = cell_of(i);
-  const Tensor scene = tensor(s.pixels, {1, 3, side, side});
+  Tensor scene = tensor(s.pixels, {1, 3, side, side});
+  if (augment_.enabled) {
+    Generator g(mix_seed(mix_seed(seed_, static_cast<uint64_t>(i)), 0xa09e));
+    scene = augment_images(scene, augment_, g);
+  }
   const auto labels = cell_labels(s.objects, cell);
   return {.image = cell_crop(scene, cell).reshape({3, side / 2, side / 2}),
           .caption = s.caption,

@@ -153,6 +153,29 @@ DatasetKind parse_dataset_kind(const std::string& name) {
 
 std::string dataset_kind_name(DatasetKind kind) { return kind == DatasetKind::shapes ? "shapes" : "fashion-mnist"; }
 
+std::vector<std::vector<int64_t>> read_at_position(std::vector<std::vector<int64_t>> scene,
+                                                   const std::vector<std::vector<int64_t>>& cells) {
+  FRESCO_CHECK(scene.size() == 4 && cells.size() == 3,
+               "read_at_position: expected 4 scene heads and 3 cell heads, found {} and {}", scene.size(),
+               cells.size());
+  const size_t n = scene[3].size();
+  for (size_t h = 0; h < 4; ++h)
+    FRESCO_CHECK(scene[h].size() == n, "read_at_position: scene head {} has {} labels, head 3 has {}", h,
+                 scene[h].size(), n);
+  for (size_t h = 0; h < 3; ++h)
+    FRESCO_CHECK(cells[h].size() == n * kCells, "read_at_position: cell head {} has {} labels for {} images", h,
+                 cells[h].size(), n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t p = scene[3][i];
+    FRESCO_CHECK(p >= 0 && p < kCells, "read_at_position: image {} has position {}", i, p);
+    const size_t row = i * kCells + static_cast<size_t>(p);
+    if (cells[0][row] == kCellNone[0]) continue;  // nothing read there: keep the scene's reading
+    for (size_t h = 0; h < 3; ++h)
+      if (cells[h][row] != kCellNone[h]) scene[h][i] = cells[h][row];
+  }
+  return scene;
+}
+
 ImageJudge judge_of(Classifier& classifier, Classifier* cell_judge) {
   classifier.eval();
   ImageJudge judge{.config = classifier.config(),
@@ -165,6 +188,11 @@ ImageJudge judge_of(Classifier& classifier, Classifier* cell_judge) {
     cell_judge->eval();
     judge.cell_config = cell_judge->config();
     judge.predict_cells = [cell_judge](const Tensor& x) { return cell_judge->predict(x); };
+    if (classifier.config().heads == expected_heads(DatasetKind::shapes) && is_cell_judge_config(cell_judge->config()) &&
+        2 * cell_judge->config().image_size == classifier.config().image_size)
+      judge.predict = [&classifier, cell_judge](const Tensor& x) {
+        return read_at_position(classifier.predict(x), cell_judge->predict(cell_crops(x)));
+      };
   }
   return judge;
 }

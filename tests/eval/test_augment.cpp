@@ -166,7 +166,7 @@ TEST_CASE("augment: off returns the input; a fixed seed repeats; bad options thr
   // train_classifier checks them before its first step.
   eval::Classifier clf({.channels = 3, .image_size = 16, .heads = {2}, .width = 2, .feature_dim = 4});
   auto ds = std::make_shared<data::ShapesDataset>(data::Shapes({.image_size = 16, .size = 8, .two_object_fraction = 0.f}));
-  CHECK_THROWS_WITH(eval::train_classifier(clf, ds, ds, {.max_steps = 1, .augment = {.enabled = true, .max_noise = -1}}),
+  CHECK_THROWS_WITH(eval::train_classifier(clf, ds, ds, {.batch_size = 4, .augment = {.enabled = true, .max_noise = -1}, .max_steps = 1}),
                     Catch::Contains("max_noise >= 0"));
 }
 

@@ -296,10 +296,10 @@ TEST_CASE("cells: a short training reads real two-object scenes", "[eval][cells]
   auto train = std::make_shared<eval::ShapesCellCrops>(data::Shapes(o), 1);
   auto test = std::make_shared<eval::ShapesCellCrops>(
       data::Shapes({.size = 300, .seed = 4, .split = "test", .two_object_fraction = 0.5f}), 2);
-  const int64_t steps = quick() ? 150 : 400;
+  const int64_t steps = quick() ? 150 : 250;
   const auto r = eval::train_classifier(judge, train, test,
-                                        {.lr = 5e-3f, .warmup_steps = 20, .batch_size = 64, .log_every = 0,
-                                         .max_steps = steps, .augment = {.enabled = true}});
+                                        {.lr = 5e-3f, .warmup_steps = 20, .batch_size = 64, .augment = {.enabled = true},
+                                         .log_every = 0, .max_steps = steps});
   INFO("crop accuracy " << r.test_accuracy[0] << " " << r.test_accuracy[1] << " " << r.test_accuracy[2]);
   // Real two-object test scenes, judged cell by cell.
   const data::Shapes pairs({.size = 100, .seed = 6, .split = "test", .two_object_fraction = 1.f});
@@ -313,6 +313,25 @@ TEST_CASE("cells: a short training reads real two-object scenes", "[eval][cells]
   const auto s = eval::score_two_objects(objects, judge.predict(eval::cell_crops(x)));
   INFO("both right " << s.all_right << ", shape " << s.attributes[0] << ", colour " << s.attributes[1] << ", size "
                      << s.attributes[2] << ", extra " << s.extra_object);
-  CHECK(s.all_right >= (quick() ? 0.6 : 0.85));
+  CHECK(s.all_right >= (quick() ? 0.75 : 0.9));
   CHECK(s.extra_object <= 0.1);
+}
+
+TEST_CASE("cells: single objects are read in the cell at their predicted position", "[eval][cells]") {
+  // The classifier reads image 0 as a small red circle in the centre (4), image 1 as a large green square at
+  // the bottom right (8).
+  const std::vector<std::vector<int64_t>> scene{{0, 1}, {0, 1}, {0, 1}, {4, 8}};
+  std::vector<std::vector<int64_t>> cells{std::vector<int64_t>(18, 4), std::vector<int64_t>(18, 6),
+                                          std::vector<int64_t>(18, 2)};
+  // Image 0's centre cell holds a large yellow triangle; image 1's cell 8 reads empty, its cell 0 a diamond.
+  cells[0][4] = 2, cells[1][4] = 3, cells[2][4] = 1;
+  cells[0][9 + 0] = 3, cells[1][9 + 0] = 3, cells[2][9 + 0] = 0;
+  const auto read = eval::read_at_position(scene, cells);
+  CHECK(read == std::vector<std::vector<int64_t>>{{2, 1}, {3, 1}, {1, 1}, {4, 8}});
+  // A head that reads "none" where the others read an object keeps the classifier's label.
+  cells[1][4] = 6;
+  CHECK(eval::read_at_position(scene, cells)[1] == std::vector<int64_t>{0, 1});
+  CHECK_THROWS_WITH(eval::read_at_position(scene, {cells[0], cells[1]}), Catch::Contains("3 cell heads, found 2"));
+  cells[0].resize(17);
+  CHECK_THROWS_WITH(eval::read_at_position(scene, cells), Catch::Contains("cell head 0 has 17 labels for 2 images"));
 }

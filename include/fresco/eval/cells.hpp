@@ -24,6 +24,7 @@
 
 #include <fresco/data/dataset.hpp>
 #include <fresco/data/shapes.hpp>
+#include <fresco/eval/augment.hpp>
 #include <fresco/eval/classifier.hpp>
 #include <fresco/tensor/tensor.hpp>
 
@@ -62,12 +63,17 @@ std::array<int64_t, 3> cell_labels(const std::vector<data::ShapesObject>& object
 /// Crops of real Shapes scenes with their cell labels, to train a cell judge.
 /// Example i is a crop of scene i of `scenes`: with probability
 /// `occupied_share` the cell of one of its objects (each equally likely),
-/// otherwise a random empty cell; the choice depends only on (seed, i).
-/// Labels: `cell_labels` of that cell; caption: the scene's.
+/// otherwise a random empty cell. With `augment.enabled` the whole scene is
+/// perturbed (`augment_images`) before it is cropped, so that a shift moves
+/// the neighbours' edges into the crop as it would in a generated scene.
+/// Everything depends only on (seed, i). Labels: `cell_labels` of that cell;
+/// caption: the scene's.
 class ShapesCellCrops : public data::Dataset {
 public:
-  /// Throws `fresco::Error` unless `occupied_share` is in [0, 1] and the scenes' side is even.
-  explicit ShapesCellCrops(data::Shapes scenes, uint64_t seed = 0, double occupied_share = 0.6);
+  /// Throws `fresco::Error` unless `occupied_share` is in [0, 1], the scenes'
+  /// side is even and `augment` is valid (`check_augment_options`).
+  explicit ShapesCellCrops(data::Shapes scenes, uint64_t seed = 0, double occupied_share = 0.6,
+                           AugmentOptions augment = {});
   int64_t size() const override { return scenes_.size(); }
   /// A crop [3, S/2, S/2] in [0, 1], the scene's caption, the cell's three labels.
   data::Example get(int64_t i) const override;
@@ -79,6 +85,7 @@ private:
   data::Shapes scenes_;
   uint64_t seed_;
   double occupied_share_;
+  AugmentOptions augment_;
 };
 
 /// How well images show the objects their prompts name. Shares in [0, 1].

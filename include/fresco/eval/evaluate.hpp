@@ -64,7 +64,23 @@ struct ImageJudge {
 
 /// The judge backed by `classifier` and, when given, `cell_judge` (both put
 /// in eval mode; run without gradients). They must outlive the judge.
+///
+/// With a cell judge that fits a Shapes classifier, `predict` reads a
+/// single object as a person would look at it: its position from the
+/// classifier, its shape, colour and size from the cell judge's reading of
+/// that cell (`read_at_position`). The cell judge sees the object at full
+/// resolution with nothing else to attend to, and reads soft, noisy or
+/// shifted objects far better than the whole-image heads (docs/eval.md).
 ImageJudge judge_of(Classifier& classifier, Classifier* cell_judge = nullptr);
+
+/// Combines a Shapes classifier's labels `scene[h][n]` (shape, colour,
+/// size, position) with a cell judge's labels `cells[h][9 n + p]` (as for
+/// `cell_crops`): image n's shape, colour and size become those read in the
+/// cell at its predicted position, unless that cell reads no object (then
+/// the classifier's stay; likewise for a single head reading "none").
+/// Throws `fresco::Error` when the counts disagree.
+std::vector<std::vector<int64_t>> read_at_position(std::vector<std::vector<int64_t>> scene,
+                                                   const std::vector<std::vector<int64_t>>& cells);
 
 /// Brings generated or real images [N, C, H, W] in [0, 1] to a classifier's
 /// input convention [N, channels, S, S] in [-1, 1] (x ↦ 2x − 1, after
