@@ -331,7 +331,7 @@ TEST_CASE("cells: single objects are read in the cell at their predicted positio
   // A head that reads "none" where the others read an object keeps the classifier's label.
   cells[1][4] = 6;
   CHECK(eval::read_at_position(scene, cells)[1] == std::vector<int64_t>{0, 1});
-  CHECK_THROWS_WITH(eval::read_at_position(scene, {cells[0], cells[1]}), Catch::Contains("3 cell heads, found 2"));
+  CHECK_THROWS_WITH(eval::read_at_position(scene, {cells[0], cells[1]}), Catch::Contains("3 cell heads, found 4 and 2"));
   cells[0].resize(17);
   CHECK_THROWS_WITH(eval::read_at_position(scene, cells), Catch::Contains("cell head 0 has 17 labels for 2 images"));
 }
