@@ -50,7 +50,7 @@ void add_options(CLI::App& app, Args& a) {
       ->check(cli::non_negative());
   cli::add_number(app, "--steps", a.steps,
                   "stop after this many steps (0: none); the schedule is laid out over them when no other budget "
-                  "is given (Shapes: the cell judge too)")
+                  "is given (Shapes: the cell judge trains half as many)")
       ->check(cli::non_negative());
   app.add_option("--out", a.out,
                  "the classifier file (default shapes_classifier.safetensors or fashion_classifier.safetensors)");
@@ -156,11 +156,12 @@ std::unique_ptr<fresco::eval::Classifier> train_cell_judge(const Args& a) {
   o.augment.enabled = false;
   auto judge = std::make_unique<fresco::eval::Classifier>(fresco::eval::cell_judge_config(a.cell_width, 16));
   o.minutes = a.epochs > 0 ? 0 : (a.cell_minutes > 0 ? a.cell_minutes : a.minutes / 2);
+  o.max_steps = a.steps > 0 ? std::max<int64_t>(a.steps / 2, 1) : 0;
   o.seed = a.seed + 1;
   fmt::print("cell judge: crops {}x{} of one- and two-object scenes ({} train, {} test), {} parameters, budget {}\n",
              16, 16, task.train->size(), task.test->size(), judge->num_parameters(),
              a.epochs > 0 ? fmt::format("{} epochs", a.epochs)
-                          : o.minutes > 0 ? fmt::format("{} minutes", o.minutes) : fmt::format("{} steps", a.steps));
+                          : o.minutes > 0 ? fmt::format("{} minutes", o.minutes) : fmt::format("{} steps", o.max_steps));
   std::fflush(stdout);
   const fresco::eval::ClassifierReport r = fresco::eval::train_classifier(*judge, task.train, task.test, o);
   fmt::print("cell judge: trained {} steps in {:.1f} s; crop accuracy shape {:.2f}%, colour {:.2f}%, size {:.2f}%\n",
