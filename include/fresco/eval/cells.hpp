@@ -74,11 +74,13 @@ public:
   /// side is even and `augment` is valid (`check_augment_options`).
   explicit ShapesCellCrops(data::Shapes scenes, uint64_t seed = 0, double occupied_share = 0.6,
                            AugmentOptions augment = {});
+  /// One example per scene.
   int64_t size() const override { return scenes_.size(); }
   /// A crop [3, S/2, S/2] in [0, 1], the scene's caption, the cell's three labels.
   data::Example get(int64_t i) const override;
   /// The cell example i crops.
   int64_t cell_of(int64_t i) const;
+  /// The scenes the crops are cut from.
   const data::Shapes& scenes() const { return scenes_; }
 
 private:
@@ -90,6 +92,7 @@ private:
 
 /// How well images show the objects their prompts name. Shares in [0, 1].
 struct TwoObjectScores {
+  /// Images scored (0: nothing scored, every share 0).
   int64_t images = 0;
   /// Images in which every named object's cell reads its shape, colour and size.
   double all_right = 0;

@@ -165,7 +165,9 @@ std::vector<double> evaluate_classifier(Classifier& model, std::shared_ptr<const
 /// A Shapes scene classifier and the cell judge stored beside it (null when
 /// the file has none, e.g. a file written by `Classifier::save`).
 struct Judges {
+  /// The whole-image classifier (heads shape, colour, size, position).
   std::unique_ptr<Classifier> scene;
+  /// The cell judge (heads {5, 7, 3}), or null.
   std::unique_ptr<Classifier> cell;
 };
 
