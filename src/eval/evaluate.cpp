@@ -491,6 +491,7 @@ EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJ
   EvaluationReport r;
   measure_diversity(generate, judge, prompts, real, options, progress, r);
   if (two_objects) judge_two_objects(generate, judge, two_prompts, options, progress, r);
+  r.cell_judge = kind == DatasetKind::shapes && static_cast<bool>(judge.predict_cells);
   r.dataset = dataset_kind_name(kind);
   r.heads = kind == DatasetKind::shapes ? data::Shapes::attribute_names() : std::vector<std::string>{"class"};
   r.accuracy_seen = accuracy.seen;

@@ -34,7 +34,8 @@ std::string EvaluationReport::to_table() const {
   std::string t = fmt::format("text-to-image evaluation on {}: {} prompts ({} seen, {} held-out), {:.1f} s\n", dataset,
                               seen_count + held_out_count, seen_count, held_out_count, seconds);
   constexpr int kName = 34, kCol = 12;
-  t += fmt::format("{:<{}}{:>{}}{:>{}}\n", "conditional accuracy", kName, "seen", kCol, "held-out", kCol);
+  t += fmt::format("{:<{}}{:>{}}{:>{}}\n", cell_judge ? "conditional accuracy (cell judge)" : "conditional accuracy",
+                   kName, "seen", kCol, "held-out", kCol);
   for (size_t h = 0; h < heads.size(); ++h)
     t += fmt::format("{:<{}}{:>{}}{:>{}}\n", "  " + heads[h], kName, percent(accuracy_seen, h), kCol,
                      percent(accuracy_held_out, h), kCol);
@@ -88,6 +89,7 @@ std::string EvaluationReport::to_json() const {
       {"two_objects",
        {{"generated", {{"seen", scores_json(two_object_seen)}, {"held_out", scores_json(two_object_held_out)}}},
         {"real", {{"seen", scores_json(two_object_real_seen)}, {"held_out", scores_json(two_object_real_held_out)}}}}},
+      {"cell_judge", cell_judge},
       {"seconds", number(seconds)},
   };
   return j.dump(2);

@@ -225,6 +225,8 @@ TEST_CASE("cells: evaluate_text_to_image scores two-object prompts with the cell
   const std::string table = r.to_table();
   CHECK_THAT(table, Catch::Contains("two objects named (35 + 15 prompts)"));
   CHECK_THAT(table, Catch::Contains("both objects right"));
+  CHECK_THAT(table, Catch::Contains("conditional accuracy (cell judge)"));
+  CHECK(r.cell_judge);
   const auto j = nlohmann::json::parse(r.to_json());
   CHECK(j["two_objects"]["generated"]["seen"]["all_right"] == 1.0);
   CHECK(j["two_objects"]["generated"]["held_out"]["images"] == 15);
@@ -251,6 +253,7 @@ TEST_CASE("cells: evaluate_text_to_image scores two-object prompts with the cell
   o.on_progress = {};
   const auto plain = eval::evaluate_text_to_image(model, judge, eval::DatasetKind::shapes, o);
   CHECK(plain.two_object_seen.images == 0);
+  CHECK_FALSE(plain.cell_judge);
   CHECK_THAT(plain.to_table(), !Catch::Contains("two objects"));
   CHECK(nlohmann::json::parse(plain.to_json())["two_objects"]["generated"]["seen"].is_null());
   // A cell judge of the wrong size is refused.

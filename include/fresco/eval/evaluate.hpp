@@ -162,6 +162,8 @@ struct EvaluationReport {
   /// images and real scenes of the same prompts, seen and held-out (`images`
   /// 0: not run, for want of a cell judge or with `two_object_samples` 0).
   TwoObjectScores two_object_seen, two_object_held_out, two_object_real_seen, two_object_real_held_out;
+  /// The judge had a cell judge: single objects were read through it (`judge_of`).
+  bool cell_judge = false;
   double seconds = 0;                  ///< wall clock of the evaluation
 
   /// The figures as an aligned text table.
@@ -170,7 +172,7 @@ struct EvaluationReport {
   /// held_out: {head: share}}, counts, frechet_distance, frechet_floor,
   /// diversity {generated, real}, two_objects {generated, real: {seen,
   /// held_out: {images, all_right, shape, colour, size, object_right,
-  /// extra_object}}} (null when not run), seconds).
+  /// extra_object}}} (null when not run), cell_judge, seconds).
   std::string to_json() const;
 };
 
