@@ -109,7 +109,7 @@ TEST_CASE("augment: the object stays in its cell and keeps its colour class", "[
       worst_margin = std::min(worst_margin, margin);
       INFO("scene " << n << " draw " << draw << ": centroid (" << s.cx << ", " << s.cy << "), position "
                     << objects[n].position);
-      CHECK(margin > 0.5);
+      CHECK(margin > 1.0);
       colour_kept += nearest_colour(s.hue) == objects[n].colour;
     }
   }
