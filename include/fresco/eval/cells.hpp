@@ -47,9 +47,10 @@ bool is_cell_judge_config(const ClassifierConfig& config);
 
 /// The crops of every cell of every image: images [N, C, S, S] (S even) ->
 /// [9 N, C, S/2, S/2], row 9 n + p the crop of cell p of image n. A crop is
-/// centred on its cell's centre S (2 col + 1) / 6 (its first column
-/// round(S (2 col + 1) / 6 − S / 4); at S = 32 columns −3, 8 and 19, likewise rows); pixels beyond the image repeat its nearest edge.
-/// Throws `fresco::ShapeError` for images that are not square 4-D with an even side >= 6.
+/// centred on its cell's centre S (2 col + 1) / 6: its first column is
+/// round(S (2 col + 1) / 6 − S / 4) (−3, 8 and 19 at S = 32), likewise its
+/// first row; pixels beyond the image repeat its nearest edge. Throws
+/// `fresco::ShapeError` for images that are not square 4-D with an even side >= 6.
 Tensor cell_crops(const Tensor& images);
 
 /// The crop of one cell: images [N, C, S, S] -> [N, C, S/2, S/2] (see `cell_crops`).
