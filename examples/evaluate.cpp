@@ -2,7 +2,10 @@
 // Evaluates a trained text-to-image model with a classifier trained on real
 // images of the same dataset: conditional accuracy per attribute (seen and
 // held-out prompts), the Fréchet distance of classifier features to real test
-// images with its real-vs-real floor, and diversity. Prints a table, then JSON.
+// images with its real-vs-real floor, and diversity; on Shapes, when the
+// classifier file holds a cell judge (train_classifier --dataset shapes stores
+// one), prompts naming two objects, scored beside real scenes of the same
+// prompts. Prints a table, then JSON.
 //
 //   evaluate --model shapes_model.safetensors --classifier shapes_classifier.safetensors --dataset shapes
 //   evaluate --model fashion_model.safetensors --classifier fashion_classifier.safetensors
@@ -51,6 +54,9 @@ void add_options(CLI::App& app, Args& a) {
   cli::add_number(app, "--seed", a.options.seed,
                   "seed of the prompts, the generator's seeds and the real images picked");
   cli::add_number(app, "--batch", a.options.batch, "captions per call of the generator")->check(cli::positive());
+  cli::add_number(app, "--two-object-samples", a.options.two_object_samples,
+                  "Shapes: prompts naming two objects, judged cell by cell (0: none)")
+      ->check(cli::non_negative());
   app.add_option("--json", a.json, "also write the JSON report to this file");
   app.add_option("--fashion-root", a.options.fashion_mnist_root, "where the Fashion-MNIST files are")
       ->check(CLI::ExistingDirectory);
@@ -67,15 +73,21 @@ int evaluate(const Args& a) {
   const auto kind = fresco::eval::parse_dataset_kind(a.dataset);
   auto model = fresco::load_text_to_image(a.model);
   cli::apply_sampling(*model, a.sampling, a.model);
-  auto classifier = fresco::eval::Classifier::load(a.classifier);
   const auto generate = [&model](const std::vector<std::string>& captions, uint64_t seed) {
     return model->generate(captions, seed);
   };
+  auto judges = fresco::eval::load_judges(a.classifier);
+  auto options = a.options;
+  if (kind == fresco::eval::DatasetKind::shapes && !judges.cell && options.two_object_samples > 0) {
+    std::fprintf(stderr, "%s has no cell judge: no two-object evaluation (train_classifier --dataset shapes "
+                         "stores one)\n", a.classifier.c_str());
+    options.two_object_samples = 0;
+  }
   std::fprintf(stderr, "evaluating %s on %s: %lld prompts...\n", a.model.c_str(), a.dataset.c_str(),
                static_cast<long long>(a.options.samples));
-  auto options = a.options;
   options.on_progress = fresco::progress_bar();
-  const auto report = fresco::eval::evaluate_text_to_image(generate, *classifier, kind, options);
+  const auto report = fresco::eval::evaluate_text_to_image(
+      generate, fresco::eval::judge_of(*judges.scene, judges.cell.get()), kind, options);
   std::cout << report.to_table() << "\n" << report.to_json() << "\n";
   if (!a.json.empty()) write_json(report, a.json);
   return 0;
@@ -86,7 +98,8 @@ int evaluate(const Args& a) {
 int main(int argc, char** argv) {
   CLI::App app{"Evaluates a trained text-to-image model with a classifier trained on real images of the same\n"
                "dataset: conditional accuracy per attribute (seen and held-out prompts), the Fréchet distance\n"
-               "of classifier features to real test images with its real-vs-real floor, and diversity.\n"
+               "of classifier features to real test images with its real-vs-real floor, and diversity; on\n"
+               "Shapes with a cell judge in the classifier file, prompts naming two objects beside real scenes.\n"
                "Prints a table, then JSON.",
                "evaluate"};
   app.footer(

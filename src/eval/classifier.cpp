@@ -144,12 +144,64 @@ ClassifierConfig Classifier::config_from_metadata(const std::map<std::string, st
 
 void Classifier::save(const std::string& path) const { io::save(*this, path, config_to_metadata(config_)); }
 
-std::unique_ptr<Classifier> Classifier::load(const std::string& path) {
-  const io::LoadLimit limit(path, "Classifier::load");   // no tensor past what the file can fill
-  auto model = std::make_unique<Classifier>(config_from_metadata(io::load_safetensors_metadata(path), path));
-  io::load(*model, path);
+namespace {
+
+constexpr const char* kCellPrefix = "cell.";
+
+// The scene classifier's tensors: every name outside the cell judge's prefix.
+std::map<std::string, Tensor> scene_tensors(const std::map<std::string, Tensor>& all) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [name, t] : all)
+    if (name.rfind(kCellPrefix, 0) != 0) out.emplace(name, t);
+  return out;
+}
+
+// The metadata entries under `prefix`, with the prefix taken off.
+std::map<std::string, std::string> strip_metadata(const std::map<std::string, std::string>& m, const std::string& prefix) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : m)
+    if (key.rfind(prefix, 0) == 0) out.emplace(key.substr(prefix.size()), value);
+  return out;
+}
+
+std::unique_ptr<Classifier> load_scene(const std::map<std::string, std::string>& metadata,
+                                       const std::map<std::string, Tensor>& tensors, const std::string& path) {
+  auto model = std::make_unique<Classifier>(Classifier::config_from_metadata(metadata, path));
+  io::load_module_state(*model, scene_tensors(tensors), path);
   model->eval();
   return model;
+}
+
+}  // namespace
+
+std::unique_ptr<Classifier> Classifier::load(const std::string& path) {
+  const io::LoadLimit limit(path, "Classifier::load");   // no tensor past what the file can fill
+  return load_scene(limit.header().metadata, io::load_safetensors(path), path);
+}
+
+void save_judges(const Classifier& scene, const Classifier& cell, const std::string& path) {
+  std::map<std::string, Tensor> tensors = io::module_state(scene);
+  for (auto& [name, t] : io::with_prefix(io::module_state(cell), kCellPrefix)) tensors.emplace(name, t);
+  std::map<std::string, std::string> metadata = Classifier::config_to_metadata(scene.config());
+  for (const auto& [key, value] : Classifier::config_to_metadata(cell.config()))
+    metadata.emplace(kCellPrefix + key, value);
+  io::save_safetensors(tensors, path, metadata);
+}
+
+Judges load_judges(const std::string& path) {
+  const io::LoadLimit limit(path, "load_judges");   // no tensor past what the file can fill
+  const auto& metadata = limit.header().metadata;
+  const auto tensors = io::load_safetensors(path);
+  Judges j;
+  j.scene = load_scene(metadata, tensors, path);
+  const auto cell_metadata = strip_metadata(metadata, kCellPrefix);
+  if (!cell_metadata.empty()) {
+    const std::string source = path + " (cell judge)";
+    j.cell = std::make_unique<Classifier>(Classifier::config_from_metadata(cell_metadata, source));
+    io::load_module_state(*j.cell, io::strip_prefix(tensors, kCellPrefix), source);
+    j.cell->eval();
+  }
+  return j;
 }
 
 }  // namespace fresco::eval

@@ -22,6 +22,7 @@
 #include <fresco/ops/reduce.hpp>
 #include <fresco/optim/adam.hpp>
 #include <fresco/optim/schedule.hpp>
+#include <fresco/tensor/random.hpp>
 
 namespace fresco::eval {
 namespace {
@@ -79,10 +80,17 @@ struct Window {
   int64_t correct = 0, seen = 0, steps = 0;
 };
 
-// The summed cross-entropy of every head on `b`, counting right answers into `w`.
-Tensor heads_loss(Classifier& model, const data::Batch& b, Window& w) {
+// The batch's images in [-1, 1], each perturbed at random when augmentation is on.
+Tensor training_images(const data::Batch& b, const AugmentOptions& augment, Generator& rng) {
+  if (!augment.enabled) return b.images;
+  NoGradGuard guard;
+  return augment_images((b.images + 1.f) * 0.5f, augment, rng) * 2.f - 1.f;
+}
+
+// The summed cross-entropy of every head on `images` (labels from `b`), counting right answers into `w`.
+Tensor heads_loss(Classifier& model, const Tensor& images, const data::Batch& b, Window& w) {
   const auto& heads = model.config().heads;
-  const std::vector<Tensor> logits = model.logits(b.images);
+  const std::vector<Tensor> logits = model.logits(images);
   Tensor loss;
   for (size_t h = 0; h < heads.size(); ++h) {
     const std::vector<int64_t> y = head_labels(b, h, heads[h]);
@@ -151,6 +159,8 @@ ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data:
   const optim::WarmupCosineLr schedule(
       o.lr, total_steps, {.warmup_steps = o.warmup_steps, .budget_seconds = budget_s, .decay_from_start = true});
   optim::AdamW opt(model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay});
+  check_augment_options(o.augment);
+  Generator augment_rng(mix_seed(o.seed, 0xa09e));
   model.train();
   const auto t0 = Clock::now();
   Window window;
@@ -162,7 +172,7 @@ ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data:
       if ((done = schedule.progress(step, elapsed) >= 1.0)) break;
       const float lr = schedule.lr_at(step, elapsed);
       opt.set_lr(lr);
-      const Tensor loss = heads_loss(model, b, window);
+      const Tensor loss = heads_loss(model, training_images(b, o.augment, augment_rng), b, window);
       loss.backward();
       opt.step();
       opt.zero_grad();

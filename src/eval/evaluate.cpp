@@ -9,6 +9,7 @@
 #include <fresco/data/fashion_mnist.hpp>
 #include <fresco/data/shapes.hpp>
 #include <fresco/error.hpp>
+#include <fresco/eval/cells.hpp>
 #include <fresco/eval/metrics.hpp>
 #include <fresco/io/image.hpp>
 #include <fresco/ops/elementwise.hpp>
@@ -23,7 +24,9 @@ namespace {
 
 // Independent streams of one evaluation seed (prompts, generator calls,
 // real-image picks), so changing one count does not shift the others.
-enum Stream : uint64_t { kPrompts = 1, kGenerate = 2, kDiversity = 3, kReal = 4, kRealDiversity = 5 };
+enum Stream : uint64_t {
+  kPrompts = 1, kGenerate = 2, kDiversity = 3, kReal = 4, kRealDiversity = 5, kTwoGenerate = 6, kTwoReal = 7
+};
 
 uint64_t derive_seed(uint64_t seed, uint64_t stream, uint64_t index) { return mix_seed(mix_seed(seed, stream), index); }
 
@@ -42,6 +45,13 @@ void check_judge(const ImageJudge& judge, DatasetKind kind) {
                "heads [{}] (was it trained on another dataset?)",
                dataset_kind_name(kind), channels, fmt::join(expected_heads(kind), ", "), judge.config.channels,
                fmt::join(judge.config.heads, ", "));
+  if (kind != DatasetKind::shapes || !judge.predict_cells) return;
+  const ClassifierConfig& c = judge.cell_config;
+  FRESCO_CHECK(is_cell_judge_config(c) && 2 * c.image_size == judge.config.image_size,
+               "evaluate_text_to_image: a cell judge reads 3-channel crops of {} px (half the judge's {}) with heads "
+               "[{}], found {} channel(s), {} px and heads [{}]",
+               judge.config.image_size / 2, judge.config.image_size, fmt::join(cell_judge_config().heads, ", "),
+               c.channels, c.image_size, fmt::join(c.heads, ", "));
 }
 
 void check_options(const EvaluateOptions& o) {
@@ -52,6 +62,8 @@ void check_options(const EvaluateOptions& o) {
   FRESCO_CHECK(o.diversity_captions >= 1 && o.diversity_images >= 2,
                "evaluate_text_to_image: expected diversity_captions >= 1 and diversity_images >= 2, found {} and {}",
                o.diversity_captions, o.diversity_images);
+  FRESCO_CHECK(o.two_object_samples >= 0, "evaluate_text_to_image: expected two_object_samples >= 0, found {}",
+               o.two_object_samples);
 }
 
 // Calls the model and checks what comes back, then adapts it for the judge.
@@ -141,14 +153,48 @@ DatasetKind parse_dataset_kind(const std::string& name) {
 
 std::string dataset_kind_name(DatasetKind kind) { return kind == DatasetKind::shapes ? "shapes" : "fashion-mnist"; }
 
-ImageJudge judge_of(Classifier& classifier) {
+std::vector<std::vector<int64_t>> read_at_position(std::vector<std::vector<int64_t>> scene,
+                                                   const std::vector<std::vector<int64_t>>& cells) {
+  FRESCO_CHECK(scene.size() == 4 && cells.size() == 3,
+               "read_at_position: expected 4 scene heads and 3 cell heads, found {} and {}", scene.size(),
+               cells.size());
+  const size_t n = scene[3].size();
+  for (size_t h = 0; h < 4; ++h)
+    FRESCO_CHECK(scene[h].size() == n, "read_at_position: scene head {} has {} labels, head 3 has {}", h,
+                 scene[h].size(), n);
+  for (size_t h = 0; h < 3; ++h)
+    FRESCO_CHECK(cells[h].size() == n * kCells, "read_at_position: cell head {} has {} labels for {} images", h,
+                 cells[h].size(), n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t p = scene[3][i];
+    FRESCO_CHECK(p >= 0 && p < kCells, "read_at_position: image {} has position {}", i, p);
+    const size_t row = i * kCells + static_cast<size_t>(p);
+    if (cells[0][row] == kCellNone[0]) continue;  // nothing read there: keep the scene's reading
+    for (size_t h = 0; h < 3; ++h)
+      if (cells[h][row] != kCellNone[h]) scene[h][i] = cells[h][row];
+  }
+  return scene;
+}
+
+ImageJudge judge_of(Classifier& classifier, Classifier* cell_judge) {
   classifier.eval();
-  return {.config = classifier.config(),
-          .features = [&classifier](const Tensor& x) {
-            NoGradGuard guard;
-            return classifier.features(x).detach();
-          },
-          .predict = [&classifier](const Tensor& x) { return classifier.predict(x); }};
+  ImageJudge judge{.config = classifier.config(),
+                   .features = [&classifier](const Tensor& x) {
+                     NoGradGuard guard;
+                     return classifier.features(x).detach();
+                   },
+                   .predict = [&classifier](const Tensor& x) { return classifier.predict(x); }};
+  if (cell_judge != nullptr) {
+    cell_judge->eval();
+    judge.cell_config = cell_judge->config();
+    judge.predict_cells = [cell_judge](const Tensor& x) { return cell_judge->predict(x); };
+    if (classifier.config().heads == expected_heads(DatasetKind::shapes) && is_cell_judge_config(cell_judge->config()) &&
+        2 * cell_judge->config().image_size == classifier.config().image_size)
+      judge.predict = [&classifier, cell_judge](const Tensor& x) {
+        return read_at_position(classifier.predict(x), cell_judge->predict(cell_crops(x)));
+      };
+  }
+  return judge;
 }
 
 Tensor to_classifier_input(const Tensor& images, const ClassifierConfig& config) {
@@ -178,11 +224,15 @@ Tensor to_classifier_input(const Tensor& images, const ClassifierConfig& config)
   return x * 2.f - 1.f;
 }
 
-std::vector<Prompt> make_prompts(DatasetKind kind, int64_t count, uint64_t seed, double held_out_fraction) {
+std::vector<Prompt> make_prompts(DatasetKind kind, int64_t count, uint64_t seed, double held_out_fraction,
+                                 int objects) {
   FRESCO_CHECK(count >= 0 && held_out_fraction >= 0 && held_out_fraction < 1,
                "make_prompts: expected count >= 0 and held_out_fraction in [0, 1), found {} and {}", count,
                held_out_fraction);
-  Generator g(derive_seed(seed, kPrompts, 0));
+  FRESCO_CHECK(objects == 1 || (objects == 2 && kind == DatasetKind::shapes),
+               "make_prompts: expected 1 object per prompt (or 2 on Shapes), found {} on {}", objects,
+               dataset_kind_name(kind));
+  Generator g(derive_seed(seed, kPrompts, objects == 1 ? 0 : 2));
   std::vector<Prompt> prompts;
   if (kind == DatasetKind::fashion_mnist) {
     for (int64_t i = 0; i < count; ++i) {
@@ -198,6 +248,29 @@ std::vector<Prompt> make_prompts(DatasetKind kind, int64_t count, uint64_t seed,
     for (int s = 0; s < data::kShapesNumShapes; ++s)
       if (std::find(held.begin(), held.end(), data::ShapesCombination{c, s}) == held.end()) seen.push_back({c, s});
   const auto seen_count = static_cast<int64_t>(std::llround(static_cast<double>(count) * (1 - held_out_fraction)));
+  if (objects == 2) {
+    std::vector<data::ShapesCombination> all = seen;
+    all.insert(all.end(), held.begin(), held.end());
+    for (int64_t i = 0; i < count; ++i) {
+      const bool is_held = i >= seen_count;
+      const int64_t held_slot = is_held ? static_cast<int64_t>(g.below(2)) : -1;
+      const int first = static_cast<int>(g.below(data::kShapesNumPositions));
+      int second = static_cast<int>(g.below(data::kShapesNumPositions - 1));
+      if (second >= first) ++second;
+      std::vector<data::ShapesObject> both;
+      std::vector<int64_t> labels;
+      for (int k = 0; k < 2; ++k) {
+        const auto& pairs = held_slot == k ? held : is_held ? all : seen;
+        const auto pair = pairs[g.below(pairs.size())];
+        both.push_back({.shape = pair.shape, .colour = pair.colour,
+                        .size = static_cast<int>(g.below(data::kShapesNumSizes)), .position = k == 0 ? first : second});
+        const auto l = both.back().labels();
+        labels.insert(labels.end(), l.begin(), l.end());
+      }
+      prompts.push_back({.caption = data::Shapes::describe(both, g.next_u64()), .labels = labels, .held_out = is_held});
+    }
+    return prompts;
+  }
   for (int64_t i = 0; i < count; ++i) {
     const bool is_held = i >= seen_count;
     const auto& pairs = is_held ? held : seen;
@@ -243,6 +316,7 @@ public:
     p.values = {{"seen acc %", 100.0 * seen / static_cast<double>(std::max<size_t>(r.accuracy_seen.size(), 1))},
                 {"FD", r.frechet_distance},
                 {"FD floor", r.frechet_floor}};
+    if (r.two_object_seen.images > 0) p.values.emplace_back("two right %", 100.0 * r.two_object_seen.all_right);
     on_progress_(p);
   }
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
@@ -296,6 +370,69 @@ Judged judge_prompts(const GenerateFn& generate, const ImageJudge& judge, const 
   return j;
 }
 
+// The objects a Shapes prompt names (four labels each).
+std::vector<data::ShapesObject> objects_of(const Prompt& p) {
+  std::vector<data::ShapesObject> out;
+  for (size_t k = 0; k + 3 < p.labels.size(); k += 4)
+    out.push_back({.shape = static_cast<int>(p.labels[k]), .colour = static_cast<int>(p.labels[k + 1]),
+                   .size = static_cast<int>(p.labels[k + 2]), .position = static_cast<int>(p.labels[k + 3])});
+  return out;
+}
+
+// The cell judge's labels of every cell of images (the judge's input convention).
+std::vector<std::vector<int64_t>> read_cells(const ImageJudge& judge, const Tensor& x) {
+  const auto cells = judge.predict_cells(cell_crops(x));
+  FRESCO_CHECK(cells.size() == 3, "evaluate_text_to_image: the cell judge predicted {} heads, expected 3",
+               cells.size());
+  for (const auto& head : cells)
+    FRESCO_CHECK(static_cast<int64_t>(head.size()) == x.size(0) * kCells,
+                 "evaluate_text_to_image: the cell judge gave {} labels for {} crops", head.size(), x.size(0) * kCells);
+  return cells;
+}
+
+// Step 4 (Shapes with a cell judge): prompts naming two objects, generated and
+// real, scored cell by cell, seen and held-out apart.
+void judge_two_objects(const GenerateFn& generate, const ImageJudge& judge, const std::vector<Prompt>& prompts,
+                       const EvaluateOptions& options, CallProgress& progress, EvaluationReport& r) {
+  const int64_t s = judge.config.image_size;
+  // Per kind (0 seen, 1 held-out): the prompts' objects and the cell labels of generated and real images.
+  std::vector<std::vector<data::ShapesObject>> objects[2];
+  std::vector<std::vector<int64_t>> generated[2] = {std::vector<std::vector<int64_t>>(3),
+                                                    std::vector<std::vector<int64_t>>(3)};
+  std::vector<std::vector<int64_t>> real[2] = {std::vector<std::vector<int64_t>>(3),
+                                               std::vector<std::vector<int64_t>>(3)};
+  const auto n = static_cast<int64_t>(prompts.size());
+  for (int64_t b = 0, call = 0; b < n; b += options.batch, ++call) {
+    const int64_t e = std::min(b + options.batch, n);
+    std::vector<std::string> captions;
+    std::vector<Tensor> scenes;
+    for (int64_t i = b; i < e; ++i) {
+      captions.push_back(prompts[i].caption);
+      scenes.push_back(tensor(data::Shapes::render(objects_of(prompts[i]), s, derive_seed(options.seed, kTwoReal, i)),
+                              {3, s, s}));
+    }
+    const auto fake_cells = read_cells(judge, generate_checked(generate, captions,
+                                                               derive_seed(options.seed, kTwoGenerate, call),
+                                                               judge.config));
+    const auto real_cells = read_cells(judge, to_classifier_input(stack(scenes, 0), judge.config));
+    for (int64_t i = b; i < e; ++i) {
+      const int kind = prompts[i].held_out ? 1 : 0;
+      objects[kind].push_back(objects_of(prompts[i]));
+      for (size_t h = 0; h < 3; ++h) {
+        const auto from = static_cast<std::ptrdiff_t>((i - b) * kCells);
+        generated[kind][h].insert(generated[kind][h].end(), fake_cells[h].begin() + from,
+                                  fake_cells[h].begin() + from + kCells);
+        real[kind][h].insert(real[kind][h].end(), real_cells[h].begin() + from, real_cells[h].begin() + from + kCells);
+      }
+    }
+    progress.done();
+  }
+  r.two_object_seen = score_two_objects(objects[0], generated[0]);
+  r.two_object_held_out = score_two_objects(objects[1], generated[1]);
+  r.two_object_real_seen = score_two_objects(objects[0], real[0]);
+  r.two_object_real_held_out = score_two_objects(objects[1], real[1]);
+}
+
 // Step 3: diversity among K images of one caption, generated and real, for the first seen prompts.
 void measure_diversity(const GenerateFn& generate, const ImageJudge& judge, const std::vector<Prompt>& prompts,
                        const RealImages& real, const EvaluateOptions& options, CallProgress& progress,
@@ -330,8 +467,13 @@ EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJ
   const auto prompts = make_prompts(kind, options.samples, options.seed, held_fraction);
   const RealImages real(kind, options, judge.config.image_size);
   const auto seen_prompts = std::count_if(prompts.begin(), prompts.end(), [](const Prompt& p) { return !p.held_out; });
-  CallProgress progress(options.on_progress, (options.samples + options.batch - 1) / options.batch +
-                                                 std::min<int64_t>(options.diversity_captions, seen_prompts));
+  const bool two_objects = kind == DatasetKind::shapes && judge.predict_cells && options.two_object_samples > 0;
+  const auto two_prompts = two_objects ? make_prompts(kind, options.two_object_samples, options.seed, held_fraction, 2)
+                                       : std::vector<Prompt>{};
+  const auto calls = [&](int64_t count) { return (count + options.batch - 1) / options.batch; };
+  CallProgress progress(options.on_progress, calls(options.samples) +
+                                                 std::min<int64_t>(options.diversity_captions, seen_prompts) +
+                                                 calls(static_cast<int64_t>(two_prompts.size())));
   const Judged judged = judge_prompts(generate, judge, prompts, options, progress);
   const auto accuracy = conditional_accuracy(judged.intended, judged.predicted, judged.held_out);
 
@@ -348,6 +490,8 @@ EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJ
 
   EvaluationReport r;
   measure_diversity(generate, judge, prompts, real, options, progress, r);
+  if (two_objects) judge_two_objects(generate, judge, two_prompts, options, progress, r);
+  r.cell_judge = kind == DatasetKind::shapes && static_cast<bool>(judge.predict_cells);
   r.dataset = dataset_kind_name(kind);
   r.heads = kind == DatasetKind::shapes ? data::Shapes::attribute_names() : std::vector<std::string>{"class"};
   r.accuracy_seen = accuracy.seen;

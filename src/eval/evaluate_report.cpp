@@ -16,13 +16,26 @@ std::string percent(const std::vector<double>& shares, size_t h) {
 
 // JSON has no NaN or infinity: such a figure (a diverged model) becomes null.
 nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+std::string share(const TwoObjectScores& s, double v) {
+  return s.images > 0 ? fmt::format("{:.1f}%", 100 * v) : std::string("-");
+}
+
+nlohmann::json scores_json(const TwoObjectScores& s) {
+  if (s.images == 0) return nullptr;
+  return {{"images", s.images},          {"all_right", number(s.all_right)},
+          {"shape", number(s.attributes[0])}, {"colour", number(s.attributes[1])},
+          {"size", number(s.attributes[2])},  {"object_right", number(s.object_right)},
+          {"extra_object", number(s.extra_object)}};
+}
 }  // namespace
 
 std::string EvaluationReport::to_table() const {
   std::string t = fmt::format("text-to-image evaluation on {}: {} prompts ({} seen, {} held-out), {:.1f} s\n", dataset,
                               seen_count + held_out_count, seen_count, held_out_count, seconds);
   constexpr int kName = 34, kCol = 12;
-  t += fmt::format("{:<{}}{:>{}}{:>{}}\n", "conditional accuracy", kName, "seen", kCol, "held-out", kCol);
+  t += fmt::format("{:<{}}{:>{}}{:>{}}\n", cell_judge ? "conditional accuracy (cell judge)" : "conditional accuracy",
+                   kName, "seen", kCol, "held-out", kCol);
   for (size_t h = 0; h < heads.size(); ++h)
     t += fmt::format("{:<{}}{:>{}}{:>{}}\n", "  " + heads[h], kName, percent(accuracy_seen, h), kCol,
                      percent(accuracy_held_out, h), kCol);
@@ -33,6 +46,24 @@ std::string EvaluationReport::to_table() const {
   t += fmt::format("{:<{}}{:>{}.3f}{:>{}.3f}\n",
                    fmt::format("  {} captions x {} images", diversity_captions, diversity_images), kName,
                    diversity_generated, kCol, diversity_real, kCol);
+  if (two_object_seen.images + two_object_held_out.images == 0) return t;
+  const TwoObjectScores* cols[4] = {&two_object_seen, &two_object_held_out, &two_object_real_seen,
+                                    &two_object_real_held_out};
+  t += fmt::format("{:<{}}{:>{}}{:>{}}{:>{}}{:>{}}\n",
+                   fmt::format("two objects named ({} + {} prompts)", two_object_seen.images,
+                               two_object_held_out.images),
+                   kName, "seen", kCol, "held-out", kCol, "real seen", kCol, "real held", kCol);
+  auto line = [&](const std::string& name, auto figure) {
+    t += fmt::format("{:<{}}", "  " + name, kName);
+    for (const TwoObjectScores* c : cols) t += fmt::format("{:>{}}", share(*c, figure(*c)), kCol);
+    t += "\n";
+  };
+  line("both objects right", [](const TwoObjectScores& c) { return c.all_right; });
+  line("object: shape", [](const TwoObjectScores& c) { return c.attributes[0]; });
+  line("object: colour", [](const TwoObjectScores& c) { return c.attributes[1]; });
+  line("object: size", [](const TwoObjectScores& c) { return c.attributes[2]; });
+  line("object: all three", [](const TwoObjectScores& c) { return c.object_right; });
+  line("an object in an unnamed cell", [](const TwoObjectScores& c) { return c.extra_object; });
   return t;
 }
 
@@ -55,6 +86,10 @@ std::string EvaluationReport::to_json() const {
       {"frechet_distance", number(frechet_distance)},
       {"frechet_floor", number(frechet_floor)},
       {"diversity", {{"generated", number(diversity_generated)}, {"real", number(diversity_real)}}},
+      {"two_objects",
+       {{"generated", {{"seen", scores_json(two_object_seen)}, {"held_out", scores_json(two_object_held_out)}}},
+        {"real", {{"seen", scores_json(two_object_real_seen)}, {"held_out", scores_json(two_object_real_held_out)}}}}},
+      {"cell_judge", cell_judge},
       {"seconds", number(seconds)},
   };
   return j.dump(2);

@@ -6,10 +6,17 @@
 /// class; trained on real Shapes it labels each attribute (one head per
 /// attribute). Its penultimate layer gives the features of the Fréchet distance.
 ///
-/// Shapes classifiers are trained and evaluated on **single-object scenes**
-/// (`.two_object_fraction = 0`): with two objects, "the" shape of a scene is
-/// not defined. To judge a two-object scene, judge each object's caption on
-/// its own or crop; see docs/eval.md.
+/// A Shapes scene classifier is trained and evaluated on **single-object
+/// scenes** (`.two_object_fraction = 0`): with two objects, "the" shape of a
+/// scene is not defined. Two-object scenes are read cell by cell by a second
+/// `Classifier`, the *cell judge* (eval/cells.hpp), which `save_judges`
+/// stores in the same file; `Classifier::load` reads the scene classifier of
+/// such a file and `load_judges` both. See docs/eval.md.
+///
+/// Both are trained with `TrainClassifierOptions::augment` by default in
+/// `train_classifier --dataset shapes`: blur, noise, small shifts and
+/// scalings and colour jitter that keep every label, so that they read
+/// slightly soft or shifted generated images as a person would.
 ///
 ///     auto clf = fresco::eval::Classifier::load("shapes_classifier.safetensors");
 ///     auto labels = clf->predict(images);   // images [N, 3, 32, 32] in [-1, 1]; labels[h][n]
@@ -20,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include <fresco/eval/augment.hpp>
 #include <fresco/nn/conv.hpp>
 #include <fresco/nn/linear.hpp>
 #include <fresco/nn/module.hpp>
@@ -80,6 +88,8 @@ public:
   /// Writes parameters, buffers and the config (metadata) as safetensors.
   void save(const std::string& path) const;
   /// Builds the classifier stored by `save` (config from the metadata) in eval mode.
+  /// Reads the scene classifier of a file written by `save_judges` (the cell
+  /// judge's tensors, under "cell.", are left alone).
   /// Throws `fresco::IoError` naming the file when it is not a classifier checkpoint.
   static std::unique_ptr<Classifier> load(const std::string& path);
 
@@ -116,6 +126,9 @@ struct TrainClassifierOptions {
   uint64_t seed = 0;
   /// Mirror training images left-right at random (Fashion-MNIST; never for Shapes).
   bool horizontal_flip = false;
+  /// Random label-keeping perturbations of each training image (blur, noise,
+  /// shift and scale, colour jitter; off unless `augment.enabled`), drawn from `seed`.
+  AugmentOptions augment = {};
   /// A report to `on_progress` every this many steps, with the mean loss and accuracy
   /// over them (0: only the final report).
   int64_t log_every = 100;
@@ -148,5 +161,21 @@ ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data:
 /// Accuracy per head of `model` (in its current mode) on `dataset`, in [0, 1].
 std::vector<double> evaluate_classifier(Classifier& model, std::shared_ptr<const data::Dataset> dataset,
                                         int64_t batch_size = 256);
+
+/// A Shapes scene classifier and the cell judge stored beside it (null when
+/// the file has none, e.g. a file written by `Classifier::save`).
+struct Judges {
+  /// The whole-image classifier (heads shape, colour, size, position).
+  std::unique_ptr<Classifier> scene;
+  /// The cell judge (heads {5, 7, 3}), or null.
+  std::unique_ptr<Classifier> cell;
+};
+
+/// Writes `scene` as `Classifier::save` does and `cell` beside it in the same
+/// file: its tensors and config metadata under the prefix "cell.".
+void save_judges(const Classifier& scene, const Classifier& cell, const std::string& path);
+/// Reads a file of `save_judges` or `Classifier::save`, both in eval mode.
+/// Throws `fresco::IoError` naming the file when it is not a classifier checkpoint.
+Judges load_judges(const std::string& path);
 
 }  // namespace fresco::eval

@@ -7,12 +7,16 @@
 /// accuracy per attribute, seen and held-out), and its penultimate features
 /// give the Fréchet distance to real test images (with the real-vs-real
 /// floor) and the diversity among images of one caption (beside real images).
+/// On Shapes, with a cell judge (eval/cells.hpp), prompts that name two
+/// objects are judged too: is each named object in its cell with its shape,
+/// colour and size; real scenes of the same prompts give the judge's own score.
 ///
-///     auto clf = fresco::eval::Classifier::load("shapes_classifier.safetensors");
+///     auto judges = fresco::eval::load_judges("shapes_classifier.safetensors");
 ///     auto model = fresco::gan::TextToImage::load("model.safetensors");
 ///     auto report = fresco::eval::evaluate_text_to_image(
 ///         [&](const std::vector<std::string>& c, uint64_t seed) { return model.generate(c, seed); },
-///         *clf, fresco::eval::DatasetKind::shapes, {.samples = 1000, .seed = 1});
+///         fresco::eval::judge_of(*judges.scene, judges.cell.get()), fresco::eval::DatasetKind::shapes,
+///         {.samples = 1000, .seed = 1});
 ///     fmt::print("{}\n{}\n", report.to_table(), report.to_json());
 
 #include <cstdint>
@@ -20,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include <fresco/eval/cells.hpp>
 #include <fresco/eval/classifier.hpp>
 #include <fresco/progress.hpp>
 #include <fresco/tensor/tensor.hpp>
@@ -48,11 +53,34 @@ struct ImageJudge {
   std::function<Tensor(const Tensor&)> features;
   /// images -> labels[h][n] per head (as `Classifier::predict`).
   std::function<std::vector<std::vector<int64_t>>(const Tensor&)> predict;
+  /// Shapes, optional: the cell judge's config (`cell_judge_config`: heads
+  /// {5, 7, 3}, image_size half the judge's).
+  ClassifierConfig cell_config = {};
+  /// Shapes, optional: `cell_crops` of images [9 N, 3, S/2, S/2] in [-1, 1]
+  /// -> labels[h][row] (shape, colour, size, each with "none" last). Empty:
+  /// no cell judge, and no two-object evaluation.
+  std::function<std::vector<std::vector<int64_t>>(const Tensor&)> predict_cells = {};
 };
 
-/// The judge backed by `classifier` (put in eval mode; run without
-/// gradients). The classifier must outlive the judge.
-ImageJudge judge_of(Classifier& classifier);
+/// The judge backed by `classifier` and, when given, `cell_judge` (both put
+/// in eval mode; run without gradients). They must outlive the judge.
+///
+/// With a cell judge that fits a Shapes classifier, `predict` reads a
+/// single object as a person would look at it: its position from the
+/// classifier, its shape, colour and size from the cell judge's reading of
+/// that cell (`read_at_position`). The cell judge sees the object at full
+/// resolution with nothing else to attend to, and reads soft, noisy or
+/// shifted objects far better than the whole-image heads (docs/eval.md).
+ImageJudge judge_of(Classifier& classifier, Classifier* cell_judge = nullptr);
+
+/// Combines a Shapes classifier's labels `scene[h][n]` (shape, colour,
+/// size, position) with a cell judge's labels `cells[h][9 n + p]` (as for
+/// `cell_crops`): image n's shape, colour and size become those read in the
+/// cell at its predicted position, unless that cell reads no object (then
+/// the classifier's stay; likewise for a single head reading "none").
+/// Throws `fresco::Error` when the counts disagree.
+std::vector<std::vector<int64_t>> read_at_position(std::vector<std::vector<int64_t>> scene,
+                                                   const std::vector<std::vector<int64_t>>& cells);
 
 /// Brings generated or real images [N, C, H, W] in [0, 1] to a classifier's
 /// input convention [N, channels, S, S] in [-1, 1] (x ↦ 2x − 1, after
@@ -66,9 +94,10 @@ Tensor to_classifier_input(const Tensor& images, const ClassifierConfig& config)
 /// A prompt with the labels it asks for.
 struct Prompt {
   std::string caption;
-  /// One label per head: {class} for Fashion-MNIST; {shape, colour, size, position} for Shapes.
+  /// One label per head: {class} for Fashion-MNIST; {shape, colour, size, position} for Shapes,
+  /// four more (the second object's) for a Shapes prompt naming two objects.
   std::vector<int64_t> labels;
-  /// Shapes: the (colour, shape) pair is one of the held-out combinations.
+  /// Shapes: a (colour, shape) pair of the prompt is one of the held-out combinations.
   bool held_out = false;
 };
 
@@ -78,7 +107,14 @@ struct Prompt {
 /// them), the rest with a held-out pair; size and position uniform; caption
 /// by `Shapes::describe(objects, seed)` (random template and synonyms).
 /// Fashion-MNIST: uniform classes, a random phrasing of `captions_for_class`.
-std::vector<Prompt> make_prompts(DatasetKind kind, int64_t count, uint64_t seed, double held_out_fraction = 0.3);
+///
+/// `objects` = 2 (Shapes only): prompts naming two objects in two different
+/// cells (uniform over the pairs of cells); a seen prompt has two seen
+/// pairs, a held-out one a held-out pair on one of its objects (either
+/// first or second in the caption) and any pair on the other. Throws
+/// `fresco::Error` for other counts, or 2 with Fashion-MNIST.
+std::vector<Prompt> make_prompts(DatasetKind kind, int64_t count, uint64_t seed, double held_out_fraction = 0.3,
+                                 int objects = 1);
 
 /// Options of `evaluate_text_to_image`. Checked when it starts.
 struct EvaluateOptions {
@@ -93,6 +129,10 @@ struct EvaluateOptions {
   /// Diversity: captions (the first seen prompts) and images per caption (>= 2).
   int64_t diversity_captions = 16;
   int64_t diversity_images = 8;
+  /// Shapes: prompts naming two objects, judged cell by cell (as many real
+  /// scenes of the same prompts give the judge's own score). Run only when
+  /// the judge has a cell judge; 0: none.
+  int64_t two_object_samples = 200;
   /// Where the Fashion-MNIST files are (its test split supplies the real images).
   std::string fashion_mnist_root = "/usr/share/datasets/fashion-mnist";
   /// Receives a report ("evaluate") after each call of the generator (step: calls
@@ -118,22 +158,31 @@ struct EvaluationReport {
   /// over captions, for generated and for real images of the same labels.
   double diversity_generated = 0, diversity_real = 0;
   int64_t diversity_captions = 0, diversity_images = 0;
+  /// Shapes prompts naming two objects, read by the cell judge: generated
+  /// images and real scenes of the same prompts, seen and held-out (`images`
+  /// 0: not run, for want of a cell judge or with `two_object_samples` 0).
+  TwoObjectScores two_object_seen, two_object_held_out, two_object_real_seen, two_object_real_held_out;
+  /// The judge had a cell judge: single objects were read through it (`judge_of`).
+  bool cell_judge = false;
   double seconds = 0;                  ///< wall clock of the evaluation
 
   /// The figures as an aligned text table.
   std::string to_table() const;
   /// The figures as a JSON object (keys: dataset, heads, accuracy {seen,
   /// held_out: {head: share}}, counts, frechet_distance, frechet_floor,
-  /// diversity {generated, real}, seconds).
+  /// diversity {generated, real}, two_objects {generated, real: {seen,
+  /// held_out: {images, all_right, shape, colour, size, object_right,
+  /// extra_object}}} (null when not run), cell_judge, seconds).
   std::string to_json() const;
 };
 
 /// Evaluates a text-to-image model (see the file comment). Throws
-/// `fresco::Error` for bad options, a judge whose heads / channels do not
-/// fit the dataset, or generated images of the wrong count or shape.
+/// `fresco::Error` for bad options, a judge (or cell judge) whose heads /
+/// channels / size do not fit the dataset, or generated images of the wrong
+/// count or shape.
 EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJudge& judge, DatasetKind kind,
                                         const EvaluateOptions& options = {});
-/// The same with an `eval::Classifier` as the judge.
+/// The same with an `eval::Classifier` as the judge (no cell judge; see `judge_of`).
 EvaluationReport evaluate_text_to_image(const GenerateFn& generate, Classifier& classifier, DatasetKind kind,
                                         const EvaluateOptions& options = {});
 
