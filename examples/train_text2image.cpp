@@ -40,7 +40,7 @@ struct TransformerArgs {
   // Share of the budget for the image tokenizer when none is given.
   double vq_share = 0.35;
   std::string image_tokenizer;
-  fresco::vq::ImageTokenizerConfig vq{.width = 32, .max_width = 128};
+  fresco::vq::ImageTokenizerConfig vq;   // the library's defaults (docs/image-tokenizer.md)
   fresco::vq::ImageGptConfig gpt{.d_model = 128, .heads = 4, .layers = 4};
   fresco::vq::ImageGptTrainerOptions train{.batch_size = 32, .steps = 1'000'000'000, .lr = 1e-3f};
 };
@@ -299,7 +299,7 @@ std::unique_ptr<fresco::vq::ImageTokenizer> image_tokenizer(const Args& a, const
              tok->num_parameters(), config.grid(), config.grid(), config.codes, minutes);
   fresco::vq::ImageTokenizerTrainer trainer(
       *tok, data.images,
-      {.steps = 1'000'000'000, .minutes = minutes, .seed = a.seed, .lr = 1e-3f, .disc_start = 2000,
+      {.steps = 1'000'000'000, .minutes = minutes, .seed = a.seed, .disc_start = 2000,
        .out_dir = a.out + "/image_tokenizer", .on_progress = fresco::progress_bar()});
   const auto summary = trainer.train();
   fmt::print(stderr, "      {} steps in {:.1f} s\n", summary.steps, summary.seconds);
