@@ -7,8 +7,8 @@
 // TransformerBlock::forward without dropout (generation is inference).
 // Legend: B batch, n new positions, L cached positions, H heads, D head size, C = H·D.
 #include <fresco/text/gpt.hpp>
+#include <fresco/text/sampling.hpp>
 #include "kernels/parallel.hpp"
-#include "text/kv_cache.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -23,8 +23,6 @@
 #include <fresco/tensor/random.hpp>
 
 namespace fresco::text {
-
-namespace detail {
 
 namespace {
 
@@ -43,7 +41,7 @@ float dot(const float* a, const float* b, int64_t D) {
 // Causal attention of n new queries (absolute positions p0..p0+n-1) over the
 // cache, after the new keys and values were written into it.
 // qkv [B, n, 3C] (q | k | v per position, heads of D inside each) -> out [B, n, C].
-void cached_attention(float* out, const float* qkv, LayerCache& cache, int64_t B, int64_t n, int64_t p0,
+void cached_attention(float* out, const float* qkv, KvCache& cache, int64_t B, int64_t n, int64_t p0,
                       int64_t H, int64_t D, int64_t context) {
   const int64_t C = H * D;
   for (int64_t b = 0; b < B; ++b)
@@ -87,8 +85,8 @@ void cached_attention(float* out, const float* qkv, LayerCache& cache, int64_t B
 
 }  // namespace
 
-std::vector<LayerCache> make_caches(const GptConfig& config, int64_t batch) {
-  std::vector<LayerCache> caches(static_cast<size_t>(config.layers));
+std::vector<KvCache> make_kv_caches(const GptConfig& config, int64_t batch) {
+  std::vector<KvCache> caches(static_cast<size_t>(config.layers));
   for (auto& c : caches) {
     c.k.assign(static_cast<size_t>(batch * config.context * config.d_model), 0.f);
     c.v.assign(c.k.size(), 0.f);
@@ -96,11 +94,18 @@ std::vector<LayerCache> make_caches(const GptConfig& config, int64_t batch) {
   return caches;
 }
 
-Tensor cached_blocks(const Gpt& gpt, std::vector<LayerCache>& caches, const Tensor& input, int64_t p0) {
+Tensor cached_blocks(const Gpt& gpt, std::vector<KvCache>& caches, const Tensor& input, int64_t p0) {
   const GptConfig& cfg = gpt.config();
+  FRESCO_CHECK_SHAPE(input.dim() == 3 && input.size(2) == cfg.d_model,
+                     "cached_blocks: expected inputs [B, n, {}], got {}", cfg.d_model, shape_str(input.shape()));
   const int64_t B = input.size(0), n = input.size(1), C = cfg.d_model, H = cfg.heads, D = C / H;
-  FRESCO_CHECK(p0 + n <= cfg.context, "cached_blocks: positions up to {} exceed the context {}", p0 + n,
-               cfg.context);
+  FRESCO_CHECK(p0 >= 0 && p0 + n <= cfg.context, "cached_blocks: positions {} to {} are outside the context {}", p0,
+               p0 + n - 1, cfg.context);
+  FRESCO_CHECK(static_cast<int64_t>(caches.size()) == cfg.layers &&
+                   static_cast<int64_t>(caches[0].k.size()) >= B * cfg.context * C,
+               "cached_blocks: the caches hold {} blocks for at most {} rows; the model has {} blocks and the input {} rows",
+               caches.size(), caches.empty() ? 0 : static_cast<int64_t>(caches[0].k.size()) / (cfg.context * C),
+               cfg.layers, B);
   NoGradGuard no_grad;
   Tensor x = input;
   for (int64_t l = 0; l < cfg.layers; ++l) {
@@ -164,18 +169,16 @@ int64_t sample_token(const float* logits, int64_t V, const GenerateOptions& o, G
   return order[static_cast<size_t>(count - 1)];
 }
 
-}  // namespace detail
-
 namespace {
 
 // Runs n new tokens per row (absolute positions p0..) through the model,
 // updating the caches; returns the logits of each row's last new position [B, V].
-Tensor cached_step(const Gpt& gpt, std::vector<detail::LayerCache>& caches, const std::vector<int64_t>& tokens,
+Tensor cached_step(const Gpt& gpt, std::vector<KvCache>& caches, const std::vector<int64_t>& tokens,
                    int64_t B, int64_t n, int64_t p0) {
   std::vector<int64_t> positions(static_cast<size_t>(n));
   std::iota(positions.begin(), positions.end(), p0);
   Tensor x = gpt.wte(tokens, {B, n}) + gpt.wpe(positions, {n});
-  return linear(detail::cached_blocks(gpt, caches, x, p0), gpt.wte.weight).contiguous();
+  return linear(cached_blocks(gpt, caches, x, p0), gpt.wte.weight).contiguous();
 }
 
 }  // namespace
@@ -184,7 +187,7 @@ std::vector<std::vector<int64_t>> Gpt::generate_batch(const std::vector<std::vec
                                                       int64_t max_new_tokens, GenerateOptions options) const {
   FRESCO_CHECK(!prompts.empty(), "Gpt::generate: no prompt given");
   FRESCO_CHECK(max_new_tokens >= 0, "Gpt::generate: max_new_tokens must be >= 0, got {}", max_new_tokens);
-  detail::check_sampling(options, "Gpt::generate");
+  check_sampling(options, "Gpt::generate");
   const int64_t B = static_cast<int64_t>(prompts.size());
   const int64_t L = static_cast<int64_t>(prompts[0].size());
   FRESCO_CHECK(L >= 1, "Gpt::generate: the prompt is empty (start it with <|bos|>)");
@@ -199,7 +202,7 @@ std::vector<std::vector<int64_t>> Gpt::generate_batch(const std::vector<std::vec
   check_ids(flat, B, L, "generate");
 
   NoGradGuard no_grad;
-  std::vector<detail::LayerCache> caches = detail::make_caches(config_, B);
+  std::vector<KvCache> caches = make_kv_caches(config_, B);
   std::vector<Generator> gens;
   for (int64_t i = 0; i < B; ++i) gens.emplace_back(mix_seed(options.seed, static_cast<uint64_t>(i)));
 
@@ -214,7 +217,7 @@ std::vector<std::vector<int64_t>> Gpt::generate_batch(const std::vector<std::vec
     for (int64_t i = 0; i < B; ++i) {
       auto ui = static_cast<size_t>(i);
       if (done[ui]) continue;
-      next[ui] = detail::sample_token(logits.data() + i * config_.vocab_size, config_.vocab_size, options, gens[ui]);
+      next[ui] = sample_token(logits.data() + i * config_.vocab_size, config_.vocab_size, options, gens[ui]);
       out[ui].push_back(next[ui]);
       if (options.stop_at_eos && next[ui] == BpeTokenizer::kEosId) done[ui] = true;
       all_done = all_done && done[ui];

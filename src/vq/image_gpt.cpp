@@ -16,9 +16,9 @@
 #include <fresco/ops/matmul.hpp>
 #include <fresco/ops/shape.hpp>
 #include <fresco/tensor/random.hpp>
+#include <fresco/text/sampling.hpp>
 #include <fresco/text/tokenizer.hpp>
 
-#include "text/kv_cache.hpp"
 
 namespace fresco::vq {
 
@@ -76,7 +76,7 @@ ImageGptConfig ImageGptConfig::from_metadata(const std::map<std::string, std::st
 void ImageSampleOptions::validate() const {
   FRESCO_CHECK(std::isfinite(guidance) && guidance >= 0.f, "ImageSampleOptions: guidance must be >= 0, got {}",
                guidance);
-  text::detail::check_sampling({.temperature = temperature, .top_k = top_k, .top_p = top_p}, "ImageSampleOptions");
+  text::check_sampling({.temperature = temperature, .top_k = top_k, .top_p = top_p}, "ImageSampleOptions");
 }
 
 ImageGpt::ImageGpt(ImageGptConfig config)
@@ -203,8 +203,8 @@ std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int6
   std::vector<int64_t> prompt = captions;
   if (guided)
     for (int64_t b = 0; b < batch; ++b) prompt.insert(prompt.end(), empty_caption.begin(), empty_caption.end());
-  auto caches = text::detail::make_caches(gpt.config(), rows);
-  text::detail::cached_blocks(gpt, caches, embed_caption(prompt, rows), 0);
+  auto caches = text::make_kv_caches(gpt.config(), rows);
+  text::cached_blocks(gpt, caches, embed_caption(prompt, rows), 0);
 
   std::vector<Generator> gens;
   gens.reserve(static_cast<size_t>(batch));
@@ -215,7 +215,7 @@ std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int6
   std::vector<int64_t> inputs(static_cast<size_t>(rows), K);   // slot 0 reads <|image|>
   std::vector<float> mixed(static_cast<size_t>(K));
   for (int64_t j = 0; j < N; ++j) {
-    Tensor h = text::detail::cached_blocks(gpt, caches, embed_image(inputs, rows, j, 1), Tc + j);
+    Tensor h = text::cached_blocks(gpt, caches, embed_image(inputs, rows, j, 1), Tc + j);
     Tensor logits = image_head(h).contiguous();   // [rows, K]
     const float* l = logits.data();
     for (int64_t b = 0; b < batch; ++b) {
@@ -225,7 +225,7 @@ std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int6
         for (int64_t k = 0; k < K; ++k) mixed[static_cast<size_t>(k)] = u[k] + options.guidance * (c[k] - u[k]);
         c = mixed.data();
       }
-      const int64_t code = text::detail::sample_token(c, K, draw, gens[static_cast<size_t>(b)]);
+      const int64_t code = text::sample_token(c, K, draw, gens[static_cast<size_t>(b)]);
       out[static_cast<size_t>(b * N + j)] = code;
       inputs[static_cast<size_t>(b)] = code;
       if (guided) inputs[static_cast<size_t>(batch + b)] = code;
