@@ -31,6 +31,7 @@ struct Args {
   fresco::vq::ImageTokenizerConfig config{.width = 32, .max_width = 128};
   fresco::vq::ImageTokenizerTrainerOptions train{
       .steps = 1'000'000'000, .lr = 1e-3f, .disc_start = 2000, .checkpoint_every = 1000, .sample_every = 250};
+  fresco::vq::QuantizerOptions quantizer;
   std::string reconstruction = "l1";
 };
 
@@ -51,16 +52,34 @@ void add_options(CLI::App& app, Args& a) {
       ->check(CLI::IsMember({2, 4, 8, 16}));
   cli::add_number(app, "--width", a.config.width, "channels at full resolution")->check(cli::positive());
   cli::add_number(app, "--max-width", a.config.max_width, "most channels at any resolution")->check(cli::positive());
+  cli::add_number(app, "--res-blocks", a.config.res_blocks, "residual blocks at each resolution finer than the tokens'")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--grid-blocks", a.config.grid_blocks, "residual blocks at the tokens' resolution")
+      ->check(cli::non_negative());
   cli::add_number(app, "--codes", a.config.codes, "codebook size")->check(cli::closed(2, 1 << 20));
   cli::add_number(app, "--code-dim", a.config.code_dim, "size of a code vector")->check(cli::closed(1, 4096));
   cli::add_number(app, "--batch", a.train.batch_size, "images per step")->check(cli::positive());
   cli::add_number(app, "--steps", a.train.steps, "at most this many steps")->check(cli::positive());
-  cli::add_number(app, "--lr", a.train.lr, "Adam's learning rate")->check(cli::positive());
-  app.add_option("--reconstruction", a.reconstruction, "reconstruction loss")->check(CLI::IsMember({"l1", "l2"}));
+  cli::add_number(app, "--lr", a.train.lr, "Adam's peak learning rate")->check(cli::positive());
+  cli::add_number(app, "--warmup", a.train.warmup_steps, "steps of linear warm-up of the learning rate")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--min-lr-fraction", a.train.min_lr_fraction,
+                  "learning rate at the end of the cosine decay, as a share of --lr (1: no decay)")
+      ->check(cli::closed(0, 1));
+  app.add_option("--reconstruction", a.reconstruction, "reconstruction loss")
+      ->check(CLI::IsMember({"l1", "l2"}))
+      ->capture_default_str();
+  cli::add_number(app, "--foreground-weight", a.train.foreground_weight,
+                  "extra weight of the pixels unlike the background in the reconstruction loss")
+      ->check(cli::non_negative());
   cli::add_number(app, "--disc-weight", a.train.disc_weight, "weight of the adversarial loss (0: none)")
       ->check(cli::non_negative());
   cli::add_number(app, "--disc-start", a.train.disc_start, "steps before the discriminator joins")
       ->check(cli::non_negative());
+  cli::add_number(app, "--commitment", a.quantizer.commitment, "weight of the codebook's commitment loss")
+      ->check(cli::non_negative());
+  app.add_option("--normalize-codes", a.quantizer.normalize, "search the codebook by cosine (unit-length codes)")
+      ->capture_default_str();
   cli::add_number(app, "--sample-every", a.train.sample_every, "steps between sample grids (0: at the end)")
       ->check(cli::non_negative());
 }
@@ -143,7 +162,7 @@ int run(Args a) {
   const auto ds = fresco::data::open_dataset(
       {.name = a.dataset, .limit = a.limit, .seed = a.seed, .image_size = a.config.image_size, .two_object_fraction = 0.3f});
   const Images train = read_images(*ds, 0);
-  fresco::vq::ImageTokenizer tok(a.config);
+  fresco::vq::ImageTokenizer tok(a.config, a.quantizer);
   fmt::print(stderr, "{} images {}, tokenizer of {} parameters: {}x{} tokens of {} codes\n", train.pixels.size(0),
              fresco::shape_str(train.pixels.shape()), tok.num_parameters(), a.config.grid(), a.config.grid(),
              a.config.codes);
