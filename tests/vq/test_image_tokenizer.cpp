@@ -16,7 +16,7 @@ using namespace fresco;
 namespace {
 
 vq::ImageTokenizerConfig tiny_config() {
-  return {.image_size = 8, .channels = 3, .downsample = 4, .width = 4, .max_width = 8, .res_blocks = 1, .codes = 16,
+  return {.image_size = 8, .channels = 3, .downsample = 4, .width = 4, .max_width = 8, .res_blocks = 1, .grid_blocks = 1, .codes = 16,
           .code_dim = 4, .seed = 3};
 }
 

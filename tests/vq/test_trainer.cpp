@@ -15,7 +15,7 @@ using namespace fresco;
 namespace {
 
 vq::ImageTokenizerConfig tiny_config() {
-  return {.image_size = 8, .channels = 3, .downsample = 2, .width = 4, .max_width = 8, .res_blocks = 1, .codes = 8,
+  return {.image_size = 8, .channels = 3, .downsample = 2, .width = 4, .max_width = 8, .res_blocks = 1, .grid_blocks = 1, .codes = 8,
           .code_dim = 4, .seed = 5};
 }
 
@@ -75,7 +75,7 @@ TEST_CASE("ImageTokenizerTrainer: the adaptive weight is VQGAN's ratio of gradie
   const float got = a.train_step().adaptive_weight;
   const Tensor x = b.batch(2);
   const auto out = tok_b(x);
-  const Tensor rec = l1_loss(out.reconstruction, x);
+  const Tensor rec = vq::reconstruction_loss(out.reconstruction, x, vq::ReconstructionLoss::l1, 20.f);   // the default weight
   const Tensor adv = -mean(b.discriminator()(out.reconstruction));
   auto norm = [](const Tensor& g) {
     double s = 0;

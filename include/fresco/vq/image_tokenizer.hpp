@@ -29,18 +29,18 @@ struct ImageTokenizerConfig {
   /// Downsampling factor: 2, 4, 8 or 16 (32×32 -> 8×8 tokens at 4); image_size / downsample >= 2.
   int64_t downsample = 4;
   /// Channels at full resolution; they double at each halving.
-  int64_t width = 64;
+  int64_t width = 32;
   /// Most channels at any resolution.
-  int64_t max_width = 256;
+  int64_t max_width = 128;
   /// Residual blocks at each resolution finer than the token grid, in the encoder and the decoder.
-  int64_t res_blocks = 1;
+  int64_t res_blocks = 0;
   /// Residual blocks at the token grid's resolution (the coarsest), in the encoder and the
   /// decoder: capacity where it is cheapest.
-  int64_t grid_blocks = 1;
+  int64_t grid_blocks = 3;
   /// Codebook size K.
   int64_t codes = 512;
   /// Size D of a code vector (the encoder's output channels).
-  int64_t code_dim = 64;
+  int64_t code_dim = 16;
   /// Seed of the initial weights and of the codebook.
   uint64_t seed = 0;
 
@@ -120,8 +120,9 @@ private:
 class ImageTokenizer : public nn::Module {
 public:
   /// Validates `config`; the weights and the codebook are drawn from `config.seed` alone
-  /// (`quantizer.seed` is replaced by one derived from it).
-  explicit ImageTokenizer(ImageTokenizerConfig config = {}, QuantizerOptions quantizer = {});
+  /// (`quantizer.seed` is replaced by one derived from it). By default the codes are searched by
+  /// angle (`QuantizerOptions::normalize`), which trained faster on Shapes (docs/image-tokenizer.md).
+  explicit ImageTokenizer(ImageTokenizerConfig config = {}, QuantizerOptions quantizer = {.normalize = true});
 
   /// What one pass of training reads.
   struct Output {

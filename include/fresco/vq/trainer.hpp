@@ -61,10 +61,10 @@ struct ImageTokenizerTrainerOptions {
   /// Seed of the data order and of the discriminator's initial weights.
   uint64_t seed = 0;
   /// Adam's peak learning rate for both nets.
-  float lr = 2e-4f;
+  float lr = 1e-3f;
   /// Steps of linear warm-up to `lr`; after it the rate follows a cosine down to lr · min_lr_fraction at
   /// `steps`, or at the end of the `minutes` budget when that comes first (`optim::WarmupCosineLr`).
-  int64_t warmup_steps = 0;
+  int64_t warmup_steps = 100;
   /// The learning rate at the end of the cosine decay, as a share of `lr` (1: no decay).
   float min_lr_fraction = 0.1f;
   /// Adam's β1 and β2 for both nets (VQGAN's).
@@ -74,7 +74,7 @@ struct ImageTokenizerTrainerOptions {
   ReconstructionLoss reconstruction = ReconstructionLoss::l1;
   /// Extra weight of the pixels that differ from the image's background in the reconstruction
   /// loss (`foreground_weights`); 0: every pixel counts the same.
-  float foreground_weight = 0;
+  float foreground_weight = 20;
   /// Weight of the adversarial loss, times the adaptive weight λ = ‖∇_L rec‖ / (‖∇_L adv‖ + 1e-4)
   /// at the decoder's last layer L, λ clamped to [0, 1e4] (0: no discriminator).
   float disc_weight = 0.5f;
