@@ -53,7 +53,7 @@ enum class ReconstructionLoss {
 /// Options of `ImageTokenizerTrainer`, checked in its constructor.
 struct ImageTokenizerTrainerOptions {
   /// Images per step.
-  int64_t batch_size = 32;
+  int64_t batch_size = 16;
   /// Total steps (one tokenizer update, then one discriminator update once it is on).
   int64_t steps = 10000;
   /// Wall-clock budget in minutes (0: none).
