@@ -170,11 +170,11 @@ int run(Args a) {
   if (!a.classifier.empty()) {   // before the training, not after it
     const auto clf = fresco::eval::Classifier::load(a.classifier);
     if (clf->config().image_size != a.config.image_size || clf->config().channels != a.config.channels)
-      throw CLI::ValidationError("--classifier", fmt::format("{} reads {}x{} images of {} channels, the tokenizer's are "
-                                                             "{}x{} of {}",
-                                                             a.classifier, clf->config().image_size,
-                                                             clf->config().image_size, clf->config().channels,
-                                                             a.config.image_size, a.config.image_size, a.config.channels));
+      throw CLI::ValidationError(
+          "--classifier", fmt::format("{} reads {}x{} images of {} channels, the tokenizer's are {}x{} of {}",
+                                      a.classifier, clf->config().image_size, clf->config().image_size,
+                                      clf->config().channels, a.config.image_size, a.config.image_size,
+                                      a.config.channels));
   }
   fmt::print(stderr, "loading {} ...\n", a.dataset);
   const auto ds = fresco::data::open_dataset(

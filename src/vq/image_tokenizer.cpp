@@ -74,7 +74,11 @@ std::map<std::string, std::string> ImageTokenizerConfig::to_metadata(const std::
 ImageTokenizerConfig ImageTokenizerConfig::from_metadata(const std::map<std::string, std::string>& m,
                                                          const std::string& prefix) {
   ImageTokenizerConfig c;
-  fields(c, io::MetadataReader(m, prefix, "ImageTokenizerConfig::from_metadata"));
+  // Files written before grid_blocks existed had res_blocks at every level.
+  auto with_defaults = m;
+  const auto res = m.find(prefix + "res_blocks");
+  if (res != m.end()) with_defaults.try_emplace(prefix + "grid_blocks", res->second);
+  fields(c, io::MetadataReader(with_defaults, prefix, "ImageTokenizerConfig::from_metadata"));
   c.validate();
   return c;
 }
@@ -198,7 +202,9 @@ std::unique_ptr<ImageTokenizer> ImageTokenizer::load(const std::string& path) {
   QuantizerOptions quantizer_options;
   try {
     config = ImageTokenizerConfig::from_metadata(meta);
-    quantizer_fields(quantizer_options, io::MetadataReader(meta, "vq.quantizer.", "ImageTokenizer::load"));
+    auto with_defaults = meta;
+    with_defaults.try_emplace("vq.quantizer.normalize", "0");   // files from before the cosine search
+    quantizer_fields(quantizer_options, io::MetadataReader(with_defaults, "vq.quantizer.", "ImageTokenizer::load"));
   } catch (const Error& e) {
     throw IoError(fmt::format("ImageTokenizer::load: {}: {}", path, e.what()));
   }

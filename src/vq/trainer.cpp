@@ -362,7 +362,8 @@ Tensor reconstruction_loss(const Tensor& reconstruction, const Tensor& images, R
                      "reconstruction_loss: the reconstruction and the images differ in shape: {} and {}",
                      reconstruction.defined() ? shape_str(reconstruction.shape()) : "none",
                      images.defined() ? shape_str(images.shape()) : "none");
-  if (foreground_weight == 0) return kind == ReconstructionLoss::l1 ? l1_loss(reconstruction, images) : mse_loss(reconstruction, images);
+  if (foreground_weight == 0)
+    return kind == ReconstructionLoss::l1 ? l1_loss(reconstruction, images) : mse_loss(reconstruction, images);
   const Tensor w = foreground_weights(images.detach(), foreground_weight);
   const Tensor diff = reconstruction - images.detach();
   const Tensor err = kind == ReconstructionLoss::l1 ? abs(diff) : diff * diff;

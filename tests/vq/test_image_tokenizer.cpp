@@ -5,6 +5,8 @@
 
 #include <thread>
 
+#include <fresco/io/checkpoint.hpp>
+#include <fresco/io/safetensors.hpp>
 #include <fresco/optim/adam.hpp>
 #include <fresco/vq/image_tokenizer.hpp>
 
@@ -16,8 +18,8 @@ using namespace fresco;
 namespace {
 
 vq::ImageTokenizerConfig tiny_config() {
-  return {.image_size = 8, .channels = 3, .downsample = 4, .width = 4, .max_width = 8, .res_blocks = 1, .grid_blocks = 1, .codes = 16,
-          .code_dim = 4, .seed = 3};
+  return {.image_size = 8, .channels = 3, .downsample = 4, .width = 4, .max_width = 8, .res_blocks = 1,
+          .grid_blocks = 1, .codes = 16, .code_dim = 4, .seed = 3};
 }
 
 // Four 8×8 images in [0, 1]: each a flat colour.
@@ -126,6 +128,18 @@ TEST_CASE("ImageTokenizer: save and load give the same tokens and images", "[vq]
   CHECK(loaded->encode(images) == ids);
   CHECK(loaded->decode(ids, 2).to_vector() == tok.decode(ids, 2).to_vector());
   CHECK(loaded->quantizer.cluster_size.to_vector() == tok.quantizer.cluster_size.to_vector());
+  // A file written before grid_blocks and the cosine search existed reads as it was built.
+  auto old_meta = tok.config().to_metadata();
+  old_meta.erase("vq.grid_blocks");
+  for (const auto& key : {"commitment", "decay", "epsilon", "dead_threshold"})
+    old_meta[std::string("vq.quantizer.") + key] = io::load_safetensors_metadata(dir.file("tok.safetensors")).at(
+        std::string("vq.quantizer.") + key);
+  old_meta["format"] = "fresco-image-tokenizer";
+  io::save_safetensors(io::module_state(tok), dir.file("old.safetensors"), old_meta);
+  const auto old = vq::ImageTokenizer::load(dir.file("old.safetensors"));
+  CHECK(old->config().grid_blocks == 1);   // res_blocks of tiny_config()
+  CHECK_FALSE(old->quantizer.options().normalize);
+  CHECK(old->encode(images) == ids);
   // A file of another kind is refused with its name.
   io::save_safetensors({{"x", zeros({1})}}, dir.file("other.safetensors"), {{"format", "something-else"}});
   CHECK_THROWS_AS(vq::ImageTokenizer::load(dir.file("other.safetensors")), IoError);

@@ -108,8 +108,8 @@ TEST_CASE("VectorQuantizer: normalize searches by angle and keeps the codes on t
   // mean((u − e)²) of the scaled z: u0 = (3, 0.5)/√9.25, u1 = (0.2, 3)/√9.04, u2 = (−0.1, 0.05)/√0.0125.
   CHECK_TENSOR(out.codes, Shape({1, 2, 1, 3}), std::vector<float>({1, 0, -1, 0, 1, 0}), 1e-6f);
   const double r0 = std::sqrt(9.25), r1 = std::sqrt(9.04), r2 = std::sqrt(0.0125);
-  const double want = (std::pow(3 / r0 - 1, 2) + std::pow(0.5 / r0, 2) + std::pow(0.2 / r1, 2) + std::pow(3 / r1 - 1, 2) +
-                       std::pow(-0.1 / r2 + 1, 2) + std::pow(0.05 / r2, 2)) / 6;
+  const double want = (std::pow(3 / r0 - 1, 2) + std::pow(0.5 / r0, 2) + std::pow(0.2 / r1, 2) +
+                       std::pow(3 / r1 - 1, 2) + std::pow(-0.1 / r2 + 1, 2) + std::pow(0.05 / r2, 2)) / 6;
   CHECK(out.commitment_loss.item() == Approx(want).epsilon(1e-5));
   // After the moving-average update every code is a unit vector again.
   const auto after = q.codebook.to_vector();

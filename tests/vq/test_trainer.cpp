@@ -15,8 +15,8 @@ using namespace fresco;
 namespace {
 
 vq::ImageTokenizerConfig tiny_config() {
-  return {.image_size = 8, .channels = 3, .downsample = 2, .width = 4, .max_width = 8, .res_blocks = 1, .grid_blocks = 1, .codes = 8,
-          .code_dim = 4, .seed = 5};
+  return {.image_size = 8, .channels = 3, .downsample = 2, .width = 4, .max_width = 8, .res_blocks = 1,
+          .grid_blocks = 1, .codes = 8, .code_dim = 4, .seed = 5};
 }
 
 Tensor tiny_images() {
@@ -75,7 +75,8 @@ TEST_CASE("ImageTokenizerTrainer: the adaptive weight is VQGAN's ratio of gradie
   const float got = a.train_step().adaptive_weight;
   const Tensor x = b.batch(2);
   const auto out = tok_b(x);
-  const Tensor rec = vq::reconstruction_loss(out.reconstruction, x, vq::ReconstructionLoss::l1, 20.f);   // the default weight
+  // The trainer's default foreground weight, 20.
+  const Tensor rec = vq::reconstruction_loss(out.reconstruction, x, vq::ReconstructionLoss::l1, 20.f);
   const Tensor adv = -mean(b.discriminator()(out.reconstruction));
   auto norm = [](const Tensor& g) {
     double s = 0;
@@ -189,5 +190,6 @@ TEST_CASE("ImageTokenizerTrainer: warm-up, then a cosine down to lr · min_lr_fr
   CHECK(history[3].lr == Approx(1e-4 + 9e-4 * 0.75));
   CHECK(history[4].lr == Approx(1e-4 + 9e-4 * 0.25));
   o.min_lr_fraction = 2;
-  CHECK_THROWS_WITH(vq::ImageTokenizerTrainer(tok, tiny_images(), o), Catch::Contains("min_lr_fraction in [0, 1], got 2"));
+  CHECK_THROWS_WITH(vq::ImageTokenizerTrainer(tok, tiny_images(), o),
+                    Catch::Contains("min_lr_fraction in [0, 1], got 2"));
 }
