@@ -73,6 +73,9 @@ void add_options(CLI::App& app, Args& a) {
   cli::add_number(app, "--foreground-weight", a.train.foreground_weight,
                   "extra weight of the pixels unlike the background in the reconstruction loss")
       ->check(cli::non_negative());
+  cli::add_number(app, "--foreground-radius", a.train.foreground_radius,
+                  "pixels around the objects the foreground weight reaches")
+      ->check(cli::closed(0, 16));
   cli::add_number(app, "--disc-weight", a.train.disc_weight, "weight of the adversarial loss (0: none)")
       ->check(cli::non_negative());
   cli::add_number(app, "--disc-start", a.train.disc_start, "steps before the discriminator joins")

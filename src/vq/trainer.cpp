@@ -47,8 +47,9 @@ void check(const ImageTokenizerTrainerOptions& o) {
   FRESCO_CHECK(o.warmup_steps >= 0 && o.min_lr_fraction >= 0 && o.min_lr_fraction <= 1,
                "ImageTokenizerTrainer: need warmup_steps >= 0 and min_lr_fraction in [0, 1], got {} and {}",
                o.warmup_steps, o.min_lr_fraction);
-  FRESCO_CHECK(o.foreground_weight >= 0, "ImageTokenizerTrainer: need foreground_weight >= 0, got {}",
-               o.foreground_weight);
+  FRESCO_CHECK(o.foreground_weight >= 0 && o.foreground_radius >= 0,
+               "ImageTokenizerTrainer: need foreground_weight >= 0 and foreground_radius >= 0, got {} and {}",
+               o.foreground_weight, o.foreground_radius);
   FRESCO_CHECK(o.disc_weight >= 0 && o.disc_start >= 0 && o.clip_grad >= 0,
                "ImageTokenizerTrainer: need disc_weight, disc_start and clip_grad >= 0, got {}, {} and {}",
                o.disc_weight, o.disc_start, o.clip_grad);
@@ -185,7 +186,7 @@ ImageTokenizerStepLosses ImageTokenizerTrainer::train_step() {
   const auto out = s.tokenizer(x);
   ImageTokenizerStepLosses l;
   l.lr = lr;
-  Tensor rec = reconstruction_loss(out.reconstruction, x, o.reconstruction, o.foreground_weight);
+  Tensor rec = reconstruction_loss(out.reconstruction, x, o.reconstruction, o.foreground_weight, o.foreground_radius);
   Tensor total = rec + out.quantized.commitment_loss;
   const bool disc_on = o.disc_weight > 0 && s.step >= o.disc_start;
   if (disc_on) {
@@ -326,16 +327,17 @@ ImageTokenizerTrainSummary ImageTokenizerTrainer::train() {
   return summary;
 }
 
-Tensor foreground_weights(const Tensor& images, float weight) {
+Tensor foreground_weights(const Tensor& images, float weight, int64_t radius) {
   FRESCO_CHECK_SHAPE(images.defined() && images.dim() == 4 && images.size(2) >= 2 && images.size(3) >= 2,
                      "foreground_weights: expected images [B, C, H, W] with H, W >= 2, got {}",
                      images.defined() ? shape_str(images.shape()) : "none");
-  FRESCO_CHECK(weight >= 0 && std::isfinite(weight), "foreground_weights: need a finite weight >= 0, got {}", weight);
+  FRESCO_CHECK(weight >= 0 && std::isfinite(weight) && radius >= 0,
+               "foreground_weights: need a finite weight >= 0 and a radius >= 0, got {} and {}", weight, radius);
   constexpr float kScale = 0.2f;   // a difference of 0.2 (0.1 in [0, 1] units) is fully foreground
   const int64_t b = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
   const std::vector<float> x = images.contiguous().to_vector();
   std::vector<float> out(static_cast<size_t>(b * h * w), 1.f);
-  std::vector<float> border, bg(static_cast<size_t>(c));
+  std::vector<float> border, bg(static_cast<size_t>(c)), m(static_cast<size_t>(h * w));
   for (int64_t i = 0; i < b; ++i) {
     for (int64_t ch = 0; ch < c; ++ch) {
       const float* p = x.data() + (i * c + ch) * h * w;
@@ -350,21 +352,29 @@ Tensor foreground_weights(const Tensor& images, float weight) {
       float far = 0;
       for (int64_t ch = 0; ch < c; ++ch)
         far = std::max(far, std::abs(x[static_cast<size_t>((i * c + ch) * h * w + q)] - bg[static_cast<size_t>(ch)]));
-      out[static_cast<size_t>(i * h * w + q)] = 1.f + weight * std::min(1.f, far / kScale);
+      m[static_cast<size_t>(q)] = std::min(1.f, far / kScale);
     }
+    for (int64_t row = 0; row < h; ++row)
+      for (int64_t col = 0; col < w; ++col) {
+        float near = 0;   // the largest m within radius
+        for (int64_t r = std::max<int64_t>(0, row - radius); r <= std::min(h - 1, row + radius); ++r)
+          for (int64_t s = std::max<int64_t>(0, col - radius); s <= std::min(w - 1, col + radius); ++s)
+            near = std::max(near, m[static_cast<size_t>(r * w + s)]);
+        out[static_cast<size_t>(i * h * w + row * w + col)] = 1.f + weight * near;
+      }
   }
   return tensor(std::move(out), {b, 1, h, w});
 }
 
 Tensor reconstruction_loss(const Tensor& reconstruction, const Tensor& images, ReconstructionLoss kind,
-                           float foreground_weight) {
+                           float foreground_weight, int64_t foreground_radius) {
   FRESCO_CHECK_SHAPE(reconstruction.defined() && images.defined() && reconstruction.shape() == images.shape(),
                      "reconstruction_loss: the reconstruction and the images differ in shape: {} and {}",
                      reconstruction.defined() ? shape_str(reconstruction.shape()) : "none",
                      images.defined() ? shape_str(images.shape()) : "none");
   if (foreground_weight == 0)
     return kind == ReconstructionLoss::l1 ? l1_loss(reconstruction, images) : mse_loss(reconstruction, images);
-  const Tensor w = foreground_weights(images.detach(), foreground_weight);
+  const Tensor w = foreground_weights(images.detach(), foreground_weight, foreground_radius);
   const Tensor diff = reconstruction - images.detach();
   const Tensor err = kind == ReconstructionLoss::l1 ? abs(diff) : diff * diff;
   const float total = sum(w).item() * static_cast<float>(images.size(1));

@@ -152,7 +152,13 @@ TEST_CASE("foreground_weights: 1 + w · (distance from the border's median colou
                                 1, 1, 1, 1};
   CHECK_TENSOR(vq::foreground_weights(images, 4.f), Shape({1, 1, 4, 4}), want, 1e-5f);
   CHECK_TENSOR(vq::foreground_weights(images, 0.f), Shape({1, 1, 4, 4}), std::vector<float>(16, 1.f), 0.f);
-  CHECK_THROWS_WITH(vq::foreground_weights(images, -1.f), Catch::Contains("need a finite weight >= 0, got -1"));
+  // Radius 1: each pixel takes the largest m of its 3×3 neighbourhood.
+  const std::vector<float> dilated{2, 4, 5, 5,   //
+                                   5, 5, 5, 5,   //
+                                   5, 5, 5, 4,   //
+                                   5, 5, 5, 1};
+  CHECK_TENSOR(vq::foreground_weights(images, 4.f, 1), Shape({1, 1, 4, 4}), dilated, 1e-5f);
+  CHECK_THROWS_WITH(vq::foreground_weights(images, -1.f), Catch::Contains("need a finite weight >= 0 and a radius >= 0, got -1 and 0"));
   CHECK_THROWS_WITH(vq::foreground_weights(zeros({2, 4, 4}), 1.f), Catch::Contains("expected images [B, C, H, W]"));
 
   // The weighted losses: Σw = 28; the reconstruction is off by 0.5 at (2, 1) of channel 0 (w = 5)

@@ -53,7 +53,7 @@ enum class ReconstructionLoss {
 /// Options of `ImageTokenizerTrainer`, checked in its constructor.
 struct ImageTokenizerTrainerOptions {
   /// Images per step.
-  int64_t batch_size = 16;
+  int64_t batch_size = 8;
   /// Total steps (one tokenizer update, then one discriminator update once it is on).
   int64_t steps = 10000;
   /// Wall-clock budget in minutes (0: none).
@@ -75,6 +75,8 @@ struct ImageTokenizerTrainerOptions {
   /// Extra weight of the pixels that differ from the image's background in the reconstruction
   /// loss (`foreground_weights`); 0: every pixel counts the same.
   float foreground_weight = 20;
+  /// The foreground weight reaches this many pixels around the objects (`foreground_weights`).
+  int64_t foreground_radius = 1;
   /// Weight of the adversarial loss, times the adaptive weight λ = ‖∇_L rec‖ / (‖∇_L adv‖ + 1e-4)
   /// at the decoder's last layer L, λ clamped to [0, 1e4] (0: no discriminator).
   float disc_weight = 0.5f;
@@ -156,18 +158,21 @@ private:
   std::unique_ptr<State> s_;
 };
 
-/// Per-pixel weights [B, 1, S, S] of images [B, C, S, S] in [-1, 1]: 1 + weight · m, where m in
-/// [0, 1] says how far the pixel is from the image's background, taken as the per-channel median
-/// of its border pixels: m = min(1, max_c |x_c − bg_c| / 0.2). Small objects on a flat background
-/// then count in the loss as much as their size, not as little. Throws `fresco::Error` for a
-/// negative weight or images that are not [B, C, S, S] with S >= 2.
-Tensor foreground_weights(const Tensor& images, float weight);
+/// Per-pixel weights [B, 1, S, S] of images [B, C, S, S] in [-1, 1]: 1 + weight · M, where
+/// m in [0, 1] says how far a pixel is from the image's background, taken as the per-channel median
+/// of its border pixels, m = min(1, max_c |x_c − bg_c| / 0.2), and M is the largest m within
+/// `radius` pixels (a (2·radius + 1)² square), so that the background around an object, where a
+/// blurred or swollen reconstruction errs, weighs as much as the object. Small objects on a flat
+/// background then count in the loss as much as their size, not as little. Throws `fresco::Error`
+/// for a negative weight or radius, or images that are not [B, C, S, S] with S >= 2.
+Tensor foreground_weights(const Tensor& images, float weight, int64_t radius = 0);
 
 /// The reconstruction loss of `reconstruction` against `images` (both [B, C, S, S] in [-1, 1]):
 /// Σ w·|x − x̂| / (C · Σ w) for l1, the same with (x − x̂)² for l2, with w = `foreground_weights(images,
-/// foreground_weight)` (foreground_weight 0: the plain mean). Differentiable in `reconstruction`.
+/// foreground_weight, foreground_radius)` (foreground_weight 0: the plain mean). Differentiable in
+/// `reconstruction`.
 Tensor reconstruction_loss(const Tensor& reconstruction, const Tensor& images, ReconstructionLoss kind,
-                           float foreground_weight = 0);
+                           float foreground_weight = 0, int64_t foreground_radius = 0);
 
 /// Peak signal-to-noise ratio in dB of images `a` against `b` (same shape, values in [0, 1]):
 /// 10 · log10(1 / MSE); infinite when they are equal.
