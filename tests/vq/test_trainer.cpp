@@ -75,8 +75,8 @@ TEST_CASE("ImageTokenizerTrainer: the adaptive weight is VQGAN's ratio of gradie
   const float got = a.train_step().adaptive_weight;
   const Tensor x = b.batch(2);
   const auto out = tok_b(x);
-  // The trainer's default foreground weight, 20.
-  const Tensor rec = vq::reconstruction_loss(out.reconstruction, x, vq::ReconstructionLoss::l1, 20.f);
+  // The trainer's default foreground weight and radius, 20 and 1.
+  const Tensor rec = vq::reconstruction_loss(out.reconstruction, x, vq::ReconstructionLoss::l1, 20.f, 1);
   const Tensor adv = -mean(b.discriminator()(out.reconstruction));
   auto norm = [](const Tensor& g) {
     double s = 0;
