@@ -7,6 +7,7 @@
 //
 //   train_image_tokenizer --dataset shapes --minutes 5 --out runs/vq --classifier shapes_classifier.safetensors
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,11 +27,12 @@ struct Args {
   double minutes = 5;
   uint64_t seed = 0;
   int64_t limit = 0, test = 1000;
-  // A small tokenizer, a brisk learning rate and the discriminator only once the reconstructions
-  // hold: on 2 cores a few minutes are a thousand or two steps (docs/image-tokenizer.md).
-  fresco::vq::ImageTokenizerConfig config{.width = 32, .max_width = 128};
+  // The library's defaults (docs/image-tokenizer.md), with the discriminator only once the
+  // reconstructions hold: on 2 cores a few minutes are a thousand or two steps.
+  fresco::vq::ImageTokenizerConfig config;
   fresco::vq::ImageTokenizerTrainerOptions train{
-      .steps = 1'000'000'000, .lr = 1e-3f, .disc_start = 2000, .checkpoint_every = 1000, .sample_every = 250};
+      .steps = 1'000'000'000, .disc_start = 2000, .checkpoint_every = 1000, .sample_every = 250};
+  fresco::vq::QuantizerOptions quantizer{.normalize = true};
   std::string reconstruction = "l1";
 };
 
@@ -51,16 +53,42 @@ void add_options(CLI::App& app, Args& a) {
       ->check(CLI::IsMember({2, 4, 8, 16}));
   cli::add_number(app, "--width", a.config.width, "channels at full resolution")->check(cli::positive());
   cli::add_number(app, "--max-width", a.config.max_width, "most channels at any resolution")->check(cli::positive());
+  cli::add_number(app, "--res-blocks", a.config.res_blocks, "residual blocks at each resolution finer than the tokens'")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--grid-blocks", a.config.grid_blocks, "residual blocks at the tokens' resolution")
+      ->check(cli::non_negative());
   cli::add_number(app, "--codes", a.config.codes, "codebook size")->check(cli::closed(2, 1 << 20));
   cli::add_number(app, "--code-dim", a.config.code_dim, "size of a code vector")->check(cli::closed(1, 4096));
   cli::add_number(app, "--batch", a.train.batch_size, "images per step")->check(cli::positive());
   cli::add_number(app, "--steps", a.train.steps, "at most this many steps")->check(cli::positive());
-  cli::add_number(app, "--lr", a.train.lr, "Adam's learning rate")->check(cli::positive());
-  app.add_option("--reconstruction", a.reconstruction, "reconstruction loss")->check(CLI::IsMember({"l1", "l2"}));
+  cli::add_number(app, "--lr", a.train.lr, "Adam's peak learning rate")->check(cli::positive());
+  cli::add_number(app, "--warmup", a.train.warmup_steps, "steps of linear warm-up of the learning rate")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--min-lr-fraction", a.train.min_lr_fraction,
+                  "learning rate at the end of the cosine decay, as a share of --lr (1: no decay)")
+      ->check(cli::closed(0, 1));
+  app.add_option("--reconstruction", a.reconstruction, "reconstruction loss")
+      ->check(CLI::IsMember({"l1", "l2"}))
+      ->capture_default_str();
+  cli::add_number(app, "--foreground-weight", a.train.foreground_weight,
+                  "extra weight of the pixels unlike the background in the reconstruction loss")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--foreground-radius", a.train.foreground_radius,
+                  "pixels around the objects the foreground weight reaches")
+      ->check(cli::closed(0, 16));
   cli::add_number(app, "--disc-weight", a.train.disc_weight, "weight of the adversarial loss (0: none)")
       ->check(cli::non_negative());
   cli::add_number(app, "--disc-start", a.train.disc_start, "steps before the discriminator joins")
       ->check(cli::non_negative());
+  cli::add_number(app, "--commitment", a.quantizer.commitment, "weight of the codebook's commitment loss")
+      ->check(cli::non_negative());
+  cli::add_number(app, "--decay", a.quantizer.decay, "decay of the codebook's moving averages")
+      ->check(cli::half_open(0, 1));
+  cli::add_number(app, "--dead-threshold", a.quantizer.dead_threshold,
+                  "a code used less than this many times a step (moving average) restarts")
+      ->check(cli::non_negative());
+  app.add_option("--normalize-codes", a.quantizer.normalize, "search the codebook by cosine (unit-length codes)")
+      ->capture_default_str();
   cli::add_number(app, "--sample-every", a.train.sample_every, "steps between sample grids (0: at the end)")
       ->check(cli::non_negative());
 }
@@ -107,8 +135,11 @@ void report(fresco::vq::ImageTokenizer& tok, const Args& a) {
   std::vector<int64_t> count(static_cast<size_t>(a.config.codes), 0);
   for (int64_t id : ids) ++count[static_cast<size_t>(id)];
   const auto used = std::count_if(count.begin(), count.end(), [](int64_t c) { return c > 0; });
-  fmt::print("test images: {}\nPSNR: {:.2f} dB\ncodes used: {} of {}\n", n, fresco::vq::psnr(back, test.pixels), used,
-             a.config.codes);
+  double entropy = 0;   // of the test tokens' code usage
+  for (int64_t c : count)
+    if (c > 0) entropy -= double(c) / double(ids.size()) * std::log(double(c) / double(ids.size()));
+  fmt::print("test images: {}\nPSNR: {:.2f} dB\ncodes used: {} of {}\ncode perplexity: {:.1f}\n", n,
+             fresco::vq::psnr(back, test.pixels), used, a.config.codes, std::exp(entropy));
   if (a.classifier.empty()) return;
   auto clf = fresco::eval::Classifier::load(a.classifier);
   for (const auto& labels : test.labels)
@@ -139,11 +170,20 @@ int run(Args a) {
   a.train.out_dir = a.out;
   a.train.reconstruction = a.reconstruction == "l1" ? fresco::vq::ReconstructionLoss::l1 : fresco::vq::ReconstructionLoss::l2;
   a.train.on_progress = fresco::progress_bar();
+  if (!a.classifier.empty()) {   // before the training, not after it
+    const auto clf = fresco::eval::Classifier::load(a.classifier);
+    if (clf->config().image_size != a.config.image_size || clf->config().channels != a.config.channels)
+      throw CLI::ValidationError(
+          "--classifier", fmt::format("{} reads {}x{} images of {} channels, the tokenizer's are {}x{} of {}",
+                                      a.classifier, clf->config().image_size, clf->config().image_size,
+                                      clf->config().channels, a.config.image_size, a.config.image_size,
+                                      a.config.channels));
+  }
   fmt::print(stderr, "loading {} ...\n", a.dataset);
   const auto ds = fresco::data::open_dataset(
       {.name = a.dataset, .limit = a.limit, .seed = a.seed, .image_size = a.config.image_size, .two_object_fraction = 0.3f});
   const Images train = read_images(*ds, 0);
-  fresco::vq::ImageTokenizer tok(a.config);
+  fresco::vq::ImageTokenizer tok(a.config, a.quantizer);
   fmt::print(stderr, "{} images {}, tokenizer of {} parameters: {}x{} tokens of {} codes\n", train.pixels.size(0),
              fresco::shape_str(train.pixels.shape()), tok.num_parameters(), a.config.grid(), a.config.grid(),
              a.config.codes);

@@ -32,9 +32,10 @@ void ImageTokenizerConfig::validate() const {
                "ImageTokenizerConfig: downsample must be 2, 4, 8 or 16 and leave a grid of at least 2x2, got {} for "
                "{}x{} images",
                downsample, image_size, image_size);
-  FRESCO_CHECK(width >= 1 && max_width >= width && res_blocks >= 0,
-               "ImageTokenizerConfig: need width >= 1, max_width >= width and res_blocks >= 0, got {}, {} and {}",
-               width, max_width, res_blocks);
+  FRESCO_CHECK(width >= 1 && max_width >= width && res_blocks >= 0 && grid_blocks >= 0,
+               "ImageTokenizerConfig: need width >= 1, max_width >= width, res_blocks >= 0 and grid_blocks >= 0, got "
+               "{}, {}, {} and {}",
+               width, max_width, res_blocks, grid_blocks);
   FRESCO_CHECK(codes >= 2 && codes <= (1 << 20) && code_dim >= 1 && code_dim <= 4096,
                "ImageTokenizerConfig: need codes in [2, 2^20] and code_dim in [1, 4096], got {} and {}", codes,
                code_dim);
@@ -51,6 +52,7 @@ template <class Config, class Field>
 void fields(Config& c, Field&& field) {
   field("image_size", c.image_size), field("channels", c.channels), field("downsample", c.downsample);
   field("width", c.width), field("max_width", c.max_width), field("res_blocks", c.res_blocks);
+  field("grid_blocks", c.grid_blocks);
   field("codes", c.codes), field("code_dim", c.code_dim), field("seed", c.seed);
 }
 
@@ -58,7 +60,7 @@ void fields(Config& c, Field&& field) {
 template <class Options, class Field>
 void quantizer_fields(Options& o, Field&& field) {
   field("commitment", o.commitment), field("decay", o.decay), field("epsilon", o.epsilon);
-  field("dead_threshold", o.dead_threshold);
+  field("dead_threshold", o.dead_threshold), field("normalize", o.normalize);
 }
 
 }  // namespace
@@ -72,7 +74,11 @@ std::map<std::string, std::string> ImageTokenizerConfig::to_metadata(const std::
 ImageTokenizerConfig ImageTokenizerConfig::from_metadata(const std::map<std::string, std::string>& m,
                                                          const std::string& prefix) {
   ImageTokenizerConfig c;
-  fields(c, io::MetadataReader(m, prefix, "ImageTokenizerConfig::from_metadata"));
+  // Files written before grid_blocks existed had res_blocks at every level.
+  auto with_defaults = m;
+  const auto res = m.find(prefix + "res_blocks");
+  if (res != m.end()) with_defaults.try_emplace(prefix + "grid_blocks", res->second);
+  fields(c, io::MetadataReader(with_defaults, prefix, "ImageTokenizerConfig::from_metadata"));
   c.validate();
   return c;
 }
@@ -87,10 +93,10 @@ Tensor ResBlock::forward(const Tensor& x) const { return x + conv2(leaky_relu(co
 Encoder::Encoder(const ImageTokenizerConfig& c)
     : conv_in(c.channels, c.width, 3, {.padding = 1}),
       conv_out(c.level_width(c.levels()), c.code_dim, 1),
-      res_blocks_(c.res_blocks) {
+      config_(c) {
   register_module("conv_in", conv_in);
   for (int64_t l = 0; l <= c.levels(); ++l) {
-    for (int64_t r = 0; r < c.res_blocks; ++r) blocks.emplace_back(c.level_width(l));
+    for (int64_t r = 0; r < c.level_blocks(l); ++r) blocks.emplace_back(c.level_width(l));
     if (l < c.levels()) downs.emplace_back(c.level_width(l), c.level_width(l + 1), 4, nn::Conv2dOptions{.stride = 2, .padding = 1});
   }
   register_module("blocks", blocks);
@@ -100,8 +106,9 @@ Encoder::Encoder(const ImageTokenizerConfig& c)
 
 Tensor Encoder::forward(const Tensor& images) const {
   Tensor h = conv_in(images);
+  int64_t block = 0;
   for (int64_t l = 0; l <= downs.size(); ++l) {
-    for (int64_t r = 0; r < res_blocks_; ++r) h = blocks[l * res_blocks_ + r](h);
+    for (int64_t r = 0; r < config_.level_blocks(l); ++r) h = blocks[block++](h);
     if (l < downs.size()) h = leaky_relu(downs[l](h), kSlope);
   }
   return conv_out(leaky_relu(h, kSlope));
@@ -110,10 +117,10 @@ Tensor Encoder::forward(const Tensor& images) const {
 Decoder::Decoder(const ImageTokenizerConfig& c)
     : conv_in(c.code_dim, c.level_width(c.levels()), 3, {.padding = 1}),
       conv_out(c.width, c.channels, 3, {.padding = 1}),
-      res_blocks_(c.res_blocks) {
+      config_(c) {
   register_module("conv_in", conv_in);
   for (int64_t l = c.levels(); l >= 0; --l) {
-    for (int64_t r = 0; r < c.res_blocks; ++r) blocks.emplace_back(c.level_width(l));
+    for (int64_t r = 0; r < c.level_blocks(l); ++r) blocks.emplace_back(c.level_width(l));
     if (l > 0) ups.emplace_back(c.level_width(l), c.level_width(l - 1), 3, nn::Conv2dOptions{.padding = 1});
   }
   register_module("blocks", blocks);
@@ -123,8 +130,9 @@ Decoder::Decoder(const ImageTokenizerConfig& c)
 
 Tensor Decoder::forward(const Tensor& codes) const {
   Tensor h = conv_in(codes);
-  for (int64_t l = 0; l <= ups.size(); ++l) {
-    for (int64_t r = 0; r < res_blocks_; ++r) h = blocks[l * res_blocks_ + r](h);
+  int64_t block = 0;
+  for (int64_t l = 0; l <= ups.size(); ++l) {   // l steps of upsampling done: level levels() − l
+    for (int64_t r = 0; r < config_.level_blocks(config_.levels() - l); ++r) h = blocks[block++](h);
     if (l < ups.size()) h = leaky_relu(ups[l](upsample_nearest2d(h, 2)), kSlope);
   }
   return conv_out(leaky_relu(h, kSlope));
@@ -189,7 +197,9 @@ std::unique_ptr<ImageTokenizer> ImageTokenizer::from_metadata(const std::map<std
   QuantizerOptions quantizer_options;
   try {
     config = ImageTokenizerConfig::from_metadata(meta);
-    quantizer_fields(quantizer_options, io::MetadataReader(meta, "vq.quantizer.", "ImageTokenizer::load"));
+    auto with_defaults = meta;
+    with_defaults.try_emplace("vq.quantizer.normalize", "0");   // files from before the cosine search
+    quantizer_fields(quantizer_options, io::MetadataReader(with_defaults, "vq.quantizer.", "ImageTokenizer::load"));
   } catch (const Error& e) {
     throw IoError(fmt::format("ImageTokenizer::load: {}: {}", source, e.what()));
   }

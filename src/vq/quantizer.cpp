@@ -10,6 +10,7 @@
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/loss.hpp>
 #include <fresco/ops/matmul.hpp>
+#include <fresco/ops/reduce.hpp>
 #include <fresco/ops/shape.hpp>
 #include <fresco/tensor/random.hpp>
 
@@ -22,6 +23,19 @@ Tensor positions(const Tensor& z) {
   NoGradGuard guard;
   const int64_t d = z.size(1);
   return z.detach().permute({0, 2, 3, 1}).contiguous().reshape({-1, d});
+}
+
+// z [B, D, H, W] scaled to unit length along D (differentiable).
+Tensor unit_channels(const Tensor& z) { return z / sqrt(sum(z * z, {1}, true) + 1e-12f); }
+
+// Each row of [K, D] scaled to unit length, in place.
+void normalize_rows(float* rows, int64_t count, int64_t dim) {
+  for (int64_t k = 0; k < count; ++k) {
+    double norm = 0;
+    for (int64_t j = 0; j < dim; ++j) norm += double(rows[k * dim + j]) * rows[k * dim + j];
+    const double scale = norm > 0 ? 1.0 / std::sqrt(norm) : 0.0;
+    for (int64_t j = 0; j < dim; ++j) rows[k * dim + j] = static_cast<float>(rows[k * dim + j] * scale);
+  }
 }
 
 float perplexity(const std::vector<int64_t>& ids, int64_t codes) {
@@ -52,6 +66,7 @@ VectorQuantizer::VectorQuantizer(int64_t codes, int64_t dim, QuantizerOptions op
   std::vector<float> init(static_cast<size_t>(codes * dim));
   fresco::Generator gen(mix_seed(options.seed, 0xC0DEB00Cull));
   for (auto& v : init) v = (2.f * gen.uniform() - 1.f) / static_cast<float>(codes);
+  if (options.normalize) normalize_rows(init.data(), codes, dim);
   codebook = register_buffer("codebook", tensor(init, {codes, dim}));
   // No code has been seen yet: the first training step restarts every code the batch does not
   // use at one of its vectors, which starts the codebook where the encoder's outputs are.
@@ -63,7 +78,8 @@ VectorQuantizer::VectorQuantizer(int64_t codes, int64_t dim, QuantizerOptions op
 std::vector<int64_t> VectorQuantizer::nearest(const Tensor& z) const {
   FRESCO_CHECK_SHAPE(z.dim() == 4 && z.size(1) == dim_, "VectorQuantizer: expected z [B, {}, H, W], got {}", dim_,
                      shape_str(z.shape()));
-  return nearest_rows(positions(z));
+  NoGradGuard guard;
+  return nearest_rows(positions(options_.normalize ? unit_channels(z) : z));
 }
 
 std::vector<int64_t> VectorQuantizer::nearest_rows(const Tensor& flat) const {
@@ -100,12 +116,13 @@ Tensor VectorQuantizer::lookup(const std::vector<int64_t>& ids, int64_t batch, i
 Quantized VectorQuantizer::forward(const Tensor& z) {
   FRESCO_CHECK_SHAPE(z.dim() == 4 && z.size(1) == dim_, "VectorQuantizer: expected z [B, {}, H, W], got {}", dim_,
                      shape_str(z.shape()));
-  const Tensor flat = positions(z);   // [N, D], read by the search and the update
+  const Tensor u = options_.normalize ? unit_channels(z) : z;
+  const Tensor flat = positions(u);   // [N, D], read by the search and the update
   Quantized out;
   out.ids = nearest_rows(flat);
   const Tensor q = lookup(out.ids, z.size(0), z.size(2), z.size(3));   // the codes before this step's update
-  out.codes = z + (q - z).detach();
-  out.commitment_loss = mse_loss(z, q) * options_.commitment;
+  out.codes = u + (q - u).detach();
+  out.commitment_loss = mse_loss(u, q) * options_.commitment;
   out.perplexity = perplexity(out.ids, codes_);
   if (is_training()) out.restarted = update_codebook(flat.to_vector(), out.ids);
   return out;
@@ -137,6 +154,7 @@ int64_t VectorQuantizer::update_codebook(const std::vector<float>& flat, const s
     const double smoothed = (size[k] + options_.epsilon) / (total + codes_ * double(options_.epsilon)) * total;
     for (size_t j = 0; j < d; ++j) e[k * d + j] = static_cast<float>(m[k * d + j] / smoothed);
   }
+  if (options_.normalize) normalize_rows(e, codes_, dim_);
   // Dead codes restart at random vectors of this batch, as if each had been assigned one.
   int64_t restarted = 0;
   fresco::Generator pick(mix_seed(options_.seed, static_cast<uint64_t>(updates.data()[0])));

@@ -22,6 +22,7 @@
 #include <fresco/ops/reduce.hpp>
 #include <fresco/ops/shape.hpp>
 #include <fresco/optim/adam.hpp>
+#include <fresco/optim/schedule.hpp>
 #include <fresco/tensor/random.hpp>
 
 namespace fresco::vq {
@@ -43,6 +44,12 @@ void check(const ImageTokenizerTrainerOptions& o) {
                o.batch_size, o.steps, o.minutes);
   FRESCO_CHECK(o.lr > 0 && o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1,
                "ImageTokenizerTrainer: need lr > 0 and betas in [0, 1), got {}, {} and {}", o.lr, o.beta1, o.beta2);
+  FRESCO_CHECK(o.warmup_steps >= 0 && o.min_lr_fraction >= 0 && o.min_lr_fraction <= 1,
+               "ImageTokenizerTrainer: need warmup_steps >= 0 and min_lr_fraction in [0, 1], got {} and {}",
+               o.warmup_steps, o.min_lr_fraction);
+  FRESCO_CHECK(o.foreground_weight >= 0 && o.foreground_radius >= 0,
+               "ImageTokenizerTrainer: need foreground_weight >= 0 and foreground_radius >= 0, got {} and {}",
+               o.foreground_weight, o.foreground_radius);
   FRESCO_CHECK(o.disc_weight >= 0 && o.disc_start >= 0 && o.clip_grad >= 0,
                "ImageTokenizerTrainer: need disc_weight, disc_start and clip_grad >= 0, got {}, {} and {}",
                o.disc_weight, o.disc_start, o.clip_grad);
@@ -94,19 +101,27 @@ struct ImageTokenizerTrainer::State {
           return d_options;
         }()),
         opt_tok(tok.parameters(), {.lr = options.lr, .beta1 = options.beta1, .beta2 = options.beta2}),
-        opt_d(d.parameters(), {.lr = options.lr, .beta1 = options.beta1, .beta2 = options.beta2}) {}
+        opt_d(d.parameters(), {.lr = options.lr, .beta1 = options.beta1, .beta2 = options.beta2}),
+        schedule(options.lr, options.steps,
+                 {.warmup_steps = options.warmup_steps,
+                  .min_lr = options.lr * options.min_lr_fraction,
+                  .budget_seconds = options.minutes * 60}) {}
 
   ImageTokenizer& tokenizer;
   Tensor images;
   ImageTokenizerTrainerOptions options;
   PatchDiscriminator d;
   optim::Adam opt_tok, opt_d;
+  optim::WarmupCosineLr schedule;
   int64_t step = 0;
+  // When train() started: the schedule follows the clock under a budget (0 outside train()).
+  std::chrono::steady_clock::time_point started{};
   mutable int64_t cached_epoch = -1;
   mutable std::vector<int64_t> order;
 
-  Tensor reconstruction_loss(const Tensor& x_hat, const Tensor& x) const {
-    return options.reconstruction == ReconstructionLoss::l1 ? l1_loss(x_hat, x) : mse_loss(x_hat, x);
+  double elapsed() const {
+    if (started == std::chrono::steady_clock::time_point{}) return 0;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   }
   void apply(nn::Module& module, optim::Adam& opt) const {
     if (options.clip_grad > 0) optim::clip_grad_norm(module.parameters(), options.clip_grad);
@@ -165,9 +180,13 @@ ImageTokenizerStepLosses ImageTokenizerTrainer::train_step() {
   State& s = *s_;
   const auto& o = s.options;
   const Tensor x = batch(s.step);
+  const float lr = s.schedule.lr_at(s.step, s.elapsed());
+  s.opt_tok.set_lr(lr);
+  s.opt_d.set_lr(lr);
   const auto out = s.tokenizer(x);
   ImageTokenizerStepLosses l;
-  Tensor rec = s.reconstruction_loss(out.reconstruction, x);
+  l.lr = lr;
+  Tensor rec = reconstruction_loss(out.reconstruction, x, o.reconstruction, o.foreground_weight, o.foreground_radius);
   Tensor total = rec + out.quantized.commitment_loss;
   const bool disc_on = o.disc_weight > 0 && s.step >= o.disc_start;
   if (disc_on) {
@@ -261,6 +280,7 @@ ImageTokenizerTrainSummary ImageTokenizerTrainer::train() {
     if (o.resume && std::filesystem::exists(ckpt)) load_checkpoint(ckpt);
   }
   const auto start = Clock::now();
+  s.started = start;
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   const double budget = o.minutes * 60;
   ImageTokenizerTrainSummary summary;
@@ -273,9 +293,10 @@ ImageTokenizerTrainSummary ImageTokenizerTrainer::train() {
         std::ofstream log(o.out_dir + "/metrics.jsonl", std::ios::app);
         if (!log) throw IoError(fmt::format("ImageTokenizerTrainer: cannot append to {}/metrics.jsonl", o.out_dir));
         log << fmt::format("{{\"step\": {}, \"reconstruction\": {}, \"commitment\": {}, \"perplexity\": {}, "
-                           "\"restarted\": {}, \"g_adversarial\": {}, \"adaptive_weight\": {}, \"d_loss\": {}}}\n",
+                           "\"restarted\": {}, \"g_adversarial\": {}, \"adaptive_weight\": {}, \"d_loss\": {}, "
+                           "\"lr\": {}}}\n",
                            s.step, l.reconstruction, l.commitment, l.perplexity, l.restarted, l.g_adversarial,
-                           l.adaptive_weight, l.d_loss);
+                           l.adaptive_weight, l.d_loss, l.lr);
       }
       if (o.sample_every > 0 && s.step % o.sample_every == 0)
         write_samples(fmt::format("{}/samples/step_{:06}.png", o.out_dir, s.step));
@@ -299,10 +320,65 @@ ImageTokenizerTrainSummary ImageTokenizerTrainer::train() {
     save_checkpoint(ckpt);
     write_samples(o.out_dir + "/samples/final.png");
   }
+  s.started = {};
   summary.steps = s.step;
   summary.steps_run = s.step - first;
   summary.seconds = elapsed();
   return summary;
+}
+
+Tensor foreground_weights(const Tensor& images, float weight, int64_t radius) {
+  FRESCO_CHECK_SHAPE(images.defined() && images.dim() == 4 && images.size(2) >= 2 && images.size(3) >= 2,
+                     "foreground_weights: expected images [B, C, H, W] with H, W >= 2, got {}",
+                     images.defined() ? shape_str(images.shape()) : "none");
+  FRESCO_CHECK(weight >= 0 && std::isfinite(weight) && radius >= 0,
+               "foreground_weights: need a finite weight >= 0 and a radius >= 0, got {} and {}", weight, radius);
+  constexpr float kScale = 0.2f;   // a difference of 0.2 (0.1 in [0, 1] units) is fully foreground
+  const int64_t b = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
+  const std::vector<float> x = images.contiguous().to_vector();
+  std::vector<float> out(static_cast<size_t>(b * h * w), 1.f);
+  std::vector<float> border, bg(static_cast<size_t>(c)), m(static_cast<size_t>(h * w));
+  for (int64_t i = 0; i < b; ++i) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float* p = x.data() + (i * c + ch) * h * w;
+      border.clear();
+      for (int64_t col = 0; col < w; ++col) border.push_back(p[col]), border.push_back(p[(h - 1) * w + col]);
+      for (int64_t row = 1; row + 1 < h; ++row) border.push_back(p[row * w]), border.push_back(p[row * w + w - 1]);
+      const auto mid = border.begin() + static_cast<std::ptrdiff_t>(border.size() / 2);
+      std::nth_element(border.begin(), mid, border.end());
+      bg[static_cast<size_t>(ch)] = *mid;   // the upper median: the border has an even count
+    }
+    for (int64_t q = 0; q < h * w; ++q) {
+      float far = 0;
+      for (int64_t ch = 0; ch < c; ++ch)
+        far = std::max(far, std::abs(x[static_cast<size_t>((i * c + ch) * h * w + q)] - bg[static_cast<size_t>(ch)]));
+      m[static_cast<size_t>(q)] = std::min(1.f, far / kScale);
+    }
+    for (int64_t row = 0; row < h; ++row)
+      for (int64_t col = 0; col < w; ++col) {
+        float near = 0;   // the largest m within radius
+        for (int64_t r = std::max<int64_t>(0, row - radius); r <= std::min(h - 1, row + radius); ++r)
+          for (int64_t s = std::max<int64_t>(0, col - radius); s <= std::min(w - 1, col + radius); ++s)
+            near = std::max(near, m[static_cast<size_t>(r * w + s)]);
+        out[static_cast<size_t>(i * h * w + row * w + col)] = 1.f + weight * near;
+      }
+  }
+  return tensor(std::move(out), {b, 1, h, w});
+}
+
+Tensor reconstruction_loss(const Tensor& reconstruction, const Tensor& images, ReconstructionLoss kind,
+                           float foreground_weight, int64_t foreground_radius) {
+  FRESCO_CHECK_SHAPE(reconstruction.defined() && images.defined() && reconstruction.shape() == images.shape(),
+                     "reconstruction_loss: the reconstruction and the images differ in shape: {} and {}",
+                     reconstruction.defined() ? shape_str(reconstruction.shape()) : "none",
+                     images.defined() ? shape_str(images.shape()) : "none");
+  if (foreground_weight == 0)
+    return kind == ReconstructionLoss::l1 ? l1_loss(reconstruction, images) : mse_loss(reconstruction, images);
+  const Tensor w = foreground_weights(images.detach(), foreground_weight, foreground_radius);
+  const Tensor diff = reconstruction - images.detach();
+  const Tensor err = kind == ReconstructionLoss::l1 ? abs(diff) : diff * diff;
+  const float total = sum(w).item() * static_cast<float>(images.size(1));
+  return sum(err * w) / total;
 }
 
 double psnr(const Tensor& a, const Tensor& b) {

@@ -3,6 +3,10 @@
 // save/load round trips and the errors a user can meet.
 #include <catch2/catch.hpp>
 
+#include <thread>
+
+#include <fresco/io/checkpoint.hpp>
+#include <fresco/io/safetensors.hpp>
 #include <fresco/optim/adam.hpp>
 #include <fresco/vq/image_tokenizer.hpp>
 
@@ -14,8 +18,8 @@ using namespace fresco;
 namespace {
 
 vq::ImageTokenizerConfig tiny_config() {
-  return {.image_size = 8, .channels = 3, .downsample = 4, .width = 4, .max_width = 8, .res_blocks = 1, .codes = 16,
-          .code_dim = 4, .seed = 3};
+  return {.image_size = 8, .channels = 3, .downsample = 4, .width = 4, .max_width = 8, .res_blocks = 1,
+          .grid_blocks = 1, .codes = 16, .code_dim = 4, .seed = 3};
 }
 
 // Four 8×8 images in [0, 1]: each a flat colour.
@@ -124,6 +128,18 @@ TEST_CASE("ImageTokenizer: save and load give the same tokens and images", "[vq]
   CHECK(loaded->encode(images) == ids);
   CHECK(loaded->decode(ids, 2).to_vector() == tok.decode(ids, 2).to_vector());
   CHECK(loaded->quantizer.cluster_size.to_vector() == tok.quantizer.cluster_size.to_vector());
+  // A file written before grid_blocks and the cosine search existed reads as it was built.
+  auto old_meta = tok.config().to_metadata();
+  old_meta.erase("vq.grid_blocks");
+  for (const auto& key : {"commitment", "decay", "epsilon", "dead_threshold"})
+    old_meta[std::string("vq.quantizer.") + key] = io::load_safetensors_metadata(dir.file("tok.safetensors")).at(
+        std::string("vq.quantizer.") + key);
+  old_meta["format"] = "fresco-image-tokenizer";
+  io::save_safetensors(io::module_state(tok), dir.file("old.safetensors"), old_meta);
+  const auto old = vq::ImageTokenizer::load(dir.file("old.safetensors"));
+  CHECK(old->config().grid_blocks == 1);   // res_blocks of tiny_config()
+  CHECK_FALSE(old->quantizer.options().normalize);
+  CHECK(old->encode(images) == ids);
   // A file of another kind is refused with its name.
   io::save_safetensors({{"x", zeros({1})}}, dir.file("other.safetensors"), {{"format", "something-else"}});
   CHECK_THROWS_AS(vq::ImageTokenizer::load(dir.file("other.safetensors")), IoError);
@@ -144,4 +160,49 @@ TEST_CASE("ImageTokenizer: errors name what was expected", "[vq]") {
   bad = tiny_config();
   bad.channels = 2;
   CHECK_THROWS_WITH(vq::ImageTokenizer(bad), Catch::Contains("channels must be 1 or 3, got 2"));
+}
+
+TEST_CASE("ImageTokenizer: grid_blocks sets the residual blocks at the token grid", "[vq]") {
+  auto c = tiny_config();
+  c.image_size = 16, c.res_blocks = 0, c.grid_blocks = 2;   // 16x16 -> 4x4: levels 0, 1, 2
+  vq::ImageTokenizer tok(c);
+  CHECK(tok.encoder.blocks.size() == 2);
+  CHECK(tok.decoder.blocks.size() == 2);
+  CHECK(tok.encoder.blocks[0].conv1.weight.size(0) == c.level_width(2));
+  CHECK(tok(zeros({1, 3, 16, 16})).reconstruction.shape() == Shape{1, 3, 16, 16});
+  c.res_blocks = 1;   // one more block at each of the two finer levels, in each half
+  CHECK(vq::ImageTokenizer(c).encoder.blocks.size() == 4);
+  CHECK(vq::ImageTokenizerConfig::from_metadata(c.to_metadata()).grid_blocks == 2);
+  c.grid_blocks = -1;
+  CHECK_THROWS_WITH(vq::ImageTokenizer(c), Catch::Contains("grid_blocks >= 0"));
+}
+
+TEST_CASE("ImageTokenizer: encode and decode from four threads at once match the sequential results", "[vq]") {
+  vq::ImageTokenizer tok(tiny_config(), {.normalize = true});
+  tok(flat_colours() * 2.f - 1.f);   // a training pass moves the codebook off its start
+  tok.eval();
+  manual_seed(11);
+  std::vector<Tensor> images;
+  for (int i = 0; i < 3; ++i) images.push_back(rand({2, 3, 8, 8}));
+  std::vector<std::vector<int64_t>> want_ids;
+  std::vector<std::vector<float>> want_images;
+  for (const auto& x : images) {
+    want_ids.push_back(tok.encode(x));
+    want_images.push_back(tok.decode(want_ids.back(), 2).to_vector());
+  }
+  const auto codebook = tok.quantizer.codebook.to_vector();
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 3; ++round)
+        for (size_t i = 0; i < images.size(); ++i) {
+          const auto ids = tok.encode(images[i]);
+          mismatches[t] += ids != want_ids[i];
+          mismatches[t] += tok.decode(ids, 2).to_vector() != want_images[i];
+        }
+    });
+  for (auto& th : threads) th.join();
+  CHECK(mismatches == std::vector<int>(4, 0));
+  CHECK(tok.quantizer.codebook.to_vector() == codebook);   // nothing moved
 }

@@ -91,3 +91,31 @@ TEST_CASE("VectorQuantizer: dead codes restart at the batch's vectors", "[vq]") 
   CHECK_THROWS_WITH(vq::VectorQuantizer(1, 2), Catch::Contains("at least 2 codes"));
   CHECK_THROWS_WITH(vq::VectorQuantizer(4, 2, {.decay = 1.f}), Catch::Contains("decay in [0, 1)"));
 }
+
+TEST_CASE("VectorQuantizer: normalize searches by angle and keeps the codes on the unit sphere", "[vq]") {
+  vq::VectorQuantizer q(3, 2, {.commitment = 1.f, .decay = 0.5f, .dead_threshold = 0.f, .normalize = true});
+  // Initial codes are unit vectors.
+  const auto init = q.codebook.to_vector();
+  for (int k = 0; k < 3; ++k) CHECK(std::hypot(init[2 * k], init[2 * k + 1]) == Approx(1.0).epsilon(1e-6));
+  set_codes(q, {1, 0, 0, 1, -1, 0});
+  // By angle: (3, 0.5) -> code 0, (0.2, 3) -> code 1, (−0.1, 0.05) -> code 2.
+  const Tensor z = tensor({3.f, 0.2f, -0.1f, 0.5f, 3.f, 0.05f}, {1, 2, 1, 3});
+  CHECK(q.nearest(z) == std::vector<int64_t>{0, 1, 2});
+  Tensor zg = z.detach().requires_grad_();
+  const auto out = q(zg);
+  CHECK(out.ids == std::vector<int64_t>{0, 1, 2});
+  // The codes passed on are unit vectors (the chosen codes before the update), the commitment is
+  // mean((u − e)²) of the scaled z: u0 = (3, 0.5)/√9.25, u1 = (0.2, 3)/√9.04, u2 = (−0.1, 0.05)/√0.0125.
+  CHECK_TENSOR(out.codes, Shape({1, 2, 1, 3}), std::vector<float>({1, 0, -1, 0, 1, 0}), 1e-6f);
+  const double r0 = std::sqrt(9.25), r1 = std::sqrt(9.04), r2 = std::sqrt(0.0125);
+  const double want = (std::pow(3 / r0 - 1, 2) + std::pow(0.5 / r0, 2) + std::pow(0.2 / r1, 2) +
+                       std::pow(3 / r1 - 1, 2) + std::pow(-0.1 / r2 + 1, 2) + std::pow(0.05 / r2, 2)) / 6;
+  CHECK(out.commitment_loss.item() == Approx(want).epsilon(1e-5));
+  // After the moving-average update every code is a unit vector again.
+  const auto after = q.codebook.to_vector();
+  for (int k = 0; k < 3; ++k) CHECK(std::hypot(after[2 * k], after[2 * k + 1]) == Approx(1.0).epsilon(1e-6));
+  // Code 1 moved towards u1: m1 = 0.5 (0, 1) + 0.5 u1, then scaled to unit length.
+  const double mx = 0.5 * 0.2 / r1, my = 0.5 + 0.5 * 3 / r1, len = std::hypot(mx, my);
+  CHECK(after[2] == Approx(mx / len).epsilon(1e-5));
+  CHECK(after[3] == Approx(my / len).epsilon(1e-5));
+}

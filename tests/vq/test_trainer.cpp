@@ -15,8 +15,8 @@ using namespace fresco;
 namespace {
 
 vq::ImageTokenizerConfig tiny_config() {
-  return {.image_size = 8, .channels = 3, .downsample = 2, .width = 4, .max_width = 8, .res_blocks = 1, .codes = 8,
-          .code_dim = 4, .seed = 5};
+  return {.image_size = 8, .channels = 3, .downsample = 2, .width = 4, .max_width = 8, .res_blocks = 1,
+          .grid_blocks = 1, .codes = 8, .code_dim = 4, .seed = 5};
 }
 
 Tensor tiny_images() {
@@ -75,7 +75,8 @@ TEST_CASE("ImageTokenizerTrainer: the adaptive weight is VQGAN's ratio of gradie
   const float got = a.train_step().adaptive_weight;
   const Tensor x = b.batch(2);
   const auto out = tok_b(x);
-  const Tensor rec = l1_loss(out.reconstruction, x);
+  // The trainer's default foreground weight and radius, 20 and 1.
+  const Tensor rec = vq::reconstruction_loss(out.reconstruction, x, vq::ReconstructionLoss::l1, 20.f, 1);
   const Tensor adv = -mean(b.discriminator()(out.reconstruction));
   auto norm = [](const Tensor& g) {
     double s = 0;
@@ -101,10 +102,11 @@ TEST_CASE("ImageTokenizerTrainer: a resumed run reproduces the uninterrupted one
     full_codes = tok.quantizer.codebook.to_vector();
   }
   {
+    // Interrupted after two steps of the same 4-step run (the same cosine schedule).
     vq::ImageTokenizer tok(tiny_config());
-    auto o = tiny_options(b.path().string());
-    o.steps = 2;
-    vq::ImageTokenizerTrainer(tok, tiny_images(), o).train();
+    vq::ImageTokenizerTrainer interrupted(tok, tiny_images(), tiny_options(b.path().string()));
+    interrupted.train_step(), interrupted.train_step();
+    interrupted.save_checkpoint(b.file("checkpoint.safetensors"));
   }
   vq::ImageTokenizer tok(tiny_config());
   vq::ImageTokenizerTrainer trainer(tok, tiny_images(), tiny_options(b.path().string()));
@@ -132,4 +134,68 @@ TEST_CASE("ImageTokenizerTrainer: option and data errors", "[vq]") {
   o = tiny_options();
   o.discriminator.layers = 3;   // 8x8 images: 1x1 patches
   CHECK_THROWS_WITH(vq::ImageTokenizerTrainer(tok, tiny_images(), o), Catch::Contains("use at most 2"));
+}
+
+TEST_CASE("foreground_weights: 1 + w · (distance from the border's median colour) / 0.2, capped at 1", "[vq]") {
+  // One 4×4 image of 2 channels on a background of (−0.8, 0); the border's pixel (0, 3) is an object
+  // pixel (channel 0 = 1), which the median ignores.
+  std::vector<float> v(32);
+  for (int p = 0; p < 16; ++p) v[p] = -0.8f, v[16 + p] = 0.f;
+  v[3] = 1.f;                        // (0, 3): 1.8 from the background in channel 0 -> m = 1
+  v[16 + 5] = 0.05f;                 // (1, 1): 0.05 in channel 1 -> m = 0.25
+  v[6] = -0.7f, v[16 + 6] = 0.15f;   // (1, 2): 0.1 and 0.15 -> the larger, m = 0.75
+  v[9] = 0.2f;                       // (2, 1): 1.0 -> m = 1
+  const Tensor images = tensor(v, {1, 2, 4, 4});
+  const std::vector<float> want{1, 1, 1, 5,   //
+                                1, 2, 4, 1,   //
+                                1, 5, 1, 1,   //
+                                1, 1, 1, 1};
+  CHECK_TENSOR(vq::foreground_weights(images, 4.f), Shape({1, 1, 4, 4}), want, 1e-5f);
+  CHECK_TENSOR(vq::foreground_weights(images, 0.f), Shape({1, 1, 4, 4}), std::vector<float>(16, 1.f), 0.f);
+  // Radius 1: each pixel takes the largest m of its 3×3 neighbourhood.
+  const std::vector<float> dilated{2, 4, 5, 5,   //
+                                   5, 5, 5, 5,   //
+                                   5, 5, 5, 4,   //
+                                   5, 5, 5, 1};
+  CHECK_TENSOR(vq::foreground_weights(images, 4.f, 1), Shape({1, 1, 4, 4}), dilated, 1e-5f);
+  CHECK_THROWS_WITH(vq::foreground_weights(images, -1.f), Catch::Contains("need a finite weight >= 0 and a radius >= 0, got -1 and 0"));
+  CHECK_THROWS_WITH(vq::foreground_weights(zeros({2, 4, 4}), 1.f), Catch::Contains("expected images [B, C, H, W]"));
+
+  // The weighted losses: Σw = 28; the reconstruction is off by 0.5 at (2, 1) of channel 0 (w = 5)
+  // and by −0.25 at (0, 0) of channel 1 (w = 1).
+  std::vector<float> r = v;
+  r[9] += 0.5f, r[16] -= 0.25f;
+  Tensor rec = tensor(r, {1, 2, 4, 4}).requires_grad_();
+  const Tensor l1 = vq::reconstruction_loss(rec, images, vq::ReconstructionLoss::l1, 4.f);
+  CHECK(l1.item() == Approx((5 * 0.5 + 1 * 0.25) / (2 * 28.0)).epsilon(1e-5));
+  CHECK(vq::reconstruction_loss(rec, images, vq::ReconstructionLoss::l2, 4.f).item() ==
+        Approx((5 * 0.25 + 1 * 0.0625) / (2 * 28.0)).epsilon(1e-5));
+  // Weight 0 is the plain mean.
+  CHECK(vq::reconstruction_loss(rec, images, vq::ReconstructionLoss::l1, 0.f).item() ==
+        Approx(0.75 / 32).epsilon(1e-5));
+  // d/dx̂ = w · sign(x̂ − x) / (C Σw) where they differ.
+  l1.backward();
+  const auto g = rec.grad().to_vector();
+  CHECK(g[9] == Approx(5.0 / 56).epsilon(1e-5));
+  CHECK(g[16] == Approx(-1.0 / 56).epsilon(1e-5));
+  CHECK_THROWS_WITH(vq::reconstruction_loss(rec, zeros({1, 2, 4, 2}), vq::ReconstructionLoss::l1),
+                    Catch::Contains("differ in shape: [1, 2, 4, 4] and [1, 2, 4, 2]"));
+}
+
+TEST_CASE("ImageTokenizerTrainer: warm-up, then a cosine down to lr · min_lr_fraction", "[vq]") {
+  vq::ImageTokenizer tok(tiny_config());
+  auto o = tiny_options();
+  o.steps = 5, o.warmup_steps = 2, o.min_lr_fraction = 0.1f, o.disc_weight = 0;
+  vq::ImageTokenizerTrainer trainer(tok, tiny_images(), o);
+  const auto history = trainer.train().history;
+  REQUIRE(history.size() == 5);
+  // Steps 0, 1: 1e-3 · (s + 1) / 2; then p = (s − 2) / 3 and lr = 1e-4 + 9e-4 · (1 + cos πp) / 2.
+  CHECK(history[0].lr == Approx(5e-4f));
+  CHECK(history[1].lr == Approx(1e-3f));
+  CHECK(history[2].lr == Approx(1e-3f));
+  CHECK(history[3].lr == Approx(1e-4 + 9e-4 * 0.75));
+  CHECK(history[4].lr == Approx(1e-4 + 9e-4 * 0.25));
+  o.min_lr_fraction = 2;
+  CHECK_THROWS_WITH(vq::ImageTokenizerTrainer(tok, tiny_images(), o),
+                    Catch::Contains("min_lr_fraction in [0, 1], got 2"));
 }

@@ -29,15 +29,18 @@ struct ImageTokenizerConfig {
   /// Downsampling factor: 2, 4, 8 or 16 (32×32 -> 8×8 tokens at 4); image_size / downsample >= 2.
   int64_t downsample = 4;
   /// Channels at full resolution; they double at each halving.
-  int64_t width = 64;
+  int64_t width = 32;
   /// Most channels at any resolution.
-  int64_t max_width = 256;
-  /// Residual blocks at each resolution, in the encoder and the decoder.
-  int64_t res_blocks = 1;
+  int64_t max_width = 128;
+  /// Residual blocks at each resolution finer than the token grid, in the encoder and the decoder.
+  int64_t res_blocks = 0;
+  /// Residual blocks at the token grid's resolution (the coarsest), in the encoder and the
+  /// decoder: capacity where it is cheapest.
+  int64_t grid_blocks = 3;
   /// Codebook size K.
   int64_t codes = 512;
   /// Size D of a code vector (the encoder's output channels).
-  int64_t code_dim = 64;
+  int64_t code_dim = 16;
   /// Seed of the initial weights and of the codebook.
   uint64_t seed = 0;
 
@@ -47,6 +50,8 @@ struct ImageTokenizerConfig {
   int64_t levels() const;
   /// Channels at level l (0: full resolution).
   int64_t level_width(int64_t level) const;
+  /// Residual blocks at level l: res_blocks, or grid_blocks at the last level.
+  int64_t level_blocks(int64_t level) const { return level == levels() ? grid_blocks : res_blocks; }
   /// Side of the token grid: image_size / downsample.
   int64_t grid() const { return image_size / downsample; }
   /// Tokens per image: grid()².
@@ -80,12 +85,12 @@ public:
   /// `forward(images)`.
   Tensor operator()(const Tensor& images) const { return forward(images); }
   nn::Conv2d conv_in;                 ///< C -> width, 3×3
-  nn::ModuleList<ResBlock> blocks;    ///< res_blocks at each level, full resolution first
+  nn::ModuleList<ResBlock> blocks;    ///< level_blocks(l) at each level l, full resolution first
   nn::ModuleList<nn::Conv2d> downs;   ///< level l -> l + 1, 4×4 stride 2
   nn::Conv2d conv_out;                ///< -> code_dim, 1×1
 
 private:
-  int64_t res_blocks_;
+  ImageTokenizerConfig config_;
 };
 
 /// Codes [B, code_dim, g, g] -> images [B, C, g·f, g·f] (unbounded; about [-1, 1] once trained):
@@ -99,12 +104,12 @@ public:
   /// `forward(codes)`.
   Tensor operator()(const Tensor& codes) const { return forward(codes); }
   nn::Conv2d conv_in;                 ///< code_dim -> the coarsest level's width, 3×3
-  nn::ModuleList<ResBlock> blocks;    ///< res_blocks at each level, coarsest first
+  nn::ModuleList<ResBlock> blocks;    ///< level_blocks(l) at each level l, coarsest first
   nn::ModuleList<nn::Conv2d> ups;     ///< after a nearest ×2 upsampling: level l -> l − 1, 3×3
   nn::Conv2d conv_out;   ///< the last layer (VQGAN's adaptive weight reads its gradients)
 
 private:
-  int64_t res_blocks_;
+  ImageTokenizerConfig config_;
 };
 
 /// The encoder, quantiser and decoder of one image tokenizer.
@@ -115,8 +120,9 @@ private:
 class ImageTokenizer : public nn::Module {
 public:
   /// Validates `config`; the weights and the codebook are drawn from `config.seed` alone
-  /// (`quantizer.seed` is replaced by one derived from it).
-  explicit ImageTokenizer(ImageTokenizerConfig config = {}, QuantizerOptions quantizer = {});
+  /// (`quantizer.seed` is replaced by one derived from it). By default the codes are searched by
+  /// angle (`QuantizerOptions::normalize`), which trained faster on Shapes (docs/image-tokenizer.md).
+  explicit ImageTokenizer(ImageTokenizerConfig config = {}, QuantizerOptions quantizer = {.normalize = true});
 
   /// What one pass of training reads.
   struct Output {

@@ -24,6 +24,10 @@ struct QuantizerOptions {
   /// A code whose moving-average count (assignments per step) falls below this is dead: it is
   /// restarted at a random vector of the current batch (0: never restart).
   float dead_threshold = 0.03f;
+  /// Search by cosine (ViT-VQGAN's l2-normalised codes, Yu et al. 2022): z is scaled to unit length
+  /// along its D channels before the search, and the codes are unit vectors, so the nearest code is
+  /// the one of the smallest angle and every code stays on the sphere the inputs reach.
+  bool normalize = false;
   /// Seed of the initial codebook and of the restarts (`ImageTokenizer` derives it from its
   /// config's seed instead).
   uint64_t seed = 0;
@@ -57,13 +61,16 @@ public:
   /// `codes` >= 2 vectors of size `dim` >= 1; throws `fresco::Error` for those or options out of range.
   VectorQuantizer(int64_t codes, int64_t dim, QuantizerOptions options = {});
 
-  /// z [B, dim, H, W] -> the nearest codes. Throws `ShapeError` for another shape.
+  /// z [B, dim, H, W] -> the nearest codes (of z scaled to unit length with `normalize`; the
+  /// commitment loss and the straight-through gradient are then the scaled z's). Throws
+  /// `ShapeError` for another shape.
   Quantized forward(const Tensor& z);
   /// `forward(z)`.
   Quantized operator()(const Tensor& z) { return forward(z); }
 
-  /// The nearest code (squared Euclidean distance; the lowest id on a tie) of each position of
-  /// z [B, dim, H, W], in (b, h, w) order. Reads only.
+  /// The nearest code (squared Euclidean distance, of the unit-length z with `normalize`; the
+  /// lowest id on a tie) of each position of z [B, dim, H, W], in (b, h, w) order. Reads only, so
+  /// several threads may call it at once.
   std::vector<int64_t> nearest(const Tensor& z) const;
   /// The code vectors of `ids` laid out as [B, dim, H, W] (ids.size() == B · H · W, each in
   /// [0, codes)); throws `fresco::Error` naming the first id out of range.

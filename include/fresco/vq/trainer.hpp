@@ -53,20 +53,30 @@ enum class ReconstructionLoss {
 /// Options of `ImageTokenizerTrainer`, checked in its constructor.
 struct ImageTokenizerTrainerOptions {
   /// Images per step.
-  int64_t batch_size = 32;
+  int64_t batch_size = 8;
   /// Total steps (one tokenizer update, then one discriminator update once it is on).
   int64_t steps = 10000;
   /// Wall-clock budget in minutes (0: none).
   double minutes = 0;
   /// Seed of the data order and of the discriminator's initial weights.
   uint64_t seed = 0;
-  /// Adam's learning rate for both nets.
-  float lr = 2e-4f;
+  /// Adam's peak learning rate for both nets.
+  float lr = 1e-3f;
+  /// Steps of linear warm-up to `lr`; after it the rate follows a cosine down to lr · min_lr_fraction at
+  /// `steps`, or at the end of the `minutes` budget when that comes first (`optim::WarmupCosineLr`).
+  int64_t warmup_steps = 100;
+  /// The learning rate at the end of the cosine decay, as a share of `lr` (1: no decay).
+  float min_lr_fraction = 0.1f;
   /// Adam's β1 and β2 for both nets (VQGAN's).
   float beta1 = 0.5f;
   float beta2 = 0.9f;
   /// The reconstruction loss.
   ReconstructionLoss reconstruction = ReconstructionLoss::l1;
+  /// Extra weight of the pixels that differ from the image's background in the reconstruction
+  /// loss (`foreground_weights`); 0: every pixel counts the same.
+  float foreground_weight = 20;
+  /// The foreground weight reaches this many pixels around the objects (`foreground_weights`).
+  int64_t foreground_radius = 1;
   /// Weight of the adversarial loss, times the adaptive weight λ = ‖∇_L rec‖ / (‖∇_L adv‖ + 1e-4)
   /// at the decoder's last layer L, λ clamped to [0, 1e4] (0: no discriminator).
   float disc_weight = 0.5f;
@@ -97,6 +107,7 @@ struct ImageTokenizerStepLosses {
   float g_adversarial = 0;      ///< −E[D(x̂)] (0 before the discriminator is on)
   float adaptive_weight = 0;    ///< λ · disc_weight (0 before the discriminator is on)
   float d_loss = 0;             ///< the discriminator's hinge loss (0 before it is on)
+  float lr = 0;                 ///< the learning rate of the step
 };
 
 /// What `ImageTokenizerTrainer::train` did.
@@ -146,6 +157,22 @@ private:
   struct State;
   std::unique_ptr<State> s_;
 };
+
+/// Per-pixel weights [B, 1, S, S] of images [B, C, S, S] in [-1, 1]: 1 + weight · M, where
+/// m in [0, 1] says how far a pixel is from the image's background, taken as the per-channel median
+/// of its border pixels, m = min(1, max_c |x_c − bg_c| / 0.2), and M is the largest m within
+/// `radius` pixels (a (2·radius + 1)² square), so that the background around an object, where a
+/// blurred or swollen reconstruction errs, weighs as much as the object. Small objects on a flat
+/// background then count in the loss as much as their size, not as little. Throws `fresco::Error`
+/// for a negative weight or radius, or images that are not [B, C, S, S] with S >= 2.
+Tensor foreground_weights(const Tensor& images, float weight, int64_t radius = 0);
+
+/// The reconstruction loss of `reconstruction` against `images` (both [B, C, S, S] in [-1, 1]):
+/// Σ w·|x − x̂| / (C · Σ w) for l1, the same with (x − x̂)² for l2, with w = `foreground_weights(images,
+/// foreground_weight, foreground_radius)` (foreground_weight 0: the plain mean). Differentiable in
+/// `reconstruction`.
+Tensor reconstruction_loss(const Tensor& reconstruction, const Tensor& images, ReconstructionLoss kind,
+                           float foreground_weight = 0, int64_t foreground_radius = 0);
 
 /// Peak signal-to-noise ratio in dB of images `a` against `b` (same shape, values in [0, 1]):
 /// 10 · log10(1 / MSE); infinite when they are equal.
