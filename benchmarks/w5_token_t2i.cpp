@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // W5: the transformer family at the shapes `train_text2image --family transformer`
-// builds for Shapes 32×32 (image tokenizer width 32 / max 128, 512 codes on an 8×8
-// grid; token transformer d_model 128, 4 heads, 4 blocks, 24 caption + 64 image
-// tokens). Randomly initialised weights: timing only.
-//   - generation: 64 images (classifier-free guidance 3, so 128 rows, with the
-//     key/value cache, then the decoder), and one image;
+// builds for Shapes 32×32 (the image tokenizer's default config: 512 codes on an
+// 8×8 grid; token transformer d_model 128, 4 heads, 4 blocks, 24 caption + 64
+// image tokens). Randomly initialised weights: timing only.
+//   - generation with the default sampling (classifier-free guidance 2, so two
+//     rows per image, top-p 0.8, the key/value cache, then the decoder): 64 images,
+//     and one image;
 //   - the training step (batch 32: forward, both losses, backward, AdamW) in tokens/s,
 //     beside the W2 GPT step (batch 64 × 32 tokens) timed in the same run.
 //   usage: bench_w5_token_t2i [--steps N] [--threads T]
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
   set_num_threads(args.threads);
   const vq::ImageGptConfig config{.caption_length = 24, .d_model = 128, .heads = 4, .layers = 4};
   auto gpt = std::make_unique<vq::ImageGpt>(config);
-  auto tok = std::make_unique<vq::ImageTokenizer>(vq::ImageTokenizerConfig{.width = 32, .max_width = 128});
+  auto tok = std::make_unique<vq::ImageTokenizer>(vq::ImageTokenizerConfig{});
   fmt::print("== W5 token transformer: fresco {}, threads {}, {} + {} parameters\n", FRESCO_VERSION_STRING,
              num_threads(), gpt->num_parameters(), tok->num_parameters());
   const vq::ImageGpt& model = *gpt;
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
     }
     Tensor images;
     auto step = [&] {
-      const auto codes = model.sample(captions, B, empty, {.guidance = 3.f}, 7);
+      const auto codes = model.sample(captions, B, empty, vq::ImageSampleOptions{}, 7);
       images = decoder.decode(codes, B);
     };
     const auto ms = bench::time_steps(step, args.steps, 2);

@@ -63,13 +63,14 @@ struct ImageSampleOptions {
   /// Classifier-free guidance: logits = u + guidance · (c − u), with c the
   /// caption's and u the empty caption's logits. 1: the caption alone (no
   /// second pass); 0: the unconditional model.
-  float guidance = 3.f;
+  float guidance = 2.f;
   /// Logits are divided by it; 0 picks the most likely code (greedy).
   float temperature = 1.f;
   /// Sample among the k most likely codes only (0: all).
   int64_t top_k = 0;
   /// Sample among the smallest set of most likely codes whose probability reaches top_p (1: all).
-  float top_p = 1.f;
+  /// 0.8 by default: the long tail of an undertrained model paints stray objects.
+  float top_p = 0.8f;
   /// Throws `fresco::Error` naming the first field out of range.
   void validate() const;
 };
