@@ -29,6 +29,14 @@ const std::string& metadata_string(const Metadata& m, const std::string& key, st
   return it->second;
 }
 
+void require_format(const Metadata& m, std::string_view format, const std::string& path, std::string_view context,
+                    std::string_view what) {
+  const auto it = m.find("format");
+  if (it == m.end() || it->second != format)
+    throw IoError(fmt::format("{}: {} is not {} (metadata \"format\" is \"{}\", expected \"{}\")", context, path, what,
+                              it == m.end() ? "" : it->second, format));
+}
+
 int64_t metadata_int(const Metadata& m, const std::string& key, std::string_view context) {
   return parse<int64_t>(m, key, context, "an integer");
 }

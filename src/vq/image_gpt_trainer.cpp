@@ -154,11 +154,8 @@ void ImageGptTrainer::save_checkpoint(const std::string& path) const {
 void ImageGptTrainer::load_checkpoint(const std::string& path) {
   State& s = *s_;
   const auto meta = io::load_safetensors_metadata(path);
-  const auto f = meta.find("format");
-  if (f == meta.end() || f->second != kCheckpointFormat)
-    throw IoError(fmt::format("ImageGptTrainer::load_checkpoint: {} is not a token transformer checkpoint "
-                              "(metadata \"format\" is not \"{}\")",
-                              path, kCheckpointFormat));
+  io::require_format(meta, kCheckpointFormat, path, "ImageGptTrainer::load_checkpoint",
+                     "a token transformer checkpoint");
   try {
     ImageGptConfig saved = ImageGptConfig::from_metadata(meta);
     const ImageGptConfig& c = s.model.config();

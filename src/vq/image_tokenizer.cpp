@@ -215,10 +215,7 @@ void ImageTokenizer::save(const std::string& path) const {
 std::unique_ptr<ImageTokenizer> ImageTokenizer::load(const std::string& path) {
   const io::LoadLimit limit(path, "ImageTokenizer::load");   // no tensor past what the file can fill
   const auto meta = io::load_safetensors_metadata(path);
-  const auto f = meta.find("format");
-  if (f == meta.end() || f->second != kFormat)
-    throw IoError(fmt::format("ImageTokenizer::load: {} is not an image tokenizer (metadata \"format\" is not \"{}\")",
-                              path, kFormat));
+  io::require_format(meta, kFormat, path, "ImageTokenizer::load", "an image tokenizer");
   auto tok = from_metadata(meta, path);
   io::load_module_state(*tok, io::load_safetensors(path), path);
   tok->eval();

@@ -91,11 +91,8 @@ TextToImage TextToImage::load(const std::string& path) {
   // Reads and checks the tensor index first; no tensor is made past what the file can fill.
   const io::LoadLimit limit(path, "vq::TextToImage::load");
   const auto& meta = limit.header().metadata;
-  const auto format = meta.find("format");
-  if (format == meta.end() || format->second != kFormat)
-    throw IoError(fmt::format("vq::TextToImage::load: {} is not a transformer-family model (metadata \"format\" is "
-                              "\"{}\", expected \"{}\"); train one with train_text2image --family transformer",
-                              path, format == meta.end() ? "" : format->second, kFormat));
+  io::require_format(meta, kFormat, path, "vq::TextToImage::load",
+                     "a transformer-family model (train one with train_text2image --family transformer)");
   try {
     const auto tok = meta.find("tokenizer");
     FRESCO_CHECK(tok != meta.end(), "no \"tokenizer\" in its metadata");

@@ -238,11 +238,8 @@ void ImageTokenizerTrainer::save_checkpoint(const std::string& path) const {
 void ImageTokenizerTrainer::load_checkpoint(const std::string& path) {
   State& s = *s_;
   const auto meta = io::load_safetensors_metadata(path);
-  const auto f = meta.find("format");
-  if (f == meta.end() || f->second != kCheckpointFormat)
-    throw IoError(fmt::format("ImageTokenizerTrainer::load_checkpoint: {} is not an image tokenizer checkpoint "
-                              "(metadata \"format\" is not \"{}\")",
-                              path, kCheckpointFormat));
+  io::require_format(meta, kCheckpointFormat, path, "ImageTokenizerTrainer::load_checkpoint",
+                     "an image tokenizer checkpoint");
   const auto t = io::load_safetensors(path);
   try {
     io::load_module_state(s.tokenizer, io::strip_prefix(t, "tokenizer."), path);

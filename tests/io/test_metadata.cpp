@@ -2,6 +2,7 @@
 // Typed reads of safetensors metadata: values, and errors naming the key, what was expected and what was found.
 #include <string>
 
+#include <fresco/error.hpp>
 #include <fresco/io/metadata.hpp>
 
 #include "support/check.hpp"
@@ -76,4 +77,15 @@ TEST_CASE("metadata: a writer and a reader share one list of fields", "[io][meta
   writer.metadata.erase("cfg.name");
   writer.metadata["cfg.layers"] = "1";
   CHECK_THROWS_WITH(fields(out, io::MetadataReader(writer.metadata, "cfg.", "Config")), Catch::Contains("cfg.name"));
+}
+
+TEST_CASE("metadata: require_format names the file, what it should be and what it says it is", "[io][metadata]") {
+  io::require_format({{"format", "fresco-gpt"}}, "fresco-gpt", "m.safetensors", "load_gpt", "a GPT file");
+  CHECK_THROWS_AS(io::require_format({{"format", "other"}}, "fresco-gpt", "m.safetensors", "load_gpt", "a GPT file"),
+                  IoError);
+  CHECK_THROWS_WITH(io::require_format({{"format", "other"}}, "fresco-gpt", "m.safetensors", "load_gpt", "a GPT file"),
+                    "load_gpt: m.safetensors is not a GPT file (metadata \"format\" is \"other\", expected "
+                    "\"fresco-gpt\")");
+  CHECK_THROWS_WITH(io::require_format({}, "fresco-gpt", "m.safetensors", "load_gpt", "a GPT file"),
+                    Catch::Contains("\"format\" is \"\""));
 }

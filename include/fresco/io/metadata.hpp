@@ -25,6 +25,11 @@ using Metadata = std::map<std::string, std::string>;
 
 /// The value stored under `key`.
 const std::string& metadata_string(const Metadata& metadata, const std::string& key, std::string_view context = {});
+/// Throws `fresco::IoError` "<context>: <path> is not <what> (metadata "format" is "<found>",
+/// expected "<format>")" unless the metadata's "format" is `format`: the first check of every
+/// loader of fresco's own files.
+void require_format(const Metadata& metadata, std::string_view format, const std::string& path,
+                    std::string_view context, std::string_view what);
 
 /// The signed decimal integer stored under `key`.
 int64_t metadata_int(const Metadata& metadata, const std::string& key, std::string_view context = {});
