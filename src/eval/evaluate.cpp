@@ -496,6 +496,8 @@ EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJ
   r.heads = kind == DatasetKind::shapes ? data::Shapes::attribute_names() : std::vector<std::string>{"class"};
   r.accuracy_seen = accuracy.seen;
   r.accuracy_held_out = accuracy.held_out;
+  r.all_right_seen = accuracy.all_seen;
+  r.all_right_held_out = accuracy.all_held_out;
   r.seen_count = accuracy.seen_count;
   r.held_out_count = accuracy.held_out_count;
   r.frechet_distance = frechet_distance(feature_statistics(generated.slice(0, 0, m)), real_a);

@@ -39,6 +39,9 @@ std::string EvaluationReport::to_table() const {
   for (size_t h = 0; h < heads.size(); ++h)
     t += fmt::format("{:<{}}{:>{}}{:>{}}\n", "  " + heads[h], kName, percent(accuracy_seen, h), kCol,
                      percent(accuracy_held_out, h), kCol);
+  if (heads.size() > 1)
+    t += fmt::format("{:<{}}{:>{}}{:>{}}\n", "  all at once", kName, percent({all_right_seen}, 0), kCol,
+                     percent({all_right_held_out}, 0), kCol);
   t += fmt::format("{:<{}}{:>{}}{:>{}}\n", "Fréchet distance (features)", kName, "model", kCol, "real floor", kCol);
   t += fmt::format("{:<{}}{:>{}.3f}{:>{}.3f}\n", fmt::format("  {} vs {} images", frechet_samples, frechet_samples),
                    kName, frechet_distance, kCol, frechet_floor, kCol);
@@ -77,6 +80,7 @@ std::string EvaluationReport::to_json() const {
       {"dataset", dataset},
       {"heads", heads},
       {"accuracy", {{"seen", seen}, {"held_out", held}}},
+      {"all_right", {{"seen", number(all_right_seen)}, {"held_out", number(all_right_held_out)}}},
       {"counts",
        {{"seen", seen_count},
         {"held_out", held_out_count},

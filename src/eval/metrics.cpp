@@ -24,13 +24,22 @@ ConditionalAccuracy conditional_accuracy(const std::vector<std::vector<int64_t>>
                held_out.size());
 
   std::vector<int64_t> correct_seen(heads, 0), correct_held(heads, 0);
+  int64_t all_seen = 0, all_held = 0;
   ConditionalAccuracy r;
   for (size_t i = 0; i < n; ++i) {
     const bool held = !held_out.empty() && held_out[i];
     (held ? r.held_out_count : r.seen_count) += 1;
     auto& correct = held ? correct_held : correct_seen;
-    for (size_t h = 0; h < heads; ++h) correct[h] += predicted[h][i] == intended[i][h];
+    bool all = true;
+    for (size_t h = 0; h < heads; ++h) {
+      const bool right = predicted[h][i] == intended[i][h];
+      correct[h] += right;
+      all = all && right;
+    }
+    (held ? all_held : all_seen) += all;
   }
+  r.all_seen = r.seen_count > 0 ? static_cast<double>(all_seen) / static_cast<double>(r.seen_count) : 0.0;
+  r.all_held_out = r.held_out_count > 0 ? static_cast<double>(all_held) / static_cast<double>(r.held_out_count) : 0.0;
   auto shares = [heads](const std::vector<int64_t>& correct, int64_t count) {
     std::vector<double> s;
     if (count == 0) return s;

@@ -92,8 +92,13 @@ TEST_CASE("metrics: conditional accuracy per head, seen and held-out", "[eval][m
   CHECK(r.held_out_count == 2);
   CHECK(r.seen == std::vector<double>{2.0 / 3, 2.0 / 3});
   CHECK(r.held_out == std::vector<double>{0.5, 1.0});
+  // Both heads right at once: prompts 0 (seen) and 3 (held out).
+  CHECK(r.all_seen == 1.0 / 3);
+  CHECK(r.all_held_out == 0.5);
   const auto all_seen = eval::conditional_accuracy(intended, predicted);
   CHECK(all_seen.seen == std::vector<double>{3.0 / 5, 4.0 / 5});
+  CHECK(all_seen.all_seen == 2.0 / 5);
+  CHECK(all_seen.all_held_out == 0.0);
   CHECK(all_seen.held_out.empty());
   CHECK_THROWS_WITH(eval::conditional_accuracy(intended, {{0, 1, 0}}), Catch::Contains("expected 5 predictions"));
   CHECK_THROWS_WITH(eval::conditional_accuracy({{0}, {1}}, {{0, 1}, {0, 1}}), Catch::Contains("intended labels"));

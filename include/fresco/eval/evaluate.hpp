@@ -148,6 +148,8 @@ struct EvaluationReport {
   std::vector<std::string> heads;      ///< head names: {"class"} or {"shape", "colour", "size", "position"}
   std::vector<double> accuracy_seen;   ///< per head
   std::vector<double> accuracy_held_out;
+  /// The share of images with every attribute right at once, seen and held-out.
+  double all_right_seen = 0, all_right_held_out = 0;
   int64_t seen_count = 0, held_out_count = 0;
   /// Fréchet distance between features of the generated images of seen
   /// prompts and as many real test images, and between two disjoint real

@@ -50,6 +50,9 @@ double frechet_distance(const Tensor& a, const Tensor& b);
 struct ConditionalAccuracy {
   std::vector<double> seen;      ///< per head, in [0, 1]
   std::vector<double> held_out;  ///< per head, in [0, 1]
+  /// The share of images with every head right at once (0 when there are none).
+  double all_seen = 0;
+  double all_held_out = 0;
   int64_t seen_count = 0;
   int64_t held_out_count = 0;
 };
