@@ -183,16 +183,8 @@ void ImageGptTrainer::write_samples(const std::string& path) const {
   for (const auto& p : o.sample_prompts)
     for (int64_t k = 0; k < o.samples_per_prompt; ++k) captions.push_back(p);
   nn::ModeGuard eval(s.model, false);
-  const int64_t Tc = s.model.config().caption_length;
-  const auto rows = caption_rows(s.tokenizer, captions, Tc);
+  const auto codes = sample_codes(s.model, s.tokenizer, captions, o.sampling, /*seed=*/1234);
   const auto n = static_cast<int64_t>(captions.size());
-  std::vector<int64_t> codes;
-  for (int64_t first = 0; first < n; first += 64) {
-    const int64_t b = std::min<int64_t>(64, n - first);
-    const std::vector<int64_t> chunk(rows.begin() + first * Tc, rows.begin() + (first + b) * Tc);
-    const auto c = s.model.sample(chunk, b, s.empty, o.sampling, /*seed=*/1234, first);
-    codes.insert(codes.end(), c.begin(), c.end());
-  }
   io::write_image_grid(s.image_tokenizer.decode(codes, n), path, o.samples_per_prompt);
 }
 

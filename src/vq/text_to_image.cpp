@@ -120,21 +120,27 @@ void TextToImage::save(const std::string& path) const {
   save_text_to_image(path, tokenizer_, *gpt_, *image_tokenizer_, sampling_);
 }
 
-std::vector<int64_t> TextToImage::generate_codes(const std::vector<std::string>& captions, uint64_t seed) const {
+std::vector<int64_t> sample_codes(const ImageGpt& gpt, const text::BpeTokenizer& tokenizer,
+                                  const std::vector<std::string>& captions, const ImageSampleOptions& sampling,
+                                  uint64_t seed) {
   FRESCO_CHECK(!captions.empty(), "vq::TextToImage::generate: no caption given");
-  const int64_t Tc = gpt_->config().caption_length, N = gpt_->config().image_tokens();
-  const std::vector<int64_t> rows = caption_rows(tokenizer_, captions, Tc);
-  const std::vector<int64_t> empty = caption_rows(tokenizer_, {""}, Tc);
+  const int64_t Tc = gpt.config().caption_length, N = gpt.config().image_tokens();
+  const std::vector<int64_t> rows = caption_rows(tokenizer, captions, Tc);
+  const std::vector<int64_t> empty = caption_rows(tokenizer, {""}, Tc);
   const auto n = static_cast<int64_t>(captions.size());
   std::vector<int64_t> codes;
   codes.reserve(static_cast<size_t>(n * N));
   for (int64_t first = 0; first < n; first += kChunk) {
     const int64_t b = std::min(kChunk, n - first);
     const std::vector<int64_t> chunk(rows.begin() + first * Tc, rows.begin() + (first + b) * Tc);
-    const auto c = gpt_->sample(chunk, b, empty, sampling_, seed, first);
+    const auto c = gpt.sample(chunk, b, empty, sampling, seed, first);
     codes.insert(codes.end(), c.begin(), c.end());
   }
   return codes;
+}
+
+std::vector<int64_t> TextToImage::generate_codes(const std::vector<std::string>& captions, uint64_t seed) const {
+  return sample_codes(*gpt_, tokenizer_, captions, sampling_, seed);
 }
 
 Tensor TextToImage::generate(const std::vector<std::string>& captions, uint64_t seed) const {

@@ -209,6 +209,16 @@ TEST_CASE("vq::TextToImage: generate, a file round trip, and load_text_to_image"
   for (float v : images.contiguous().to_vector()) REQUIRE((v >= 0.f && v <= 1.f));
   CHECK(model.generate(captions, 7).to_vector() == images.contiguous().to_vector());
 
+  // Past one batch of 64 captions, an image is still the one its caption, seed and index give.
+  {
+    const std::vector<std::string> many(70, "a red dot");
+    const auto codes = vq::sample_codes(model.image_gpt(), model.tokenizer(), many, model.sampling(), 7);
+    REQUIRE(codes.size() == 70 * static_cast<size_t>(kN));
+    const auto row = vq::caption_rows(model.tokenizer(), {"a red dot"}, kTc);
+    const auto empty = vq::caption_rows(model.tokenizer(), {""}, kTc);
+    CHECK(std::vector<int64_t>(codes.begin() + 66 * kN, codes.begin() + 67 * kN) ==
+          model.image_gpt().sample(row, 1, empty, model.sampling(), 7, 66));
+  }
   model.save(dir.file("model.safetensors"));
   CHECK(text_to_image_family(dir.file("model.safetensors")) == "transformer");
   auto loaded = load_text_to_image(dir.file("model.safetensors"));

@@ -32,6 +32,13 @@ void save_text_to_image(const std::string& path, const text::BpeTokenizer& token
 std::vector<int64_t> caption_rows(const text::BpeTokenizer& tokenizer, const std::vector<std::string>& captions,
                                   int64_t caption_length);
 
+/// The codes of one image per caption (N · grid² ids, row-major), written by `gpt` with
+/// `sampling` in batches of 64 captions; image i draws from stream (seed, i). Throws
+/// `fresco::Error` for an empty list or a caption longer than the model's caption_length.
+std::vector<int64_t> sample_codes(const ImageGpt& gpt, const text::BpeTokenizer& tokenizer,
+                                  const std::vector<std::string>& captions, const ImageSampleOptions& sampling,
+                                  uint64_t seed);
+
 /// The transformer-family text-to-image model.
 ///
 ///     auto model = fresco::vq::TextToImage::load("run/model.safetensors");
