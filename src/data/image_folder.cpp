@@ -117,6 +117,8 @@ ImageFolder::ImageFolder(ImageFolderOptions options) : options_(std::move(option
                "ImageFolder: .image_size must be in 1..4096, got {}", options_.image_size);
   FRESCO_CHECK(options_.channels == 1 || options_.channels == 3, "ImageFolder: .channels must be 1 or 3, got {}",
                options_.channels);
+  FRESCO_CHECK(options_.background >= 0.f && options_.background <= 1.f,
+               "ImageFolder: .background must be a grey level in [0, 1], got {}", options_.background);
   std::error_code ec;
   if (!fs::is_directory(options_.root, ec))
     throw IoError(fmt::format("ImageFolder: '{}' is not a directory", options_.root));
@@ -161,6 +163,23 @@ ImageFolder::ImageFolder(ImageFolderOptions options) : options_(std::move(option
   load_entries(entries);
 }
 
+namespace {
+
+// [C + 1, H, W] colour + alpha -> [C, H, W]: each pixel over a uniform background.
+Tensor composite_alpha(const Tensor& with_alpha, float background) {
+  const int64_t c = with_alpha.size(0) - 1, hw = with_alpha.size(1) * with_alpha.size(2);
+  Tensor src = with_alpha.contiguous();
+  Tensor out = empty({c, with_alpha.size(1), with_alpha.size(2)});
+  const float* in = src.data();
+  const float* alpha = in + c * hw;
+  float* dst = out.data();
+  for (int64_t ch = 0; ch < c; ++ch)
+    for (int64_t k = 0; k < hw; ++k) dst[ch * hw + k] = in[ch * hw + k] * alpha[k] + background * (1.f - alpha[k]);
+  return out;
+}
+
+}  // namespace
+
 void ImageFolder::load_entries(const std::vector<Entry>& entries) {
   const int64_t s = options_.image_size, c = options_.channels;
   const int64_t per_image = c * s * s;
@@ -174,7 +193,9 @@ void ImageFolder::load_entries(const std::vector<Entry>& entries) {
         line_error(captions_path_, e.line, fmt::format("image '{}' does not exist", path));
       Tensor img;
       try {
-        img = io::read_image(path, {.channels = options_.channels, .max_pixels = options_.max_pixels});
+        // Read with an alpha channel (opaque files get alpha 1) and composite on the background.
+        img = composite_alpha(io::read_image(path, {.channels = options_.channels + 1, .max_pixels = options_.max_pixels}),
+                              options_.background);
       } catch (const Error& ex) {
         line_error(captions_path_, e.line, fmt::format("cannot read image '{}': {}", path, ex.what()));
       }

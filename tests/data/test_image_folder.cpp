@@ -76,6 +76,39 @@ TEST_CASE("ImageFolder reads JSONL captions and converts to grey", "[image_folde
   CHECK(folder.captions_path().ends_with("captions.jsonl"));
 }
 
+TEST_CASE("ImageFolder composites transparent pixels on the background before resizing", "[image_folder]") {
+  TempDir dir;
+  // RGBA 2 x 2, as planes R, G, B, A: opaque red, transparent (black underneath),
+  // blue at alpha 0.4 and green at alpha 0.8 (both exact in 8 bits).
+  const std::vector<float> rgba = {1, 0, 0, 0,    0, 0, 0, 1,    0, 0, 1, 0,    1, 0, 102.f / 255, 204.f / 255};
+  fresco::io::write_image(fresco::tensor(rgba, {4, 2, 2}), dir.file("rgba.png"));
+  // Grey + alpha 2 x 2: grey 0.2 at alpha 1, 0, 0.4, 1.
+  fresco::io::write_image(fresco::tensor({51.f / 255, 0, 51.f / 255, 51.f / 255, 1, 0, 102.f / 255, 1}, {2, 2, 2}),
+                          dir.file("grey_alpha.png"));
+  write_bytes(dir.file("captions.tsv"), "rgba.png\tcolour with alpha\ngrey_alpha.png\tgrey with alpha\n");
+
+  const auto expect = [](float v, float a, float bg) { return v * a + bg * (1 - a); };
+  for (float bg : {1.f, 0.f, 0.5f}) {
+    ImageFolder folder({.root = dir.path().string(), .image_size = 2, .background = bg});
+    const float a2 = 102.f / 255, a3 = 204.f / 255;
+    std::vector<float> want = {expect(1, 1, bg), expect(0, 0, bg), expect(0, a2, bg), expect(0, a3, bg),
+                               expect(0, 1, bg), expect(0, 0, bg), expect(0, a2, bg), expect(1, a3, bg),
+                               expect(0, 1, bg), expect(0, 0, bg), expect(1, a2, bg), expect(0, a3, bg)};
+    CHECK_TENSOR(folder.get(0).image, (fresco::Shape{3, 2, 2}), want, 0.5 / 255 + 1e-6);
+    const float g = 51.f / 255;
+    want = {expect(g, 1, bg), expect(g, 0, bg), expect(g, a2, bg), expect(g, 1, bg)};
+    for (int c = 0; c < 2; ++c) want.insert(want.end(), want.begin(), want.begin() + 4);   // grey -> RGB
+    CHECK_TENSOR(folder.get(1).image, (fresco::Shape{3, 2, 2}), want, 0.5 / 255 + 1e-6);
+
+    // Composited first, then shrunk: 2 x 2 -> 1 x 1 is the mean of the composited pixels.
+    ImageFolder grey({.root = dir.path().string(), .image_size = 1, .channels = 1, .background = bg});
+    CHECK_THAT(grey.get(1).image.item(),
+               Catch::WithinAbs((expect(g, 1, bg) * 2 + expect(g, 0, bg) + expect(g, a2, bg)) / 4, 1.0 / 255));
+  }
+  CHECK_THROWS_WITH(ImageFolder({.root = dir.path().string(), .background = 2.f}),
+                    Catch::Contains("grey level in [0, 1], got 2"));
+}
+
 TEST_CASE("ImageFolder errors name the captions file and line", "[image_folder]") {
   TempDir dir;
   fresco::io::write_image(pattern(8, 8, 5), dir.file("ok.png"));

@@ -37,6 +37,9 @@ struct ImageFolderOptions {
   std::string captions_file;
   /// Image files with more pixels than this are refused (see io::ReadImageOptions).
   int64_t max_pixels = int64_t{1} << 26;
+  /// Grey level in [0, 1] that transparent pixels (PNGs with alpha) are
+  /// composited on before resizing: 1 is white, as emoji and icons are shown.
+  float background = 1.f;
 };
 
 /// A directory of images with captions, as a `Dataset` (labels are empty).
