@@ -8,6 +8,9 @@
 #   DIR/metadata.jsonl                        one object per image: file, caption, designer,
 #                                             category, subcategory, skin tone(s), base emoji,
 #                                             tags, licence
+#   DIR/heldout.txt                           the images of the held-out (emoji, skin tone) pairs:
+#                                             20% of the pairs, every emoji and every tone still
+#                                             seen in training, just not together
 #   DIR/LICENSES.md and DIR/licenses/         the licences and the attribution they require
 #
 # Sources (npm packages, pinned; fetched here, never committed to the project):
@@ -26,7 +29,7 @@
 # Installs Debian's npm and librsvg2-bin when they are missing (needs root or sudo).
 set -euo pipefail
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
 
 tags=0 style=0 dir=""
 while (($#)); do
@@ -192,12 +195,32 @@ for (const e of openmoji) {
   add('openmoji', file, e.hexcode, {name: e.annotation, category: e.group, subcategory: e.subgroups});
 }
 
+// The compositional split: 20% of the (emoji, skin tone) pairs are held out
+// of training, for every designer alike. Each toned emoji's tone variants, in
+// code order, lose every fifth one, starting at an offset that rotates from
+// one emoji to the next, so that every emoji is still seen (with its other
+// tones and untoned) and every tone is seen (on other emoji), just not together.
+const tonesByBase = new Map();
+for (const r of rows)
+  if (r.skin_tone) {
+    if (!tonesByBase.has(r.base)) tonesByBase.set(r.base, new Set());
+    tonesByBase.get(r.base).add(r.skin_tone);
+  }
+const heldOutPairs = new Set();
+[...tonesByBase.keys()].sort().forEach((base, i) => {
+  [...tonesByBase.get(base)].sort().forEach((tone, j) => {
+    if ((i + j) % 5 === 0) heldOutPairs.add(base + ' ' + tone);
+  });
+});
+for (const r of rows) r.held_out = heldOutPairs.has(r.base + ' ' + r.skin_tone);
+
 const writeAtomic = (name, text) => {
   fs.writeFileSync(path.join(DIR, name + '.part'), text);
   fs.renameSync(path.join(DIR, name + '.part'), path.join(DIR, name));
 };
 writeAtomic('captions.tsv', rows.map((r) => r.file + '\t' + r.caption + '\n').join(''));
 writeAtomic('metadata.jsonl', rows.map((r) => JSON.stringify(r) + '\n').join(''));
+writeAtomic('heldout.txt', rows.filter((r) => r.held_out).map((r) => r.file + '\n').join(''));
 
 const count = {};
 const toned = {};
@@ -226,6 +249,8 @@ Attribution, as the licences require:
 `);
 for (const d of ['noto', 'twemoji', 'openmoji'])
   console.log(`${d}: ${count[d] || 0} image-caption pairs (${toned[d] || 0} with a skin tone)`);
-console.log(`total: ${rows.length} pairs, ${new Set(rows.map((r) => r.name)).size} distinct names`);
+console.log(`total: ${rows.length} pairs, ${new Set(rows.map((r) => r.name)).size} distinct names; ` +
+            `held out: ${heldOutPairs.size} (emoji, skin tone) pairs of ${[...tonesByBase.values()].reduce((n, s) => n + s.size, 0)}, ` +
+            `${rows.filter((r) => r.held_out).length} images (heldout.txt)`);
 JS
 say "done: $dir/captions.tsv, $dir/metadata.jsonl, $dir/LICENSES.md"

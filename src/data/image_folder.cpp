@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -64,12 +65,13 @@ struct Line {
   int64_t number = 0;
 };
 
-std::string read_text_file(const std::string& path) {
+// `what` names the file's role in messages ("captions file", "exclude file").
+std::string read_text_file(const std::string& path, const char* what) {
   std::ifstream f(path, std::ios::binary);
-  if (!f) throw IoError(fmt::format("ImageFolder: cannot open the captions file '{}'", path));
+  if (!f) throw IoError(fmt::format("ImageFolder: cannot open the {} '{}'", what, path));
   std::ostringstream ss;
   ss << f.rdbuf();
-  if (f.bad()) throw IoError(fmt::format("ImageFolder: cannot read the captions file '{}'", path));
+  if (f.bad()) throw IoError(fmt::format("ImageFolder: cannot read the {} '{}'", what, path));
   return ss.str();
 }
 
@@ -126,7 +128,7 @@ ImageFolder::ImageFolder(ImageFolderOptions options) : options_(std::move(option
   const bool jsonl = fs::path(captions_path_).extension() == ".jsonl";
 
   std::vector<Entry> entries;
-  for (Line& line : split_lines(read_text_file(captions_path_))) {
+  for (Line& line : split_lines(read_text_file(captions_path_, "captions file"))) {
     size_t bad = 0;
     if (!is_valid_utf8(line.text, &bad))
       line_error(captions_path_, line.number, fmt::format("invalid UTF-8 at byte {} of the line", bad + 1));
@@ -158,6 +160,16 @@ ImageFolder::ImageFolder(ImageFolderOptions options) : options_(std::move(option
     if (e.caption.find_first_not_of(" \t") == std::string::npos)
       line_error(captions_path_, line.number, fmt::format("empty caption for '{}'", e.file));
     entries.push_back(std::move(e));
+  }
+  if (!options_.exclude_file.empty()) {
+    std::set<std::string> excluded;
+    for (Line& line : split_lines(read_text_file(options_.exclude_file, "exclude file"))) excluded.insert(line.text);
+    const size_t before = entries.size();
+    std::erase_if(entries, [&](const Entry& e) { return excluded.contains(e.file); });
+    excluded_ = static_cast<int64_t>(before - entries.size());
+    if (entries.empty())
+      throw IoError(fmt::format("ImageFolder: {}: every entry is listed in the exclude file '{}'", captions_path_,
+                                options_.exclude_file));
   }
   if (entries.empty()) throw IoError(fmt::format("ImageFolder: {}: no entries", captions_path_));
   load_entries(entries);

@@ -31,6 +31,8 @@ private:
 }  // namespace
 
 std::unique_ptr<Dataset> open_dataset(const DatasetSpec& spec) {
+  FRESCO_CHECK(spec.exclude_file.empty() || spec.name.rfind("folder:", 0) == 0,
+               "open_dataset: an exclude file is for folders (folder:DIR), not for \"{}\"", spec.name);
   if (spec.name == "shapes")
     return std::make_unique<ShapesDataset>(Shapes({.image_size = spec.image_size,
                                                    .size = spec.limit > 0 ? spec.limit : 20000,
@@ -44,7 +46,8 @@ std::unique_ptr<Dataset> open_dataset(const DatasetSpec& spec) {
     const std::string root = spec.name.substr(7);
     FRESCO_CHECK(!root.empty(), "open_dataset: \"folder:\" needs a directory, e.g. folder:my_images");
     auto folder = std::make_unique<ImageFolder>(
-        ImageFolderOptions{.root = root, .image_size = spec.image_size, .channels = 3, .captions_file = ""});
+        ImageFolderOptions{.root = root, .image_size = spec.image_size, .channels = 3, .captions_file = "",
+                           .exclude_file = spec.exclude_file});
     if (spec.limit <= 0 || spec.limit >= folder->size()) return folder;
     return std::make_unique<FirstSamples>(std::move(folder), spec.limit);
   }

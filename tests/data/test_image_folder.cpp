@@ -8,6 +8,8 @@
 
 #include "io/temp_dir.hpp"
 
+#include <fresco/data/registry.hpp>
+
 using fresco::Tensor;
 using fresco::data::ImageFolder;
 using fresco::test::TempDir;
@@ -107,6 +109,30 @@ TEST_CASE("ImageFolder composites transparent pixels on the background before re
   }
   CHECK_THROWS_WITH(ImageFolder({.root = dir.path().string(), .background = 2.f}),
                     Catch::Contains("grey level in [0, 1], got 2"));
+}
+
+TEST_CASE("ImageFolder leaves out the images an exclude file lists", "[image_folder]") {
+  TempDir dir;
+  for (int i = 0; i < 4; ++i) fresco::io::write_image(pattern(4, 4, i), dir.file(fmt::format("{}.png", i)));
+  write_bytes(dir.file("captions.tsv"), "0.png\tzero\n1.png\tone\n2.png\ttwo\n1.png\tone again\n3.png\tthree\n");
+  write_bytes(dir.file("heldout.txt"), "1.png\r\n\n3.png\nnot-in-the-captions.png\n");
+  ImageFolder folder({.root = dir.path().string(), .image_size = 4, .exclude_file = dir.file("heldout.txt")});
+  REQUIRE(folder.size() == 2);
+  CHECK(folder.excluded() == 3);
+  CHECK(folder.caption(0) == "zero");
+  CHECK(folder.caption(1) == "two");
+  CHECK_TENSOR(folder.get(1).image, (fresco::Shape{3, 4, 4}), pattern(4, 4, 2).to_vector(), 0.5 / 255 + 1e-6);
+
+  auto via_spec = fresco::data::open_dataset(
+      {.name = "folder:" + dir.path().string(), .image_size = 4, .exclude_file = dir.file("heldout.txt")});
+  CHECK(via_spec->size() == 2);
+  CHECK_THROWS_WITH(fresco::data::open_dataset({.name = "shapes", .exclude_file = dir.file("heldout.txt")}),
+                    Catch::Contains("an exclude file is for folders"));
+  CHECK_THROWS_WITH(ImageFolder({.root = dir.path().string(), .exclude_file = dir.file("missing.txt")}),
+                    Catch::Contains("cannot open the exclude file"));
+  write_bytes(dir.file("all.txt"), "0.png\n1.png\n2.png\n3.png\n");
+  CHECK_THROWS_WITH(ImageFolder({.root = dir.path().string(), .exclude_file = dir.file("all.txt")}),
+                    Catch::Contains("every entry is listed in the exclude file"));
 }
 
 TEST_CASE("ImageFolder errors name the captions file and line", "[image_folder]") {

@@ -37,6 +37,11 @@ struct ImageFolderOptions {
   std::string captions_file;
   /// Image files with more pixels than this are refused (see io::ReadImageOptions).
   int64_t max_pixels = int64_t{1} << 26;
+  /// A file listing image files, one per line as the captions file names them
+  /// (relative to `root`), whose entries are left out: a held-out split. A path
+  /// relative to the working directory or absolute; empty leaves nothing out.
+  /// Blank lines are skipped; a listed file the captions never name is ignored.
+  std::string exclude_file;
   /// Grey level in [0, 1] that transparent pixels (PNGs with alpha) are
   /// composited on before resizing: 1 is white, as emoji and icons are shown.
   float background = 1.f;
@@ -64,6 +69,8 @@ class ImageFolder : public Dataset {
 public:
   explicit ImageFolder(ImageFolderOptions options);
 
+  /// Entries left out because `exclude_file` lists their image.
+  int64_t excluded() const { return excluded_; }
   /// Number of (image, caption) entries.
   int64_t size() const override { return static_cast<int64_t>(captions_.size()); }
   /// Entry i: image [channels, image_size, image_size] in [0, 1], caption, no labels.
@@ -92,6 +99,7 @@ private:
   std::vector<std::string> captions_;
   std::vector<int64_t> image_of_entry_;  // entry -> index of its pixels in pixels_
   std::vector<uint8_t> pixels_;          // images one after another, [C, S, S] bytes each
+  int64_t excluded_ = 0;
 };
 
 /// True when `s` is well-formed UTF-8 (no overlong forms, no surrogates, no

@@ -26,6 +26,9 @@ struct DatasetSpec {
   int64_t image_size = 32;
   /// Shapes only: the share of scenes with two objects (`ShapesOptions::two_object_fraction`).
   float two_object_fraction = 0.3f;
+  /// Folders only: a file listing image files whose entries are left out
+  /// (`ImageFolderOptions::exclude_file`), e.g. a held-out split.
+  std::string exclude_file;
 };
 
 /// The training split of `spec.name`, at most `spec.limit` samples: `ShapesDataset`
