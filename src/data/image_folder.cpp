@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <fresco/error.hpp>
@@ -126,6 +127,9 @@ ImageFolder::ImageFolder(ImageFolderOptions options) : options_(std::move(option
     throw IoError(fmt::format("ImageFolder: '{}' is not a directory", options_.root));
   captions_path_ = pick_captions_file(options_);
   const bool jsonl = fs::path(captions_path_).extension() == ".jsonl";
+  FRESCO_CHECK(jsonl || options_.label_keys.empty(),
+               "ImageFolder: label keys ({}) need a JSONL captions file with those fields, got '{}'",
+               fmt::join(options_.label_keys, ", "), captions_path_);
 
   std::vector<Entry> entries;
   for (Line& line : split_lines(read_text_file(captions_path_, "captions file"))) {
@@ -149,6 +153,13 @@ ImageFolder::ImageFolder(ImageFolderOptions options) : options_(std::move(option
       }
       e.file = j["file"].get<std::string>();
       e.caption = j["caption"].get<std::string>();
+      for (const std::string& key : options_.label_keys) {
+        auto it = j.find(key);
+        if (it == j.end()) line_error(captions_path_, line.number, fmt::format("missing label key \"{}\"", key));
+        if (!it->is_string())
+          line_error(captions_path_, line.number, fmt::format("label \"{}\" is not a string", key));
+        e.label_values.push_back(it->get<std::string>());
+      }
     } else {
       const size_t tab = line.text.find('\t');
       if (tab == std::string::npos)
@@ -160,6 +171,13 @@ ImageFolder::ImageFolder(ImageFolderOptions options) : options_(std::move(option
     if (e.caption.find_first_not_of(" \t") == std::string::npos)
       line_error(captions_path_, line.number, fmt::format("empty caption for '{}'", e.file));
     entries.push_back(std::move(e));
+  }
+  // Classes over every entry, before the exclude file removes any.
+  label_names_.resize(options_.label_keys.size());
+  for (size_t k = 0; k < options_.label_keys.size(); ++k) {
+    std::set<std::string> values;
+    for (const Entry& e : entries) values.insert(e.label_values[k]);
+    label_names_[k].assign(values.begin(), values.end());
   }
   if (!options_.exclude_file.empty()) {
     std::set<std::string> excluded;
@@ -227,6 +245,12 @@ void ImageFolder::load_entries(const std::vector<Entry>& entries) {
     }
     files_.push_back(e.file);
     captions_.push_back(e.caption);
+    std::vector<int64_t> labels;
+    for (size_t k = 0; k < label_names_.size(); ++k) {
+      const auto& names = label_names_[k];
+      labels.push_back(std::lower_bound(names.begin(), names.end(), e.label_values[k]) - names.begin());
+    }
+    labels_.push_back(std::move(labels));
     image_of_entry_.push_back(it->second);
   }
 }
@@ -242,7 +266,13 @@ Example ImageFolder::get(int64_t i) const {
   float* dst = img.data();
   const uint8_t* src = pixels_.data() + image_of_entry_[static_cast<size_t>(i)] * per_image;
   for (int64_t k = 0; k < per_image; ++k) dst[k] = static_cast<float>(src[k]) / 255.f;
-  return {img, captions_[static_cast<size_t>(i)], {}};
+  return {img, captions_[static_cast<size_t>(i)], labels_[static_cast<size_t>(i)]};
+}
+
+const std::vector<std::string>& ImageFolder::label_names(size_t k) const {
+  FRESCO_CHECK(k < label_names_.size(), "ImageFolder::label_names: key {} out of range for {} label keys", k,
+               label_names_.size());
+  return label_names_[k];
 }
 
 const std::string& ImageFolder::file(int64_t i) const {

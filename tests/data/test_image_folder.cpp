@@ -135,6 +135,34 @@ TEST_CASE("ImageFolder leaves out the images an exclude file lists", "[image_fol
                     Catch::Contains("every entry is listed in the exclude file"));
 }
 
+TEST_CASE("ImageFolder reads labels from JSONL fields, numbered over the whole file", "[image_folder]") {
+  TempDir dir;
+  for (int i = 0; i < 3; ++i) fresco::io::write_image(pattern(4, 4, i), dir.file(fmt::format("{}.png", i)));
+  write_bytes(dir.file("meta.jsonl"),
+              "{\"file\": \"0.png\", \"caption\": \"a\", \"group\": \"food\", \"tone\": \"\"}\n"
+              "{\"file\": \"1.png\", \"caption\": \"b\", \"group\": \"animals\", \"tone\": \"dark\"}\n"
+              "{\"file\": \"2.png\", \"caption\": \"c\", \"group\": \"food\", \"tone\": \"light\"}\n");
+  write_bytes(dir.file("out.txt"), "1.png\n");
+  ImageFolder folder({.root = dir.path().string(), .image_size = 4, .captions_file = "meta.jsonl",
+                      .label_keys = {"group", "tone"}, .exclude_file = dir.file("out.txt")});
+  REQUIRE(folder.size() == 2);
+  // Classes sorted over all three lines, the excluded one included.
+  CHECK(folder.label_names(0) == std::vector<std::string>{"animals", "food"});
+  CHECK(folder.label_names(1) == std::vector<std::string>{"", "dark", "light"});
+  CHECK(folder.get(0).labels == std::vector<int64_t>{1, 0});
+  CHECK(folder.get(1).labels == std::vector<int64_t>{1, 2});
+  CHECK_THROWS_WITH(folder.label_names(2), Catch::Contains("key 2 out of range for 2 label keys"));
+
+  CHECK_THROWS_WITH(ImageFolder({.root = dir.path().string(), .captions_file = "meta.jsonl", .label_keys = {"colour"}}),
+                    Catch::Contains("meta.jsonl:1: missing label key \"colour\""));
+  write_bytes(dir.file("bad.jsonl"), "{\"file\": \"0.png\", \"caption\": \"a\", \"group\": 3}\n");
+  CHECK_THROWS_WITH(ImageFolder({.root = dir.path().string(), .captions_file = "bad.jsonl", .label_keys = {"group"}}),
+                    Catch::Contains("bad.jsonl:1: label \"group\" is not a string"));
+  write_bytes(dir.file("captions.tsv"), "0.png\ta\n");
+  CHECK_THROWS_WITH(ImageFolder({.root = dir.path().string(), .captions_file = "captions.tsv", .label_keys = {"group"}}),
+                    Catch::Contains("label keys (group) need a JSONL captions file"));
+}
+
 TEST_CASE("ImageFolder errors name the captions file and line", "[image_folder]") {
   TempDir dir;
   fresco::io::write_image(pattern(8, 8, 5), dir.file("ok.png"));

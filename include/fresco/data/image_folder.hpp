@@ -37,6 +37,12 @@ struct ImageFolderOptions {
   std::string captions_file;
   /// Image files with more pixels than this are refused (see io::ReadImageOptions).
   int64_t max_pixels = int64_t{1} << 26;
+  /// JSONL captions only: string fields of each line that become the entry's
+  /// labels, one per key in this order (e.g. {"category", "subcategory"}). A
+  /// key's classes are its distinct values over the whole captions file
+  /// (excluded entries included), sorted, so every split of one folder numbers
+  /// them alike; `label_names(k)` lists them.
+  std::vector<std::string> label_keys;
   /// A file listing image files, one per line as the captions file names them
   /// (relative to `root`), whose entries are left out: a held-out split. A path
   /// relative to the working directory or absolute; empty leaves nothing out.
@@ -73,8 +79,11 @@ public:
   int64_t excluded() const { return excluded_; }
   /// Number of (image, caption) entries.
   int64_t size() const override { return static_cast<int64_t>(captions_.size()); }
-  /// Entry i: image [channels, image_size, image_size] in [0, 1], caption, no labels.
+  /// Entry i: image [channels, image_size, image_size] in [0, 1], caption, and
+  /// one label per `label_keys` entry (none without them).
   Example get(int64_t i) const override;
+  /// The classes of label key k (`options().label_keys[k]`), in label order.
+  const std::vector<std::string>& label_names(size_t k) const;
 
   /// The image file of entry i, as written in the captions file.
   const std::string& file(int64_t i) const;
@@ -89,6 +98,7 @@ private:
     std::string file;
     std::string caption;
     int64_t line = 0;
+    std::vector<std::string> label_values;   // one per label key
   };
   void load_entries(const std::vector<Entry>& entries);
   void check_index(int64_t i, const char* fn) const;
@@ -98,6 +108,8 @@ private:
   std::vector<std::string> files_;
   std::vector<std::string> captions_;
   std::vector<int64_t> image_of_entry_;  // entry -> index of its pixels in pixels_
+  std::vector<std::vector<std::string>> label_names_;   // per key, sorted classes
+  std::vector<std::vector<int64_t>> labels_;            // per entry, one class per key
   std::vector<uint8_t> pixels_;          // images one after another, [C, S, S] bytes each
   int64_t excluded_ = 0;
 };
