@@ -18,6 +18,7 @@
 #include <fresco/eval/classifier.hpp>
 #include <fresco/eval/evaluate.hpp>
 #include <fresco/eval/metrics.hpp>
+#include <fresco/eval/retrieval.hpp>
 #include <fresco/gan/align.hpp>
 #include <fresco/gan/batch.hpp>
 #include <fresco/gan/captioned_images.hpp>

@@ -153,6 +153,16 @@ TEST_CASE("ImageFolder reads labels from JSONL fields, numbered over the whole f
   CHECK(folder.get(1).labels == std::vector<int64_t>{1, 2});
   CHECK_THROWS_WITH(folder.label_names(2), Catch::Contains("key 2 out of range for 2 label keys"));
 
+  // A split of it: samples in the order given, errors for indices outside it.
+  auto shared = std::make_shared<ImageFolder>(folder);
+  const fresco::data::Subset split(shared, {1, 0, 1});
+  REQUIRE(split.size() == 3);
+  CHECK(split.get(0).caption == "c");
+  CHECK(split.get(1).caption == "a");
+  CHECK(split.base_index(2) == 1);
+  CHECK_THROWS_WITH(split.get(3), Catch::Contains("sample 3 out of range [0, 3)"));
+  CHECK_THROWS_WITH(fresco::data::Subset(shared, {2}), Catch::Contains("index 2 out of range for a dataset of 2"));
+
   CHECK_THROWS_WITH(ImageFolder({.root = dir.path().string(), .captions_file = "meta.jsonl", .label_keys = {"colour"}}),
                     Catch::Contains("meta.jsonl:1: missing label key \"colour\""));
   write_bytes(dir.file("bad.jsonl"), "{\"file\": \"0.png\", \"caption\": \"a\", \"group\": 3}\n");

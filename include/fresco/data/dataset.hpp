@@ -11,6 +11,7 @@
 ///     fresco::data::Example e = ds->get(3);   // e.image [3, 32, 32] in [0, 1], e.caption, e.labels
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,24 @@ public:
   virtual int64_t size() const = 0;
   /// Sample i, 0 <= i < size(); throws `fresco::Error` for an index out of range.
   virtual Example get(int64_t i) const = 0;
+};
+
+/// The samples of another dataset at `indices`, in that order (a split of it):
+/// sample i is `base->get(indices[i])`. Throws `fresco::Error` at construction
+/// for an index outside the base dataset.
+///
+///     auto test = std::make_shared<fresco::data::Subset>(folder, std::vector<int64_t>{3, 7, 8});
+class Subset : public Dataset {
+public:
+  Subset(std::shared_ptr<const Dataset> base, std::vector<int64_t> indices);
+  int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
+  Example get(int64_t i) const override;
+  /// The base dataset's index of sample i.
+  int64_t base_index(int64_t i) const;
+
+private:
+  std::shared_ptr<const Dataset> base_;
+  std::vector<int64_t> indices_;
 };
 
 }  // namespace fresco::data
