@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,10 @@ namespace cli = fresco::cli;
 
 struct Args {
   std::string model, classifier, dataset, json;
+  // Folders: the JSONL captions file with the labels, the label keys (the classifier's heads),
+  // the held-out list, and the image-text encoder of the caption-retrieval precision.
+  std::string captions_file, labels, held_out, retrieval;
+  int64_t candidates = 100;
   fresco::eval::EvaluateOptions options;
   fresco::cli::SamplingArgs sampling;
 };
@@ -42,12 +48,27 @@ void add_options(CLI::App& app, Args& a) {
       ->required()
       ->check(cli::existing_file("train one with train_classifier --dataset shapes|fashion-mnist"));
   // "fashion_mnist" reads as "fashion-mnist", as eval::parse_dataset_kind reads it.
-  app.add_option("--dataset", a.dataset, "the dataset the model and the classifier were trained on")
+  app.add_option("--dataset", a.dataset,
+                 "the dataset the model and the classifier were trained on: shapes, fashion-mnist or folder:DIR")
       ->required()
-      ->check(CLI::IsMember({"shapes", "fashion-mnist"}, [](std::string name) {
-        std::replace(name.begin(), name.end(), '_', '-');
+      ->transform([](std::string name) {
+        if (name.rfind("folder:", 0) != 0) std::replace(name.begin(), name.end(), '_', '-');
         return name;
-      }));
+      })
+      ->check(cli::dataset_name({"shapes", "fashion-mnist"}, "folder:", "DIR", CLI::ExistingDirectory));
+  app.add_option("--captions-file", a.captions_file,
+                 "folders: the JSONL file with the labels, relative to DIR (as train_classifier read it)");
+  app.add_option("--labels", a.labels,
+                 "folders: the JSONL keys of the classifier's heads, in its order (as train_classifier --labels)");
+  app.add_option("--held-out", a.held_out,
+                 "folders: the list of held-out images (scripts/fetch-emoji.sh writes heldout.txt); their captions "
+                 "are the held-out prompts")
+      ->check(CLI::ExistingFile);
+  app.add_option("--retrieval", a.retrieval,
+                 "folders: an image-text encoder (train_classifier --retrieval) for the caption-retrieval precision")
+      ->check(cli::existing_file("train one with train_classifier --retrieval"));
+  cli::add_number(app, "--candidates", a.candidates, "captions each image is ranked among for the retrieval precision")
+      ->check(cli::at_least(2));
   cli::add_number(app, "--samples", a.options.samples,
                   "prompts (generated images) for accuracy and the Fréchet distance")
       ->check(cli::at_least(4));
@@ -69,8 +90,52 @@ void write_json(const fresco::eval::EvaluationReport& report, const std::string&
   if (!out) throw fresco::IoError("evaluate: cannot write '" + path + "'");
 }
 
+// The comma-separated keys of --labels.
+std::vector<std::string> split_keys(const std::string& list) {
+  std::vector<std::string> keys;
+  for (size_t start = 0; start <= list.size();) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    keys.push_back(list.substr(start, comma - start));
+    if (keys.back().empty()) throw CLI::ValidationError("--labels", "'" + list + "' has an empty key");
+    start = comma + 1;
+  }
+  return keys;
+}
+
+// A folder's entries with their labels: the seen ones (the held-out list left out) and the held-out ones.
+fresco::eval::DatasetPrompts folder_prompts(const Args& a, int64_t image_size) {
+  if (a.labels.empty())
+    throw CLI::ValidationError("--labels", "a folder needs the classifier's label keys, e.g. --labels "
+                                           "category,subcategory,skin_tone --captions-file metadata.jsonl");
+  const auto keys = split_keys(a.labels);
+  const std::string root = a.dataset.substr(7);
+  const fresco::data::ImageFolderOptions base{.root = root, .image_size = image_size, .channels = 3,
+                                              .captions_file = a.captions_file, .label_keys = keys};
+  fresco::eval::DatasetPrompts p;
+  p.name = a.dataset;
+  p.heads = keys;
+  auto seen_options = base;
+  seen_options.exclude_file = a.held_out;
+  p.seen = std::make_shared<fresco::data::ImageFolder>(seen_options);
+  if (!a.held_out.empty()) {
+    // The held-out entries: the whole folder's, at the rows the list names.
+    auto all = std::make_shared<fresco::data::ImageFolder>(base);
+    std::ifstream list(a.held_out);
+    std::set<std::string> files;
+    for (std::string line; std::getline(list, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) files.insert(line);
+    }
+    std::vector<int64_t> rows;
+    for (int64_t i = 0; i < all->size(); ++i)
+      if (files.contains(all->file(i))) rows.push_back(i);
+    p.held_out = std::make_shared<fresco::data::Subset>(all, rows);
+  }
+  return p;
+}
+
 int evaluate(const Args& a) {
-  const auto kind = fresco::eval::parse_dataset_kind(a.dataset);
+  const bool folder = a.dataset.rfind("folder:", 0) == 0;
   auto model = fresco::load_text_to_image(a.model);
   cli::apply_sampling(*model, a.sampling, a.model);
   const auto generate = [&model](const std::vector<std::string>& captions, uint64_t seed) {
@@ -78,6 +143,22 @@ int evaluate(const Args& a) {
   };
   auto judges = fresco::eval::load_judges(a.classifier);
   auto options = a.options;
+  if (folder) {
+    const auto prompts = folder_prompts(a, judges.scene->config().image_size);
+    std::unique_ptr<fresco::eval::ImageTextEncoder> encoder;
+    if (!a.retrieval.empty()) encoder = fresco::eval::ImageTextEncoder::load(a.retrieval);
+    std::fprintf(stderr, "evaluating %s on %s: %lld prompts (%lld seen and %lld held-out entries)...\n",
+                 a.model.c_str(), a.dataset.c_str(), static_cast<long long>(options.samples),
+                 static_cast<long long>(prompts.seen->size()),
+                 static_cast<long long>(prompts.held_out ? prompts.held_out->size() : 0));
+    options.on_progress = fresco::progress_bar();
+    const auto report = fresco::eval::evaluate_on_dataset(generate, fresco::eval::judge_of(*judges.scene), prompts,
+                                                          options, encoder.get(), a.candidates);
+    std::cout << report.to_table() << "\n" << report.to_json() << "\n";
+    if (!a.json.empty()) write_json(report, a.json);
+    return 0;
+  }
+  const auto kind = fresco::eval::parse_dataset_kind(a.dataset);
   if (kind == fresco::eval::DatasetKind::shapes && !judges.cell && options.two_object_samples > 0) {
     std::fprintf(stderr, "%s has no cell judge: no two-object evaluation (train_classifier --dataset shapes "
                          "stores one)\n", a.classifier.c_str());
@@ -100,13 +181,18 @@ int main(int argc, char** argv) {
                "dataset: conditional accuracy per attribute (seen and held-out prompts), the Fréchet distance\n"
                "of classifier features to real test images with its real-vs-real floor, and diversity; on\n"
                "Shapes with a cell judge in the classifier file, prompts naming two objects beside real scenes.\n"
-               "Prints a table, then JSON.",
+               "On a folder with labels (train_classifier --dataset folder:DIR), the prompts are its captions\n"
+               "(seen, and held-out with --held-out), judged beside the real images, and --retrieval adds the\n"
+               "caption-retrieval precision. Prints a table, then JSON.",
                "evaluate"};
   app.footer(
       "Examples:\n"
       "  evaluate --model shapes_model.safetensors --classifier shapes_classifier.safetensors --dataset shapes\n"
       "  evaluate --model fashion_model.safetensors --classifier fashion_classifier.safetensors \\\n"
-      "           --dataset fashion-mnist --samples 2000 --json metrics.json");
+      "           --dataset fashion-mnist --samples 2000 --json metrics.json\n"
+      "  evaluate --model emoji_model.safetensors --classifier emoji_classifier.safetensors \\\n"
+      "           --dataset folder:emoji --captions-file metadata.jsonl --labels category,subcategory,skin_tone \\\n"
+      "           --held-out emoji/heldout.txt --retrieval emoji_retrieval.safetensors");
   Args args;
   add_options(app, args);
   return cli::run(app, argc, argv, [&] { return evaluate(args); });

@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 
 #include <fresco/autograd/autograd.hpp>
+#include <fresco/data/dataset.hpp>
 #include <fresco/data/fashion_mnist.hpp>
 #include <fresco/data/shapes.hpp>
 #include <fresco/error.hpp>
@@ -342,8 +344,9 @@ struct Judged {
   std::vector<Tensor> seen_features;
 };
 
+// `kept`, when given, receives the generated images as the judge reads them.
 Judged judge_prompts(const GenerateFn& generate, const ImageJudge& judge, const std::vector<Prompt>& prompts,
-                     const EvaluateOptions& options, CallProgress& progress) {
+                     const EvaluateOptions& options, CallProgress& progress, std::vector<Tensor>* kept = nullptr) {
   Judged j;
   j.predicted.resize(judge.config.heads.size());
   for (int64_t b = 0, call = 0; b < options.samples; b += options.batch, ++call) {
@@ -355,6 +358,7 @@ Judged judge_prompts(const GenerateFn& generate, const ImageJudge& judge, const 
       j.held_out.push_back(prompts[i].held_out);
     }
     const Tensor x = generate_checked(generate, captions, derive_seed(options.seed, kGenerate, call), judge.config);
+    if (kept) kept->push_back(x);
     const auto labels = judge.predict(x);
     FRESCO_CHECK(labels.size() == j.predicted.size(), "evaluate_text_to_image: the judge predicted {} heads, expected {}",
                  labels.size(), j.predicted.size());
@@ -500,6 +504,146 @@ EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJ
   r.all_right_held_out = accuracy.all_held_out;
   r.seen_count = accuracy.seen_count;
   r.held_out_count = accuracy.held_out_count;
+  r.frechet_distance = frechet_distance(feature_statistics(generated.slice(0, 0, m)), real_a);
+  r.frechet_floor = frechet_distance(real_a, real_b);
+  r.frechet_samples = m;
+  r.seconds = progress.seconds();
+  progress.finish(r);
+  return r;
+}
+
+namespace {
+
+// `count` distinct indices of [0, n) drawn from `seed` (a partial Fisher-Yates), in draw order.
+std::vector<int64_t> draw_distinct(int64_t n, int64_t count, uint64_t seed) {
+  std::vector<int64_t> index(static_cast<size_t>(n));
+  for (size_t i = 0; i < index.size(); ++i) index[i] = static_cast<int64_t>(i);
+  Generator g(seed);
+  for (int64_t i = 0; i < count; ++i) std::swap(index[i], index[i + g.below(index.size() - i)]);
+  index.resize(static_cast<size_t>(count));
+  return index;
+}
+
+// Entries of `d` at `rows`: images [N, C, H, W] in [0, 1].
+Tensor images_at(const data::Dataset& d, const std::vector<int64_t>& rows) {
+  std::vector<Tensor> out;
+  for (int64_t i : rows) out.push_back(d.get(i).image);
+  return stack(out, 0);
+}
+
+}  // namespace
+
+EvaluationReport evaluate_on_dataset(const GenerateFn& generate, const ImageJudge& judge, const DatasetPrompts& source,
+                                     const EvaluateOptions& options, ImageTextEncoder* retrieval, int64_t candidates) {
+  FRESCO_CHECK(static_cast<bool>(generate), "evaluate_on_dataset: expected a generate function, found an empty one");
+  FRESCO_CHECK(judge.features && judge.predict, "evaluate_on_dataset: the judge needs both features and predict");
+  check_options(options);
+  FRESCO_CHECK(source.seen && source.seen->size() >= 4, "evaluate_on_dataset: expected at least 4 seen entries, found {}",
+               source.seen ? source.seen->size() : 0);
+  FRESCO_CHECK(judge.config.heads.size() == source.heads.size() && !source.heads.empty(),
+               "evaluate_on_dataset: the judge has {} head(s), the prompts name {} ({})", judge.config.heads.size(),
+               source.heads.size(), fmt::join(source.heads, ", "));
+  const bool has_held = source.held_out && source.held_out->size() > 0;
+  const double held_fraction = has_held ? options.held_out_fraction : 0.0;
+  const int64_t n_held = std::min<int64_t>(
+      has_held ? source.held_out->size() : 0,
+      static_cast<int64_t>(std::llround(static_cast<double>(options.samples) * held_fraction)));
+  const int64_t n_seen = std::min(options.samples - n_held, source.seen->size() / 2);
+  FRESCO_CHECK(n_seen >= 2, "evaluate_on_dataset: {} seen entries leave {} prompts; need at least 2",
+               source.seen->size(), n_seen);
+  // Seen prompts are the first half of one draw, the real images of the Fréchet distance the rest of it.
+  const auto seen_rows = draw_distinct(source.seen->size(), source.seen->size(), derive_seed(options.seed, kPrompts, 0));
+  const auto held_rows =
+      has_held ? draw_distinct(source.held_out->size(), n_held, derive_seed(options.seed, kPrompts, 1)) : std::vector<int64_t>{};
+  const size_t heads = source.heads.size();
+  std::vector<Prompt> prompts;
+  const auto add = [&](const data::Dataset& d, int64_t row, bool held) {
+    data::Example e = d.get(row);
+    FRESCO_CHECK(e.labels.size() >= heads, "evaluate_on_dataset: entry {} of {} has {} label(s), the judge {} heads",
+                 row, source.name, e.labels.size(), heads);
+    e.labels.resize(heads);
+    for (size_t h = 0; h < heads; ++h)
+      FRESCO_CHECK(e.labels[h] >= 0 && e.labels[h] < judge.config.heads[h],
+                   "evaluate_on_dataset: entry {} has label {} for head {} ({}), which has {} classes", row,
+                   e.labels[h], h, source.heads[h], judge.config.heads[h]);
+    prompts.push_back({.caption = e.caption, .labels = std::move(e.labels), .held_out = held});
+  };
+  for (int64_t i = 0; i < n_seen; ++i) add(*source.seen, seen_rows[static_cast<size_t>(i)], false);
+  for (int64_t row : held_rows) add(*source.held_out, row, true);
+  EvaluateOptions o = options;
+  o.samples = static_cast<int64_t>(prompts.size());
+
+  const auto calls = [&](int64_t count) { return (count + o.batch - 1) / o.batch; };
+  CallProgress progress(o.on_progress, calls(o.samples) + std::min<int64_t>(o.diversity_captions, n_seen));
+  std::vector<Tensor> generated_images;
+  const Judged judged = judge_prompts(generate, judge, prompts, o, progress, retrieval ? &generated_images : nullptr);
+  const auto accuracy = conditional_accuracy(judged.intended, judged.predicted, judged.held_out);
+
+  // The judge on the real images of the same prompts.
+  std::vector<std::vector<int64_t>> real_predicted(heads);
+  const auto judge_real = [&](const data::Dataset& d, const std::vector<int64_t>& rows) {
+    for (size_t b = 0; b < rows.size(); b += static_cast<size_t>(o.batch)) {
+      const std::vector<int64_t> part(rows.begin() + static_cast<std::ptrdiff_t>(b),
+                                      rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), b + o.batch)));
+      const auto labels = judge.predict(to_classifier_input(images_at(d, part), judge.config));
+      for (size_t h = 0; h < heads; ++h) real_predicted[h].insert(real_predicted[h].end(), labels[h].begin(), labels[h].end());
+    }
+  };
+  judge_real(*source.seen, {seen_rows.begin(), seen_rows.begin() + n_seen});
+  if (has_held) judge_real(*source.held_out, held_rows);
+  const auto real_accuracy = conditional_accuracy(judged.intended, real_predicted, judged.held_out);
+
+  // Fréchet distance: generated images of the seen prompts against real images of other seen entries.
+  const Tensor generated = cat(judged.seen_features, 0);
+  const int64_t m = std::min<int64_t>(generated.size(0), (source.seen->size() - n_seen) / 2);
+  FRESCO_CHECK(m >= 2, "evaluate_on_dataset: {} seen entries are too few for a Fréchet distance", source.seen->size());
+  const std::vector<int64_t> real_rows(seen_rows.begin() + n_seen, seen_rows.begin() + n_seen + 2 * m);
+  const Tensor real_features = features_of(judge, images_at(*source.seen, real_rows), o.batch);
+  const auto real_a = feature_statistics(real_features.slice(0, 0, m));
+  const auto real_b = feature_statistics(real_features.slice(0, m, 2 * m));
+
+  EvaluationReport r;
+  // Diversity: images of one caption; the real side is every seen entry of that caption (2 or more).
+  std::map<std::string, std::vector<int64_t>> by_caption;
+  for (int64_t i = 0; i < source.seen->size(); ++i) by_caption[source.seen->get(i).caption].push_back(i);
+  std::vector<Tensor> generated_groups, real_groups;
+  for (int64_t i = 0, d = 0; i < n_seen && d < o.diversity_captions; ++i) {
+    const std::string& caption = prompts[static_cast<size_t>(i)].caption;
+    const std::vector<std::string> same(static_cast<size_t>(o.diversity_images), caption);
+    generated_groups.push_back(
+        judge.features(generate_checked(generate, same, derive_seed(o.seed, kDiversity, d), judge.config)));
+    const auto& real_of = by_caption[caption];
+    if (real_of.size() >= 2) real_groups.push_back(features_of(judge, images_at(*source.seen, real_of), o.batch));
+    progress.done();
+    ++d;
+  }
+  r.diversity_generated = diversity(generated_groups);
+  r.diversity_real = real_groups.empty() ? 0.0 : diversity(real_groups);
+  r.diversity_captions = static_cast<int64_t>(generated_groups.size());
+  r.diversity_images = o.diversity_images;
+
+  if (retrieval) {
+    std::vector<std::string> pool, captions;
+    for (int64_t i = 0; i < source.seen->size(); ++i) pool.push_back(source.seen->get(i).caption);
+    if (has_held)
+      for (int64_t i = 0; i < source.held_out->size(); ++i) pool.push_back(source.held_out->get(i).caption);
+    for (const Prompt& p : prompts) captions.push_back(p.caption);
+    const Tensor images01 = (cat(generated_images, 0) + 1.f) * 0.5f;   // the judge's input back to [0, 1]
+    r.retrieval_precision = caption_retrieval_precision(
+        *retrieval, to_classifier_input(images01, retrieval->config().image), captions, pool,
+        {.candidates = candidates, .seed = derive_seed(o.seed, kReal, 1)});
+    r.retrieval_candidates = candidates;
+  }
+  r.dataset = source.name;
+  r.heads = source.heads;
+  r.accuracy_seen = accuracy.seen;
+  r.accuracy_held_out = accuracy.held_out;
+  r.all_right_seen = accuracy.all_seen;
+  r.all_right_held_out = accuracy.all_held_out;
+  r.seen_count = accuracy.seen_count;
+  r.held_out_count = accuracy.held_out_count;
+  r.real_accuracy_seen = real_accuracy.seen;
+  r.real_accuracy_held_out = real_accuracy.held_out;
   r.frechet_distance = frechet_distance(feature_statistics(generated.slice(0, 0, m)), real_a);
   r.frechet_floor = frechet_distance(real_a, real_b);
   r.frechet_samples = m;

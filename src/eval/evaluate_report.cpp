@@ -42,6 +42,15 @@ std::string EvaluationReport::to_table() const {
   if (heads.size() > 1)
     t += fmt::format("{:<{}}{:>{}}{:>{}}\n", "  all at once", kName, percent({all_right_seen}, 0), kCol,
                      percent({all_right_held_out}, 0), kCol);
+  if (!real_accuracy_seen.empty()) {
+    t += fmt::format("{:<{}}{:>{}}{:>{}}\n", "the judge on the real images", kName, "seen", kCol, "held-out", kCol);
+    for (size_t h = 0; h < heads.size(); ++h)
+      t += fmt::format("{:<{}}{:>{}}{:>{}}\n", "  " + heads[h], kName, percent(real_accuracy_seen, h), kCol,
+                       percent(real_accuracy_held_out, h), kCol);
+  }
+  if (retrieval_precision >= 0)
+    t += fmt::format("{:<{}}{:>{}}\n", fmt::format("caption retrieval, top-1 of {}", retrieval_candidates), kName,
+                     percent({retrieval_precision}, 0), kCol);
   t += fmt::format("{:<{}}{:>{}}{:>{}}\n", "Fréchet distance (features)", kName, "model", kCol, "real floor", kCol);
   t += fmt::format("{:<{}}{:>{}.3f}{:>{}.3f}\n", fmt::format("  {} vs {} images", frechet_samples, frechet_samples),
                    kName, frechet_distance, kCol, frechet_floor, kCol);
@@ -76,6 +85,15 @@ std::string EvaluationReport::to_json() const {
     if (h < accuracy_seen.size()) seen[heads[h]] = number(accuracy_seen[h]);
     if (h < accuracy_held_out.size()) held[heads[h]] = number(accuracy_held_out[h]);
   }
+  nlohmann::json real_json = nullptr;
+  if (!real_accuracy_seen.empty()) {
+    nlohmann::json rs = nlohmann::json::object(), rh = nlohmann::json::object();
+    for (size_t h = 0; h < heads.size(); ++h) {
+      if (h < real_accuracy_seen.size()) rs[heads[h]] = number(real_accuracy_seen[h]);
+      if (h < real_accuracy_held_out.size()) rh[heads[h]] = number(real_accuracy_held_out[h]);
+    }
+    real_json = {{"seen", rs}, {"held_out", rh}};
+  }
   const nlohmann::json j = {
       {"dataset", dataset},
       {"heads", heads},
@@ -94,6 +112,10 @@ std::string EvaluationReport::to_json() const {
        {{"generated", {{"seen", scores_json(two_object_seen)}, {"held_out", scores_json(two_object_held_out)}}},
         {"real", {{"seen", scores_json(two_object_real_seen)}, {"held_out", scores_json(two_object_real_held_out)}}}}},
       {"cell_judge", cell_judge},
+      {"real_accuracy", real_json},
+      {"retrieval", retrieval_precision >= 0 ? nlohmann::json{{"precision", number(retrieval_precision)},
+                                                              {"candidates", retrieval_candidates}}
+                                             : nlohmann::json(nullptr)},
       {"seconds", number(seconds)},
   };
   return j.dump(2);

@@ -353,3 +353,105 @@ TEST_CASE("metrics: an eval::Classifier judges through judge_of", "[eval][metric
   CHECK_THROWS_WITH(eval::evaluate_text_to_image(faithful_shapes(book), clf, eval::DatasetKind::fashion_mnist, {}),
                     Catch::Contains("heads [4, 6, 2, 9]"));
 }
+
+namespace {
+
+// Ten "kinds" of entry, each a flat grey image of level (k + 1) / 11 with the caption
+// "kind k" and labels {k % 5, k / 5}; entry i is kind i % 10.
+class Kinds : public data::Dataset {
+public:
+  Kinds(int64_t n, int64_t offset) : n_(n), offset_(offset) {}
+  int64_t size() const override { return n_; }
+  data::Example get(int64_t i) const override {
+    const int64_t k = (i + offset_) % 10;
+    return {fresco::full({3, 16, 16}, static_cast<float>(k + 1) / 11.f), fmt::format("kind {}", k), {k % 5, k / 5, 7}};
+  }
+
+private:
+  int64_t n_, offset_;
+};
+
+// Reads the grey level back: the kind, its labels, and [level, level^2] as features.
+eval::ImageJudge kinds_judge() {
+  eval::ImageJudge j;
+  j.config = {.channels = 3, .image_size = 16, .heads = {5, 2}};
+  const auto kind_of = [](const Tensor& x, int64_t n) {
+    const float v = (x.contiguous().data()[n * 3 * 16 * 16] + 1.f) * 0.5f;   // [-1, 1] -> [0, 1]
+    return std::clamp<int64_t>(std::lround(v * 11.f) - 1, 0, 9);
+  };
+  j.predict = [kind_of](const Tensor& x) {
+    std::vector<std::vector<int64_t>> out(2);
+    for (int64_t n = 0; n < x.size(0); ++n) {
+      out[0].push_back(kind_of(x, n) % 5);
+      out[1].push_back(kind_of(x, n) / 5);
+    }
+    return out;
+  };
+  j.features = [](const Tensor& x) {
+    std::vector<float> f;
+    for (int64_t n = 0; n < x.size(0); ++n) {
+      const float v = x.contiguous().data()[n * 3 * 16 * 16];
+      f.push_back(v);
+      f.push_back(v * v);
+    }
+    return fresco::tensor(f, {x.size(0), 2});
+  };
+  return j;
+}
+
+// A model that draws kind k + shift for the caption "kind k".
+eval::GenerateFn kinds_model(int64_t shift) {
+  return [shift](const std::vector<std::string>& captions, uint64_t) {
+    std::vector<Tensor> out;
+    for (const auto& c : captions) {
+      const int64_t k = (std::stoll(c.substr(5)) + shift) % 10;
+      out.push_back(fresco::full({3, 16, 16}, static_cast<float>(k + 1) / 11.f));
+    }
+    return fresco::stack(out, 0);
+  };
+}
+
+}  // namespace
+
+TEST_CASE("metrics: evaluation on labelled datasets, seen and held-out, beside the real images", "[eval][metrics]") {
+  const eval::DatasetPrompts prompts{.name = "folder:kinds",
+                                     .seen = std::make_shared<Kinds>(200, 0),
+                                     .held_out = std::make_shared<Kinds>(30, 3),
+                                     .heads = {"first", "second"}};
+  const eval::EvaluateOptions options{.samples = 40, .seed = 5, .batch = 16, .held_out_fraction = 0.25,
+                                      .diversity_captions = 4, .diversity_images = 3};
+  const auto faithful = eval::evaluate_on_dataset(kinds_model(0), kinds_judge(), prompts, options);
+  CHECK(faithful.dataset == "folder:kinds");
+  CHECK(faithful.seen_count == 30);
+  CHECK(faithful.held_out_count == 10);
+  CHECK(faithful.accuracy_seen == std::vector<double>{1.0, 1.0});
+  CHECK(faithful.accuracy_held_out == std::vector<double>{1.0, 1.0});
+  CHECK(faithful.real_accuracy_seen == std::vector<double>{1.0, 1.0});
+  CHECK(faithful.all_right_seen == 1.0);
+  // One flat picture per caption: no diversity; the real entries of a caption are identical too.
+  CHECK(faithful.diversity_generated == 0.0);
+  CHECK(faithful.diversity_real == 0.0);
+  CHECK(faithful.retrieval_precision == -1.0);
+  CHECK(faithful.frechet_samples == 30);
+
+  // Drawing the next kind: head "first" (k % 5) is always wrong, "second" (k / 5) wrong for k = 4 and 9.
+  const auto shifted = eval::evaluate_on_dataset(kinds_model(1), kinds_judge(), prompts, options);
+  CHECK(shifted.accuracy_seen[0] == 0.0);
+  CHECK(shifted.accuracy_seen[1] > 0.5);
+  CHECK(shifted.accuracy_seen[1] < 1.0);
+  CHECK(shifted.real_accuracy_seen == std::vector<double>{1.0, 1.0});   // the judge is not to blame
+  CHECK(shifted.all_right_seen == 0.0);
+  const auto json = nlohmann::json::parse(shifted.to_json());
+  CHECK(json["real_accuracy"]["seen"]["first"] == 1.0);
+  CHECK(json["retrieval"].is_null());
+  CHECK_THAT(shifted.to_table(), Catch::Contains("the judge on the real images"));
+
+  // Errors: a judge with another head count, too few entries.
+  auto three = kinds_judge();
+  three.config.heads = {5, 2, 8};
+  CHECK_THROWS_WITH(eval::evaluate_on_dataset(kinds_model(0), three, prompts, options),
+                    Catch::Contains("the judge has 3 head(s), the prompts name 2"));
+  const eval::DatasetPrompts tiny{.name = "tiny", .seen = std::make_shared<Kinds>(3, 0), .heads = {"first", "second"}};
+  CHECK_THROWS_WITH(eval::evaluate_on_dataset(kinds_model(0), kinds_judge(), tiny, options),
+                    Catch::Contains("at least 4 seen entries"));
+}

@@ -21,11 +21,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <fresco/eval/cells.hpp>
 #include <fresco/eval/classifier.hpp>
+#include <fresco/eval/retrieval.hpp>
 #include <fresco/progress.hpp>
 #include <fresco/tensor/tensor.hpp>
 
@@ -166,6 +168,14 @@ struct EvaluationReport {
   TwoObjectScores two_object_seen, two_object_held_out, two_object_real_seen, two_object_real_held_out;
   /// The judge had a cell judge: single objects were read through it (`judge_of`).
   bool cell_judge = false;
+  /// `evaluate_on_dataset`: the judge's accuracy per head on the real images
+  /// of the same prompts (how far to trust it), seen and held-out; empty otherwise.
+  std::vector<double> real_accuracy_seen, real_accuracy_held_out;
+  /// `evaluate_on_dataset` with an encoder: the share of generated images of
+  /// all prompts whose own caption ranks first among `retrieval_candidates`
+  /// (caption_retrieval_precision); -1 when not measured.
+  double retrieval_precision = -1;
+  int64_t retrieval_candidates = 0;
   double seconds = 0;                  ///< wall clock of the evaluation
 
   /// The figures as an aligned text table.
@@ -174,7 +184,9 @@ struct EvaluationReport {
   /// held_out: {head: share}}, counts, frechet_distance, frechet_floor,
   /// diversity {generated, real}, two_objects {generated, real: {seen,
   /// held_out: {images, all_right, shape, colour, size, object_right,
-  /// extra_object}}} (null when not run), cell_judge, seconds).
+  /// extra_object}}} (null when not run), cell_judge, real_accuracy {seen,
+  /// held_out: {head: share}} and retrieval {precision, candidates} (null
+  /// when not measured), seconds).
   std::string to_json() const;
 };
 
@@ -184,6 +196,35 @@ struct EvaluationReport {
 /// count or shape.
 EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJudge& judge, DatasetKind kind,
                                         const EvaluateOptions& options = {});
+/// Prompts and real images from labelled datasets, e.g. an `ImageFolder`
+/// read with label keys (train_classifier --dataset folder:DIR).
+struct DatasetPrompts {
+  /// Name in the report ("folder:emoji").
+  std::string name;
+  /// Entries whose captions are seen prompts; their labels (the first one per
+  /// judge head) are what each image should show, their images the real side.
+  std::shared_ptr<const data::Dataset> seen;
+  /// Entries held out of the model's training (null or empty: none).
+  std::shared_ptr<const data::Dataset> held_out;
+  /// A name per judge head ("category", "subcategory", ...).
+  std::vector<std::string> heads;
+};
+
+/// Evaluates a text-to-image model on labelled datasets: `options.samples`
+/// prompts, a share `held_out_fraction` of them from `prompts.held_out`
+/// (when given), each an entry drawn without repeats; per-head accuracy of
+/// the generated images (and of the entries' real images, the judge's own
+/// score); the Fréchet distance of seen prompts' images to real images of
+/// other seen entries with the real-vs-real floor; diversity (generated:
+/// `diversity_images` per caption; real: the entries of that caption); and,
+/// with `retrieval`, the caption-retrieval precision among `candidates`
+/// captions of both datasets. Throws `fresco::Error` for bad options, a judge
+/// whose head count differs from `prompts.heads`, datasets too small, or
+/// images of the wrong count or shape.
+EvaluationReport evaluate_on_dataset(const GenerateFn& generate, const ImageJudge& judge, const DatasetPrompts& prompts,
+                                     const EvaluateOptions& options = {}, ImageTextEncoder* retrieval = nullptr,
+                                     int64_t candidates = 100);
+
 /// The same with an `eval::Classifier` as the judge (no cell judge; see `judge_of`).
 EvaluationReport evaluate_text_to_image(const GenerateFn& generate, Classifier& classifier, DatasetKind kind,
                                         const EvaluateOptions& options = {});
