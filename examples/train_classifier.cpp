@@ -10,6 +10,7 @@
 //   train_classifier --dataset shapes --minutes 1 --out shapes_classifier.safetensors
 //   train_classifier --dataset shapes --judge shapes_classifier.safetensors   (only the report)
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -256,6 +257,10 @@ int train(Args a) {
   if (a.minutes <= 0 && a.epochs <= 0 && a.steps <= 0) a.minutes = 5;
   if (a.out.empty()) a.out = a.dataset == "shapes" ? "shapes_classifier.safetensors" : "fashion_classifier.safetensors";
   fresco::manual_seed(a.seed);
+  // Before the training, not after it: the directory the classifier goes to takes files.
+  fresco::io::prepare_output_directory(std::filesystem::path(a.out).parent_path().empty()
+                                           ? std::string(".")
+                                           : std::filesystem::path(a.out).parent_path().string());
 
   Task task = a.dataset == "fashion-mnist" ? fashion_mnist_task(a) : shapes_task(a);
   task.config.width = a.width;

@@ -17,6 +17,7 @@
 #include <fresco/vq/trainer.hpp>
 
 #include "common/cli.hpp"
+#include "common/run_dir.hpp"
 
 namespace {
 
@@ -170,6 +171,7 @@ int run(Args a) {
   a.train.out_dir = a.out;
   a.train.reconstruction = a.reconstruction == "l1" ? fresco::vq::ReconstructionLoss::l1 : fresco::vq::ReconstructionLoss::l2;
   a.train.on_progress = fresco::progress_bar();
+  fresco::cli::prepare_run_directory(a.out);   // before the training, not after it
   if (!a.classifier.empty()) {   // before the training, not after it
     const auto clf = fresco::eval::Classifier::load(a.classifier);
     if (clf->config().image_size != a.config.image_size || clf->config().channels != a.config.channels)

@@ -61,7 +61,7 @@ void AtomicFile::write(std::string_view bytes) {
     ssize_t n = ::write(fd_, p, chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      int err = errno;
+      int err = n == 0 ? ENOSPC : errno;   // no progress at all: the device takes no more
       throw IoError(fmt::format("{}: write failed ({}); the existing file was left unchanged; free some disk "
                                 "space or choose another path",
                                 path_, errno_text(err)));
@@ -159,6 +159,35 @@ std::string read_file_range(const std::string& path, uint64_t offset, uint64_t m
 
 std::string read_file(const std::string& path, uint64_t max_bytes, std::string_view what) {
   return detail::read_file_range(path, 0, max_bytes, max_bytes, what, nullptr);
+}
+
+void prepare_output_directory(const std::string& dir) {
+  if (dir.empty()) throw IoError("output directory: empty name; pass the directory to write into");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    throw IoError(fmt::format("output directory {}: cannot create it ({}); choose a directory you can write to",
+                              dir, ec.message()));
+  if (!std::filesystem::is_directory(dir, ec))
+    throw IoError(fmt::format("output directory {}: exists and is not a directory; choose another path", dir));
+  // A probe file written, flushed and removed: what the run will do, at a cost of a few system calls.
+  const std::string probe = fmt::format("{}/.fresco-write-probe.{}", dir, static_cast<long>(::getpid()));
+  auto fail = [&](const char* what, int err) {
+    throw IoError(fmt::format("output directory {}: cannot {} a file in it ({}); choose a directory you can write "
+                              "to, or free some space",
+                              dir, what, detail::errno_text(err)));
+  };
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) fail("create", errno);
+  const char byte = '\n';
+  ssize_t n;
+  do n = ::write(fd, &byte, 1);
+  while (n < 0 && errno == EINTR);
+  int err = n == 1 ? 0 : n == 0 ? ENOSPC : errno;
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  ::unlink(probe.c_str());
+  if (err != 0) fail("write", err);
 }
 
 }  // namespace fresco::io
