@@ -304,8 +304,9 @@ void train_gan(const Args& a, TextModel& text, fresco::gan::CaptionedImages data
   fresco::gan::Discriminator d({.image_size = size, .channels = channels, .text_dim = d_model,
                                 .base_width = a.d_width, .seed = a.seed + 1});
   const auto opt = gan_trainer_options(a, phase_minutes(a, a.minutes - clock.minutes()));
-  fmt::print(stderr, "[3/4] alignment and GAN training for {:.1f} min: G {} parameters, D {} parameters, batch {}\n",
-             opt.minutes, g.num_parameters(), d.num_parameters(), opt.batch_size);
+  fmt::print(stderr, "[3/4] alignment and GAN training for {}: G {} parameters, D {} parameters, batch {}\n",
+             opt.minutes > 0 ? fmt::format("{:.1f} min", opt.minutes) : fmt::format("{} steps", opt.steps),
+             g.num_parameters(), d.num_parameters(), opt.batch_size);
   fresco::gan::GanTrainer trainer(g, d, *text.gpt, text.tokenizer, std::move(data), opt);
   const auto summary = trainer.train();
   fmt::print(stderr,
@@ -335,8 +336,9 @@ std::unique_ptr<fresco::vq::ImageTokenizer> image_tokenizer(const Args& a, const
   config.seed = a.seed;
   auto tok = std::make_unique<fresco::vq::ImageTokenizer>(config);
   const double minutes = phase_minutes(a, a.minutes * a.transformer.vq_share);
-  fmt::print(stderr, "[2/4] image tokenizer: {} parameters, {}x{} tokens of {} codes, {:.1f} min\n",
-             tok->num_parameters(), config.grid(), config.grid(), config.codes, minutes);
+  fmt::print(stderr, "[2/4] image tokenizer: {} parameters, {}x{} tokens of {} codes, {}\n",
+             tok->num_parameters(), config.grid(), config.grid(), config.codes,
+             minutes > 0 ? fmt::format("{:.1f} min", minutes) : fmt::format("{} steps", *a.transformer.vq_steps));
   fresco::vq::ImageTokenizerTrainer trainer(
       *tok, data.images,
       {.steps = a.transformer.vq_steps.value_or(kUnbounded), .minutes = minutes, .seed = a.seed,
@@ -395,8 +397,9 @@ void train_transformer(const Args& a, const fresco::gan::CaptionedImages& data, 
   opt.sample_every = a.sample_every;
   opt.checkpoint_every = a.checkpoint_every;
   opt.on_progress = progress(a);
-  fmt::print(stderr, "      token transformer: {} parameters, {} caption + {} image tokens, {:.1f} min\n",
-             gpt.num_parameters(), config.caption_length, config.image_tokens(), opt.minutes);
+  fmt::print(stderr, "      token transformer: {} parameters, {} caption + {} image tokens, {}\n",
+             gpt.num_parameters(), config.caption_length, config.image_tokens(),
+             opt.minutes > 0 ? fmt::format("{:.1f} min", opt.minutes) : fmt::format("{} steps", opt.steps));
   fresco::vq::ImageGptTrainer trainer(gpt, bpe, *vq, data.captions, std::move(codes), opt);
   const auto summary = trainer.train();
   fmt::print(stderr, "      {} steps ({} this run) in {:.1f} s: {:.0f} tokens/s; image loss {:.3f}, text loss {:.3f}\n",
