@@ -46,7 +46,9 @@ seconds_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; 
 random_time() { awk -v m="$1" -v r="$RANDOM" 'BEGIN { printf "%.3f", m * r / 32768 }'; }
 temporaries() { find "$1" -name '*.tmp.*' 2>/dev/null | wc -l; }
 # The stage the log had reached: the last "[k/4] ..." line, cut before its figures.
-phase_of() { grep -aoE '^(\[[0-9]/4\] [a-zA-Z -]*| +token transformer)' "$1" | tail -1 | sed 's/^ *//; s/ *$//' || true; }
+phase_of() {
+  grep -aoE '^(\[[0-9]/4\] [a-zA-Z -]*| +token transformer)' "$1" | tail -1 | sed 's/^ *//; s/ for .*//; s/ on the .*//; s/ *$//' || true
+}
 # Every safetensors file under a directory loads whole; prints how many.
 check_loads() {
   local files
