@@ -7,9 +7,8 @@ namespace fresco::cli {
 
 /// What a training program does first with its output directory: `io::prepare_output_directory`
 /// (created, a probe file written and removed; a `fresco::IoError` naming the directory and the
-/// reason otherwise), then the temporary files a killed earlier run left under it are removed:
-/// `<file>.tmp.<pid>.<n>` (what `io::write_file_atomic` writes before its rename) whose process
-/// is gone. Returns how many it removed.
+/// reason otherwise), then `io::remove_stale_temporaries`: the temporary files a killed earlier
+/// run left under it. Returns how many it removed.
 int prepare_run_directory(const std::string& dir);
 
 }  // namespace fresco::cli

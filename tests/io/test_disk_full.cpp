@@ -5,6 +5,8 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -113,4 +115,25 @@ TEST_CASE("prepare_output_directory: a path that cannot hold files is refused wi
   if (std::filesystem::is_directory("/proc/self"))
     CHECK_THROWS_WITH(io::prepare_output_directory("/proc/self"),
                       Catch::Contains("/proc/self") && Catch::Contains("cannot create a file in it"));
+}
+
+TEST_CASE("remove_stale_temporaries: removes a dead writer's temporaries, nothing else", "[io][file]") {
+  test::TempDir dir;
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  REQUIRE(child > 0);
+  ::waitpid(child, nullptr, 0);   // a process id that existed and is gone
+  const std::string dead = std::to_string(child), alive = std::to_string(::getpid());
+  std::filesystem::create_directories(dir.path() / "sub");
+  const std::vector<std::string> names = {"a.safetensors.tmp." + dead + ".0", "sub/b.png.tmp." + dead + ".17",
+                                         "a.safetensors.tmp." + alive + ".3", "a.safetensors", "notes.tmp.txt",
+                                         "c.tmp." + dead, "d.tmp." + dead + ".x"};
+  for (const std::string& name : names)
+    io::write_file_atomic(dir.file(name), "x");
+  CHECK(io::remove_stale_temporaries(dir.path().string()) == 2);
+  CHECK(entries(dir.path()) == std::vector<std::string>{"a.safetensors", "a.safetensors.tmp." + alive + ".3",
+                                                        "c.tmp." + dead, "d.tmp." + dead + ".x", "notes.tmp.txt",
+                                                        "sub"});
+  CHECK(entries(dir.path() / "sub").empty());
+  CHECK(io::remove_stale_temporaries(dir.file("absent")) == 0);
 }

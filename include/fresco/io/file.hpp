@@ -34,4 +34,10 @@ std::string read_file(const std::string& path, uint64_t max_bytes, std::string_v
 ///     fresco::io::prepare_output_directory("runs/shapes");   // before loading data or training
 void prepare_output_directory(const std::string& dir);
 
+/// Removes the temporary files that writers killed before their rename left under `dir`
+/// (recursively): `<file>.tmp.<pid>.<n>`, as `write_file_atomic` names them, whose process
+/// `pid` no longer exists. Files of live processes and every other file are left alone.
+/// Returns how many were removed; a directory that does not exist has none.
+int remove_stale_temporaries(const std::string& dir);
+
 }  // namespace fresco::io
