@@ -23,8 +23,10 @@ double resident_mib() {
 
 ProgressCallback with_memory(ProgressCallback inner, std::string log_path, double interval_seconds) {
   using Clock = std::chrono::steady_clock;
+  // One clock for the process: the logs of successive phases continue one another.
+  static const Clock::time_point process_start = Clock::now();
   struct State {
-    Clock::time_point start = Clock::now();
+    Clock::time_point start = process_start;
     double last_logged = -1e300;
     std::string last_stage;
   };

@@ -14,7 +14,8 @@ double resident_mib();
 
 /// Wraps `inner` so that every report also carries the resident memory ("rss MiB"),
 /// and appends a line {"elapsed": s, "stage": ..., "step": n, "rss_mib": m} to `log_path`
-/// (unless empty) at most every `interval_seconds` and at every change of stage. Throws
+/// (unless empty; s counts from the first call of `with_memory` in the process) at most
+/// every `interval_seconds` and at every change of stage. Throws
 /// `fresco::IoError` naming the file when it cannot be appended to.
 ProgressCallback with_memory(ProgressCallback inner, std::string log_path, double interval_seconds = 10.0);
 
