@@ -6,12 +6,16 @@
 //
 //   train_text2image --dataset shapes --minutes 7 --out runs/shapes
 //   train_text2image --dataset folder:my_images --minutes 30 --out runs/mine --gpt runs/shapes/gpt.safetensors
+//   train_text2image --family transformer --dataset shapes --minutes 0 --vq-steps 3000 --steps 6000 --out runs/exact
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <fmt/ranges.h>
 
 #include <fresco/fresco.hpp>
 #include <fresco/data/registry.hpp>
@@ -213,14 +217,15 @@ fresco::ProgressCallback progress(const Args& a) {
 // Without a time budget (--minutes 0), every phase that runs needs its step count.
 void check_steps(const Args& a) {
   if (a.minutes > 0) return;
-  std::string missing;
-  if (!a.steps) missing += " --steps";
-  if (a.family == "gan" && a.gpt.empty() && !a.text_steps) missing += " --text-steps";
+  std::vector<std::string> missing;
+  if (!a.steps) missing.push_back("--steps");
+  if (a.family == "gan" && a.gpt.empty() && !a.text_steps) missing.push_back("--text-steps");
   if (a.family == "transformer" && a.transformer.image_tokenizer.empty() && !a.transformer.vq_steps)
-    missing += " --vq-steps";
+    missing.push_back("--vq-steps");
   if (!missing.empty())
-    throw CLI::ValidationError("--minutes 0", "a run without a time budget needs the step count of each phase; give" +
-                                                  missing);
+    throw CLI::ValidationError("--minutes 0", fmt::format("a run without a time budget needs the step count of each "
+                                                          "phase; give {}",
+                                                          fmt::join(missing, " and ")));
 }
 
 // The budget of a phase that gets `minutes` of the run: none when the run has none.
@@ -445,6 +450,10 @@ int main(int argc, char** argv) {
       "(--align-steps), then trains the GAN for the rest (resuming from OUT/checkpoint.safetensors if\n"
       "present) with the contrastive losses at weight --contrastive. Shapes scenes hold one object\n"
       "unless --two-objects F. Writes OUT/samples/*.png and OUT/model.safetensors.\n"
+      "\n"
+      "--minutes 0 runs without a clock, each phase for its step count (--vq-steps or --text-steps,\n"
+      "and --steps): then a run killed at any moment and started again ends with the same model, bit\n"
+      "for bit (docs/reliability.md). The resident memory goes to the progress lines and OUT/memory.jsonl.\n"
       "\n"
       "Examples:\n"
       "  train_text2image --dataset shapes --minutes 7 --out runs/shapes\n"
