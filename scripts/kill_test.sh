@@ -36,8 +36,8 @@ fi
 
 # Tiny runs of a few seconds: every checkpoint step, so that writes are a large share of the time.
 common=(--dataset shapes --limit 128 --image-size 16 --minutes 0 --seed 3 --checkpoint-every 1 --sample-every 0)
-transformer_args=(--family transformer "${common[@]}" --vq-steps 12 --vq-disc-start 6 --codes 32 --downsample 4
-                  --steps 80 --t-width 32 --t-layers 1 --t-heads 2 --t-batch 8)
+transformer_args=(--family transformer "${common[@]}" --vq-steps 8 --vq-disc-start 4 --codes 32 --downsample 4
+                  --steps 120 --t-width 32 --t-layers 1 --t-heads 2 --t-batch 8)
 gan_args=(--family gan "${common[@]}" --text-steps 12 --align-steps 6 --steps 60 --g-width 16 --d-width 8 --batch 8)
 
 now() { date +%s.%N; }
