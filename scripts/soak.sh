@@ -55,7 +55,8 @@ if [[ $train_minutes != 0 ]]; then
   first=$(head -1 "$out/memory.jsonl")
   last=$(tail -1 "$out/memory.jsonl")
   echo "training: $(wc -l <"$out/memory.jsonl") memory lines; first $first; last $last"
-  # The resident memory once each stage has warmed up: its second line, and its last.
+  # Each stage's first resident memory, a quarter of the way in (after its first checkpoints and
+  # sample grids: one-time allocations), and its last.
   python3 - "$out/memory.jsonl" <<'EOF' || true
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
@@ -65,9 +66,9 @@ for r in rows:
         stages.append((r["stage"], []))
     stages[-1][1].append(r)
 for name, rs in stages:
-    a = rs[1] if len(rs) > 1 else rs[0]
-    b = rs[-1]
-    print(f"  {name:>6}: {len(rs):4d} lines, {a['elapsed']:7.1f} s {a['rss_mib']:7.1f} MiB -> "
-          f"{b['elapsed']:7.1f} s {b['rss_mib']:7.1f} MiB ({b['rss_mib'] - a['rss_mib']:+.1f} MiB)")
+    first, warm, last = rs[0], rs[len(rs) // 4], rs[-1]
+    print(f"  {name:>11}: first {first['rss_mib']:.1f} MiB (step {first['step']}), "
+          f"{warm['rss_mib']:.1f} MiB at step {warm['step']}, last {last['rss_mib']:.1f} MiB (step {last['step']}): "
+          f"{last['rss_mib'] - warm['rss_mib']:+.1f} MiB after the first quarter")
 EOF
 fi
