@@ -220,6 +220,7 @@ void check_steps(const Args& a) {
   std::vector<std::string> missing;
   if (!a.steps) missing.push_back("--steps");
   if (a.family == "gan" && a.gpt.empty() && !a.text_steps) missing.push_back("--text-steps");
+  if (a.family == "gan" && !a.align_steps) missing.push_back("--align-steps");
   if (a.family == "transformer" && a.transformer.image_tokenizer.empty() && !a.transformer.vq_steps)
     missing.push_back("--vq-steps");
   if (!missing.empty())
@@ -451,8 +452,8 @@ int main(int argc, char** argv) {
       "present) with the contrastive losses at weight --contrastive. Shapes scenes hold one object\n"
       "unless --two-objects F. Writes OUT/samples/*.png and OUT/model.safetensors.\n"
       "\n"
-      "--minutes 0 runs without a clock, each phase for its step count (--vq-steps or --text-steps,\n"
-      "and --steps): then a run killed at any moment and started again ends with the same model, bit\n"
+      "--minutes 0 runs without a clock, each phase for its step count (--vq-steps, or --text-steps and\n"
+      "--align-steps; and --steps): then a run killed at any moment and started again ends with the same model, bit\n"
       "for bit (docs/reliability.md). The resident memory goes to the progress lines and OUT/memory.jsonl.\n"
       "\n"
       "Examples:\n"
