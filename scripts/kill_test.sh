@@ -35,6 +35,7 @@ if [[ ! -x $train || ! -x $info ]]; then
 fi
 
 # Tiny runs of a few seconds: every checkpoint step, so that writes are a large share of the time.
+# shellcheck disable=SC2034  # the *_args arrays are read through args_of
 common=(--dataset shapes --limit 128 --image-size 16 --minutes 0 --seed 3 --checkpoint-every 1 --sample-every 0)
 transformer_args=(--family transformer "${common[@]}" --vq-steps 8 --vq-disc-start 4 --codes 32 --downsample 4
                   --steps 120 --t-width 32 --t-layers 1 --t-heads 2 --t-batch 8)
@@ -79,13 +80,13 @@ for family in $families; do
     start=$(now)
     if ((i % 3 == 0)); then
       # Kill during a checkpoint write: wait a random time, then for a temporary file to appear.
-      mode=write
+      mode="write"
       sleep "$(random_time "$(awk -v d="$duration" 'BEGIN { print d * 0.8 }')")"
       while kill -0 "$pid" 2>/dev/null; do
         if compgen -G "$dir/*.tmp.*" >/dev/null || compgen -G "$dir/image_tokenizer/*.tmp.*" >/dev/null; then break; fi
       done
     else
-      mode=random
+      mode="random"
       sleep "$(random_time "$duration")"
     fi
     killed_at=$(seconds_since "$start")
@@ -125,6 +126,7 @@ if [[ $(id -u) != 0 ]] || [[ " $families " != *" transformer "* ]]; then
 fi
 mnt=$work/small_disk ro=$work/read_only
 mkdir -p "$mnt" "$ro"
+# shellcheck disable=SC2317  # called by the trap
 cleanup() { umount "$mnt" 2>/dev/null || true; umount "$ro" 2>/dev/null || true; }
 trap cleanup EXIT
 mapfile -t args < <(args_of transformer)
@@ -141,7 +143,7 @@ while kill -0 "$pid" 2>/dev/null && [[ ! -f $ckpt ]]; do sleep 0.01; done
 size=$(stat -c %s "$ckpt")
 for attempt in 1 2 3 4 5; do
   avail=$(df --output=avail -B1 "$mnt" | tail -1)
-  fallocate -l $((avail - size / 2)) "$mnt/filler.$attempt" 2>/dev/null && break || true
+  if fallocate -l $((avail - size / 2)) "$mnt/filler.$attempt" 2>/dev/null; then break; fi
 done
 rc=0
 wait "$pid" || rc=$?
