@@ -35,10 +35,11 @@ if [[ ! -x $train || ! -x $info ]]; then
 fi
 
 # Tiny runs of a few seconds: every checkpoint step, so that writes are a large share of the time.
-# shellcheck disable=SC2034  # the *_args arrays are read through args_of
 common=(--dataset shapes --limit 128 --image-size 16 --minutes 0 --seed 3 --checkpoint-every 1 --sample-every 0)
+# shellcheck disable=SC2034  # read through args_of
 transformer_args=(--family transformer "${common[@]}" --vq-steps 8 --vq-disc-start 4 --codes 32 --downsample 4
                   --steps 120 --t-width 32 --t-layers 1 --t-heads 2 --t-batch 8)
+# shellcheck disable=SC2034  # read through args_of
 gan_args=(--family gan "${common[@]}" --text-steps 12 --align-steps 6 --steps 60 --g-width 16 --d-width 8 --batch 8)
 
 now() { date +%s.%N; }
