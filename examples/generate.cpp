@@ -5,6 +5,7 @@
 //   generate --model run/model.safetensors --prompt "a large red circle in the center" --n 16 --seed 7 --out grid.png
 //   generate --model run/model.safetensors --prompt "a red circle" --gif morph.gif --to "a blue square" --frames 24
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,10 +13,12 @@
 #include <fresco/fresco.hpp>
 #include <fresco/gan/text_to_image.hpp>
 #include <fresco/text_to_image.hpp>
+#include <fresco/io/file.hpp>
 #include <fresco/io/gif.hpp>
 #include <fresco/io/image.hpp>
 
 #include "common/cli.hpp"
+#include "common/memory.hpp"
 #include "common/sampling.hpp"
 
 namespace {
@@ -27,6 +30,7 @@ struct Args {
   int64_t n = 16;
   int64_t columns = 0;  // 0: the smallest c with c * c >= n
   int64_t frames = 24;
+  int64_t soak = 0;   // images to generate and drop, in batches of n (a memory check)
   int delay = 80, scale = 4;
   uint64_t seed = 7;
   fresco::cli::SamplingArgs sampling;
@@ -46,7 +50,45 @@ void add_options(CLI::App& app, Args& a) {
   cli::add_number(app, "--frames", a.frames, "frames of the GIF")->check(cli::at_least(2));
   cli::add_number(app, "--delay", a.delay, "milliseconds each GIF frame is shown")->check(cli::closed(0, 655350));
   cli::add_number(app, "--scale", a.scale, "each GIF pixel becomes a scale x scale block")->check(cli::closed(1, 64));
+  cli::add_number(app, "--soak", a.soak,
+                  "generate this many images in batches of --n and keep none, printing the resident memory "
+                  "(a check that a long-lived process does not grow); writes no file")
+      ->check(cli::non_negative());
   cli::add_sampling_options(app, a.sampling);
+}
+
+// The directory a file goes to, checked before the model is even loaded.
+void prepare_parent(const std::string& file) {
+  const auto parent = std::filesystem::path(file).parent_path();
+  fresco::io::prepare_output_directory(parent.empty() ? std::string(".") : parent.string());
+}
+
+// --soak: batch after batch of images, none kept; the resident memory at the start, after the
+// first batch (the allocator's working set), every tenth of the run and at the end.
+void soak(const fresco::TextToImageModel& model, const Args& a) {
+  const std::vector<std::string> captions(static_cast<size_t>(a.n), a.prompt);
+  const double before = cli::resident_mib();
+  fmt::print("soak: {} images of \"{}\" in batches of {}; resident memory {:.1f} MiB after loading the model\n",
+             a.soak, a.prompt, a.n, before);
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t batches = (a.soak + a.n - 1) / a.n;
+  double first = 0, peak = before;
+  double checksum = 0;   // reads each batch, so that nothing is skipped
+  for (int64_t b = 0; b < batches; ++b) {
+    const fresco::Tensor images = model.generate(captions, a.seed + static_cast<uint64_t>(b));
+    checksum += static_cast<double>(images.to_vector()[0]);
+    const double rss = cli::resident_mib();
+    peak = std::max(peak, rss);
+    if (b == 0) first = rss;
+    if (b == 0 || (b + 1) * 10 / batches != b * 10 / batches)
+      fmt::print("soak: {:>8} images  {:>7.1f} s  resident {:.1f} MiB\n", std::min(a.soak, (b + 1) * a.n),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), rss);
+    std::fflush(stdout);
+  }
+  const double last = cli::resident_mib();
+  fmt::print("soak: done; resident memory first batch {:.1f} MiB, last {:.1f} MiB ({:+.1f} MiB), peak {:.1f} MiB "
+             "(checksum {:.4f})\n",
+             first, last, last - first, peak, checksum);
 }
 
 void write_grid(const fresco::TextToImageModel& model, const Args& a) {
@@ -74,7 +116,15 @@ void write_morph(const fresco::TextToImageModel& model, const Args& a) {
 }
 
 int generate(Args a) {
+  if (a.soak > 0) {
+    auto model = fresco::load_text_to_image(a.model);
+    cli::apply_sampling(*model, a.sampling, a.model);
+    soak(*model, a);
+    return 0;
+  }
   if (a.out.empty() && a.gif.empty()) a.out = "grid.png";
+  if (!a.out.empty()) prepare_parent(a.out);
+  if (!a.gif.empty()) prepare_parent(a.gif);
   auto model = fresco::load_text_to_image(a.model);
   cli::apply_sampling(*model, a.sampling, a.model);
   if (!a.out.empty()) write_grid(*model, a);

@@ -22,6 +22,7 @@
 #include <fresco/text/pretrain.hpp>
 
 #include "common/cli.hpp"
+#include "common/run_dir.hpp"
 
 namespace {
 
@@ -142,13 +143,13 @@ void sample_captions(fresco::text::Gpt& gpt, const fresco::text::BpeTokenizer& t
 int pretrain(const Args& a) {
   check(a);
   fresco::set_num_threads(a.threads);
+  fresco::cli::prepare_run_directory(a.out);   // before the training, not after it
   const std::vector<std::string> corpus = build_corpus(a);
   fmt::print("corpus: {} captions from {}, e.g. \"{}\"\n", corpus.size(), a.dataset, corpus.empty() ? "" : corpus[0]);
   const auto tok = fresco::text::BpeTokenizer::train(corpus, a.vocab);
   const int64_t longest = longest_caption(tok, corpus);
   fmt::print("tokenizer: {} tokens; longest caption {} tokens with <|bos|>/<|eos|>\n", tok.vocab_size(), longest);
 
-  std::filesystem::create_directories(a.out);
   // The model predicts exactly the tokenizer's ids (a small corpus may stop BPE below --vocab).
   fresco::text::Gpt gpt({.vocab_size = tok.vocab_size(),
                          .context = std::max<int64_t>(32, longest),

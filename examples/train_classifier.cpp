@@ -11,6 +11,7 @@
 //   train_classifier --dataset shapes --judge shapes_classifier.safetensors   (only the report)
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -385,6 +386,10 @@ int train(Args a) {
             : folder              ? "folder_classifier.safetensors"
                                   : "fashion_classifier.safetensors";
   fresco::manual_seed(a.seed);
+  // Before the training, not after it: the directory the classifier goes to takes files.
+  fresco::io::prepare_output_directory(std::filesystem::path(a.out).parent_path().empty()
+                                           ? std::string(".")
+                                           : std::filesystem::path(a.out).parent_path().string());
 
   std::shared_ptr<fresco::data::ImageFolder> images;
   Task task = folder ? folder_task(a, images) : a.dataset == "fashion-mnist" ? fashion_mnist_task(a) : shapes_task(a);

@@ -17,6 +17,7 @@
 #include <fresco/vq/trainer.hpp>
 
 #include "common/cli.hpp"
+#include "common/run_dir.hpp"
 
 namespace {
 
@@ -40,7 +41,9 @@ void add_options(CLI::App& app, Args& a) {
   app.add_option("--dataset", a.dataset, "the images to learn")
       ->required()
       ->check(cli::dataset_name({"shapes", "fashion-mnist"}, "folder:", "DIR", CLI::ExistingDirectory));
-  cli::add_number(app, "--minutes", a.minutes, "time budget of the training")->check(cli::positive());
+  cli::add_number(app, "--minutes", a.minutes,
+                  "time budget of the training (0: none; --steps alone ends it, and a resumed run is exact)")
+      ->check(cli::non_negative());
   app.add_option("--out", a.out, "the run's directory (samples, checkpoint, tokenizer.safetensors)");
   cli::add_number(app, "--seed", a.seed, "seed of the data, the initialisation and the training");
   cli::add_number(app, "--limit", a.limit, "training images (0: the dataset's default)")->check(cli::non_negative());
@@ -170,6 +173,7 @@ int run(Args a) {
   a.train.out_dir = a.out;
   a.train.reconstruction = a.reconstruction == "l1" ? fresco::vq::ReconstructionLoss::l1 : fresco::vq::ReconstructionLoss::l2;
   a.train.on_progress = fresco::progress_bar();
+  fresco::cli::prepare_run_directory(a.out);   // before the training, not after it
   if (!a.classifier.empty()) {   // before the training, not after it
     const auto clf = fresco::eval::Classifier::load(a.classifier);
     if (clf->config().image_size != a.config.image_size || clf->config().channels != a.config.channels)

@@ -6,12 +6,16 @@
 //
 //   train_text2image --dataset shapes --minutes 7 --out runs/shapes
 //   train_text2image --dataset folder:my_images --minutes 30 --out runs/mine --gpt runs/shapes/gpt.safetensors
+//   train_text2image --family transformer --dataset shapes --minutes 0 --vq-steps 3000 --steps 6000 --out runs/exact
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <fmt/ranges.h>
 
 #include <fresco/fresco.hpp>
 #include <fresco/data/registry.hpp>
@@ -30,6 +34,8 @@
 #include <fresco/vq/trainer.hpp>
 
 #include "common/cli.hpp"
+#include "common/memory.hpp"
+#include "common/run_dir.hpp"
 
 namespace {
 
@@ -41,6 +47,9 @@ struct TransformerArgs {
   double vq_share = 0.35;
   std::string image_tokenizer;
   fresco::vq::ImageTokenizerConfig vq;   // the library's defaults (docs/image-tokenizer.md)
+  // Image tokenizer steps (default: its share of the budget decides) and the step its discriminator joins.
+  std::optional<int64_t> vq_steps;
+  int64_t vq_disc_start = 2000;
   fresco::vq::ImageGptConfig gpt{.d_model = 128, .heads = 4, .layers = 4};
   fresco::vq::ImageGptTrainerOptions train{.batch_size = 32, .steps = 1'000'000'000, .lr = 1e-3f};
 };
@@ -50,7 +59,7 @@ struct Args {
   std::string family = "gan";
   TransformerArgs transformer;
   std::string dataset, out = "run", gpt;
-  double minutes = 7;
+  double minutes = 7;   // 0: no clock, every phase runs its step count (reproducible)
   // The GAN reads the GPT's first block only (gan::encode_tokens), which a short pretraining shapes.
   double text_share = 0.1;
   uint64_t seed = 0;
@@ -64,7 +73,10 @@ struct Args {
   // GAN training. Adam as DF-GAN (Tao et al. 2022): lr 1e-4 for G, 4e-4 for D, betas (0, 0.9).
   // Where no reason is given, the defaults are GanTrainerOptions' own.
   std::string loss = "hinge";
-  int64_t steps = 1'000'000'000, batch = 32, ma_gp_every = 4;
+  // Steps of the image model (GAN or token transformer) and of the GPT pretraining; without them
+  // the time budget decides.
+  std::optional<int64_t> steps, text_steps;
+  int64_t batch = 32, ma_gp_every = 4;
   float ma_gp = fresco::gan::GanPenaltyOptions{}.weight, lr_g = 1e-4f, lr_d = 4e-4f, beta1 = 0.f, beta2 = 0.9f,
         ema = fresco::gan::GanOptimizerOptions{}.ema_decay;
   // Alignment and contrastive losses: what makes the images follow the caption
@@ -86,14 +98,19 @@ void add_run_options(CLI::App& app, Args& a) {
   app.add_option("--dataset", a.dataset, "the captioned images to learn")
       ->required()
       ->check(cli::dataset_name({"shapes", "fashion-mnist"}, "folder:", "DIR", CLI::ExistingDirectory));
-  cli::add_number(app, "--minutes", a.minutes, "time budget of the whole run")->check(cli::positive());
+  cli::add_number(app, "--minutes", a.minutes,
+                  "time budget of the whole run (0: none; every phase runs its step count, reproducibly)")
+      ->check(cli::non_negative());
   app.add_option("--out", a.out, "the run's directory (samples, checkpoints, the model)");
   app.add_option("--gpt", a.gpt, "a pretrained text model to use instead of pretraining one")
       ->check(cli::existing_file("pretrain one with pretrain_gpt, or leave --gpt out"));
   cli::add_number(app, "--seed", a.seed, "seed of the data, the initialisation and the training");
   cli::add_number(app, "--text-share", a.text_share, "share of the budget for pretraining the GPT")
       ->check(cli::half_open(0, 1));
-  cli::add_number(app, "--steps", a.steps, "GAN steps, at most (the time budget ends training first)")
+  cli::add_number(app, "--steps", a.steps,
+                  "steps of the GAN or the token transformer, at most (the time budget may end training first)")
+      ->check(cli::positive());
+  cli::add_number(app, "--text-steps", a.text_steps, "GPT pretraining steps, at most (GAN family)")
       ->check(cli::positive());
   cli::add_number(app, "--batch", a.batch, "image-caption pairs per step")->check(cli::at_least(2));
   cli::add_number(app, "--limit", a.limit, "training images (0: the dataset's default; Shapes 20000, others all)")
@@ -108,6 +125,9 @@ void add_transformer_options(CLI::App& app, TransformerArgs& t) {
   app.option_defaults()->group("Transformer family");
   cli::add_number(app, "--vq-share", t.vq_share, "share of the budget for training the image tokenizer")
       ->check(cli::half_open(0, 1));
+  cli::add_number(app, "--vq-steps", t.vq_steps, "image tokenizer steps, at most")->check(cli::positive());
+  cli::add_number(app, "--vq-disc-start", t.vq_disc_start, "image tokenizer step its discriminator joins at")
+      ->check(cli::non_negative());
   app.add_option("--image-tokenizer", t.image_tokenizer, "a trained image tokenizer to use instead of training one")
       ->check(cli::existing_file("train one with train_image_tokenizer, or leave --image-tokenizer out"));
   cli::add_number(app, "--codes", t.vq.codes, "codebook size of a new image tokenizer")->check(cli::closed(2, 65536));
@@ -178,7 +198,7 @@ void add_output_options(CLI::App& app, Args& a) {
   cli::add_number(app, "--sample-every", a.sample_every, "sample grid every this many steps (0: at the end only)")
       ->check(cli::non_negative());
   cli::add_number(app, "--checkpoint-every", a.checkpoint_every,
-                  "checkpoint every this many steps (0: at the end only)")
+                  "checkpoint every this many steps of each phase (0: at the end only)")
       ->check(cli::non_negative());
 }
 
@@ -187,11 +207,36 @@ fresco::data::DatasetSpec dataset_spec(const Args& a) {
           .two_object_fraction = a.two_objects};
 }
 
+constexpr int64_t kUnbounded = 1'000'000'000;   // steps of a phase the time budget ends
+
+// The progress bar, with the resident memory; OUT/memory.jsonl logs it every 10 seconds.
+fresco::ProgressCallback progress(const Args& a) {
+  return cli::with_memory(fresco::progress_bar(), a.out + "/memory.jsonl");
+}
+
+// Without a time budget (--minutes 0), every phase that runs needs its step count.
+void check_steps(const Args& a) {
+  if (a.minutes > 0) return;
+  std::vector<std::string> missing;
+  if (!a.steps) missing.push_back("--steps");
+  if (a.family == "gan" && a.gpt.empty() && !a.text_steps) missing.push_back("--text-steps");
+  if (a.family == "gan" && !a.align_steps) missing.push_back("--align-steps");
+  if (a.family == "transformer" && a.transformer.image_tokenizer.empty() && !a.transformer.vq_steps)
+    missing.push_back("--vq-steps");
+  if (!missing.empty())
+    throw CLI::ValidationError("--minutes 0", fmt::format("a run without a time budget needs the step count of each "
+                                                          "phase; give {}",
+                                                          fmt::join(missing, " and ")));
+}
+
+// The budget of a phase that gets `minutes` of the run: none when the run has none.
+double phase_minutes(const Args& a, double minutes) { return a.minutes > 0 ? std::max(0.05, minutes) : 0.0; }
+
 // The trainer's options from the command line; `minutes` is what is left of the budget.
 fresco::gan::GanTrainerOptions gan_trainer_options(const Args& a, double minutes) {
   fresco::gan::GanTrainerOptions o{.loss = fresco::gan::parse_gan_loss(a.loss),
                                    .batch_size = a.batch,
-                                   .steps = a.steps,
+                                   .steps = a.steps.value_or(kUnbounded),
                                    .minutes = minutes,
                                    .seed = a.seed};
   o.optimizer = {.lr_g = a.lr_g, .lr_d = a.lr_d, .beta1 = a.beta1, .beta2 = a.beta2, .ema_decay = a.ema};
@@ -209,7 +254,7 @@ fresco::gan::GanTrainerOptions gan_trainer_options(const Args& a, double minutes
   o.output.dir = a.out;
   o.output.checkpoint_every = a.checkpoint_every;
   o.output.sample_every = a.sample_every;
-  o.on_progress = fresco::progress_bar();
+  o.on_progress = progress(a);
   return o;
 }
 
@@ -240,14 +285,15 @@ TextModel text_model(const Args& a, const fresco::gan::CaptionedImages& data) {
     return text;
   }
   const double minutes = a.minutes * a.text_share;
-  fmt::print(stderr, "[2/4] tokenizer and GPT pretraining on the captions ({:.1f} min)\n", minutes);
+  fmt::print(stderr, "[2/4] tokenizer and GPT pretraining on the captions ({})\n",
+             a.minutes > 0 ? fmt::format("{:.1f} min", minutes) : fmt::format("{} steps", *a.text_steps));
   text.tokenizer = fresco::text::BpeTokenizer::train(data.captions, 512);
   text.gpt = std::make_unique<fresco::text::Gpt>(fresco::text::GptConfig{
       .vocab_size = 512, .context = 32, .d_model = 128, .heads = 4, .layers = 4, .seed = a.seed});
   auto s = fresco::text::pretrain(*text.gpt, text.tokenizer, data.captions,
-                                  {.batch_size = 64, .steps = 100000, .minutes = minutes, .lr = 1e-3f,
-                                   .min_lr = 1e-4f, .warmup_steps = 50, .seed = a.seed,
-                                   .on_progress = fresco::progress_bar()});
+                                  {.batch_size = 64, .steps = a.text_steps.value_or(100000),
+                                   .minutes = a.minutes > 0 ? minutes : 0.0, .lr = 1e-3f, .min_lr = 1e-4f,
+                                   .warmup_steps = 50, .seed = a.seed, .on_progress = progress(a)});
   fmt::print(stderr, "      {} steps, validation loss {:.3f} (perplexity {:.2f})\n", s.steps, s.final_val_loss,
              s.final_val_perplexity);
   fresco::text::save_gpt(*text.gpt, text.tokenizer, saved);
@@ -263,9 +309,10 @@ void train_gan(const Args& a, TextModel& text, fresco::gan::CaptionedImages data
                             .cross_attention = !a.no_attention, .seed = a.seed});
   fresco::gan::Discriminator d({.image_size = size, .channels = channels, .text_dim = d_model,
                                 .base_width = a.d_width, .seed = a.seed + 1});
-  const auto opt = gan_trainer_options(a, std::max(0.05, a.minutes - clock.minutes()));
-  fmt::print(stderr, "[3/4] alignment and GAN training for {:.1f} min: G {} parameters, D {} parameters, batch {}\n",
-             opt.minutes, g.num_parameters(), d.num_parameters(), opt.batch_size);
+  const auto opt = gan_trainer_options(a, phase_minutes(a, a.minutes - clock.minutes()));
+  fmt::print(stderr, "[3/4] alignment and GAN training for {}: G {} parameters, D {} parameters, batch {}\n",
+             opt.minutes > 0 ? fmt::format("{:.1f} min", opt.minutes) : fmt::format("{} steps", opt.steps),
+             g.num_parameters(), d.num_parameters(), opt.batch_size);
   fresco::gan::GanTrainer trainer(g, d, *text.gpt, text.tokenizer, std::move(data), opt);
   const auto summary = trainer.train();
   fmt::print(stderr,
@@ -294,13 +341,15 @@ std::unique_ptr<fresco::vq::ImageTokenizer> image_tokenizer(const Args& a, const
   config.channels = data.images.size(1);
   config.seed = a.seed;
   auto tok = std::make_unique<fresco::vq::ImageTokenizer>(config);
-  const double minutes = a.minutes * a.transformer.vq_share;
-  fmt::print(stderr, "[2/4] image tokenizer: {} parameters, {}x{} tokens of {} codes, {:.1f} min\n",
-             tok->num_parameters(), config.grid(), config.grid(), config.codes, minutes);
+  const double minutes = phase_minutes(a, a.minutes * a.transformer.vq_share);
+  fmt::print(stderr, "[2/4] image tokenizer: {} parameters, {}x{} tokens of {} codes, {}\n",
+             tok->num_parameters(), config.grid(), config.grid(), config.codes,
+             minutes > 0 ? fmt::format("{:.1f} min", minutes) : fmt::format("{} steps", *a.transformer.vq_steps));
   fresco::vq::ImageTokenizerTrainer trainer(
       *tok, data.images,
-      {.steps = 1'000'000'000, .minutes = minutes, .seed = a.seed, .disc_start = 2000,
-       .out_dir = a.out + "/image_tokenizer", .on_progress = fresco::progress_bar()});
+      {.steps = a.transformer.vq_steps.value_or(kUnbounded), .minutes = minutes, .seed = a.seed,
+       .disc_start = a.transformer.vq_disc_start, .out_dir = a.out + "/image_tokenizer",
+       .checkpoint_every = a.checkpoint_every, .sample_every = a.sample_every, .on_progress = progress(a)});
   const auto summary = trainer.train();
   fmt::print(stderr, "      {} steps in {:.1f} s\n", summary.steps, summary.seconds);
   tok->eval();
@@ -347,14 +396,16 @@ void train_transformer(const Args& a, const fresco::gan::CaptionedImages& data, 
   config.seed = a.seed;
   fresco::vq::ImageGpt gpt(config);
   auto opt = a.transformer.train;
-  opt.minutes = std::max(0.05, a.minutes - clock.minutes());
+  opt.steps = a.steps.value_or(kUnbounded);
+  opt.minutes = phase_minutes(a, a.minutes - clock.minutes());
   opt.seed = a.seed;
   opt.out_dir = a.out;
   opt.sample_every = a.sample_every;
   opt.checkpoint_every = a.checkpoint_every;
-  opt.on_progress = fresco::progress_bar();
-  fmt::print(stderr, "      token transformer: {} parameters, {} caption + {} image tokens, {:.1f} min\n",
-             gpt.num_parameters(), config.caption_length, config.image_tokens(), opt.minutes);
+  opt.on_progress = progress(a);
+  fmt::print(stderr, "      token transformer: {} parameters, {} caption + {} image tokens, {}\n",
+             gpt.num_parameters(), config.caption_length, config.image_tokens(),
+             opt.minutes > 0 ? fmt::format("{:.1f} min", opt.minutes) : fmt::format("{} steps", opt.steps));
   fresco::vq::ImageGptTrainer trainer(gpt, bpe, *vq, data.captions, std::move(codes), opt);
   const auto summary = trainer.train();
   fmt::print(stderr, "      {} steps ({} this run) in {:.1f} s: {:.0f} tokens/s; image loss {:.3f}, text loss {:.3f}\n",
@@ -368,7 +419,10 @@ void train_transformer(const Args& a, const fresco::gan::CaptionedImages& data, 
 
 int train(const Args& a) {
   const Stopwatch clock;
-  std::filesystem::create_directories(a.out);
+  check_steps(a);
+  // Before anything long: a directory that cannot take files is reported now, not after the training.
+  if (const int removed = cli::prepare_run_directory(a.out); removed > 0)
+    fmt::print(stderr, "      removed {} temporary file(s) an interrupted run left in {}\n", removed, a.out);
   fmt::print(stderr, "[1/4] loading {} ...\n", a.dataset);
   fresco::gan::CaptionedImages data = fresco::gan::CaptionedImages::from_dataset(*fresco::data::open_dataset(dataset_spec(a)));
   fmt::print(stderr, "      {} images {}, e.g. \"{}\" ({:.1f} s)\n", data.size(),
@@ -397,6 +451,11 @@ int main(int argc, char** argv) {
       "(--align-steps), then trains the GAN for the rest (resuming from OUT/checkpoint.safetensors if\n"
       "present) with the contrastive losses at weight --contrastive. Shapes scenes hold one object\n"
       "unless --two-objects F. Writes OUT/samples/*.png and OUT/model.safetensors.\n"
+      "\n"
+      "--minutes 0 runs without a clock, each phase for its step count (--vq-steps, or --text-steps\n"
+      "and --align-steps; and --steps): a run killed at any moment and started again then ends with\n"
+      "the same model, bit for bit (docs/reliability.md). The resident memory goes to the progress\n"
+      "lines and to OUT/memory.jsonl.\n"
       "\n"
       "Examples:\n"
       "  train_text2image --dataset shapes --minutes 7 --out runs/shapes\n"

@@ -143,6 +143,7 @@ void log_metrics(const std::string& dir, int64_t step, const GanStepLosses& l, d
       "\"elapsed\": {:.3f}}}\n",
       step, l.d_loss, l.g_loss, l.gp, l.d_real, l.d_fake, l.d_mismatch, l.d_contrastive, l.g_contrastive,
       l.text_loss, elapsed);
+  if (!out.flush()) throw IoError(fmt::format("GanTrainer: writing {}/metrics.jsonl failed (disk full?)", dir));
 }
 
 }  // namespace

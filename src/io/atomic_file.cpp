@@ -2,14 +2,17 @@
 #include "io/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include <fresco/error.hpp>
 
@@ -20,6 +23,21 @@ std::atomic<uint64_t> g_temp_counter{0};
 uint64_t g_fail_after = 0;
 
 std::string errno_text(int err) { return std::strerror(err); }
+
+// The writer's process id in "<file>.tmp.<pid>.<n>" (AtomicFile's names), or 0 for any other name.
+long temporary_owner(std::string_view name) {
+  const size_t at = name.rfind(".tmp.");
+  if (at == std::string_view::npos || at == 0) return 0;
+  const std::string_view rest = name.substr(at + 5);
+  const size_t dot = rest.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == rest.size()) return 0;
+  long pid = 0;
+  uint64_t n = 0;
+  const auto [p1, e1] = std::from_chars(rest.data(), rest.data() + dot, pid);
+  const auto [p2, e2] = std::from_chars(rest.data() + dot + 1, rest.data() + rest.size(), n);
+  if (e1 != std::errc() || p1 != rest.data() + dot || e2 != std::errc() || p2 != rest.data() + rest.size()) return 0;
+  return pid > 0 ? pid : 0;
+}
 
 }  // namespace
 
@@ -61,7 +79,7 @@ void AtomicFile::write(std::string_view bytes) {
     ssize_t n = ::write(fd_, p, chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      int err = errno;
+      int err = n == 0 ? ENOSPC : errno;   // no progress at all: the device takes no more
       throw IoError(fmt::format("{}: write failed ({}); the existing file was left unchanged; free some disk "
                                 "space or choose another path",
                                 path_, errno_text(err)));
@@ -159,6 +177,49 @@ std::string read_file_range(const std::string& path, uint64_t offset, uint64_t m
 
 std::string read_file(const std::string& path, uint64_t max_bytes, std::string_view what) {
   return detail::read_file_range(path, 0, max_bytes, max_bytes, what, nullptr);
+}
+
+int remove_stale_temporaries(const std::string& dir) {
+  std::vector<std::filesystem::path> stale;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const long pid = detail::temporary_owner(it->path().filename().string());
+    if (pid != 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) stale.push_back(it->path());
+  }
+  int removed = 0;
+  for (const auto& p : stale) removed += std::filesystem::remove(p, ec) ? 1 : 0;
+  return removed;
+}
+
+void prepare_output_directory(const std::string& dir) {
+  if (dir.empty()) throw IoError("output directory: empty name; pass the directory to write into");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    throw IoError(fmt::format("output directory {}: cannot create it ({}); choose a directory you can write to",
+                              dir, ec.message()));
+  if (!std::filesystem::is_directory(dir, ec))
+    throw IoError(fmt::format("output directory {}: exists and is not a directory; choose another path", dir));
+  // A probe file written, flushed and removed: what the run will do, at a cost of a few system calls.
+  const std::string probe = fmt::format("{}/.fresco-write-probe.{}", dir, static_cast<long>(::getpid()));
+  auto fail = [&](const char* what, int err) {
+    throw IoError(fmt::format("output directory {}: cannot {} a file in it ({}); choose a directory you can write "
+                              "to, or free some space",
+                              dir, what, detail::errno_text(err)));
+  };
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) fail("create", errno);
+  const char byte = '\n';
+  ssize_t n;
+  do n = ::write(fd, &byte, 1);
+  while (n < 0 && errno == EINTR);
+  int err = n == 1 ? 0 : n == 0 ? ENOSPC : errno;
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  ::unlink(probe.c_str());
+  if (err != 0) fail("write", err);
 }
 
 }  // namespace fresco::io

@@ -207,7 +207,9 @@ ImageGptTrainSummary ImageGptTrainer::train() {
   ImageGptTrainSummary summary;
   std::deque<ImageGptLosses> recent;
   const int64_t first = s.step;
-  while (s.step < o.steps && schedule.progress(s.step, elapsed()) < 1.0) {
+  // The steps or the clock end the run; not the schedule's progress, which is 1 from the start when the
+  // warm-up is longer than the run (and such a run must still take its steps).
+  while (s.step < o.steps && (budget <= 0 || elapsed() < budget)) {
     const auto l = train_step(schedule.lr_at(s.step, elapsed()));
     recent.push_back(l);
     if (recent.size() > 50) recent.pop_front();
@@ -217,6 +219,8 @@ ImageGptTrainSummary ImageGptTrainer::train() {
         if (!log) throw IoError(fmt::format("ImageGptTrainer: cannot append to {}/metrics.jsonl", o.out_dir));
         log << fmt::format("{{\"step\": {}, \"image_loss\": {}, \"text_loss\": {}, \"lr\": {}}}\n", s.step, l.image,
                            l.text, s.opt.lr());
+        if (!log.flush())
+          throw IoError(fmt::format("ImageGptTrainer: writing {}/metrics.jsonl failed (disk full?)", o.out_dir));
       }
       if (o.sample_every > 0 && s.step % o.sample_every == 0)
         write_samples(fmt::format("{}/samples/step_{:06}.png", o.out_dir, s.step));
@@ -229,7 +233,7 @@ ImageGptTrainSummary ImageGptTrainer::train() {
       p.total = o.steps;
       p.elapsed = elapsed();
       const double rate = (s.step - first) / std::max(p.elapsed, 1e-9);
-      p.fraction = std::clamp(schedule.progress(s.step, p.elapsed), 0.0, 1.0);
+      p.fraction = std::clamp(std::max(double(s.step) / double(o.steps), budget > 0 ? p.elapsed / budget : 0.0), 0.0, 1.0);
       p.eta = budget > 0 ? std::max(0.0, budget - p.elapsed) : (o.steps - s.step) / std::max(rate, 1e-9);
       p.values = {{"image", l.image}, {"text", l.text}, {"lr", s.opt.lr()}, {"step/s", rate}};
       p.done = s.step >= o.steps;

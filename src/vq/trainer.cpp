@@ -294,6 +294,8 @@ ImageTokenizerTrainSummary ImageTokenizerTrainer::train() {
                            "\"lr\": {}}}\n",
                            s.step, l.reconstruction, l.commitment, l.perplexity, l.restarted, l.g_adversarial,
                            l.adaptive_weight, l.d_loss, l.lr);
+        if (!log.flush())
+          throw IoError(fmt::format("ImageTokenizerTrainer: writing {}/metrics.jsonl failed (disk full?)", o.out_dir));
       }
       if (o.sample_every > 0 && s.step % o.sample_every == 0)
         write_samples(fmt::format("{}/samples/step_{:06}.png", o.out_dir, s.step));

@@ -288,6 +288,20 @@ TEST_CASE("ImageGptTrainer: the loss falls, and a resumed run is bit for bit the
   CHECK(last < first * 0.6f);
 }
 
+TEST_CASE("ImageGptTrainer: train() takes all its steps when they are fewer than the warm-up's", "[vq][image_gpt]") {
+  TinyFamily parts;
+  const std::vector<std::string> captions = {"a red dot", "a blue dot"};
+  std::vector<int64_t> codes;
+  for (int64_t i = 0; i < 2 * kN; ++i) codes.push_back(i % kK);
+  vq::ImageGpt gpt(tiny());
+  vq::ImageGptTrainer t(gpt, parts.bpe, *parts.vq, captions, codes,
+                        {.batch_size = 2, .steps = 3, .lr = 1e-2f, .warmup_steps = 100, .sample_every = 0});
+  const auto summary = t.train();
+  CHECK(summary.steps == 3);
+  CHECK(summary.steps_run == 3);
+  CHECK(t.step() == 3);
+}
+
 TEST_CASE("ImageGptTrainer: errors a user can meet", "[vq][image_gpt]") {
   TinyFamily parts;
   vq::ImageGpt gpt(tiny());
