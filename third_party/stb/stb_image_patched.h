@@ -8,6 +8,7 @@
 //  - stbi__jpeg_get_bits: stop when the stream has run out of bits
 //  - stbi__jpeg_get_bit: stop when the stream has run out of bits
 //  - stbi__process_marker (DHT): reject Huffman tables of more than 256 codes (out-of-bounds write)
+//  - stbi__getn: a read of 0 bytes returns at once (it passed a null pointer to memcpy)
 
 /* stb_image - v2.27 - public domain image loader - http://nothings.org/stb
                                   no warranty implied; use at your own risk
@@ -1656,6 +1657,7 @@ static void stbi__skip(stbi__context *s, int n)
 #else
 static int stbi__getn(stbi__context *s, stbi_uc *buffer, int n)
 {
+   if (n == 0) return 1;  // fresco: nothing to read; buffer may be null (an empty PNG IDAT chunk), and memcpy(NULL, p, 0) is undefined
    if (s->io.read) {
       int blen = (int) (s->img_buffer_end - s->img_buffer);
       if (blen < n) {
