@@ -10,7 +10,7 @@
 # never to the committed corpus. Crashes, leaks, timeouts and sanitizer reports
 # are saved as $FRESCO_FUZZ_OUT/<target>/findings/crash-* (or leak-, timeout-, oom-).
 # Prints per target the executions, executions per second and findings, and
-# exits non-zero when any target found something.
+# exits non-zero when any target found something. One process, one input at a time.
 #
 # Environment: FRESCO_FUZZ_BUILD_DIR (build-fuzz), FRESCO_FUZZ_OUT (build-fuzz/out),
 # FRESCO_JOBS (2, for the build), FRESCO_FUZZ_ARGS (more libFuzzer flags).
@@ -50,7 +50,7 @@ for t in "${targets[@]}"; do
   echo "=== fuzz_$t: ${seconds} s on $corpus"
   status=0
   # shellcheck disable=SC2086
-  "$build/tests/fuzz_$t" "$scratch/new" "$corpus" -max_total_time="$seconds" -jobs=1 -workers=1 \
+  "$build/tests/fuzz_$t" "$scratch/new" "$corpus" -max_total_time="$seconds" \
     -artifact_prefix="$scratch/findings/" -print_final_stats=1 ${FRESCO_FUZZ_ARGS:-} >"$log" 2>&1 || status=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
