@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -22,6 +23,14 @@ inline const std::filesystem::path& scratch_dir() {
                                                                            : std::filesystem::temp_directory_path();
     auto d = base / ("fresco-fuzz-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
+    // libFuzzer ends with exit(): a finished run leaves nothing behind. The path is copied to
+    // plain storage, which outlives `dir` (destroyed before this handler runs).
+    static char to_remove[4096];
+    std::snprintf(to_remove, sizeof to_remove, "%s", d.c_str());
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(to_remove, ec);
+    });
     return d;
   }();
   return dir;
