@@ -9,6 +9,7 @@
 //  - stbi__jpeg_get_bit: stop when the stream has run out of bits
 //  - stbi__process_marker (DHT): reject Huffman tables of more than 256 codes (out-of-bounds write)
 //  - stbi__getn: a read of 0 bytes returns at once (it passed a null pointer to memcpy)
+//  - stbi__parse_png_file (IDAT): reject a chunk longer than the bytes left in the buffer before allocating for it
 
 /* stb_image - v2.27 - public domain image loader - http://nothings.org/stb
                                   no warranty implied; use at your own risk
@@ -5135,6 +5136,7 @@ static int stbi__parse_png_file(stbi__png *z, int scan, int req_comp)
             if (pal_img_n && !pal_len) return stbi__err("no PLTE","Corrupt PNG");
             if (scan == STBI__SCAN_header) { s->img_n = pal_img_n; return 1; }
             if ((int)(ioff + c.length) < (int)ioff) return 0;
+            if (!s->io.read && c.length > (stbi__uint32)(s->img_buffer_end - s->img_buffer)) return stbi__err("outofdata","Corrupt PNG");  // fresco: a chunk longer than the bytes left would allocate up to 2 GiB before failing
             if (ioff + c.length > idata_limit) {
                stbi__uint32 idata_limit_old = idata_limit;
                stbi_uc *p;
