@@ -3,7 +3,8 @@
 // with bounds checks backported from stb_image 2.28 where fuzzing fresco's
 // PNG/JPEG/BMP build found them missing. Compiled only by src/io/stb_impl.cpp.
 // Changes (each marked "fresco:" in the code):
-//  - stbi__jpeg_huff_decode: reject symbol ids outside the 256-entry tables (out-of-bounds read)
+//  - stbi__jpeg_huff_decode: reject symbol ids outside the 256-entry tables (out-of-bounds read),
+//    and a code that does not match its symbol (an assert before, which corrupt tables failed)
 //  - stbi__extend_receive: stop when the stream has run out of bits
 //  - stbi__jpeg_get_bits: stop when the stream has run out of bits
 //  - stbi__jpeg_get_bit: stop when the stream has run out of bits
@@ -2127,7 +2128,7 @@ stbi_inline static int stbi__jpeg_huff_decode(stbi__jpeg *j, stbi__huffman *h)
    // convert the huffman code to the symbol id
    c = ((j->code_buffer >> (32 - k)) & stbi__bmask[k]) + h->delta[k];
    if (c < 0 || c >= 256) return -1;  // fresco: symbol id out of bounds (corrupt Huffman table)
-   STBI_ASSERT((((j->code_buffer) >> (32 - h->size[c])) & stbi__bmask[h->size[c]]) == h->code[c]);
+   if ((((j->code_buffer) >> (32 - h->size[c])) & stbi__bmask[h->size[c]]) != h->code[c]) return -1;  // fresco: was an assert, which a corrupt Huffman table fails (an abort when assertions are on)
 
    // convert the id to a symbol
    j->code_bits -= k;
