@@ -13,6 +13,7 @@ set -euo pipefail
 
 packages=(
   build-essential g++ make cmake        # toolchain (cmake >= 3.21)
+  clang libomp-14-dev libclang-rt-14-dev  # clang 14 for the sanitized build and fuzzing: OpenMP, sanitizer and libFuzzer runtimes
   libdnnl-dev ocl-icd-opencl-dev        # oneDNN; its CMake config requires OpenCL
   libeigen3-dev libfmt-dev zlib1g-dev nlohmann-json3-dev libstb-dev libgif-dev
   libcli11-dev                          # command lines of the example programs

@@ -30,7 +30,9 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #pragma GCC diagnostic ignored "-Wtype-limits"
+#if !defined(__clang__)  // a GCC-only warning; clang warns about the unknown name
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <stb/stb_image_patched.h>  // third_party/stb: Debian's 2.27 with bounds checks from 2.28
 #include <stb/stb_image_write.h>
 #pragma GCC diagnostic pop

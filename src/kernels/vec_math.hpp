@@ -87,25 +87,23 @@ typedef float Vec8 __attribute__((vector_size(32), aligned(4)));
 inline Vec8 load8(const float* x) { return *reinterpret_cast<const Vec8*>(x); }
 inline void store8(float* x, Vec8 v) { *reinterpret_cast<Vec8*>(x) = v; }
 
-/// Lane indices for __builtin_shuffle on Vec8.
-typedef int Idx8 __attribute__((vector_size(32)));
-
 /// The 8 × 8 tile r (row i = r[i]) transposed in place: three rounds of lane shuffles,
-/// where element-wise copies cost 64 scattered stores.
+/// where element-wise copies cost 64 scattered stores. __builtin_shufflevector (constant
+/// lane indices, 0-7 from the first operand, 8-15 from the second) exists in GCC and Clang.
 inline void transpose8x8_regs(Vec8 (&r)[8]) {
   Vec8 t[8];
   for (int i = 0; i < 8; i += 2) {  // interleave rows pairwise within 128-bit halves
-    t[i] = __builtin_shuffle(r[i], r[i + 1], Idx8{0, 8, 1, 9, 4, 12, 5, 13});
-    t[i + 1] = __builtin_shuffle(r[i], r[i + 1], Idx8{2, 10, 3, 11, 6, 14, 7, 15});
+    t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
   }
   for (int i = 0; i < 8; i += 4)  // then pairs of pairs
     for (int j = 0; j < 2; ++j) {
-      r[i + 2 * j] = __builtin_shuffle(t[i + j], t[i + j + 2], Idx8{0, 1, 8, 9, 4, 5, 12, 13});
-      r[i + 2 * j + 1] = __builtin_shuffle(t[i + j], t[i + j + 2], Idx8{2, 3, 10, 11, 6, 7, 14, 15});
+      r[i + 2 * j] = __builtin_shufflevector(t[i + j], t[i + j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+      r[i + 2 * j + 1] = __builtin_shufflevector(t[i + j], t[i + j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
     }
   for (int i = 0; i < 4; ++i) {  // then the 128-bit halves of rows i and i + 4
-    t[i] = __builtin_shuffle(r[i], r[i + 4], Idx8{0, 1, 2, 3, 8, 9, 10, 11});
-    t[i + 4] = __builtin_shuffle(r[i], r[i + 4], Idx8{4, 5, 6, 7, 12, 13, 14, 15});
+    t[i] = __builtin_shufflevector(r[i], r[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    t[i + 4] = __builtin_shufflevector(r[i], r[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
   }
   for (int i = 0; i < 8; ++i) r[i] = t[i];
 }

@@ -122,15 +122,24 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
     if (!mismatched.empty()) msg += fmt::format("; mismatched: {}", fmt::join(mismatched, ", "));
     throw Error(msg);
   }
-  const float step = state.at("step").item();
-  FRESCO_CHECK(step >= 0.f && step == std::floor(step), "{}::load_state_dict: step must be a count, got {}", name_, step);
+  // Steps are counts: whole numbers in [0, 1e18] (a float beyond int64's range cannot be
+  // converted), all checked before anything changes.
+  const auto step_count = [&](const std::string& key) {
+    const float v = state.at(key).item();
+    FRESCO_CHECK(v >= 0.f && v <= 1e18f && v == std::floor(v), "{}::load_state_dict: {} must be a count, got {}", name_,
+                 key, v);
+    return static_cast<int64_t>(v);
+  };
+  const int64_t step = step_count("step");
+  std::map<size_t, int64_t> param_steps;
+  for (const auto& [i, names] : found) param_steps[i] = step_count(fmt::format("state.{}.step", i));
   set_lr(state.at("lr").item());
-  steps_ = static_cast<int64_t>(step);
+  steps_ = step;
   NoGradGuard guard;
   for (auto& s : state_) s = ParamState{};
   for (const auto& [i, names] : found) {
     ParamState& s = state_[i];
-    s.step = static_cast<int64_t>(state.at(fmt::format("state.{}.step", i)).item());
+    s.step = param_steps.at(i);
     for (const auto& n : state_names_) s.buffers[n] = state.at(fmt::format("state.{}.{}", i, n)).detach().clone();
   }
 }

@@ -107,12 +107,13 @@ TEST_CASE("elementwise gradients pass gradcheck, with broadcasting and non-conti
       {"div", [](auto& v) { return v[0] / (v[1] * v[1] + 1.f); }},
       {"maximum", [](auto& v) { return maximum(v[0], v[1]); }},
   };
-  for (auto& [name, f] : binary) {
+  for (const auto& entry : binary) {   // not a structured binding: clang 14 cannot capture one in a lambda
+    const auto& [name, f] = entry;
     INFO(name);
     CHECK(gradcheck(f, {leaf({3, 4}), leaf({4})}));
     CHECK(gradcheck(f, {leaf({2, 1, 3}), leaf({4, 1})}));
     Tensor t = leaf({4, 3});
-    CHECK(gradcheck([&](auto& v) { return f({v[0].transpose(0, 1), v[1]}); }, {t, leaf({3, 4})}));
+    CHECK(gradcheck([&](auto& v) { return entry.second({v[0].transpose(0, 1), v[1]}); }, {t, leaf({3, 4})}));
   }
   const std::vector<std::pair<const char*, Fn>> unary = {
       {"exp", [](auto& v) { return exp(v[0]); }},
@@ -128,12 +129,13 @@ TEST_CASE("elementwise gradients pass gradcheck, with broadcasting and non-conti
       {"softplus", [](auto& v) { return softplus(v[0]); }},
       {"scalars", [](auto& v) { return (2.f - v[0]) * 3.f / 2.f + 1.f / (v[0] * v[0] + 1.f); }},
   };
-  for (auto& [name, f] : unary) {
+  for (const auto& entry : unary) {
+    const auto& [name, f] = entry;
     INFO(name);
     // values kept away from the kinks of relu/abs so central differences are valid
     Tensor x = tensor({-1.7f, -0.6f, 0.3f, 0.9f, 1.4f, -0.2f}, {2, 3}).requires_grad_();
     CHECK(gradcheck(f, {x}));
-    CHECK(gradcheck([&](auto& v) { return f({v[0].transpose(0, 1)}); }, {x}));
+    CHECK(gradcheck([&](auto& v) { return entry.second({v[0].transpose(0, 1)}); }, {x}));
   }
 }
 

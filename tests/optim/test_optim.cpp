@@ -187,6 +187,20 @@ TEST_CASE("load_state_dict is strict and lists every problem", "[optim][state]")
   }
   // Nothing was changed by the failed load.
   CHECK(opt.state_dict().at("state.0.exp_avg").to_vector() == sd.at("state.0.exp_avg").to_vector());
+  // Steps are counts: a fraction, a negative or a float past int64's range is refused, state untouched.
+  for (const float step : {1.5f, -1.f, 7.5e28f, INFINITY, NAN}) {
+    for (const char* key : {"step", "state.0.step"}) {
+      auto wrong = sd;
+      wrong[key] = full({1}, step);
+      CHECK_THROWS_WITH(opt.load_state_dict(wrong), Catch::Contains(std::string(key) + " must be a count"));
+    }
+  }
+  CHECK(opt.state_dict().at("step").item() == 1.f);
+  CHECK(opt.state_dict().at("state.0.exp_avg").to_vector() == sd.at("state.0.exp_avg").to_vector());
+  auto later = sd;
+  later["state.0.step"] = full({1}, 1e6f);
+  opt.load_state_dict(later);
+  CHECK(opt.state_dict().at("state.0.step").item() == 1e6f);
 }
 
 TEST_CASE("Optimizer options are validated in the constructor", "[optim]") {

@@ -3,11 +3,14 @@
 // with bounds checks backported from stb_image 2.28 where fuzzing fresco's
 // PNG/JPEG/BMP build found them missing. Compiled only by src/io/stb_impl.cpp.
 // Changes (each marked "fresco:" in the code):
-//  - stbi__jpeg_huff_decode: reject symbol ids outside the 256-entry tables (out-of-bounds read)
+//  - stbi__jpeg_huff_decode: reject symbol ids outside the 256-entry tables (out-of-bounds read),
+//    and a code that does not match its symbol (an assert before, which corrupt tables failed)
 //  - stbi__extend_receive: stop when the stream has run out of bits
 //  - stbi__jpeg_get_bits: stop when the stream has run out of bits
 //  - stbi__jpeg_get_bit: stop when the stream has run out of bits
 //  - stbi__process_marker (DHT): reject Huffman tables of more than 256 codes (out-of-bounds write)
+//  - stbi__getn: a read of 0 bytes returns at once (it passed a null pointer to memcpy)
+//  - stbi__parse_png_file (IDAT): reject a chunk longer than the bytes left in the buffer before allocating for it
 
 /* stb_image - v2.27 - public domain image loader - http://nothings.org/stb
                                   no warranty implied; use at your own risk
@@ -1656,6 +1659,7 @@ static void stbi__skip(stbi__context *s, int n)
 #else
 static int stbi__getn(stbi__context *s, stbi_uc *buffer, int n)
 {
+   if (n == 0) return 1;  // fresco: nothing to read; buffer may be null (an empty PNG IDAT chunk), and memcpy(NULL, p, 0) is undefined
    if (s->io.read) {
       int blen = (int) (s->img_buffer_end - s->img_buffer);
       if (blen < n) {
@@ -2124,7 +2128,7 @@ stbi_inline static int stbi__jpeg_huff_decode(stbi__jpeg *j, stbi__huffman *h)
    // convert the huffman code to the symbol id
    c = ((j->code_buffer >> (32 - k)) & stbi__bmask[k]) + h->delta[k];
    if (c < 0 || c >= 256) return -1;  // fresco: symbol id out of bounds (corrupt Huffman table)
-   STBI_ASSERT((((j->code_buffer) >> (32 - h->size[c])) & stbi__bmask[h->size[c]]) == h->code[c]);
+   if ((((j->code_buffer) >> (32 - h->size[c])) & stbi__bmask[h->size[c]]) != h->code[c]) return -1;  // fresco: was an assert, which a corrupt Huffman table fails (an abort when assertions are on)
 
    // convert the id to a symbol
    j->code_bits -= k;
@@ -5133,6 +5137,7 @@ static int stbi__parse_png_file(stbi__png *z, int scan, int req_comp)
             if (pal_img_n && !pal_len) return stbi__err("no PLTE","Corrupt PNG");
             if (scan == STBI__SCAN_header) { s->img_n = pal_img_n; return 1; }
             if ((int)(ioff + c.length) < (int)ioff) return 0;
+            if (!s->io.read && c.length > (stbi__uint32)(s->img_buffer_end - s->img_buffer)) return stbi__err("outofdata","Corrupt PNG");  // fresco: a chunk longer than the bytes left would allocate up to 2 GiB before failing
             if (ioff + c.length > idata_limit) {
                stbi__uint32 idata_limit_old = idata_limit;
                stbi_uc *p;

@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
+// libFuzzer target: the GAN family model file (gan::TextToImage::load).
+// Every input must either load or throw fresco::Error; anything else (a crash,
+// a sanitizer report, another exception type) is a bug.
+#include <cstddef>
+#include <cstdint>
+
+#include <fresco/gan/text_to_image.hpp>
+#include "fuzz/fuzz_util.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const fresco::fuzz::InputFile file(data, size);
+  fresco::fuzz::expect_load_or_error([&] { (void)fresco::gan::TextToImage::load(file.path()); });
+  return 0;
+}

@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
+// libFuzzer target: the GPT model file (text::load_gpt: metadata, tokenizer JSON and tensors).
+// Every input must either load or throw fresco::Error; anything else (a crash,
+// a sanitizer report, another exception type) is a bug.
+#include <cstddef>
+#include <cstdint>
+
+#include <fresco/text/gpt.hpp>
+#include "fuzz/fuzz_util.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const fresco::fuzz::InputFile file(data, size);
+  fresco::fuzz::expect_load_or_error([&] { (void)fresco::text::load_gpt(file.path()); });
+  return 0;
+}
