@@ -462,6 +462,30 @@ void measure_diversity(const GenerateFn& generate, const ImageJudge& judge, cons
 
 }  // namespace
 
+namespace {
+
+// The figures both evaluations end with: accuracies, the Fréchet distance of `generated`
+// (features of m images) to real set a and the floor between real sets a and b; then the
+// final progress report.
+EvaluationReport finish_report(EvaluationReport& r, const ConditionalAccuracy& accuracy, const Tensor& generated,
+                               const FeatureStatistics& real_a, const FeatureStatistics& real_b,
+                               CallProgress& progress) {
+  r.accuracy_seen = accuracy.seen;
+  r.accuracy_held_out = accuracy.held_out;
+  r.all_right_seen = accuracy.all_seen;
+  r.all_right_held_out = accuracy.all_held_out;
+  r.seen_count = accuracy.seen_count;
+  r.held_out_count = accuracy.held_out_count;
+  r.frechet_distance = frechet_distance(feature_statistics(generated), real_a);
+  r.frechet_floor = frechet_distance(real_a, real_b);
+  r.frechet_samples = generated.size(0);
+  r.seconds = progress.seconds();
+  progress.finish(r);
+  return r;
+}
+
+}  // namespace
+
 EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJudge& judge, DatasetKind kind,
                                         const EvaluateOptions& options) {
   FRESCO_CHECK(static_cast<bool>(generate), "evaluate_text_to_image: expected a generate function, found an empty one");
@@ -498,18 +522,7 @@ EvaluationReport evaluate_text_to_image(const GenerateFn& generate, const ImageJ
   r.cell_judge = kind == DatasetKind::shapes && static_cast<bool>(judge.predict_cells);
   r.dataset = dataset_kind_name(kind);
   r.heads = kind == DatasetKind::shapes ? data::Shapes::attribute_names() : std::vector<std::string>{"class"};
-  r.accuracy_seen = accuracy.seen;
-  r.accuracy_held_out = accuracy.held_out;
-  r.all_right_seen = accuracy.all_seen;
-  r.all_right_held_out = accuracy.all_held_out;
-  r.seen_count = accuracy.seen_count;
-  r.held_out_count = accuracy.held_out_count;
-  r.frechet_distance = frechet_distance(feature_statistics(generated.slice(0, 0, m)), real_a);
-  r.frechet_floor = frechet_distance(real_a, real_b);
-  r.frechet_samples = m;
-  r.seconds = progress.seconds();
-  progress.finish(r);
-  return r;
+  return finish_report(r, accuracy, generated.slice(0, 0, m), real_a, real_b, progress);
 }
 
 namespace {
@@ -636,20 +649,9 @@ EvaluationReport evaluate_on_dataset(const GenerateFn& generate, const ImageJudg
   }
   r.dataset = source.name;
   r.heads = source.heads;
-  r.accuracy_seen = accuracy.seen;
-  r.accuracy_held_out = accuracy.held_out;
-  r.all_right_seen = accuracy.all_seen;
-  r.all_right_held_out = accuracy.all_held_out;
-  r.seen_count = accuracy.seen_count;
-  r.held_out_count = accuracy.held_out_count;
   r.real_accuracy_seen = real_accuracy.seen;
   r.real_accuracy_held_out = real_accuracy.held_out;
-  r.frechet_distance = frechet_distance(feature_statistics(generated.slice(0, 0, m)), real_a);
-  r.frechet_floor = frechet_distance(real_a, real_b);
-  r.frechet_samples = m;
-  r.seconds = progress.seconds();
-  progress.finish(r);
-  return r;
+  return finish_report(r, accuracy, generated.slice(0, 0, m), real_a, real_b, progress);
 }
 
 }  // namespace fresco::eval
