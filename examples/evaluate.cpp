@@ -90,24 +90,12 @@ void write_json(const fresco::eval::EvaluationReport& report, const std::string&
   if (!out) throw fresco::IoError("evaluate: cannot write '" + path + "'");
 }
 
-// The comma-separated keys of --labels.
-std::vector<std::string> split_keys(const std::string& list) {
-  std::vector<std::string> keys;
-  for (size_t start = 0; start <= list.size();) {
-    const size_t comma = std::min(list.find(',', start), list.size());
-    keys.push_back(list.substr(start, comma - start));
-    if (keys.back().empty()) throw CLI::ValidationError("--labels", "'" + list + "' has an empty key");
-    start = comma + 1;
-  }
-  return keys;
-}
-
 // A folder's entries with their labels: the seen ones (the held-out list left out) and the held-out ones.
 fresco::eval::DatasetPrompts folder_prompts(const Args& a, int64_t image_size) {
   if (a.labels.empty())
     throw CLI::ValidationError("--labels", "a folder needs the classifier's label keys, e.g. --labels "
                                            "category,subcategory,skin_tone --captions-file metadata.jsonl");
-  const auto keys = split_keys(a.labels);
+  const auto keys = cli::split_list(a.labels, "--labels");
   const std::string root = a.dataset.substr(7);
   const fresco::data::ImageFolderOptions base{.root = root, .image_size = image_size, .channels = 3,
                                               .captions_file = a.captions_file, .label_keys = keys};

@@ -160,13 +160,7 @@ Task folder_task(const Args& a, std::shared_ptr<fresco::data::ImageFolder>& fold
                                   "--labels category,subcategory --captions-file metadata.jsonl");
   FRESCO_CHECK(a.image_size % 16 == 0, "train_classifier: --image-size must be a multiple of 16, got {}",
                a.image_size);
-  std::vector<std::string> keys;
-  for (size_t start = 0; start <= a.labels.size();) {
-    const size_t comma = std::min(a.labels.find(',', start), a.labels.size());
-    keys.push_back(a.labels.substr(start, comma - start));
-    FRESCO_CHECK(!keys.back().empty(), "train_classifier: --labels '{}' has an empty key", a.labels);
-    start = comma + 1;
-  }
+  std::vector<std::string> keys = cli::split_list(a.labels, "--labels");
   std::string where_key, where_value;
   if (!a.test_where.empty()) {
     const size_t eq = a.test_where.find('=');
@@ -179,7 +173,7 @@ Task folder_task(const Args& a, std::shared_ptr<fresco::data::ImageFolder>& fold
   folder = std::make_shared<fresco::data::ImageFolder>(fresco::data::ImageFolderOptions{
       .root = a.dataset.substr(7), .image_size = a.image_size, .channels = 3, .captions_file = a.captions_file,
       .label_keys = keys, .exclude_file = a.exclude});
-  const size_t heads = a.labels.empty() ? 0 : std::count(a.labels.begin(), a.labels.end(), ',') + 1;
+  const size_t heads = cli::split_list(a.labels, "--labels").size();   // keys may gain the split key below
   int64_t where_class = -1;
   if (!where_key.empty()) {
     const size_t k = static_cast<size_t>(std::find(keys.begin(), keys.end(), where_key) - keys.begin());

@@ -100,6 +100,17 @@ CLI::Validator half_open(double min, double max) {
                       fmt::format("[{},{})", min, max));
 }
 
+std::vector<std::string> split_list(const std::string& list, const std::string& option) {
+  std::vector<std::string> items;
+  for (size_t start = 0; start <= list.size();) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    items.push_back(list.substr(start, comma - start));
+    if (items.back().empty()) throw CLI::ValidationError(option, "'" + list + "' has an empty item");
+    start = comma + 1;
+  }
+  return items;
+}
+
 CLI::Validator existing_file(const std::string& hint) {
   return CLI::Validator(
       [hint](std::string& path) -> std::string {

@@ -86,6 +86,10 @@ CLI::Validator at_least(double min);                // >= min
 CLI::Validator closed(double min, double max);      // in [min, max]
 CLI::Validator half_open(double min, double max);   // in [min, max)
 
+/// The comma-separated items of `list` ("a,b,c" -> {"a", "b", "c"}). Throws
+/// CLI::ValidationError naming `option` for an empty list or an empty item.
+std::vector<std::string> split_list(const std::string& list, const std::string& option);
+
 /// CLI::ExistingFile, with `hint` (what to do about a missing file) added to its message.
 CLI::Validator existing_file(const std::string& hint);
 
