@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include <fresco/eval/classifier.hpp>
+#include <fresco/eval/retrieval.hpp>
 #include <fresco/gan/text_to_image.hpp>
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/image.hpp>
@@ -101,6 +102,12 @@ int main(int argc, char** argv) {
   const eval::Classifier scene(fuzz::tiny_classifier_config()), cell(fuzz::tiny_classifier_config());
   put("judges", "classifier.safetensors", saved([&](const std::string& p) { scene.save(p); }));
   put("judges", "judges.safetensors", saved([&](const std::string& p) { eval::save_judges(scene, cell, p); }));
+  const eval::ImageTextEncoder encoder(
+      {.image = {.channels = 3, .image_size = 16, .heads = {}, .width = 2, .feature_dim = 4},
+       .gpt = {.vocab_size = 259, .context = 8, .d_model = 8, .heads = 2, .layers = 1},
+       .embed_dim = 4},
+      tok);
+  put("judges", "retrieval.safetensors", saved([&](const std::string& p) { encoder.save(p); }));
 
   // Captions: the first byte picks the format (even TSV, odd JSONL).
   put("captions", "captions.tsv", std::string("\0", 1) + "a.png\ta grey square\nb.png\ta dark box\r\n\na.png\tagain\n");
