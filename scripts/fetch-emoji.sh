@@ -85,6 +85,7 @@ fi
 # --- images --------------------------------------------------------------
 # Noto and Twemoji: copied as they are (64x64 PNGs), under the designer's prefix.
 copy_pngs() {  # copy_pngs <designer> <package image dir>
+  # shellcheck disable=SC2016  # the single quotes hold JavaScript, not shell
   SRC=$2 DST="$dir/images" PREFIX=$1 node -e '
     const fs = require("fs"), {SRC, DST, PREFIX} = process.env;
     let n = 0;
@@ -118,9 +119,10 @@ n_svg=$((n_svg / 2))
 if ((n_svg)); then
   say "openmoji: rendering $n_svg SVGs at 64x64 with rsvg-convert"
   # Render to a temporary name and rename, so an interrupted run never leaves a half-written PNG.
+  # shellcheck disable=SC2016  # $0 and $1 belong to the inner shell
   xargs -0 -n 2 -P "$(nproc)" sh -c 'rsvg-convert -w 64 -h 64 -f png -o "$1.part" "$0" && mv "$1.part" "$1"' <"$todo"
 fi
-say "openmoji: $(ls "$dir"/images/openmoji_*.png | wc -l) PNGs"
+say "openmoji: $(find "$dir/images" -name 'openmoji_*.png' | wc -l) PNGs"
 
 # --- captions, metadata, licences ------------------------------------------
 cp "$modules/emoji-datasource-google/LICENSE" "$dir/licenses/emoji-datasource-MIT.txt"
