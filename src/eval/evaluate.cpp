@@ -617,8 +617,11 @@ EvaluationReport evaluate_on_dataset(const GenerateFn& generate, const ImageJudg
 
   EvaluationReport r;
   // Diversity: images of one caption; the real side is every seen entry of that caption (2 or more).
+  // Every seen entry's caption, read once (diversity's real groups and the retrieval pool).
+  std::vector<std::string> seen_captions;
+  for (int64_t i = 0; i < source.seen->size(); ++i) seen_captions.push_back(source.seen->get(i).caption);
   std::map<std::string, std::vector<int64_t>> by_caption;
-  for (int64_t i = 0; i < source.seen->size(); ++i) by_caption[source.seen->get(i).caption].push_back(i);
+  for (size_t i = 0; i < seen_captions.size(); ++i) by_caption[seen_captions[i]].push_back(static_cast<int64_t>(i));
   std::vector<Tensor> generated_groups, real_groups;
   for (int64_t i = 0, d = 0; i < n_seen && d < o.diversity_captions; ++i) {
     const std::string& caption = prompts[static_cast<size_t>(i)].caption;
@@ -636,8 +639,7 @@ EvaluationReport evaluate_on_dataset(const GenerateFn& generate, const ImageJudg
   r.diversity_images = o.diversity_images;
 
   if (retrieval) {
-    std::vector<std::string> pool, captions;
-    for (int64_t i = 0; i < source.seen->size(); ++i) pool.push_back(source.seen->get(i).caption);
+    std::vector<std::string> pool = seen_captions, captions;
     if (has_held)
       for (int64_t i = 0; i < source.held_out->size(); ++i) pool.push_back(source.held_out->get(i).caption);
     for (const Prompt& p : prompts) captions.push_back(p.caption);

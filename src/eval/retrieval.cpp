@@ -88,10 +88,15 @@ ImageTextEncoderConfig ImageTextEncoderConfig::from_metadata(const std::map<std:
 }
 
 ImageTextEncoder::ImageTextEncoder(ImageTextEncoderConfig config, text::BpeTokenizer tokenizer)
-    : image(completed(config, tokenizer).image),
-      gpt(completed(config, tokenizer).gpt),
+    : ImageTextEncoder(Completed{}, completed(std::move(config), tokenizer), std::move(tokenizer)) {}
+
+// `config` completed once (checked, heads and vocabulary set); `tokenizer` is only bound here,
+// so the public constructor's completed() reads it before it is moved from.
+ImageTextEncoder::ImageTextEncoder(Completed, const ImageTextEncoderConfig& config, text::BpeTokenizer&& tokenizer)
+    : image(config.image),
+      gpt(config.gpt),
       text_proj(config.gpt.d_model, config.embed_dim),
-      config_(completed(std::move(config), tokenizer)),
+      config_(config),
       tokenizer_(std::move(tokenizer)) {
   register_module("image", image);
   register_module("gpt", gpt);
@@ -279,6 +284,7 @@ double caption_retrieval_precision(ImageTextEncoder& model, const Tensor& images
   const int64_t e = model.config().embed_dim;
   Generator gen(o.seed);
   int64_t hits = 0;
+  std::vector<int64_t> order;   // the pool without the image's own caption, partly shuffled
   for (int64_t first = 0; first < n; first += o.batch_size) {
     const int64_t b = std::min(o.batch_size, n - first);
     const std::vector<std::string> own(captions.begin() + first, captions.begin() + first + b);
@@ -299,7 +305,7 @@ double caption_retrieval_precision(ImageTextEncoder& model, const Tensor& images
       FRESCO_CHECK(others >= o.candidates - 1,
                    "caption_retrieval_precision: the pool has {} captions other than \"{}\", {} are needed", others,
                    own[static_cast<size_t>(i)], o.candidates - 1);
-      std::vector<int64_t> order(static_cast<size_t>(others));
+      order.resize(static_cast<size_t>(others));
       for (int64_t k = 0, j = 0; k < static_cast<int64_t>(distinct.size()); ++k)
         if (!(in_pool && k == self_index)) order[static_cast<size_t>(j++)] = k;
       bool first_place = true;

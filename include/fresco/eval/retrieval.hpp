@@ -88,6 +88,8 @@ public:
   nn::Linear text_proj;   ///< d_model -> embed_dim
 
 private:
+  struct Completed {};   // selects the constructor that takes an already completed config
+  ImageTextEncoder(Completed, const ImageTextEncoderConfig& complete, text::BpeTokenizer&& tokenizer);
   std::vector<int64_t> caption_ids(const std::vector<std::string>& captions) const;
 
   ImageTextEncoderConfig config_;
