@@ -18,7 +18,9 @@
 #include <fmt/ranges.h>
 
 #include <fresco/fresco.hpp>
+#include <fresco/data/image_folder.hpp>
 #include <fresco/data/registry.hpp>
+#include <fresco/eval/augment.hpp>
 #include <fresco/gan/captioned_images.hpp>
 #include <fresco/gan/discriminator.hpp>
 #include <fresco/gan/generator.hpp>
@@ -69,6 +71,10 @@ struct Args {
   int64_t limit = 0, image_size = 32;
   // Shapes: single-object scenes, the scenes the metrics judge (--two-objects 0.3 adds pairs).
   float two_objects = 0.f;
+  // Folders: which captions, which images left out, and perturbed copies of each image.
+  std::string captions_file, exclude;
+  std::vector<std::string> caption_keys;
+  int64_t augment = 0;
   // The nets. Small nets, small batches and a lazy MA-GP: on 2 shared cores, the number of steps
   // is what a conditional GAN needs most.
   int64_t g_width = 64, d_width = 16;
@@ -122,6 +128,23 @@ void add_run_options(CLI::App& app, Args& a) {
       ->check(CLI::IsMember({8, 16, 32, 64, 128, 256}));
   cli::add_number(app, "--two-objects", a.two_objects, "share of Shapes scenes with two objects")
       ->check(cli::closed(0, 1));
+}
+
+void add_folder_options(CLI::App& app, Args& a) {
+  app.option_defaults()->group("Folders (--dataset folder:DIR)");
+  app.add_option("--captions-file", a.captions_file,
+                 "the captions file in DIR (default: captions.tsv or captions.jsonl, whichever exists)");
+  app.add_option("--caption-keys", a.caption_keys,
+                 "JSONL fields whose texts are captions, comma-separated; each non-empty one (or each string of "
+                 "an array) is an image-caption pair of its own (default: caption)")
+      ->delimiter(',');
+  app.add_option("--exclude", a.exclude, "a file listing images (one per line, as the captions file names them) "
+                                         "to leave out, e.g. a held-out split")
+      ->check(cli::existing_file("write the list, or leave --exclude out"));
+  cli::add_number(app, "--augment", a.augment,
+                  "perturbed copies of each training image added to the set: small shifts, scaling, blur and noise, "
+                  "colours kept (0: none)")
+      ->check(cli::closed(0, 8));
 }
 
 void add_transformer_options(CLI::App& app, TransformerArgs& t) {
@@ -209,7 +232,27 @@ void add_output_options(CLI::App& app, Args& a) {
 
 fresco::data::DatasetSpec dataset_spec(const Args& a) {
   return {.name = a.dataset, .limit = a.limit, .seed = a.seed, .image_size = a.image_size,
-          .two_object_fraction = a.two_objects};
+          .two_object_fraction = a.two_objects, .exclude_file = a.exclude, .captions_file = a.captions_file,
+          .caption_keys = a.caption_keys};
+}
+
+// The set followed by `copies` perturbed versions of each image, with its caption and labels: shifts,
+// scaling, blur and noise as the judges' augmentation, colour jitter off (captions name colours).
+fresco::gan::CaptionedImages with_augmented_copies(fresco::gan::CaptionedImages data, int64_t copies, uint64_t seed) {
+  if (copies == 0) return data;
+  fresco::eval::AugmentOptions augment{.enabled = true, .brightness = 0.f, .contrast = 0.f, .channel_gain = 0.f};
+  fresco::Generator rng(seed ^ 0x61756721ULL);
+  const fresco::Tensor unit = (data.images + 1.f) * 0.5f;   // augment_images works in [0, 1]
+  std::vector<fresco::Tensor> parts{data.images};
+  const auto captions = data.captions;
+  const auto labels = data.labels;
+  for (int64_t c = 0; c < copies; ++c) {
+    parts.push_back(fresco::eval::augment_images(unit, augment, rng) * 2.f - 1.f);
+    data.captions.insert(data.captions.end(), captions.begin(), captions.end());
+    data.labels.insert(data.labels.end(), labels.begin(), labels.end());
+  }
+  data.images = fresco::cat(parts, 0);
+  return data;
 }
 
 constexpr int64_t kUnbounded = 1'000'000'000;   // steps of a phase the time budget ends
@@ -431,9 +474,16 @@ int train(const Args& a) {
   if (const int removed = cli::prepare_run_directory(a.out); removed > 0)
     fmt::print(stderr, "      removed {} temporary file(s) an interrupted run left in {}\n", removed, a.out);
   fmt::print(stderr, "[1/4] loading {} ...\n", a.dataset);
-  fresco::gan::CaptionedImages data = fresco::gan::CaptionedImages::from_dataset(*fresco::data::open_dataset(dataset_spec(a)));
-  fmt::print(stderr, "      {} images {}, e.g. \"{}\" ({:.1f} s)\n", data.size(),
-             fresco::shape_str(data.images.shape()), data.captions[0], clock.minutes() * 60);
+  const auto dataset = fresco::data::open_dataset(dataset_spec(a));
+  fresco::gan::CaptionedImages data = fresco::gan::CaptionedImages::from_dataset(*dataset);
+  if (const auto* folder = dynamic_cast<const fresco::data::ImageFolder*>(dataset.get());
+      folder != nullptr && folder->excluded() > 0)
+    fmt::print(stderr, "      left out {} entries the exclude file lists\n", folder->excluded());
+  data = with_augmented_copies(std::move(data), a.augment, a.seed);
+  fmt::print(stderr, "      {} images {}{}, e.g. \"{}\" ({:.1f} s)\n", data.size(),
+             fresco::shape_str(data.images.shape()),
+             a.augment > 0 ? fmt::format(" ({} perturbed cop{} of each)", a.augment, a.augment == 1 ? "y" : "ies") : "", data.captions[0],
+             clock.minutes() * 60);
   if (a.family == "transformer") {
     train_transformer(a, data, clock);
   } else {
@@ -466,9 +516,12 @@ int main(int argc, char** argv) {
       "\n"
       "Examples:\n"
       "  train_text2image --dataset shapes --minutes 7 --out runs/shapes\n"
-      "  train_text2image --dataset folder:my_images --minutes 30 --out runs/mine --gpt runs/shapes/gpt.safetensors");
+      "  train_text2image --dataset folder:my_images --minutes 30 --out runs/mine --gpt runs/shapes/gpt.safetensors\n"
+      "  train_text2image --family transformer --dataset folder:data/emoji --image-size 64 --exclude "
+      "data/emoji/heldout.txt --minutes 30 --out runs/emoji");
   Args args;
   add_run_options(app, args);
+  add_folder_options(app, args);
   add_transformer_options(app, args.transformer);
   add_gan_options(app, args);
   add_conditioning_options(app, args);

@@ -7,7 +7,9 @@
 #   DIR/captions.tsv                          file<TAB>caption, the CLDR name lower-cased
 #   DIR/metadata.jsonl                        one object per image: file, caption, designer,
 #                                             category, subcategory, skin tone(s), base emoji,
-#                                             tags, licence
+#                                             tags, licence, and the caption's other phrasings
+#                                             caption_tags ("red apple, apple, fruit, ...") and
+#                                             caption_style ("red apple, noto style")
 #   DIR/heldout.txt                           the images of the held-out (emoji, skin tone) pairs:
 #                                             20% of the pairs, every emoji and every tone still
 #                                             seen in training, just not together
@@ -29,7 +31,7 @@
 # Installs Debian's npm and librsvg2-bin when they are missing (needs root or sudo).
 set -euo pipefail
 
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
 
 tags=0 style=0 dir=""
 while (($#)); do
@@ -175,6 +177,9 @@ const add = (designer, file, hex, fallback) => {
     base: baseOf(hex).toLowerCase(),
     code: key(hex).toLowerCase(),
     tags,
+    // Other phrasings, for `--caption-keys` (each key an image-caption pair of its own).
+    caption_tags: tags ? name + ', ' + tags : name,
+    caption_style: name + ', ' + designer + ' style',
     licence: LICENCES[designer],
   });
 };

@@ -130,6 +130,11 @@ ImageFolder::ImageFolder(ImageFolderOptions options) : options_(std::move(option
   FRESCO_CHECK(jsonl || options_.label_keys.empty(),
                "ImageFolder: label keys ({}) need a JSONL captions file with those fields, got '{}'",
                fmt::join(options_.label_keys, ", "), captions_path_);
+  FRESCO_CHECK(jsonl || options_.caption_keys.empty(),
+               "ImageFolder: caption keys ({}) need a JSONL captions file with those fields, got '{}'",
+               fmt::join(options_.caption_keys, ", "), captions_path_);
+  const std::vector<std::string> caption_keys =
+      options_.caption_keys.empty() ? std::vector<std::string>{"caption"} : options_.caption_keys;
 
   std::vector<Entry> entries;
   for (Line& line : split_lines(read_text_file(captions_path_, "captions file"))) {
@@ -146,13 +151,11 @@ ImageFolder::ImageFolder(ImageFolderOptions options) : options_(std::move(option
         line_error(captions_path_, line.number, fmt::format("bad JSON ({})", ex.what()));
       }
       if (!j.is_object()) line_error(captions_path_, line.number, "expected a JSON object {\"file\": ..., \"caption\": ...}");
-      for (const char* key : {"file", "caption"}) {
-        auto it = j.find(key);
-        if (it == j.end()) line_error(captions_path_, line.number, fmt::format("missing key \"{}\"", key));
-        if (!it->is_string()) line_error(captions_path_, line.number, fmt::format("\"{}\" is not a string", key));
-      }
-      e.file = j["file"].get<std::string>();
-      e.caption = j["caption"].get<std::string>();
+      auto file = j.find("file");
+      if (file == j.end()) line_error(captions_path_, line.number, "missing key \"file\"");
+      if (!file->is_string()) line_error(captions_path_, line.number, "\"file\" is not a string");
+      e.file = file->get<std::string>();
+      if (e.file.empty()) line_error(captions_path_, line.number, "empty file name");
       for (const std::string& key : options_.label_keys) {
         auto it = j.find(key);
         if (it == j.end()) line_error(captions_path_, line.number, fmt::format("missing label key \"{}\"", key));
@@ -160,17 +163,36 @@ ImageFolder::ImageFolder(ImageFolderOptions options) : options_(std::move(option
           line_error(captions_path_, line.number, fmt::format("label \"{}\" is not a string", key));
         e.label_values.push_back(it->get<std::string>());
       }
+      // Every non-empty caption of the listed fields is an entry of its own.
+      const size_t first = entries.size();
+      for (const std::string& key : caption_keys) {
+        auto it = j.find(key);
+        if (it == j.end()) line_error(captions_path_, line.number, fmt::format("missing key \"{}\"", key));
+        const bool array = it->is_array();
+        if (!it->is_string() && !array)
+          line_error(captions_path_, line.number, fmt::format("\"{}\" is not a string or an array of strings", key));
+        for (const auto& value : array ? *it : nlohmann::json::array({*it})) {
+          if (!value.is_string())
+            line_error(captions_path_, line.number, fmt::format("\"{}\" holds a value that is not a string", key));
+          Entry c = e;
+          c.caption = value.get<std::string>();
+          if (c.caption.find_first_not_of(" \t") != std::string::npos) entries.push_back(std::move(c));
+        }
+      }
+      if (entries.size() == first)
+        line_error(captions_path_, line.number,
+                   fmt::format("empty caption for '{}' (fields {})", e.file, fmt::join(caption_keys, ", ")));
     } else {
       const size_t tab = line.text.find('\t');
       if (tab == std::string::npos)
         line_error(captions_path_, line.number, "no tab; expected 'file<TAB>caption'");
       e.file = line.text.substr(0, tab);
       e.caption = line.text.substr(tab + 1);
+      if (e.file.empty()) line_error(captions_path_, line.number, "empty file name");
+      if (e.caption.find_first_not_of(" \t") == std::string::npos)
+        line_error(captions_path_, line.number, fmt::format("empty caption for '{}'", e.file));
+      entries.push_back(std::move(e));
     }
-    if (e.file.empty()) line_error(captions_path_, line.number, "empty file name");
-    if (e.caption.find_first_not_of(" \t") == std::string::npos)
-      line_error(captions_path_, line.number, fmt::format("empty caption for '{}'", e.file));
-    entries.push_back(std::move(e));
   }
   // Classes over every entry, before the exclude file removes any.
   label_names_.resize(options_.label_keys.size());

@@ -31,8 +31,10 @@ private:
 }  // namespace
 
 std::unique_ptr<Dataset> open_dataset(const DatasetSpec& spec) {
-  FRESCO_CHECK(spec.exclude_file.empty() || spec.name.rfind("folder:", 0) == 0,
-               "open_dataset: an exclude file is for folders (folder:DIR), not for \"{}\"", spec.name);
+  const bool folder_name = spec.name.rfind("folder:", 0) == 0;
+  FRESCO_CHECK(folder_name || (spec.exclude_file.empty() && spec.captions_file.empty() && spec.caption_keys.empty()),
+               "open_dataset: an exclude file, a captions file and caption keys are for folders (folder:DIR), "
+               "not for \"{}\"", spec.name);
   if (spec.name == "shapes")
     return std::make_unique<ShapesDataset>(Shapes({.image_size = spec.image_size,
                                                    .size = spec.limit > 0 ? spec.limit : 20000,
@@ -42,11 +44,12 @@ std::unique_ptr<Dataset> open_dataset(const DatasetSpec& spec) {
   if (spec.name == "fashion-mnist")
     return std::make_unique<FashionMnistDataset>(FashionMnist({.split = "train", .pad_to_32 = true, .limit = spec.limit}),
                                                  spec.seed);
-  if (spec.name.rfind("folder:", 0) == 0) {
+  if (folder_name) {
     const std::string root = spec.name.substr(7);
     FRESCO_CHECK(!root.empty(), "open_dataset: \"folder:\" needs a directory, e.g. folder:my_images");
     auto folder = std::make_unique<ImageFolder>(
-        ImageFolderOptions{.root = root, .image_size = spec.image_size, .channels = 3, .captions_file = "",
+        ImageFolderOptions{.root = root, .image_size = spec.image_size, .channels = 3,
+                           .captions_file = spec.captions_file, .label_keys = {}, .caption_keys = spec.caption_keys,
                            .exclude_file = spec.exclude_file});
     if (spec.limit <= 0 || spec.limit >= folder->size()) return folder;
     return std::make_unique<FirstSamples>(std::move(folder), spec.limit);

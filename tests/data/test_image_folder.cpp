@@ -127,7 +127,9 @@ TEST_CASE("ImageFolder leaves out the images an exclude file lists", "[image_fol
       {.name = "folder:" + dir.path().string(), .image_size = 4, .exclude_file = dir.file("heldout.txt")});
   CHECK(via_spec->size() == 2);
   CHECK_THROWS_WITH(fresco::data::open_dataset({.name = "shapes", .exclude_file = dir.file("heldout.txt")}),
-                    Catch::Contains("an exclude file is for folders"));
+                    Catch::Contains("are for folders (folder:DIR), not for \"shapes\""));
+  CHECK_THROWS_WITH(fresco::data::open_dataset({.name = "fashion-mnist", .caption_keys = {"caption"}}),
+                    Catch::Contains("not for \"fashion-mnist\""));
   CHECK_THROWS_WITH(ImageFolder({.root = dir.path().string(), .exclude_file = dir.file("missing.txt")}),
                     Catch::Contains("cannot open the exclude file"));
   write_bytes(dir.file("all.txt"), "0.png\n1.png\n2.png\n3.png\n");
@@ -171,6 +173,44 @@ TEST_CASE("ImageFolder reads labels from JSONL fields, numbered over the whole f
   write_bytes(dir.file("captions.tsv"), "0.png\ta\n");
   CHECK_THROWS_WITH(ImageFolder({.root = dir.path().string(), .captions_file = "captions.tsv", .label_keys = {"group"}}),
                     Catch::Contains("label keys (group) need a JSONL captions file"));
+}
+
+TEST_CASE("ImageFolder makes an entry of every caption the caption keys name", "[image_folder]") {
+  TempDir dir;
+  for (int i = 0; i < 2; ++i) fresco::io::write_image(pattern(4, 4, i), dir.file(fmt::format("{}.png", i)));
+  write_bytes(dir.file("meta.jsonl"),
+              "{\"file\": \"0.png\", \"caption\": \"apple\", \"more\": [\"red apple\", \"\", \"fruit\"], \"g\": \"food\"}\n"
+              "{\"file\": \"1.png\", \"caption\": \"dog\", \"more\": \"\", \"g\": \"animal\"}\n");
+  const std::string root = dir.path().string();
+  ImageFolder folder({.root = root, .image_size = 4, .captions_file = "meta.jsonl", .label_keys = {"g"},
+                      .caption_keys = {"caption", "more"}});
+  // Line 1: "apple", then the array's non-empty strings in order; line 2: "dog" alone.
+  REQUIRE(folder.size() == 4);
+  const std::vector<std::string> expected = {"apple", "red apple", "fruit", "dog"};
+  for (int64_t i = 0; i < 4; ++i) CHECK(folder.caption(i) == expected[static_cast<size_t>(i)]);
+  CHECK(folder.file(2) == "0.png");
+  // The entries of one image share its pixels and labels.
+  CHECK(folder.get(0).image.to_vector() == folder.get(2).image.to_vector());
+  CHECK(folder.get(1).labels == std::vector<int64_t>{1});
+  CHECK(folder.get(3).labels == std::vector<int64_t>{0});
+  // The default is the "caption" field alone.
+  CHECK(ImageFolder({.root = root, .image_size = 4, .captions_file = "meta.jsonl"}).size() == 2);
+
+  auto fails = [&](const std::string& body, const std::vector<std::string>& keys) {
+    write_bytes(dir.file("bad.jsonl"), body);
+    return ImageFolder({.root = root, .image_size = 4, .captions_file = "bad.jsonl", .caption_keys = keys});
+  };
+  CHECK_THROWS_WITH(fails("{\"file\": \"0.png\", \"caption\": \"a\"}\n", {"caption", "more"}),
+                    Catch::Contains("bad.jsonl:1: missing key \"more\""));
+  CHECK_THROWS_WITH(fails("{\"file\": \"0.png\", \"more\": 3}\n", {"more"}),
+                    Catch::Contains("\"more\" is not a string or an array of strings"));
+  CHECK_THROWS_WITH(fails("{\"file\": \"0.png\", \"more\": [\"a\", 3]}\n", {"more"}),
+                    Catch::Contains("\"more\" holds a value that is not a string"));
+  CHECK_THROWS_WITH(fails("{\"file\": \"0.png\", \"a\": \" \", \"b\": []}\n", {"a", "b"}),
+                    Catch::Contains("bad.jsonl:1: empty caption for '0.png' (fields a, b)"));
+  write_bytes(dir.file("captions.tsv"), "0.png\ta\n");
+  CHECK_THROWS_WITH(ImageFolder({.root = root, .captions_file = "captions.tsv", .caption_keys = {"more"}}),
+                    Catch::Contains("caption keys (more) need a JSONL captions file"));
 }
 
 TEST_CASE("ImageFolder errors name the captions file and line", "[image_folder]") {

@@ -10,7 +10,8 @@
 ///
 /// File names are relative to the root (subdirectories allowed). Lines are
 /// numbered from 1; blank lines are skipped; a trailing `\r` is dropped. An
-/// image may be listed on several lines (one entry per caption).
+/// image may be listed on several lines (one entry per caption), and a JSONL
+/// line may give it several captions (`ImageFolderOptions::caption_keys`).
 ///
 ///     fresco::data::ImageFolder folder({.root = "my_images", .image_size = 32});
 ///     fresco::data::Example e = folder.get(0);   // e.image [3, 32, 32] in [0, 1], e.caption
@@ -43,6 +44,14 @@ struct ImageFolderOptions {
   /// (excluded entries included), sorted, so every split of one folder numbers
   /// them alike; `label_names(k)` lists them.
   std::vector<std::string> label_keys;
+  /// JSONL captions only: the fields whose text is a caption of the line's
+  /// image (empty: {"caption"}). Each field holds a string or an array of
+  /// strings; every non-empty one becomes its own (image, caption) entry,
+  /// sharing the image's pixels and labels, so training draws each of an
+  /// image's captions as often as the others (e.g. {"caption", "caption_tags"}:
+  /// the bare name and the name with its keywords). Every field must be
+  /// present on every line; a line whose fields are all empty is an error.
+  std::vector<std::string> caption_keys;
   /// A file listing image files, one per line as the captions file names them
   /// (relative to `root`), whose entries are left out: a held-out split. A path
   /// relative to the working directory or absolute; empty leaves nothing out.

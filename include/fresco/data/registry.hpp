@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <fresco/data/dataset.hpp>
 
@@ -29,6 +30,12 @@ struct DatasetSpec {
   /// Folders only: a file listing image files whose entries are left out
   /// (`ImageFolderOptions::exclude_file`), e.g. a held-out split.
   std::string exclude_file;
+  /// Folders only: the captions file, relative to the folder (empty: captions.tsv
+  /// or captions.jsonl, `ImageFolderOptions::captions_file`).
+  std::string captions_file;
+  /// Folders with a JSONL captions file only: the fields whose texts are captions,
+  /// one entry each (`ImageFolderOptions::caption_keys`; empty: "caption").
+  std::vector<std::string> caption_keys;
 };
 
 /// The training split of `spec.name`, at most `spec.limit` samples: `ShapesDataset`
