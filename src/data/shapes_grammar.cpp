@@ -13,9 +13,8 @@
 #include "data/shapes_internal.hpp"
 
 namespace fresco::data {
-namespace {
 
-using Words = std::vector<std::vector<std::string>>;  // [class][synonym], synonym 0 canonical
+namespace detail {
 
 const Words& shape_words() {
   static const Words w = {{"circle", "disc"}, {"square", "box"}, {"triangle"}, {"diamond", "rhombus"}};
@@ -29,6 +28,15 @@ const Words& size_words() {
   static const Words w = {{"small", "tiny", "little"}, {"large", "big"}};
   return w;
 }
+}  // namespace detail
+
+namespace {
+
+using detail::colour_words;
+using detail::shape_words;
+using detail::size_words;
+using detail::Words;
+
 // Whole prepositional phrases: the preposition that reads naturally depends
 // on the place ("on the left", "in the middle", "at the top").
 const Words& position_words() {

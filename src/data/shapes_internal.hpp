@@ -30,6 +30,12 @@ private:
   fresco::Generator gen_;
 };
 
+/// Word tables of the grammar: [class][synonym], synonym 0 canonical (shared with MovingShapes).
+using Words = std::vector<std::vector<std::string>>;
+const Words& shape_words();
+const Words& colour_words();
+const Words& size_words();
+
 /// A caption of the objects with template and synonyms drawn from `rng`.
 /// The objects must already be valid (Shapes::check_objects).
 std::string shapes_caption(const std::vector<ShapesObject>& objects, ShapesRng& rng);
@@ -41,6 +47,14 @@ struct ShapesGeometry {
   float radius = 0.f;        // the shape's nominal radius, pixels
   float rgb[3] = {0.f, 0.f, 0.f};
 };
+
+/// An object's jittered size and colour (its centre left at 0), drawn from `rng`:
+/// the radius first, then hue, saturation and value.
+ShapesGeometry shapes_appearance(int shape, int colour, int size, int64_t image_size, ShapesRng& rng);
+
+/// The largest distance from an object's centre that its pixels reach
+/// (nominal radius with the largest size jitter, plus one pixel of edge), by size class.
+float shapes_reach(int size, int64_t image_size);
 
 /// The jittered placement and colour of each object, drawn from `rng`.
 std::vector<ShapesGeometry> shapes_layout(const std::vector<ShapesObject>& objects, int64_t image_size,

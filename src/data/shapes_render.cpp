@@ -73,21 +73,34 @@ float signed_distance(int shape, float dx, float dy, float r) {
 
 }  // namespace
 
+ShapesGeometry shapes_appearance(int shape, int colour, int size, int64_t image_size, ShapesRng& rng) {
+  const float s = static_cast<float>(image_size);
+  ShapesGeometry g;
+  g.shape = shape;
+  g.radius = s * kRadius[size] * (1.f + rng.uniform(-kSizeJitter, kSizeJitter));
+  const float hue = kHue[colour] + rng.uniform(-kHueJitter, kHueJitter);
+  const auto rgb = hsv_to_rgb(hue, rng.uniform(0.8f, 0.95f), rng.uniform(0.85f, 1.f));
+  std::copy(rgb.begin(), rgb.end(), g.rgb);
+  return g;
+}
+
+float shapes_reach(int size, int64_t image_size) {
+  return static_cast<float>(image_size) * kRadius[size] * (1.f + kSizeJitter) + 1.f;
+}
+
 std::vector<ShapesGeometry> shapes_layout(const std::vector<ShapesObject>& objects, int64_t image_size,
                                           ShapesRng& rng) {
   const float s = static_cast<float>(image_size);
   std::vector<ShapesGeometry> out;
   out.reserve(objects.size());
   for (const ShapesObject& o : objects) {
-    ShapesGeometry g;
-    g.shape = o.shape;
     const int row = o.position / 3, col = o.position % 3;
-    g.cx = s * ((2.f * col + 1.f) / 6.f + rng.uniform(-kCentreJitter, kCentreJitter));
-    g.cy = s * ((2.f * row + 1.f) / 6.f + rng.uniform(-kCentreJitter, kCentreJitter));
-    g.radius = s * kRadius[o.size] * (1.f + rng.uniform(-kSizeJitter, kSizeJitter));
-    const float hue = kHue[o.colour] + rng.uniform(-kHueJitter, kHueJitter);
-    const auto rgb = hsv_to_rgb(hue, rng.uniform(0.8f, 0.95f), rng.uniform(0.85f, 1.f));
-    std::copy(rgb.begin(), rgb.end(), g.rgb);
+    // The centre's jitter first, then the appearance: the order every sample was drawn in.
+    const float cx = s * ((2.f * col + 1.f) / 6.f + rng.uniform(-kCentreJitter, kCentreJitter));
+    const float cy = s * ((2.f * row + 1.f) / 6.f + rng.uniform(-kCentreJitter, kCentreJitter));
+    ShapesGeometry g = shapes_appearance(o.shape, o.colour, o.size, image_size, rng);
+    g.cx = cx;
+    g.cy = cy;
     out.push_back(g);
   }
   return out;
