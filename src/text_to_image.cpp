@@ -19,6 +19,10 @@ std::string text_to_image_family(const std::string& path) {
   const std::string found = format == meta.end() ? "" : format->second;
   if (found == "fresco-text2image") return "gan";
   if (found == "fresco-token-text2image") return "transformer";
+  if (found == "fresco-token-text2video")
+    throw IoError(fmt::format("{} is a text-to-video model, not a text-to-image one: read it with vq::TextToVideo "
+                              "(generate --video)",
+                              path));
   throw IoError(fmt::format("{} is not a text-to-image model: its metadata \"format\" is \"{}\", expected "
                             "\"fresco-text2image\" (GAN) or \"fresco-token-text2image\" (transformer); train one with "
                             "train_text2image",

@@ -13,6 +13,8 @@
 #include <filesystem>
 
 #include <fresco/error.hpp>
+#include <fresco/io/image.hpp>
+#include <fresco/ops/shape.hpp>
 
 namespace fresco::io {
 
@@ -171,6 +173,17 @@ void commit(Writer& wr) {
 }
 
 }  // namespace
+
+void write_clips_gif(const Tensor& clips, const std::string& path, int64_t columns, const GifOptions& options) {
+  FRESCO_CHECK_SHAPE(clips.dim() == 5, "write_clips_gif: expected clips [N, T, C, H, W], got {}",
+                     shape_str(clips.shape()));
+  const int64_t n = clips.size(0), t = clips.size(1);
+  const Tensor x = clips.contiguous();
+  std::vector<Tensor> frames;
+  for (int64_t k = 0; k < t; ++k)
+    frames.push_back(make_grid(index_select(x, 1, {k}).reshape({n, x.size(2), x.size(3), x.size(4)}), columns));
+  write_gif(frames, path, options);
+}
 
 void write_gif(const std::vector<Tensor>& frames, const std::string& path, int delay_ms) {
   write_gif(frames, path, GifOptions{.delay_ms = delay_ms});

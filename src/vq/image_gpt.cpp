@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The token transformer: embeddings of the caption and image slots, the
 // training losses, and cached sampling with classifier-free guidance.
-// Legend: B batch, Tc caption_length, G grid, N = G² image tokens, C d_model, K codes.
+// Legend: B batch, Tc caption_length, G grid, N = frames · G² image tokens, C d_model, K codes.
 #include <fresco/vq/image_gpt.hpp>
 
 #include <cmath>
@@ -30,6 +30,7 @@ void ImageGptConfig::validate() const {
                caption_length);
   FRESCO_CHECK(codes >= 2, "ImageGptConfig: codes must be at least 2, got {}", codes);
   FRESCO_CHECK(grid >= 1 && grid <= 64, "ImageGptConfig: grid must be in [1, 64], got {}", grid);
+  FRESCO_CHECK(frames >= 1 && frames <= 64, "ImageGptConfig: frames must be in [1, 64], got {}", frames);
   FRESCO_CHECK(d_model >= 1, "ImageGptConfig: d_model must be positive, got {}", d_model);
   FRESCO_CHECK(heads >= 1 && d_model % heads == 0, "ImageGptConfig: d_model ({}) must be a multiple of heads ({})",
                d_model, heads);
@@ -59,16 +60,20 @@ text::GptConfig ImageGptConfig::gpt_config() const {
           .mlp_ratio = mlp_ratio, .dropout = dropout, .seed = seed};
 }
 
+// "frames" is written for clip models only, so image model files read as before.
 std::map<std::string, std::string> ImageGptConfig::to_metadata(const std::string& prefix) const {
   io::MetadataWriter writer(prefix);
   fields(*this, writer);
+  if (frames != 1) writer("frames", frames);
   return writer.metadata;
 }
 
 ImageGptConfig ImageGptConfig::from_metadata(const std::map<std::string, std::string>& metadata,
                                              const std::string& prefix) {
   ImageGptConfig c;
-  fields(c, io::MetadataReader(metadata, prefix, "ImageGptConfig::from_metadata"));
+  const io::MetadataReader reader(metadata, prefix, "ImageGptConfig::from_metadata");
+  fields(c, reader);
+  if (metadata.contains(prefix + "frames")) reader("frames", c.frames);
   c.validate();
   return c;
 }
@@ -85,12 +90,14 @@ ImageGpt::ImageGpt(ImageGptConfig config)
       image_row(config.grid, config.d_model),
       image_col(config.grid, config.d_model),
       image_head(config.d_model, config.codes),
+      image_time(config.frames, config.d_model),
       config_(config) {
   register_module("gpt", gpt);
   register_module("image_wte", image_wte);
   register_module("image_row", image_row);
   register_module("image_col", image_col);
   register_module("image_head", image_head);
+  if (config.frames > 1) register_module("image_time", image_time);
   // As the GPT's own weights: N(0, 0.02), zero bias. Drawn from a stream of their own so that
   // the GPT part starts as a text::Gpt of the same seed.
   NoGradGuard guard;
@@ -100,6 +107,7 @@ ImageGpt::ImageGpt(ImageGptConfig config)
   nn::init::normal_(image_col.weight, 0.02f, gen);
   nn::init::normal_(image_head.weight, 0.02f, gen);
   nn::init::zeros_(image_head.bias);
+  if (config.frames > 1) nn::init::normal_(image_time.weight, 0.02f, gen);   // after the rest: images start as before
 }
 
 void ImageGpt::check_captions(const std::vector<int64_t>& captions, int64_t batch, const char* fn) const {
@@ -121,14 +129,18 @@ Tensor ImageGpt::embed_caption(const std::vector<int64_t>& captions, int64_t bat
 }
 
 Tensor ImageGpt::embed_image(const std::vector<int64_t>& inputs, int64_t batch, int64_t j0, int64_t n) const {
-  const int64_t G = config_.grid;
-  std::vector<int64_t> positions(static_cast<size_t>(n)), rows(static_cast<size_t>(n)), cols(static_cast<size_t>(n));
+  const int64_t G = config_.grid, per_frame = G * G;
+  std::vector<int64_t> positions(static_cast<size_t>(n)), rows(static_cast<size_t>(n)), cols(static_cast<size_t>(n)),
+      times(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
-    positions[static_cast<size_t>(i)] = config_.caption_length + j0 + i;
-    rows[static_cast<size_t>(i)] = (j0 + i) / G;
-    cols[static_cast<size_t>(i)] = (j0 + i) % G;
+    const int64_t j = j0 + i, k = j % per_frame;
+    positions[static_cast<size_t>(i)] = config_.caption_length + j;
+    rows[static_cast<size_t>(i)] = k / G;
+    cols[static_cast<size_t>(i)] = k % G;
+    times[static_cast<size_t>(i)] = j / per_frame;
   }
   Tensor where = gpt.wpe(positions, {n}) + image_row(rows, {n}) + image_col(cols, {n});   // [n, C]
+  if (config_.frames > 1) where = where + image_time(times, {n});
   return image_wte(inputs, {batch, n}) + where;
 }
 

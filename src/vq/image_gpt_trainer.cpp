@@ -14,6 +14,7 @@
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
 #include <fresco/io/checkpoint.hpp>
+#include <fresco/io/gif.hpp>
 #include <fresco/io/image.hpp>
 #include <fresco/io/metadata.hpp>
 #include <fresco/io/safetensors.hpp>
@@ -22,6 +23,7 @@
 #include <fresco/optim/schedule.hpp>
 #include <fresco/tensor/random.hpp>
 #include <fresco/vq/text_to_image.hpp>
+#include <fresco/vq/text_to_video.hpp>
 
 namespace fresco::vq {
 
@@ -185,7 +187,16 @@ void ImageGptTrainer::write_samples(const std::string& path) const {
   nn::ModeGuard eval(s.model, false);
   const auto codes = sample_codes(s.model, s.tokenizer, captions, o.sampling, /*seed=*/1234);
   const auto n = static_cast<int64_t>(captions.size());
-  io::write_image_grid(s.image_tokenizer.decode(codes, n), path, o.samples_per_prompt);
+  const int64_t frames = s.model.config().frames;
+  if (frames == 1) {
+    io::write_image_grid(s.image_tokenizer.decode(codes, n), path, o.samples_per_prompt);
+    return;
+  }
+  // Clips: a sheet with one clip a row, and beside it (same name, .gif) the clips playing, a prompt a row.
+  const Tensor clips = decode_clips(s.image_tokenizer, codes, n, frames);
+  io::write_image_grid(clips.reshape({n * frames, clips.size(2), clips.size(3), clips.size(4)}), path, frames);
+  io::write_clips_gif(clips, std::filesystem::path(path).replace_extension(".gif").string(), o.samples_per_prompt,
+                      {.delay_ms = 150, .scale = 3});
 }
 
 ImageGptTrainSummary ImageGptTrainer::train() {

@@ -13,6 +13,8 @@
 #include <fresco/io/safetensors.hpp>
 #include <fresco/ops/shape.hpp>
 
+#include "vq/token_model.hpp"
+
 namespace fresco::vq {
 
 namespace {
@@ -57,9 +59,16 @@ std::vector<int64_t> caption_rows(const text::BpeTokenizer& tokenizer, const std
   return rows;
 }
 
-void save_text_to_image(const std::string& path, const text::BpeTokenizer& tokenizer, const ImageGpt& gpt,
-                        const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling) {
-  check_parts(tokenizer, gpt, image_tokenizer, "save_text_to_image");
+namespace detail {
+
+void check_token_parts(const text::BpeTokenizer& tokenizer, const ImageGpt& gpt, const ImageTokenizer& image_tokenizer,
+                       const char* fn) {
+  check_parts(tokenizer, gpt, image_tokenizer, fn);
+}
+
+void save_token_model(const std::string& path, const char* format, const text::BpeTokenizer& tokenizer,
+                      const ImageGpt& gpt, const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling) {
+  check_parts(tokenizer, gpt, image_tokenizer, format);
   sampling.validate();
   std::map<std::string, Tensor> tensors = io::with_prefix(io::module_state(gpt), "image_gpt.");
   tensors.merge(io::with_prefix(io::module_state(image_tokenizer), "vq."));
@@ -68,10 +77,49 @@ void save_text_to_image(const std::string& path, const text::BpeTokenizer& token
   io::MetadataWriter sample("sample.");
   sample_fields(sampling, sample);
   meta.merge(sample.metadata);
-  meta["format"] = kFormat;
+  meta["format"] = format;
   meta["family"] = "transformer";
   meta["tokenizer"] = tokenizer.to_json();
   io::save_safetensors(tensors, path, meta);
+}
+
+TokenModelParts load_token_model(const std::string& path, const char* format, const char* context, const char* what) {
+  // Reads and checks the tensor index first; no tensor is made past what the file can fill.
+  const io::LoadLimit limit(path, context);
+  const auto& meta = limit.header().metadata;
+  io::require_format(meta, format, path, context, what);
+  try {
+    const auto tok = meta.find("tokenizer");
+    FRESCO_CHECK(tok != meta.end(), "no \"tokenizer\" in its metadata");
+    TokenModelParts parts;
+    sample_fields(parts.sampling, io::MetadataReader(meta, "sample.", context));
+    const ImageGptConfig config = ImageGptConfig::from_metadata(meta);
+    text::expect_gpt_tensors(limit, config.gpt_config(), "image_gpt.gpt.");
+    limit.expect_tensor("image_gpt.image_wte.weight", {config.codes + 1, config.d_model});
+    limit.expect_tensor("image_gpt.image_head.weight", {config.codes, config.d_model});
+    if (config.frames > 1) limit.expect_tensor("image_gpt.image_time.weight", {config.frames, config.d_model});
+    parts.gpt = std::make_unique<ImageGpt>(config);
+    parts.image_tokenizer = ImageTokenizer::from_metadata(meta, path);
+    const auto tensors = io::load_safetensors(path);
+    io::load_module_state(*parts.gpt, io::strip_prefix(tensors, "image_gpt."), path);
+    io::load_module_state(*parts.image_tokenizer, io::strip_prefix(tensors, "vq."), path);
+    parts.tokenizer = text::BpeTokenizer::from_json(tok->second);
+    return parts;
+  } catch (const IoError&) {
+    throw;
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}: {}", context, path, e.what()));
+  }
+}
+
+}  // namespace detail
+
+void save_text_to_image(const std::string& path, const text::BpeTokenizer& tokenizer, const ImageGpt& gpt,
+                        const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling) {
+  FRESCO_CHECK(gpt.config().frames == 1,
+               "save_text_to_image: the transformer writes clips of {} frames; save it with save_text_to_video",
+               gpt.config().frames);
+  detail::save_token_model(path, kFormat, tokenizer, gpt, image_tokenizer, sampling);
 }
 
 TextToImage::TextToImage(text::BpeTokenizer tokenizer, std::unique_ptr<ImageGpt> gpt,
@@ -82,38 +130,18 @@ TextToImage::TextToImage(text::BpeTokenizer tokenizer, std::unique_ptr<ImageGpt>
       sampling_(sampling) {
   FRESCO_CHECK(gpt_ && image_tokenizer_, "vq::TextToImage: a part is missing");
   check_parts(tokenizer_, *gpt_, *image_tokenizer_, "vq::TextToImage");
+  FRESCO_CHECK(gpt_->config().frames == 1,
+               "vq::TextToImage: the transformer writes clips of {} frames; use vq::TextToVideo", gpt_->config().frames);
   sampling_.validate();
   gpt_->eval();
   image_tokenizer_->eval();
 }
 
 TextToImage TextToImage::load(const std::string& path) {
-  // Reads and checks the tensor index first; no tensor is made past what the file can fill.
-  const io::LoadLimit limit(path, "vq::TextToImage::load");
-  const auto& meta = limit.header().metadata;
-  io::require_format(meta, kFormat, path, "vq::TextToImage::load",
-                     "a transformer-family model (train one with train_text2image --family transformer)");
-  try {
-    const auto tok = meta.find("tokenizer");
-    FRESCO_CHECK(tok != meta.end(), "no \"tokenizer\" in its metadata");
-    ImageSampleOptions sampling;
-    sample_fields(sampling, io::MetadataReader(meta, "sample.", "vq::TextToImage::load"));
-    const ImageGptConfig config = ImageGptConfig::from_metadata(meta);
-    text::expect_gpt_tensors(limit, config.gpt_config(), "image_gpt.gpt.");
-    limit.expect_tensor("image_gpt.image_wte.weight", {config.codes + 1, config.d_model});
-    limit.expect_tensor("image_gpt.image_head.weight", {config.codes, config.d_model});
-    auto gpt = std::make_unique<ImageGpt>(config);
-    auto image_tokenizer = ImageTokenizer::from_metadata(meta, path);
-    const auto tensors = io::load_safetensors(path);
-    io::load_module_state(*gpt, io::strip_prefix(tensors, "image_gpt."), path);
-    io::load_module_state(*image_tokenizer, io::strip_prefix(tensors, "vq."), path);
-    return TextToImage(text::BpeTokenizer::from_json(tok->second), std::move(gpt), std::move(image_tokenizer),
-                       sampling);
-  } catch (const IoError&) {
-    throw;
-  } catch (const Error& e) {
-    throw Error(fmt::format("vq::TextToImage::load: {}: {}", path, e.what()));
-  }
+  auto parts = detail::load_token_model(path, kFormat, "vq::TextToImage::load",
+                                        "a transformer-family model (train one with train_text2image --family transformer)");
+  return TextToImage(std::move(parts.tokenizer), std::move(parts.gpt), std::move(parts.image_tokenizer),
+                     parts.sampling);
 }
 
 void TextToImage::save(const std::string& path) const {

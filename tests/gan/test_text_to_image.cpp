@@ -116,4 +116,13 @@ TEST_CASE("write_gif: a valid animated GIF with the frames, size and delay", "[g
   std::ofstream(path) << "not a gif";
   CHECK_THROWS_AS(io::read_gif_info(path), IoError);
   fs::remove(path);
+
+  // Clips [N, T, C, H, W]: T frames, each the grid of the clips' frame t (5 clips, 3 a row: 2 rows).
+  io::write_clips_gif(rand({5, 4, 3, 6, 8}), path, 3, {.scale = 2});
+  info = io::read_gif_info(path);
+  CHECK(info.frames == 4);
+  CHECK(info.width == 2 * (3 * (8 + 2) + 2));
+  CHECK(info.height == 2 * (2 * (6 + 2) + 2));
+  CHECK_THROWS_WITH(io::write_clips_gif(rand({4, 3, 6, 8}), path, 3), Catch::Contains("expected clips [N, T, C, H, W]"));
+  fs::remove(path);
 }

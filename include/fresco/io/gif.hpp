@@ -34,6 +34,14 @@ void write_gif(const std::vector<Tensor>& frames, const std::string& path, const
 /// `write_gif(frames, path, {.delay_ms = delay_ms})`.
 void write_gif(const std::vector<Tensor>& frames, const std::string& path, int delay_ms);
 
+/// Writes clips [N, T, C, H, W] (values in [0, 1]) as one animated GIF of T
+/// frames: frame t tiles frame t of every clip, `columns` clips a row, as
+/// `make_grid` does. Throws as `write_gif`, and `fresco::ShapeError` unless the
+/// clips are 5-D.
+///
+///     io::write_clips_gif(model.generate(captions, 7), "clips.gif", 4, {.delay_ms = 150, .scale = 4});
+void write_clips_gif(const Tensor& clips, const std::string& path, int64_t columns, const GifOptions& options = {});
+
 /// What `read_gif_info` finds in a GIF file.
 struct GifInfo {
   int64_t width = 0;

@@ -33,6 +33,10 @@ struct ImageGptConfig {
   int64_t codes = 512;
   /// Image tokens per side (the image tokenizer's grid: 8 for 32×32 at downsampling 4).
   int64_t grid = 8;
+  /// Frames per sequence, in [1, 64]: 1 writes an image; T > 1 writes a clip, the
+  /// grid² codes of frame 0, then of frame 1, ..., each slot also told its frame
+  /// (a time embedding). Stored in the metadata only when it is not 1.
+  int64_t frames = 1;
   /// Width, attention heads (d_model a multiple of them), blocks and MLP ratio of the GPT.
   int64_t d_model = 256;
   int64_t heads = 8;
@@ -43,8 +47,8 @@ struct ImageGptConfig {
   /// Seed of the initial weights.
   uint64_t seed = 0;
 
-  /// Image tokens per image (grid²).
-  int64_t image_tokens() const { return grid * grid; }
+  /// Image tokens per sequence: frames · grid².
+  int64_t image_tokens() const { return frames * grid * grid; }
   /// Sequence length: caption_length + image_tokens().
   int64_t context() const { return caption_length + image_tokens(); }
   /// The config of the `text::Gpt` inside: vocab_size text_vocab, context context(), the same sizes.
@@ -82,17 +86,18 @@ struct ImageGptLosses {
   float text = 0;    ///< mean next-token cross-entropy of the captions (pads not counted)
 };
 
-/// A GPT over `[caption (caption_length slots), image slot 0 .. image slot G²−1]`:
+/// A GPT over `[caption (caption_length slots), image slot 0 .. image slot N−1]`,
+/// N = frames · G²:
 ///
 ///     caption slot t:  gpt.wte(caption[t]) + gpt.wpe(t)
 ///     image slot j:    image_wte(j == 0 ? <|image|> : code[j−1]) + gpt.wpe(caption_length + j)
-///                      + image_row(j / G) + image_col(j % G)
+///                      + image_row((j % G²) / G) + image_col(j % G) [+ image_time(j / G²) for clips]
 ///     h = gpt.ln_f(gpt.blocks(x))   (causal)
 ///     caption slot t predicts caption[t+1] through the tied head gpt.wte (the text loss);
 ///     image slot j predicts code[j] through image_head (the image loss).
 ///
 /// The image slots carry the 2-D position of the code they predict (row and
-/// column embeddings), so slot j knows where on the grid it writes. The caption
+/// column embeddings, and for clips the frame's), so slot j knows where on the grid it writes. The caption
 /// part is a `text::Gpt` (its token and positional embeddings, blocks and final
 /// LayerNorm); the image codes have their own embedding table (`image_wte`,
 /// with row `codes` for `<|image|>`) and output head. Padding slots of the
@@ -105,12 +110,12 @@ class ImageGpt : public nn::Module {
 public:
   explicit ImageGpt(ImageGptConfig config = {});
 
-  /// Text logits [B, caption_length, text_vocab] and image logits [B, G², codes].
+  /// Text logits [B, caption_length, text_vocab] and image logits [B, N, codes].
   struct Logits {
     Tensor text;
     Tensor image;
   };
-  /// captions [B, caption_length] and codes [B, G²] (row-major ids) -> both logits.
+  /// captions [B, caption_length] and codes [B, N] (row-major ids, frame after frame) -> both logits.
   /// Throws `fresco::Error` for a size mismatch or an id out of range.
   Logits forward(const std::vector<int64_t>& captions, const std::vector<int64_t>& codes, int64_t batch) const;
 
@@ -120,7 +125,7 @@ public:
                       float text_weight) const;
 
   /// Writes the codes of `batch` images, one per caption row [B, caption_length],
-  /// with the key/value cache: -> B · G² ids, row-major. Row i draws from its own
+  /// with the key/value cache: -> B · N ids, row-major. Row i draws from its own
   /// stream seeded by (seed, first_index + i), so an image depends on (caption,
   /// seed, index) and not on the rest of the batch's captions. With guidance != 1
   /// each row also runs with `empty_caption` (caption_length ids) and the two
@@ -137,6 +142,7 @@ public:
   nn::Embedding image_row;    ///< [grid, d_model]
   nn::Embedding image_col;    ///< [grid, d_model]
   nn::Linear image_head;      ///< d_model -> codes
+  nn::Embedding image_time;   ///< [frames, d_model]; a parameter of clip models (frames > 1) only
 
 private:
   // Embedded image slots j0..j0+n-1 of B rows whose input tokens are `inputs` (B·n) -> [B, n, C].

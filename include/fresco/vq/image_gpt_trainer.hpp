@@ -98,7 +98,9 @@ public:
   void save_checkpoint(const std::string& path) const;
   /// Restores what `save_checkpoint` wrote; throws `fresco::Error` / `IoError` naming the file.
   void load_checkpoint(const std::string& path);
-  /// A grid with one row of `samples_per_prompt` images per sample prompt.
+  /// A grid with one row of `samples_per_prompt` images per sample prompt; for a clip
+  /// model (frames > 1) one clip a row, its frames side by side, and the clips
+  /// playing as a GIF beside it (the same path with ".gif").
   void write_samples(const std::string& path) const;
   /// Steps taken so far (resumed ones included).
   int64_t step() const;

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The token transformer's model file, shared by vq::TextToImage and vq::TextToVideo:
+// the BPE tokenizer, the ImageGpt and the image tokenizer in one safetensors file,
+// told apart by its "format". Not installed.
+
+#include <memory>
+#include <string>
+
+#include <fresco/text/tokenizer.hpp>
+#include <fresco/vq/image_gpt.hpp>
+#include <fresco/vq/image_tokenizer.hpp>
+
+namespace fresco::vq::detail {
+
+struct TokenModelParts {
+  text::BpeTokenizer tokenizer;
+  std::unique_ptr<ImageGpt> gpt;
+  std::unique_ptr<ImageTokenizer> image_tokenizer;
+  ImageSampleOptions sampling;
+};
+
+/// Throws `fresco::Error` (prefixed by `fn`) unless the parts fit together: vocabulary, codes, grid.
+void check_token_parts(const text::BpeTokenizer& tokenizer, const ImageGpt& gpt, const ImageTokenizer& image_tokenizer,
+                       const char* fn);
+
+/// Writes the parts with metadata "format" = `format` (atomic: temporary file + rename).
+void save_token_model(const std::string& path, const char* format, const text::BpeTokenizer& tokenizer,
+                      const ImageGpt& gpt, const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling);
+
+/// Reads the parts of a file whose "format" is `format`, checking its tensor index against the
+/// configs before anything is allocated. Errors name `context` and the file; `what` says what
+/// the file should have been (for a file of another format).
+TokenModelParts load_token_model(const std::string& path, const char* format, const char* context, const char* what);
+
+}  // namespace fresco::vq::detail

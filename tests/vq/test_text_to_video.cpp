@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: Apache-2.0
+// The clip transformer (ImageGpt with frames > 1) and vq::TextToVideo: slot
+// embeddings over time and space, the gradient of the time embedding, the
+// cached sampler against the full forward pass, the model file bit for bit,
+// training that resumes bit for bit, sample sheets and GIFs, and the errors.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include <fresco/io/checkpoint.hpp>
+#include <fresco/io/gif.hpp>
+#include <fresco/io/safetensors.hpp>
+#include <fresco/text_to_image.hpp>
+#include <fresco/vq/image_gpt.hpp>
+#include <fresco/vq/image_gpt_trainer.hpp>
+#include <fresco/vq/text_to_image.hpp>
+#include <fresco/vq/text_to_video.hpp>
+
+#include "io/temp_dir.hpp"
+
+using namespace fresco;
+
+namespace {
+
+constexpr int64_t kTc = 12;   // caption slots
+constexpr int64_t kK = 16;    // codes
+constexpr int64_t kG = 2;     // grid
+constexpr int64_t kT = 3;     // frames
+constexpr int64_t kN = kT * kG * kG;
+
+vq::ImageGptConfig tiny_clip(uint64_t seed = 5) {
+  return {.text_vocab = 300, .caption_length = kTc, .codes = kK, .grid = kG, .frames = kT, .d_model = 16, .heads = 2,
+          .layers = 2, .seed = seed};
+}
+
+std::vector<int64_t> caption_row(int64_t salt) {
+  std::vector<int64_t> ids = {text::BpeTokenizer::kBosId, 97 + salt % 26, 98, text::BpeTokenizer::kEosId};
+  ids.resize(kTc, text::BpeTokenizer::kPadId);
+  return ids;
+}
+
+struct TinyVideo {
+  text::BpeTokenizer bpe = text::BpeTokenizer::train({"a dot moves up", "a dot moves down"}, 270);
+  std::unique_ptr<vq::ImageTokenizer> vq = std::make_unique<vq::ImageTokenizer>(vq::ImageTokenizerConfig{
+      .image_size = 8, .channels = 3, .downsample = 4, .width = 4, .max_width = 8, .codes = kK, .code_dim = 4});
+  std::unique_ptr<vq::ImageGpt> gpt = std::make_unique<vq::ImageGpt>(tiny_clip());
+};
+
+}  // namespace
+
+TEST_CASE("ImageGpt with frames: slot j carries row, column and frame of code j", "[vq][video]") {
+  const auto config = tiny_clip();
+  CHECK(config.image_tokens() == kN);
+  CHECK(config.context() == kTc + kN);
+  vq::ImageGpt model(config);
+  // The time table is a parameter of clip models only, so image model files are unchanged.
+  const auto state = io::module_state(model);
+  CHECK(state.at("image_time.weight").shape() == Shape{kT, 16});
+  CHECK_FALSE(io::module_state(vq::ImageGpt({.text_vocab = 300, .codes = kK, .grid = kG, .d_model = 16, .heads = 2,
+                                             .layers = 1}))
+                  .contains("image_time.weight"));
+  CHECK(config.to_metadata().at("image_gpt.frames") == "3");
+  CHECK_FALSE(vq::ImageGptConfig{}.to_metadata().contains("image_gpt.frames"));
+  CHECK(vq::ImageGptConfig::from_metadata(config.to_metadata()).frames == kT);
+  CHECK(vq::ImageGptConfig::from_metadata(vq::ImageGptConfig{}.to_metadata()).frames == 1);
+
+  // Changing frame 2's row of the time table changes the logits of frame 2's slots and of no
+  // slot before them (causal: frames 0 and 1 never read frame 2).
+  model.eval();
+  const auto captions = caption_row(0);
+  std::vector<int64_t> codes(kN, 3);
+  const auto base = model.forward(captions, codes, 1).image.contiguous().to_vector();
+  model.image_time.weight.data()[2 * 16 + 1] += 0.5f;   // frame 2's row
+  const auto moved = model.forward(captions, codes, 1).image.contiguous().to_vector();
+  const int64_t per_frame = kG * kG;
+  for (int64_t s = 0; s < kN; ++s) {
+    double diff = 0;
+    for (int64_t k = 0; k < kK; ++k) diff = std::max(diff, std::abs(double(moved[s * kK + k] - base[s * kK + k])));
+    INFO("slot " << s);
+    if (s / per_frame < 2) CHECK(diff == 0.0);   // frames 0 and 1 read only slots before frame 2
+    else CHECK(diff > 1e-7);
+  }
+}
+
+TEST_CASE("ImageGpt with frames: the time embedding's gradient matches central differences", "[vq][video]") {
+  vq::ImageGpt model(tiny_clip(3));
+  std::vector<int64_t> captions = caption_row(1), second = caption_row(4);
+  captions.insert(captions.end(), second.begin(), second.end());
+  std::vector<int64_t> codes;
+  for (int64_t i = 0; i < 2 * kN; ++i) codes.push_back((i * 7 + 1) % kK);
+  model.zero_grad();
+  model.loss(captions, codes, 2, 0.5f).total.backward();
+  for (int64_t at : {1, 17, 40}) {
+    Tensor& p = model.image_time.weight;
+    const float analytic = p.grad().to_vector()[static_cast<size_t>(at)];
+    const float x0 = p.data()[at];
+    auto slope = [&](float h) {
+      p.data()[at] = x0 + h;
+      const double up = model.loss(captions, codes, 2, 0.5f).total.item();
+      p.data()[at] = x0 - h;
+      const double down = model.loss(captions, codes, 2, 0.5f).total.item();
+      p.data()[at] = x0;
+      return (up - down) / (2 * h);
+    };
+    const double numeric = (4 * slope(1e-2f) - slope(2e-2f)) / 3;
+    INFO("entry " << at);
+    CHECK(analytic == Approx(numeric).margin(1e-4).epsilon(2e-2));
+  }
+}
+
+TEST_CASE("ImageGpt with frames: greedy cached sampling writes the full forward pass's argmax codes", "[vq][video]") {
+  vq::ImageGpt model(tiny_clip(9));
+  model.eval();
+  std::vector<int64_t> captions = caption_row(2), other = caption_row(5);
+  captions.insert(captions.end(), other.begin(), other.end());
+  const auto empty = caption_row(0);
+  const auto codes = model.sample(captions, 2, empty, {.guidance = 1.f, .temperature = 0.f}, 1);
+  REQUIRE(codes.size() == static_cast<size_t>(2 * kN));
+  const auto logits = model.forward(captions, codes, 2).image.contiguous().to_vector();
+  for (int64_t i = 0; i < 2 * kN; ++i) {
+    const float* row = logits.data() + i * kK;
+    CHECK(codes[static_cast<size_t>(i)] == std::max_element(row, row + kK) - row);
+  }
+}
+
+TEST_CASE("vq::TextToVideo: generate, the file bit for bit, and the formats kept apart", "[vq][video]") {
+  test::TempDir dir;
+  TinyVideo parts;
+  vq::TextToVideo model(parts.bpe, std::move(parts.gpt), std::move(parts.vq), {.guidance = 1.5f});
+  CHECK(model.frames() == kT);
+  const std::vector<std::string> captions = {"a dot moves up", "a dot moves down"};
+  const Tensor clips = model.generate(captions, 7);
+  CHECK(clips.shape() == Shape{2, kT, 3, 8, 8});
+  for (float v : clips.contiguous().to_vector()) REQUIRE((v >= 0.f && v <= 1.f));
+  // Frame t of clip i is the image tokenizer's decoding of that frame's codes.
+  const auto codes = model.generate_codes(captions, 7);
+  REQUIRE(codes.size() == static_cast<size_t>(2 * kN));
+  const std::vector<int64_t> frame_4(codes.begin() + 4 * kG * kG, codes.begin() + 5 * kG * kG);   // clip 1, frame 1
+  const auto decoded = model.image_tokenizer().decode(frame_4, 1).contiguous().to_vector();
+  const auto all = clips.contiguous().to_vector();
+  const size_t per_frame = 3 * 8 * 8;
+  CHECK(std::vector<float>(all.begin() + 4 * per_frame, all.begin() + 5 * per_frame) == decoded);
+
+  model.save(dir.file("video.safetensors"));
+  CHECK(vq::is_text_to_video(dir.file("video.safetensors")));
+  const auto loaded = vq::TextToVideo::load(dir.file("video.safetensors"));
+  CHECK(loaded.generate(captions, 7).to_vector() == clips.contiguous().to_vector());
+  CHECK(loaded.sampling().guidance == 1.5f);
+  const auto a = io::load_safetensors(dir.file("video.safetensors"));
+  loaded.save(dir.file("again.safetensors"));
+  const auto b = io::load_safetensors(dir.file("again.safetensors"));
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, t] : a) CHECK(t.to_vector() == b.at(name).to_vector());
+
+  // An image model's loaders refuse a clip model and the other way round, saying which is which.
+  CHECK_THROWS_WITH(load_text_to_image(dir.file("video.safetensors")), Catch::Contains("is a text-to-video model"));
+  CHECK_THROWS_WITH(vq::TextToImage::load(dir.file("video.safetensors")), Catch::Contains("fresco-token-text2video"));
+  TinyVideo image_parts;
+  image_parts.gpt = std::make_unique<vq::ImageGpt>(
+      vq::ImageGptConfig{.text_vocab = 300, .caption_length = kTc, .codes = kK, .grid = kG, .d_model = 16, .heads = 2,
+                         .layers = 1});
+  CHECK_THROWS_WITH(vq::save_text_to_video(dir.file("no.safetensors"), image_parts.bpe, *image_parts.gpt,
+                                           *image_parts.vq),
+                    Catch::Contains("writes single images"));
+  vq::save_text_to_image(dir.file("image.safetensors"), image_parts.bpe, *image_parts.gpt, *image_parts.vq);
+  CHECK_FALSE(vq::is_text_to_video(dir.file("image.safetensors")));
+  CHECK_THROWS_WITH(vq::TextToVideo::load(dir.file("image.safetensors")), Catch::Contains("a text-to-video model"));
+  TinyVideo clip_parts;
+  CHECK_THROWS_WITH(vq::TextToImage(clip_parts.bpe, std::move(clip_parts.gpt), std::move(clip_parts.vq)),
+                    Catch::Contains("use vq::TextToVideo"));
+  CHECK_THROWS_WITH(vq::ImageGpt(vq::ImageGptConfig{.frames = 0}), Catch::Contains("frames must be in [1, 64]"));
+}
+
+TEST_CASE("ImageGptTrainer on clips: resumes bit for bit and writes sheets and GIFs", "[vq][video]") {
+  test::TempDir dir;
+  TinyVideo parts;
+  const std::vector<std::string> captions = {"a dot moves up", "a dot moves down", "a dot moves up"};
+  std::vector<int64_t> codes;
+  for (int64_t i = 0; i < 3 * kN; ++i) codes.push_back((i * 5 + i / kN) % kK);
+  const vq::ImageGptTrainerOptions o{.batch_size = 3, .steps = 6, .lr = 1e-2f, .warmup_steps = 2, .sample_every = 0,
+                                     .sample_prompts = {"a dot moves up", "a dot moves down"},
+                                     .samples_per_prompt = 2};
+  vq::ImageGpt straight(tiny_clip());
+  vq::ImageGptTrainer a(straight, parts.bpe, *parts.vq, captions, codes, o);
+  while (a.step() < 6) a.train_step(1e-2f);
+
+  vq::ImageGpt first_half(tiny_clip());
+  {
+    vq::ImageGptTrainer t(first_half, parts.bpe, *parts.vq, captions, codes, o);
+    while (t.step() < 3) t.train_step(1e-2f);
+    t.save_checkpoint(dir.file("half.safetensors"));
+  }
+  vq::ImageGpt resumed(tiny_clip(77));
+  vq::ImageGptTrainer b(resumed, parts.bpe, *parts.vq, captions, codes, o);
+  b.load_checkpoint(dir.file("half.safetensors"));
+  while (b.step() < 6) b.train_step(1e-2f);
+  const auto sa = io::module_state(straight), sb = io::module_state(resumed);
+  for (const auto& [name, t] : sa) {
+    INFO(name);
+    CHECK(t.to_vector() == sb.at(name).to_vector());
+  }
+
+  a.write_samples(dir.file("sheet.png"));
+  CHECK(std::filesystem::exists(dir.file("sheet.png")));
+  const auto gif = io::read_gif_info(dir.file("sheet.gif"));
+  CHECK(gif.frames == kT);
+  // Two prompts × two clips, two clips a row: a 2 × 2 grid of 8-pixel frames, padding 2, scale 3.
+  CHECK(gif.width == 3 * (2 * 8 + 3 * 2));
+  CHECK(gif.height == 3 * (2 * 8 + 3 * 2));
+}
