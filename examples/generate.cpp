@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Images from a caption with a trained text-to-image model: a PNG grid, and
-// optionally an animated GIF morphing to a second caption.
+// optionally an animated GIF morphing to a second caption; with --video, clips
+// from a text-to-video model: a GIF of the clips playing and a sheet of their frames.
 //
 //   generate --model run/model.safetensors --prompt "a large red circle in the center" --n 16 --seed 7 --out grid.png
 //   generate --model run/model.safetensors --prompt "a red circle" --gif morph.gif --to "a blue square" --frames 24
+//   generate --model runs/video/model.safetensors --video --prompt "a big red circle moves up" --n 4 --gif up.gif
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -16,6 +18,7 @@
 #include <fresco/io/file.hpp>
 #include <fresco/io/gif.hpp>
 #include <fresco/io/image.hpp>
+#include <fresco/vq/text_to_video.hpp>
 
 #include "common/cli.hpp"
 #include "common/memory.hpp"
@@ -31,6 +34,7 @@ struct Args {
   int64_t columns = 0;  // 0: the smallest c with c * c >= n
   int64_t frames = 24;
   int64_t soak = 0;   // images to generate and drop, in batches of n (a memory check)
+  bool video = false;
   int delay = 80, scale = 4;
   uint64_t seed = 7;
   fresco::cli::SamplingArgs sampling;
@@ -46,7 +50,13 @@ void add_options(CLI::App& app, Args& a) {
   app.add_option("--out", a.out, "the PNG grid to write (default grid.png; none when only --gif is given)");
   cli::add_number(app, "--columns", a.columns, "columns of the grid, 0 for a square one")->check(cli::non_negative());
   CLI::Option* to = app.add_option("--to", a.to, "the caption the GIF morphs to");
-  app.add_option("--gif", a.gif, "also write an animated GIF from --prompt to --to")->needs(to);
+  app.add_option("--gif", a.gif,
+                 "also write an animated GIF from --prompt to --to (with --video: the clips playing; default "
+                 "clips.gif)");
+  app.add_flag("--video", a.video,
+               "a text-to-video model (train_text2video): --n clips of --prompt, written as a GIF of the clips "
+               "playing (--gif) and a PNG sheet of their frames, a clip a row (--out, default clips.png)")
+      ->excludes(to);
   cli::add_number(app, "--frames", a.frames, "frames of the GIF")->check(cli::at_least(2));
   cli::add_number(app, "--delay", a.delay, "milliseconds each GIF frame is shown")->check(cli::closed(0, 655350));
   cli::add_number(app, "--scale", a.scale, "each GIF pixel becomes a scale x scale block")->check(cli::closed(1, 64));
@@ -115,7 +125,39 @@ void write_morph(const fresco::TextToImageModel& model, const Args& a) {
   fmt::print("{}: {} frames from \"{}\" to \"{}\"\n", a.gif, a.frames, a.prompt, a.to);
 }
 
+// --video: n clips of the prompt, a GIF of them playing and a sheet of their frames (a clip a row).
+void write_video(const Args& a) {
+  auto model = fresco::vq::TextToVideo::load(a.model);
+  cli::apply_sampling(model.sampling(), a.sampling);
+  const auto t0 = std::chrono::steady_clock::now();
+  const fresco::Tensor clips = model.generate(std::vector<std::string>(static_cast<size_t>(a.n), a.prompt), a.seed);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const int64_t t = clips.size(1);
+  fresco::io::write_image_grid(clips.reshape({a.n * t, clips.size(2), clips.size(3), clips.size(4)}), a.out, t);
+  int64_t columns = a.columns;
+  if (columns == 0) {
+    columns = 1;
+    while (columns * columns < a.n) ++columns;
+  }
+  fresco::io::write_clips_gif(clips, a.gif, columns, {.delay_ms = a.delay, .scale = a.scale});
+  fmt::print("{}: {} clips of {} frames of \"{}\" (seed {}) in {:.1f} ms\n{}: the clips playing\n", a.out, a.n, t,
+             a.prompt, a.seed, ms, a.gif);
+}
+
 int generate(Args a) {
+  if (a.video) {
+    if (a.soak > 0) throw CLI::ValidationError("--soak", "measures text-to-image models; leave out --video");
+    if (a.out.empty()) a.out = "clips.png";
+    if (a.gif.empty()) a.gif = "clips.gif";
+    prepare_parent(a.out);
+    prepare_parent(a.gif);
+    if (!fresco::vq::is_text_to_video(a.model))
+      throw fresco::Error(fmt::format("--video needs a text-to-video model (train_text2video); {} is a text-to-image "
+                                      "model: leave out --video",
+                                      a.model));
+    write_video(a);
+    return 0;
+  }
   if (a.soak > 0) {
     auto model = fresco::load_text_to_image(a.model);
     cli::apply_sampling(*model, a.sampling, a.model);
@@ -136,14 +178,16 @@ int generate(Args a) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Images from a caption with a trained text-to-image model: a PNG grid, and optionally an\n"
-               "animated GIF morphing to a second caption.",
+               "animated GIF morphing to a second caption; with --video, clips from a text-to-video model.",
                "generate"};
   app.footer(
       "Examples:\n"
       "  generate --model run/model.safetensors --prompt \"a large red circle in the center\" --n 16 --seed 7 "
       "--out grid.png\n"
       "  generate --model run/model.safetensors --prompt \"a red circle\" --gif morph.gif --to \"a blue square\" "
-      "--frames 24");
+      "--frames 24\n"
+      "  generate --model runs/video/model.safetensors --video --prompt \"a big red circle moves up\" --n 4 --gif "
+      "up.gif --out up.png");
   Args args;
   add_options(app, args);
   return cli::run(app, argc, argv, [&] { return generate(args); });

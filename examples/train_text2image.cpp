@@ -38,31 +38,16 @@
 #include "common/cli.hpp"
 #include "common/memory.hpp"
 #include "common/run_dir.hpp"
+#include "common/token_stages.hpp"
 
 namespace {
 
 namespace cli = fresco::cli;
 
-// The token transformer's settings (docs/text-to-image.md, "The transformer family").
-struct TransformerArgs {
-  // Share of the budget for the image tokenizer when none is given.
-  double vq_share = 0.35;
-  std::string image_tokenizer;
-  fresco::vq::ImageTokenizerConfig vq;   // the library's defaults (docs/image-tokenizer.md)
-  // 0: an 8x8 token grid whatever the image size (the 30-minute emoji runs drew far better
-  // with 8x8 tokens than with 16x16, which leave the transformer a quarter of the images).
-  int64_t downsample = 0;
-  // Image tokenizer steps (default: its share of the budget decides) and the step its discriminator joins.
-  std::optional<int64_t> vq_steps;
-  int64_t vq_disc_start = 2000;
-  fresco::vq::ImageGptConfig gpt{.d_model = 128, .heads = 4, .layers = 4};
-  fresco::vq::ImageGptTrainerOptions train{.batch_size = 32, .steps = 1'000'000'000, .lr = 1e-3f};
-};
-
 struct Args {
   // The data and the run.
   std::string family = "gan";
-  TransformerArgs transformer;
+  cli::TransformerArgs transformer;
   std::string dataset, out = "run", gpt;
   double minutes = 7;   // 0: no clock, every phase runs its step count (reproducible)
   // The GAN reads the GPT's first block only (gan::encode_tokens), which a short pretraining shapes.
@@ -147,39 +132,6 @@ void add_folder_options(CLI::App& app, Args& a) {
       ->check(cli::closed(0, 8));
 }
 
-void add_transformer_options(CLI::App& app, TransformerArgs& t) {
-  app.option_defaults()->group("Transformer family");
-  cli::add_number(app, "--vq-share", t.vq_share, "share of the budget for training the image tokenizer")
-      ->check(cli::half_open(0, 1));
-  cli::add_number(app, "--vq-steps", t.vq_steps, "image tokenizer steps, at most")->check(cli::positive());
-  cli::add_number(app, "--vq-disc-start", t.vq_disc_start, "image tokenizer step its discriminator joins at")
-      ->check(cli::non_negative());
-  app.add_option("--image-tokenizer", t.image_tokenizer, "a trained image tokenizer to use instead of training one")
-      ->check(cli::existing_file("train one with train_image_tokenizer, or leave --image-tokenizer out"));
-  cli::add_number(app, "--codes", t.vq.codes, "codebook size of a new image tokenizer")->check(cli::closed(2, 65536));
-  cli::add_number(app, "--downsample", t.downsample,
-                  "image pixels per token side of a new image tokenizer (0: an 8x8 grid of tokens, i.e. 4 at "
-                  "32x32, 8 at 64x64)")
-      ->check(CLI::IsMember({0, 2, 4, 8, 16}));
-  cli::add_number(app, "--t-width", t.gpt.d_model, "width (d_model) of the token transformer")->check(cli::positive());
-  cli::add_number(app, "--t-layers", t.gpt.layers, "blocks of the token transformer")->check(cli::positive());
-  cli::add_number(app, "--t-heads", t.gpt.heads, "attention heads of the token transformer")->check(cli::positive());
-  cli::add_number(app, "--t-batch", t.train.batch_size, "captions per transformer step")->check(cli::positive());
-  cli::add_number(app, "--t-lr", t.train.lr, "peak AdamW learning rate of the transformer")->check(cli::positive());
-  cli::add_number(app, "--text-weight", t.train.text_weight, "weight of the caption's next-token loss")
-      ->check(cli::non_negative());
-  cli::add_number(app, "--caption-dropout", t.train.caption_dropout,
-                  "share of training captions replaced by the empty one (for guidance)")
-      ->check(cli::half_open(0, 1));
-  cli::add_number(app, "--guidance", t.train.sampling.guidance, "classifier-free guidance scale of the samples")
-      ->check(cli::non_negative());
-  cli::add_number(app, "--sample-temperature", t.train.sampling.temperature, "sampling temperature (0: greedy)")
-      ->check(cli::non_negative());
-  cli::add_number(app, "--top-k", t.train.sampling.top_k, "sample among the k most likely codes (0: all)")
-      ->check(cli::non_negative());
-  cli::add_number(app, "--top-p", t.train.sampling.top_p, "nucleus sampling mass (1: all)")->check(cli::closed(1e-6, 1));
-}
-
 void add_gan_options(CLI::App& app, Args& a) {
   app.option_defaults()->group("GAN");
   cli::add_number(app, "--g-width", a.g_width, "generator width")->check(cli::positive());
@@ -255,7 +207,7 @@ fresco::gan::CaptionedImages with_augmented_copies(fresco::gan::CaptionedImages 
   return data;
 }
 
-constexpr int64_t kUnbounded = 1'000'000'000;   // steps of a phase the time budget ends
+constexpr int64_t kUnbounded = cli::kUnboundedSteps;
 
 // The progress bar, with the resident memory; OUT/memory.jsonl logs it every 10 seconds.
 fresco::ProgressCallback progress(const Args& a) {
@@ -373,58 +325,6 @@ void train_gan(const Args& a, TextModel& text, fresco::gan::CaptionedImages data
   model.save(a.out + "/model.safetensors");
 }
 
-// The transformer family, stage 2: the image tokenizer, from --image-tokenizer or
-// OUT/image_tokenizer.safetensors, or trained on the images for --vq-share of the budget.
-std::unique_ptr<fresco::vq::ImageTokenizer> image_tokenizer(const Args& a, const fresco::gan::CaptionedImages& data) {
-  const std::string saved = a.out + "/image_tokenizer.safetensors";
-  const std::string path = !a.transformer.image_tokenizer.empty() ? a.transformer.image_tokenizer
-                           : std::filesystem::exists(saved)      ? saved
-                                                                 : "";
-  if (!path.empty()) {
-    fmt::print(stderr, "[2/4] image tokenizer from {}\n", path);
-    return fresco::vq::ImageTokenizer::load(path);
-  }
-  auto config = a.transformer.vq;
-  config.image_size = data.images.size(2);
-  config.downsample = a.transformer.downsample > 0 ? a.transformer.downsample
-                                                   : std::clamp<int64_t>(config.image_size / 8, 2, 16);
-  config.channels = data.images.size(1);
-  config.seed = a.seed;
-  auto tok = std::make_unique<fresco::vq::ImageTokenizer>(config);
-  const double minutes = phase_minutes(a, a.minutes * a.transformer.vq_share);
-  fmt::print(stderr, "[2/4] image tokenizer: {} parameters, {}x{} tokens of {} codes, {}\n",
-             tok->num_parameters(), config.grid(), config.grid(), config.codes,
-             minutes > 0 ? fmt::format("{:.1f} min", minutes) : fmt::format("{} steps", *a.transformer.vq_steps));
-  fresco::vq::ImageTokenizerTrainer trainer(
-      *tok, data.images,
-      {.steps = a.transformer.vq_steps.value_or(kUnbounded), .minutes = minutes, .seed = a.seed,
-       .disc_start = a.transformer.vq_disc_start, .out_dir = a.out + "/image_tokenizer",
-       .checkpoint_every = a.checkpoint_every, .sample_every = a.sample_every, .on_progress = progress(a)});
-  const auto summary = trainer.train();
-  fmt::print(stderr, "      {} steps in {:.1f} s\n", summary.steps, summary.seconds);
-  tok->eval();
-  tok->save(saved);
-  return tok;
-}
-
-// Every image's codes, 256 images at a time.
-std::vector<int64_t> encode_all(const fresco::vq::ImageTokenizer& tok, const fresco::Tensor& images) {
-  std::vector<int64_t> codes;
-  const int64_t n = images.size(0);
-  for (int64_t i = 0; i < n; i += 256) {
-    const auto c = tok.encode(images.slice(0, i, std::min(n, i + 256)) * 0.5f + 0.5f);
-    codes.insert(codes.end(), c.begin(), c.end());
-  }
-  return codes;
-}
-
-// Room for the longest training caption and a few more tokens.
-int64_t caption_length(const fresco::text::BpeTokenizer& tokenizer, const std::vector<std::string>& captions) {
-  size_t longest = 0;
-  for (const auto& c : captions) longest = std::max(longest, tokenizer.encode(c, true, true).size());
-  return std::max<int64_t>(16, static_cast<int64_t>(longest) + 8);
-}
-
 void train_transformer(const Args& a, const fresco::gan::CaptionedImages& data, const Stopwatch& clock) {
   fresco::text::BpeTokenizer bpe;
   if (!a.gpt.empty()) {
@@ -433,14 +333,18 @@ void train_transformer(const Args& a, const fresco::gan::CaptionedImages& data, 
     fmt::print(stderr, "[1/4] BPE tokenizer on the captions\n");
     bpe = fresco::text::BpeTokenizer::train(data.captions, 512);
   }
-  auto vq = image_tokenizer(a, data);
+  auto vq = cli::image_tokenizer_stage(a.transformer, data.images,
+                                       {.out = a.out, .seed = a.seed,
+                                        .minutes = phase_minutes(a, a.minutes * a.transformer.vq_share),
+                                        .checkpoint_every = a.checkpoint_every, .sample_every = a.sample_every,
+                                        .progress = progress(a)});
   vq->eval();
   fmt::print(stderr, "[3/4] encoding {} images ...\n", data.size());
-  std::vector<int64_t> codes = encode_all(*vq, data.images);
+  std::vector<int64_t> codes = cli::encode_all(*vq, data.images);
 
   auto config = a.transformer.gpt;
   config.text_vocab = std::max<int64_t>(512, bpe.vocab_size());
-  config.caption_length = caption_length(bpe, data.captions);
+  config.caption_length = cli::caption_length(bpe, data.captions);
   config.codes = vq->config().codes;
   config.grid = vq->config().grid();
   config.seed = a.seed;
@@ -522,7 +426,7 @@ int main(int argc, char** argv) {
   Args args;
   add_run_options(app, args);
   add_folder_options(app, args);
-  add_transformer_options(app, args.transformer);
+  cli::add_transformer_options(app, args.transformer);
   add_gan_options(app, args);
   add_conditioning_options(app, args);
   add_output_options(app, args);

@@ -17,13 +17,16 @@ void add_sampling_options(CLI::App& app, SamplingArgs& a) {
   add_number(app, "--top-p", a.top_p, "nucleus sampling mass in (0, 1] (1: all)")->check(closed(1e-6, 1))->group(group);
 }
 
+void apply_sampling(vq::ImageSampleOptions& s, const SamplingArgs& a) {
+  s.guidance = a.guidance.value_or(s.guidance);
+  s.temperature = a.temperature.value_or(s.temperature);
+  s.top_k = a.top_k.value_or(s.top_k);
+  s.top_p = a.top_p.value_or(s.top_p);
+}
+
 void apply_sampling(TextToImageModel& model, const SamplingArgs& a, const std::string& path) {
   if (auto* transformer = dynamic_cast<vq::TextToImage*>(&model)) {
-    auto& s = transformer->sampling();
-    s.guidance = a.guidance.value_or(s.guidance);
-    s.temperature = a.temperature.value_or(s.temperature);
-    s.top_k = a.top_k.value_or(s.top_k);
-    s.top_p = a.top_p.value_or(s.top_p);
+    apply_sampling(transformer->sampling(), a);
   } else if (a.guidance || a.temperature || a.top_k || a.top_p) {
     throw CLI::ValidationError("--guidance/--temperature/--top-k/--top-p",
                                "they apply to transformer-family models; " + path + " is a " + model.family());

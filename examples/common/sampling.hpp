@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include <fresco/text_to_image.hpp>
+#include <fresco/vq/image_gpt.hpp>
 
 namespace fresco::cli {
 
@@ -20,6 +21,9 @@ struct SamplingArgs {
 
 /// --guidance, --temperature, --top-k, --top-p in their own group of --help.
 void add_sampling_options(CLI::App& app, SamplingArgs& a);
+
+/// Applies the options given to a token model's sampling settings (a text-to-video model's, say).
+void apply_sampling(vq::ImageSampleOptions& sampling, const SamplingArgs& a);
 
 /// Applies the options given to a transformer-family `model`; throws
 /// CLI::ValidationError when they are given for a GAN (`path` names it).

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "token_stages.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fresco/ops/elementwise.hpp>
+#include <fresco/vq/trainer.hpp>
+
+#include "cli.hpp"
+
+namespace fresco::cli {
+
+void add_transformer_options(CLI::App& app, TransformerArgs& t) {
+  app.option_defaults()->group("Transformer family");
+  add_number(app, "--vq-share", t.vq_share, "share of the budget for training the image tokenizer")
+      ->check(half_open(0, 1));
+  add_number(app, "--vq-steps", t.vq_steps, "image tokenizer steps, at most")->check(positive());
+  add_number(app, "--vq-disc-start", t.vq_disc_start, "image tokenizer step its discriminator joins at")
+      ->check(non_negative());
+  app.add_option("--image-tokenizer", t.image_tokenizer, "a trained image tokenizer to use instead of training one")
+      ->check(existing_file("train one with train_image_tokenizer, or leave --image-tokenizer out"));
+  add_number(app, "--codes", t.vq.codes, "codebook size of a new image tokenizer")->check(closed(2, 65536));
+  add_number(app, "--downsample", t.downsample,
+             "image pixels per token side of a new image tokenizer (0: an 8x8 grid of tokens, i.e. 4 at "
+             "32x32, 8 at 64x64)")
+      ->check(CLI::IsMember({0, 2, 4, 8, 16}));
+  add_number(app, "--t-width", t.gpt.d_model, "width (d_model) of the token transformer")->check(positive());
+  add_number(app, "--t-layers", t.gpt.layers, "blocks of the token transformer")->check(positive());
+  add_number(app, "--t-heads", t.gpt.heads, "attention heads of the token transformer")->check(positive());
+  add_number(app, "--t-batch", t.train.batch_size, "captions per transformer step")->check(positive());
+  add_number(app, "--t-lr", t.train.lr, "peak AdamW learning rate of the transformer")->check(positive());
+  add_number(app, "--text-weight", t.train.text_weight, "weight of the caption's next-token loss")
+      ->check(non_negative());
+  add_number(app, "--caption-dropout", t.train.caption_dropout,
+             "share of training captions replaced by the empty one (for guidance)")
+      ->check(half_open(0, 1));
+  add_number(app, "--guidance", t.train.sampling.guidance, "classifier-free guidance scale of the samples")
+      ->check(non_negative());
+  add_number(app, "--sample-temperature", t.train.sampling.temperature, "sampling temperature (0: greedy)")
+      ->check(non_negative());
+  add_number(app, "--top-k", t.train.sampling.top_k, "sample among the k most likely codes (0: all)")
+      ->check(non_negative());
+  add_number(app, "--top-p", t.train.sampling.top_p, "nucleus sampling mass (1: all)")->check(closed(1e-6, 1));
+}
+
+std::unique_ptr<vq::ImageTokenizer> image_tokenizer_stage(const TransformerArgs& t, const Tensor& images,
+                                                          const ImageTokenizerStage& stage) {
+  const std::string saved = stage.out + "/image_tokenizer.safetensors";
+  const std::string path = !t.image_tokenizer.empty() ? t.image_tokenizer : std::filesystem::exists(saved) ? saved : "";
+  if (!path.empty()) {
+    fmt::print(stderr, "{} image tokenizer from {}\n", stage.label, path);
+    return vq::ImageTokenizer::load(path);
+  }
+  auto config = t.vq;
+  config.image_size = images.size(2);
+  config.downsample = t.downsample > 0 ? t.downsample : std::clamp<int64_t>(config.image_size / 8, 2, 16);
+  config.channels = images.size(1);
+  config.seed = stage.seed;
+  auto tok = std::make_unique<vq::ImageTokenizer>(config);
+  fmt::print(stderr, "{} image tokenizer: {} parameters, {}x{} tokens of {} codes, {}\n", stage.label,
+             tok->num_parameters(), config.grid(), config.grid(), config.codes,
+             stage.minutes > 0 ? fmt::format("{:.1f} min", stage.minutes) : fmt::format("{} steps", *t.vq_steps));
+  vq::ImageTokenizerTrainer trainer(*tok, images,
+                                    {.steps = t.vq_steps.value_or(kUnboundedSteps),
+                                     .minutes = stage.minutes,
+                                     .seed = stage.seed,
+                                     .disc_start = t.vq_disc_start,
+                                     .out_dir = stage.out + "/image_tokenizer",
+                                     .checkpoint_every = stage.checkpoint_every,
+                                     .sample_every = stage.sample_every,
+                                     .on_progress = stage.progress});
+  const auto summary = trainer.train();
+  fmt::print(stderr, "      {} steps in {:.1f} s\n", summary.steps, summary.seconds);
+  tok->eval();
+  tok->save(saved);
+  return tok;
+}
+
+std::vector<int64_t> encode_all(const vq::ImageTokenizer& tok, const Tensor& images) {
+  std::vector<int64_t> codes;
+  const int64_t n = images.size(0);
+  for (int64_t i = 0; i < n; i += 256) {
+    const auto c = tok.encode(images.slice(0, i, std::min(n, i + 256)) * 0.5f + 0.5f);
+    codes.insert(codes.end(), c.begin(), c.end());
+  }
+  return codes;
+}
+
+int64_t caption_length(const text::BpeTokenizer& tokenizer, const std::vector<std::string>& captions) {
+  size_t longest = 0;
+  for (const auto& c : captions) longest = std::max(longest, tokenizer.encode(c, true, true).size());
+  return std::max<int64_t>(16, static_cast<int64_t>(longest) + 8);
+}
+
+}  // namespace fresco::cli

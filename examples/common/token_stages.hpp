@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The token transformer's stages shared by train_text2image --family transformer
+// and train_text2video: its command-line options, the image tokenizer stage
+// (loaded, resumed or trained for its share of the budget), encoding the
+// training images, and the caption length the transformer reads.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include <fresco/progress.hpp>
+#include <fresco/tensor/tensor.hpp>
+#include <fresco/text/tokenizer.hpp>
+#include <fresco/vq/image_gpt.hpp>
+#include <fresco/vq/image_gpt_trainer.hpp>
+#include <fresco/vq/image_tokenizer.hpp>
+
+namespace fresco::cli {
+
+/// Steps of a phase that the time budget ends.
+inline constexpr int64_t kUnboundedSteps = 1'000'000'000;
+
+// The token transformer's settings (docs/text-to-image.md, "The transformer family").
+struct TransformerArgs {
+  // Share of the budget for the image tokenizer when none is given.
+  double vq_share = 0.35;
+  std::string image_tokenizer;
+  vq::ImageTokenizerConfig vq;   // the library's defaults (docs/image-tokenizer.md)
+  // 0: an 8x8 token grid whatever the image size (the 30-minute emoji runs drew far better
+  // with 8x8 tokens than with 16x16, which leave the transformer a quarter of the images).
+  int64_t downsample = 0;
+  // Image tokenizer steps (default: its share of the budget decides) and the step its discriminator joins.
+  std::optional<int64_t> vq_steps;
+  int64_t vq_disc_start = 2000;
+  vq::ImageGptConfig gpt{.d_model = 128, .heads = 4, .layers = 4};
+  vq::ImageGptTrainerOptions train{.batch_size = 32, .steps = kUnboundedSteps, .lr = 1e-3f};
+};
+
+/// The options of TransformerArgs, in the group "Transformer family" of --help.
+void add_transformer_options(CLI::App& app, TransformerArgs& t);
+
+/// Where and how the image tokenizer stage runs.
+struct ImageTokenizerStage {
+  std::string out;          // the run's directory: OUT/image_tokenizer.safetensors and OUT/image_tokenizer/
+  uint64_t seed = 0;
+  double minutes = 0;       // budget of the stage; 0: t.vq_steps decides
+  int64_t checkpoint_every = 500, sample_every = 100;
+  ProgressCallback progress;
+  std::string label = "[2/4]";   // the stage's number in the program's progress lines
+};
+
+/// The image tokenizer: --image-tokenizer, else OUT/image_tokenizer.safetensors from an
+/// earlier run, else one trained on `images` ([N, C, S, S] in [-1, 1]) and saved there.
+std::unique_ptr<vq::ImageTokenizer> image_tokenizer_stage(const TransformerArgs& t, const Tensor& images,
+                                                          const ImageTokenizerStage& stage);
+
+/// The codes of every image of `images` ([N, C, S, S] in [-1, 1]), 256 images at a time.
+std::vector<int64_t> encode_all(const vq::ImageTokenizer& tok, const Tensor& images);
+
+/// Room for the longest of `captions` with <|bos|> and <|eos|>, and a few more tokens (at least 16).
+int64_t caption_length(const text::BpeTokenizer& tokenizer, const std::vector<std::string>& captions);
+
+}  // namespace fresco::cli
