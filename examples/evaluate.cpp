@@ -22,6 +22,7 @@
 #include <fresco/fresco.hpp>
 #include <fresco/eval/evaluate.hpp>
 #include <fresco/text_to_image.hpp>
+#include <fresco/vq/text_to_video.hpp>
 
 #include "common/cli.hpp"
 #include "common/sampling.hpp"
@@ -49,13 +50,15 @@ void add_options(CLI::App& app, Args& a) {
       ->check(cli::existing_file("train one with train_classifier --dataset shapes|fashion-mnist"));
   // "fashion_mnist" reads as "fashion-mnist", as eval::parse_dataset_kind reads it.
   app.add_option("--dataset", a.dataset,
-                 "the dataset the model and the classifier were trained on: shapes, fashion-mnist or folder:DIR")
+                 "the dataset the model and the classifier were trained on: shapes, fashion-mnist, folder:DIR, or "
+                 "moving-shapes for a text-to-video model (with the frame judge of train_classifier --dataset "
+                 "moving-shapes)")
       ->required()
       ->transform([](std::string name) {
         if (name.rfind("folder:", 0) != 0) std::replace(name.begin(), name.end(), '_', '-');
         return name;
       })
-      ->check(cli::dataset_name({"shapes", "fashion-mnist"}, "folder:", "DIR", CLI::ExistingDirectory));
+      ->check(cli::dataset_name({"shapes", "fashion-mnist", "moving-shapes"}, "folder:", "DIR", CLI::ExistingDirectory));
   app.add_option("--captions-file", a.captions_file,
                  "folders: the JSONL file with the labels, relative to DIR (as train_classifier read it)");
   app.add_option("--labels", a.labels,
@@ -122,7 +125,29 @@ fresco::eval::DatasetPrompts folder_prompts(const Args& a, int64_t image_size) {
   return p;
 }
 
+// A text-to-video model on moving Shapes, judged frame by frame and by the object's trajectory.
+int evaluate_video(const Args& a) {
+  if (!fresco::vq::is_text_to_video(a.model))
+    throw CLI::ValidationError("--dataset moving-shapes", a.model + " is a text-to-image model; moving-shapes "
+                                                                    "evaluates text-to-video models (train_text2video)");
+  auto model = fresco::vq::TextToVideo::load(a.model);
+  cli::apply_sampling(model.sampling(), a.sampling);
+  auto judge = fresco::eval::Classifier::load(a.classifier);
+  fresco::eval::VideoEvaluateOptions options{.samples = a.options.samples, .frames = model.frames(),
+                                             .image_size = model.image_tokenizer().config().image_size,
+                                             .seed = a.options.seed, .batch = std::min<int64_t>(a.options.batch, 32)};
+  options.on_progress = fresco::progress_bar();
+  std::fprintf(stderr, "evaluating %s on moving-shapes: %lld prompts...\n", a.model.c_str(),
+               static_cast<long long>(options.samples));
+  const auto report = fresco::eval::evaluate_text_to_video(
+      [&model](const std::vector<std::string>& captions, uint64_t seed) { return model.generate(captions, seed); },
+      *judge, options);
+  std::cout << report.to_table();
+  return 0;
+}
+
 int evaluate(const Args& a) {
+  if (a.dataset == "moving-shapes") return evaluate_video(a);
   const bool folder = a.dataset.rfind("folder:", 0) == 0;
   auto model = fresco::load_text_to_image(a.model);
   cli::apply_sampling(*model, a.sampling, a.model);
@@ -171,7 +196,8 @@ int main(int argc, char** argv) {
                "Shapes with a cell judge in the classifier file, prompts naming two objects beside real scenes.\n"
                "On a folder with labels (train_classifier --dataset folder:DIR), the prompts are its captions\n"
                "(seen, and held-out with --held-out), judged beside the real images, and --retrieval adds the\n"
-               "caption-retrieval precision. Prints a table, then JSON.",
+               "caption-retrieval precision. Prints a table, then JSON. A text-to-video model is evaluated on\n"
+               "moving-shapes: shape, colour and size by a frame judge, motion and speed from the object's path.",
                "evaluate"};
   app.footer(
       "Examples:\n"
@@ -180,7 +206,9 @@ int main(int argc, char** argv) {
       "           --dataset fashion-mnist --samples 2000 --json metrics.json\n"
       "  evaluate --model emoji_model.safetensors --classifier emoji_classifier.safetensors \\\n"
       "           --dataset folder:emoji --captions-file metadata.jsonl --labels category,subcategory,skin_tone \\\n"
-      "           --held-out emoji/heldout.txt --retrieval emoji_retrieval.safetensors");
+      "           --held-out emoji/heldout.txt --retrieval emoji_retrieval.safetensors\n"
+      "  evaluate --model runs/video/model.safetensors --classifier moving_shapes_classifier.safetensors \\\n"
+      "           --dataset moving-shapes --samples 300");
   Args args;
   add_options(app, args);
   return cli::run(app, argc, argv, [&] { return evaluate(args); });

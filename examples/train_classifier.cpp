@@ -9,6 +9,7 @@
 //   train_classifier --dataset fashion-mnist --minutes 5 --out fashion_classifier.safetensors
 //   train_classifier --dataset shapes --minutes 1 --out shapes_classifier.safetensors
 //   train_classifier --dataset shapes --judge shapes_classifier.safetensors   (only the report)
+//   train_classifier --dataset moving-shapes --minutes 3   (the frame judge of text-to-video)
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -50,9 +51,10 @@ struct Args {
 };
 
 void add_options(CLI::App& app, Args& a) {
-  app.add_option("--dataset", a.dataset, "the real images to learn: fashion-mnist, shapes or folder:DIR")
+  app.add_option("--dataset", a.dataset,
+                 "the real images to learn: fashion-mnist, shapes, moving-shapes (the frames of clips) or folder:DIR")
       ->required()
-      ->check(cli::dataset_name({"fashion-mnist", "shapes"}, "folder:", "DIR", CLI::ExistingDirectory));
+      ->check(cli::dataset_name({"fashion-mnist", "shapes", "moving-shapes"}, "folder:", "DIR", CLI::ExistingDirectory));
   cli::add_number(app, "--minutes", a.minutes, "training time budget; 0 with --epochs 0 and --steps 0: 5 minutes")
       ->check(cli::non_negative());
   cli::add_number(app, "--epochs", a.epochs, "passes over the training set instead of a time budget (0: none)")
@@ -153,6 +155,25 @@ Task shapes_task(const Args& a) {
   return t;
 }
 
+// The frame judge of text-to-video: single frames of one-object moving-Shapes clips, labelled
+// shape, colour and size (objects anywhere in the frame, not at cell centres), every
+// (shape or colour, motion) pair in training as for Shapes.
+Task moving_shapes_task(const Args& a) {
+  auto frames = [](int64_t clips, uint64_t s, const char* split, bool all_pairs = false) {
+    fresco::data::MovingShapesOptions o{.size = clips, .seed = s, .split = split, .two_object_fraction = 0.f};
+    if (all_pairs) o.held_out.clear();
+    return std::make_shared<fresco::data::MovingShapesFrames>(fresco::data::MovingShapes(o));
+  };
+  Task t;
+  t.train = frames(std::max<int64_t>(1, a.train_size / 8), a.seed + 1, "train", true);
+  t.test = frames(1250, a.seed + 1000003, "test");
+  t.compositional = frames(250, a.seed + 2000003, "compositional");
+  t.config.channels = 3;
+  t.config.heads = {fresco::data::kShapesNumShapes, fresco::data::kShapesNumColours, fresco::data::kShapesNumSizes};
+  t.head_names = {"shape", "colour", "size"};
+  return t;
+}
+
 // A folder whose JSONL captions carry labels: one head per --labels key, tested on the
 // entries matching --test-where (or every tenth), trained on the others.
 Task folder_task(const Args& a, std::shared_ptr<fresco::data::ImageFolder>& folder) {
@@ -226,7 +247,7 @@ Task folder_task(const Args& a, std::shared_ptr<fresco::data::ImageFolder>& fold
 }
 
 fresco::eval::TrainClassifierOptions classifier_options(const Args& a) {
-  const bool augment = a.dataset == "shapes" ? !a.no_augment : a.augment;
+  const bool augment = a.dataset == "shapes" || a.dataset == "moving-shapes" ? !a.no_augment : a.augment;
   return {.epochs = a.epochs, .minutes = a.epochs > 0 ? 0 : a.minutes, .lr = a.lr, .batch_size = a.batch,
           .seed = a.seed, .horizontal_flip = a.flip, .augment = {.enabled = augment}, .log_every = 100,
           .max_steps = a.steps, .on_progress = fresco::progress_bar()};
@@ -376,9 +397,10 @@ int train(Args a) {
   if (a.minutes <= 0 && a.epochs <= 0 && a.steps <= 0) a.minutes = 5;
   const bool folder = a.dataset.rfind("folder:", 0) == 0;
   if (a.out.empty())
-    a.out = a.dataset == "shapes" ? "shapes_classifier.safetensors"
-            : folder              ? "folder_classifier.safetensors"
-                                  : "fashion_classifier.safetensors";
+    a.out = a.dataset == "shapes"          ? "shapes_classifier.safetensors"
+            : a.dataset == "moving-shapes" ? "moving_shapes_classifier.safetensors"
+            : folder                       ? "folder_classifier.safetensors"
+                                           : "fashion_classifier.safetensors";
   fresco::manual_seed(a.seed);
   // Before the training, not after it: the directory the classifier goes to takes files.
   fresco::io::prepare_output_directory(std::filesystem::path(a.out).parent_path().empty()
@@ -386,7 +408,10 @@ int train(Args a) {
                                            : std::filesystem::path(a.out).parent_path().string());
 
   std::shared_ptr<fresco::data::ImageFolder> images;
-  Task task = folder ? folder_task(a, images) : a.dataset == "fashion-mnist" ? fashion_mnist_task(a) : shapes_task(a);
+  Task task = folder                           ? folder_task(a, images)
+              : a.dataset == "fashion-mnist" ? fashion_mnist_task(a)
+              : a.dataset == "moving-shapes" ? moving_shapes_task(a)
+                                             : shapes_task(a);
   task.config.width = a.width;
   if (!folder) task.config.image_size = 32;
   fresco::eval::Classifier model(task.config);

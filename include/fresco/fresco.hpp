@@ -13,12 +13,14 @@
 #include <fresco/data/image_folder.hpp>
 #include <fresco/data/loader.hpp>
 #include <fresco/data/registry.hpp>
+#include <fresco/data/moving_shapes.hpp>
 #include <fresco/data/shapes.hpp>
 #include <fresco/error.hpp>
 #include <fresco/eval/classifier.hpp>
 #include <fresco/eval/evaluate.hpp>
 #include <fresco/eval/metrics.hpp>
 #include <fresco/eval/retrieval.hpp>
+#include <fresco/eval/video.hpp>
 #include <fresco/gan/align.hpp>
 #include <fresco/gan/batch.hpp>
 #include <fresco/gan/captioned_images.hpp>

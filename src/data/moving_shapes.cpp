@@ -171,6 +171,37 @@ bool apart(const std::vector<MovingShapesObject>& objects, const std::vector<std
   return true;
 }
 
+// Trajectories of the objects that keep them apart, in at most kSeparationTries draws; false when none did.
+bool trajectories(const std::vector<MovingShapesObject>& objects, int64_t image_size, int64_t frames, ShapesRng& rng,
+                  std::vector<std::vector<std::array<float, 2>>>& centres) {
+  for (int attempt = 0; attempt < kSeparationTries; ++attempt) {
+    centres.clear();
+    for (const auto& o : objects) centres.push_back(trajectory(o, image_size, frames, rng));
+    if (apart(objects, centres, image_size)) return true;
+  }
+  return false;
+}
+
+// Draws frames of objects with the given centres; the appearance jitter comes from `rng`.
+std::vector<float> draw_clip(const std::vector<MovingShapesObject>& objects,
+                             const std::vector<std::vector<std::array<float, 2>>>& centres, int64_t image_size,
+                             int64_t frames, ShapesRng& rng, int64_t only_frame = -1) {
+  const int64_t frame = 3 * image_size * image_size;
+  std::vector<detail::ShapesGeometry> look;
+  for (const auto& o : objects) look.push_back(detail::shapes_appearance(o.shape, o.colour, o.size, image_size, rng));
+  const int64_t first = only_frame >= 0 ? only_frame : 0, last = only_frame >= 0 ? only_frame + 1 : frames;
+  std::vector<float> out(static_cast<size_t>((last - first) * frame)), pixels;
+  for (int64_t t = first; t < last; ++t) {
+    for (size_t k = 0; k < look.size(); ++k) {
+      look[k].cx = centres[k][static_cast<size_t>(t)][0];
+      look[k].cy = centres[k][static_cast<size_t>(t)][1];
+    }
+    detail::shapes_draw(pixels, image_size, look);
+    std::copy(pixels.begin(), pixels.end(), out.begin() + (t - first) * frame);
+  }
+  return out;
+}
+
 struct Triple {
   int shape, colour, motion;
 };
@@ -263,36 +294,35 @@ MovingShapes::Plan MovingShapes::plan(int64_t i) const {
       o.speed = rng.below(kMovingShapesNumSpeeds);
       p.objects.push_back(o);
     }
-    for (int attempt = 0; attempt < kSeparationTries; ++attempt) {
-      p.centres.clear();
-      for (const auto& o : p.objects) p.centres.push_back(trajectory(o, options_.image_size, options_.frames, rng));
-      if (apart(p.objects, p.centres, options_.image_size)) {
-        p.caption = caption_of(p.objects, rng);
-        return p;
-      }
+    if (trajectories(p.objects, options_.image_size, options_.frames, rng, p.centres)) {
+      p.caption = caption_of(p.objects, rng);
+      return p;
     }
   }
 }
 
 MovingShapesSample MovingShapes::sample(int64_t i) const {
   Plan p = plan(i);
-  const int64_t n = options_.image_size, frame = 3 * n * n;
-  std::vector<detail::ShapesGeometry> look;
-  for (const auto& o : p.objects) look.push_back(detail::shapes_appearance(o.shape, o.colour, o.size, n, p.rng));
   MovingShapesSample s;
-  s.pixels.resize(static_cast<size_t>(options_.frames * frame));
-  std::vector<float> pixels;
-  for (int64_t t = 0; t < options_.frames; ++t) {
-    for (size_t k = 0; k < look.size(); ++k) {
-      look[k].cx = p.centres[k][static_cast<size_t>(t)][0];
-      look[k].cy = p.centres[k][static_cast<size_t>(t)][1];
-    }
-    detail::shapes_draw(pixels, n, look);
-    std::copy(pixels.begin(), pixels.end(), s.pixels.begin() + t * frame);
-  }
+  s.pixels = draw_clip(p.objects, p.centres, options_.image_size, options_.frames, p.rng);
   s.caption = std::move(p.caption);
   s.objects = std::move(p.objects);
   s.centres = std::move(p.centres);
+  return s;
+}
+
+MovingShapesSample MovingShapes::render(const std::vector<MovingShapesObject>& objects, uint64_t seed,
+                                        int64_t image_size, int64_t frames) {
+  check_objects(objects);
+  MovingShapes({.image_size = image_size, .frames = frames, .size = 0});   // the constructor's range checks
+  ShapesRng rng(mix_seed(seed, 0x72656e646572ull));
+  MovingShapesSample s;
+  FRESCO_CHECK(trajectories(objects, image_size, frames, rng, s.centres),
+               "MovingShapes::render: \"{}\": the two objects cannot share the frame without touching",
+               describe(objects));
+  s.pixels = draw_clip(objects, s.centres, image_size, frames, rng);
+  s.caption = describe(objects);
+  s.objects = objects;
   return s;
 }
 
@@ -430,6 +460,17 @@ std::optional<std::array<int, 2>> MovingShapes::motion_of(const std::vector<std:
     if (kMovements[m].bounce_axis < 0 && kMovements[m].dx == dx && kMovements[m].dy == dy) motion = m;
   const float covered = std::max(axes[0].moves ? std::fabs(axes[0].net) : 0.f, axes[1].moves ? std::fabs(axes[1].net) : 0.f);
   return std::array<int, 2>{motion, covered >= fast_from ? 1 : 0};
+}
+
+Example MovingShapesFrames::get(int64_t i) const {
+  const int64_t t = clips_.frames();
+  FRESCO_CHECK(i >= 0 && i < size(), "MovingShapesFrames: frame index {} is out of range [0, {})", i, size());
+  MovingShapes::Plan p = clips_.plan(i / t);
+  const int64_t n = clips_.image_size();
+  std::vector<int64_t> labels;
+  for (const MovingShapesObject& o : p.objects) labels.insert(labels.end(), {o.shape, o.colour, o.size});
+  return {tensor(draw_clip(p.objects, p.centres, n, t, p.rng, i % t), {3, n, n}), std::move(p.caption),
+          std::move(labels)};
 }
 
 Example MovingShapesDataset::get(int64_t i) const {

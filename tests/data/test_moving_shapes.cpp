@@ -191,6 +191,40 @@ TEST_CASE("MovingShapes splits hold out their combinations; clips are repeatable
   CHECK(MovingShapes::parse(e.caption).has_value());
 }
 
+TEST_CASE("MovingShapes frames one by one, and clips of given objects", "[moving_shapes]") {
+  const MovingShapes clips({.frames = 5, .size = 20, .seed = 9, .two_object_fraction = 0.5f});
+  const fresco::data::MovingShapesFrames frames(clips);
+  REQUIRE(frames.size() == 100);
+  for (int64_t i : {0, 7, 13, 99}) {
+    const auto clip = clips.sample(i / 5);
+    const auto e = frames.get(i);
+    const size_t per_frame = 3 * 32 * 32;
+    CHECK(e.image.to_vector() == std::vector<float>(clip.pixels.begin() + (i % 5) * per_frame,
+                                                    clip.pixels.begin() + (i % 5 + 1) * per_frame));
+    CHECK(e.caption == clip.caption);
+    std::vector<int64_t> labels;
+    for (const auto& o : clip.objects) labels.insert(labels.end(), {o.shape, o.colour, o.size});
+    CHECK(e.labels == labels);
+  }
+  CHECK_THROWS_WITH(frames.get(100), Catch::Contains("frame index 100 is out of range [0, 100)"));
+
+  const std::vector<MovingShapesObject> objects = {
+      MovingShapesObject::of(ShapeKind::diamond, ShapeColour::orange, ShapeSize::large, ShapeMotion::down_left,
+                             ShapeSpeed::slow)};
+  const auto a = MovingShapes::render(objects, 4), b = MovingShapes::render(objects, 4), c = MovingShapes::render(objects, 5);
+  CHECK(a.pixels == b.pixels);
+  CHECK(a.pixels != c.pixels);
+  CHECK(a.caption == "a large orange diamond moves slowly towards the bottom left");
+  CHECK(a.pixels.size() == 8 * 3 * 32 * 32);
+  const std::array<int, 2> expected{static_cast<int>(ShapeMotion::down_left), static_cast<int>(ShapeSpeed::slow)};
+  CHECK(MovingShapes::motion_of(a.centres[0], 1, 32) == expected);
+  // Two large objects on the same diagonal, both fast and opposite: they cannot avoid each other.
+  const std::vector<MovingShapesObject> crash = {
+      MovingShapesObject::of(ShapeKind::circle, ShapeColour::red, ShapeSize::large, ShapeMotion::up_right),
+      MovingShapesObject::of(ShapeKind::square, ShapeColour::blue, ShapeSize::large, ShapeMotion::down_left)};
+  CHECK_THROWS_WITH(MovingShapes::render(crash, 1), Catch::Contains("cannot share the frame"));
+}
+
 TEST_CASE("MovingShapes errors say what was expected", "[moving_shapes]") {
   using fresco::data::MovingShapesCombination;
   CHECK_THROWS_WITH(MovingShapes({.image_size = 8}), Catch::Contains("image_size must be in [16, 256], got 8"));

@@ -203,6 +203,11 @@ public:
   static std::string describe(const std::vector<MovingShapesObject>& objects);
   /// A caption with synonyms and adverbs drawn from `seed`.
   static std::string describe(const std::vector<MovingShapesObject>& objects, uint64_t seed);
+  /// A clip of these objects (one or two), with trajectories and jitter drawn from
+  /// `seed`; its caption is the canonical one. Throws `fresco::Error` on invalid
+  /// objects or options, or when two objects cannot share the frame without touching.
+  static MovingShapesSample render(const std::vector<MovingShapesObject>& objects, uint64_t seed,
+                                   int64_t image_size = 32, int64_t frames = 8);
   /// Throws `fresco::Error` unless there are one or two objects with every index in range.
   static void check_objects(const std::vector<MovingShapesObject>& objects);
   /// Every caption the grammar can produce for one object: 5 size × 7 colour
@@ -223,11 +228,28 @@ public:
                                                       int64_t image_size);
 
 private:
+  friend class MovingShapesFrames;   // draws one frame of a clip's plan
   struct Plan;
   Plan plan(int64_t i) const;
 
   MovingShapesOptions options_;
   int split_id_ = 0;
+};
+
+/// The frames of `MovingShapes` clips one by one, as a `Dataset` of images: example
+/// i is frame i % T of clip i / T, [3, H, W], with the caption of its clip and the
+/// labels shape, colour and size of each object (three per object): what a judge of
+/// single frames trains on. Build it with `.two_object_fraction = 0` for three labels
+/// per example.
+class MovingShapesFrames : public Dataset {
+public:
+  explicit MovingShapesFrames(MovingShapes clips) : clips_(std::move(clips)) {}
+  int64_t size() const override { return clips_.size() * clips_.frames(); }
+  Example get(int64_t i) const override;
+  const MovingShapes& clips() const { return clips_; }
+
+private:
+  MovingShapes clips_;
 };
 
 /// `MovingShapes` as a `Dataset`: `Example::image` is the clip [T, 3, H, W],
