@@ -10,6 +10,7 @@
 //   generate --model runs/video/model.safetensors --video --prompt "a big red circle moves from left to right"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 #include <fresco/data/moving_shapes.hpp>

@@ -269,7 +269,9 @@ MovingShapes::Plan MovingShapes::plan(int64_t i) const {
       for (int c = 0; c < kShapesNumColours; ++c)
         for (int m = 0; m < kMovingShapesNumMotions; ++m)
           if (!is_held_out({{s, c, 0, m, 0}})) allowed.push_back({s, c, m});
-  for (;;) {   // a pair of motions that cannot share the frame is drawn again (rare; see the header)
+  for (int redraw = 0;; ++redraw) {   // a pair that cannot share the frame is drawn again (rare; see the header)
+    FRESCO_CHECK(redraw < 1000, "MovingShapes: clip {}: no pair of objects of this split fits in {}x{} frames", i,
+                 options_.image_size, options_.image_size);
     p.objects.clear();
     const int held_slot = count == 2 ? rng.below(2) : 0;
     for (int k = 0; k < count; ++k) {

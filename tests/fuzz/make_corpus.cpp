@@ -19,6 +19,7 @@
 #include <fresco/io/image.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/vq/text_to_image.hpp>
+#include <fresco/vq/text_to_video.hpp>
 
 #include "fuzz/fuzz_util.hpp"
 #include "fuzz/tiny_parts.hpp"
@@ -98,6 +99,11 @@ int main(int argc, char** argv) {
   put("image_tokenizer", "tiny.safetensors", saved([&](const std::string& p) { image_tokenizer.save(p); }));
   put("vq_model", "tiny.safetensors", saved([&](const std::string& p) {
         vq::save_text_to_image(p, tok, vq::ImageGpt(fuzz::tiny_image_gpt_config()), image_tokenizer);
+      }));
+  put("vq_model", "tiny_video.safetensors", saved([&](const std::string& p) {
+        auto config = fuzz::tiny_image_gpt_config();
+        config.frames = 2;
+        vq::save_text_to_video(p, tok, vq::ImageGpt(config), image_tokenizer);
       }));
   const eval::Classifier scene(fuzz::tiny_classifier_config()), cell(fuzz::tiny_classifier_config());
   put("judges", "classifier.safetensors", saved([&](const std::string& p) { scene.save(p); }));
