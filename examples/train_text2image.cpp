@@ -230,7 +230,7 @@ void check_steps(const Args& a) {
 }
 
 // The budget of a phase that gets `minutes` of the run: none when the run has none.
-double phase_minutes(const Args& a, double minutes) { return a.minutes > 0 ? std::max(0.05, minutes) : 0.0; }
+double phase_minutes(const Args& a, double minutes) { return cli::phase_minutes(a.minutes, minutes); }
 
 // The trainer's options from the command line; `minutes` is what is left of the budget.
 fresco::gan::GanTrainerOptions gan_trainer_options(const Args& a, double minutes) {
@@ -258,14 +258,7 @@ fresco::gan::GanTrainerOptions gan_trainer_options(const Args& a, double minutes
   return o;
 }
 
-class Stopwatch {
-public:
-  double minutes() const { return std::chrono::duration<double>(Clock::now() - start_).count() / 60.0; }
-
-private:
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point start_ = Clock::now();
-};
+using cli::Stopwatch;
 
 struct TextModel {
   std::unique_ptr<fresco::text::Gpt> gpt;
@@ -342,33 +335,13 @@ void train_transformer(const Args& a, const fresco::gan::CaptionedImages& data, 
   fmt::print(stderr, "[3/4] encoding {} images ...\n", data.size());
   std::vector<int64_t> codes = cli::encode_all(*vq, data.images);
 
-  auto config = a.transformer.gpt;
-  config.text_vocab = std::max<int64_t>(512, bpe.vocab_size());
-  config.caption_length = cli::caption_length(bpe, data.captions);
-  config.codes = vq->config().codes;
-  config.grid = vq->config().grid();
-  config.seed = a.seed;
-  fresco::vq::ImageGpt gpt(config);
-  auto opt = a.transformer.train;
-  opt.steps = a.steps.value_or(kUnbounded);
-  opt.minutes = phase_minutes(a, a.minutes - clock.minutes());
-  opt.seed = a.seed;
-  opt.out_dir = a.out;
-  opt.sample_every = a.sample_every;
-  opt.checkpoint_every = a.checkpoint_every;
-  opt.on_progress = progress(a);
-  fmt::print(stderr, "      token transformer: {} parameters, {} caption + {} image tokens, {}\n",
-             gpt.num_parameters(), config.caption_length, config.image_tokens(),
-             opt.minutes > 0 ? fmt::format("{:.1f} min", opt.minutes) : fmt::format("{} steps", opt.steps));
-  fresco::vq::ImageGptTrainer trainer(gpt, bpe, *vq, data.captions, std::move(codes), opt);
-  const auto summary = trainer.train();
-  fmt::print(stderr, "      {} steps ({} this run) in {:.1f} s: {:.0f} tokens/s; image loss {:.3f}, text loss {:.3f}\n",
-             summary.steps, summary.steps_run, summary.seconds,
-             static_cast<double>(summary.steps_run * opt.batch_size * config.context()) / std::max(summary.seconds, 1e-9),
-             summary.image_loss, summary.text_loss);
+  const auto gpt = cli::transformer_stage(a.transformer, bpe, *vq, data.captions, std::move(codes),
+                                         {.out = a.out, .seed = a.seed,
+                                          .minutes = phase_minutes(a, a.minutes - clock.minutes()),
+                                          .steps = a.steps.value_or(kUnbounded), .sample_every = a.sample_every,
+                                          .checkpoint_every = a.checkpoint_every, .progress = progress(a)});
   fmt::print(stderr, "[4/4] writing {}/model.safetensors\n", a.out);
-  gpt.eval();
-  fresco::vq::save_text_to_image(a.out + "/model.safetensors", bpe, gpt, *vq, opt.sampling);
+  fresco::vq::save_text_to_image(a.out + "/model.safetensors", bpe, *gpt, *vq, a.transformer.train.sampling);
 }
 
 int train(const Args& a) {

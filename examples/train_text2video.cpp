@@ -54,20 +54,11 @@ struct Args {
   };
 };
 
-class Stopwatch {
-public:
-  double minutes() const { return std::chrono::duration<double>(Clock::now() - start_).count() / 60.0; }
-
-private:
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point start_ = Clock::now();
-};
-
 fresco::ProgressCallback progress(const Args& a) {
   return cli::with_memory(fresco::progress_bar(), a.out + "/memory.jsonl");
 }
 
-double phase_minutes(const Args& a, double minutes) { return a.minutes > 0 ? std::max(0.05, minutes) : 0.0; }
+double phase_minutes(const Args& a, double minutes) { return cli::phase_minutes(a.minutes, minutes); }
 
 fresco::data::MovingShapes clips_of(const Args& a) {
   return fresco::data::MovingShapes({.image_size = a.image_size,
@@ -102,7 +93,7 @@ void check_steps(const Args& a) {
 }
 
 int train(const Args& a) {
-  const Stopwatch clock;
+  const cli::Stopwatch clock;
   check_steps(a);
   if (const int removed = cli::prepare_run_directory(a.out); removed > 0)
     fmt::print(stderr, "      removed {} temporary file(s) an interrupted run left in {}\n", removed, a.out);
@@ -130,38 +121,15 @@ int train(const Args& a) {
     codes.insert(codes.end(), c.begin(), c.end());
   }
 
-  auto config = a.transformer.gpt;
-  config.text_vocab = std::max<int64_t>(512, bpe.vocab_size());
-  config.caption_length = cli::caption_length(bpe, captions);
-  config.codes = vq->config().codes;
-  config.grid = vq->config().grid();
-  config.frames = a.frames;
-  config.seed = a.seed;
-  fresco::vq::ImageGpt gpt(config);
-  auto opt = a.transformer.train;
-  opt.steps = a.steps.value_or(cli::kUnboundedSteps);
-  opt.minutes = phase_minutes(a, a.minutes - clock.minutes());
-  opt.seed = a.seed;
-  opt.out_dir = a.out;
-  opt.sample_every = a.sample_every;
-  opt.checkpoint_every = a.checkpoint_every;
-  opt.sample_prompts = a.sample_prompts;
-  opt.samples_per_prompt = a.samples_per_prompt;
-  opt.on_progress = progress(a);
-  fmt::print(stderr, "      clip transformer: {} parameters, {} caption + {} image tokens ({} frames of {}x{}), {}\n",
-             gpt.num_parameters(), config.caption_length, config.image_tokens(), config.frames, config.grid,
-             config.grid,
-             opt.minutes > 0 ? fmt::format("{:.1f} min", opt.minutes) : fmt::format("{} steps", opt.steps));
-  fresco::vq::ImageGptTrainer trainer(gpt, bpe, *vq, captions, std::move(codes), opt);
-  const auto summary = trainer.train();
-  fmt::print(
-      stderr, "      {} steps ({} this run) in {:.1f} s: {:.0f} tokens/s; image loss {:.3f}, text loss {:.3f}\n",
-      summary.steps, summary.steps_run, summary.seconds,
-      static_cast<double>(summary.steps_run * opt.batch_size * config.context()) / std::max(summary.seconds, 1e-9),
-      summary.image_loss, summary.text_loss);
+  const auto gpt = cli::transformer_stage(a.transformer, bpe, *vq, captions, std::move(codes),
+                                         {.out = a.out, .seed = a.seed,
+                                          .minutes = phase_minutes(a, a.minutes - clock.minutes()),
+                                          .steps = a.steps.value_or(cli::kUnboundedSteps), .frames = a.frames,
+                                          .sample_every = a.sample_every, .checkpoint_every = a.checkpoint_every,
+                                          .sample_prompts = a.sample_prompts,
+                                          .samples_per_prompt = a.samples_per_prompt, .progress = progress(a)});
   fmt::print(stderr, "[4/4] writing {}/model.safetensors\n", a.out);
-  gpt.eval();
-  fresco::vq::save_text_to_video(a.out + "/model.safetensors", bpe, gpt, *vq, opt.sampling);
+  fresco::vq::save_text_to_video(a.out + "/model.safetensors", bpe, *gpt, *vq, a.transformer.train.sampling);
   fmt::print("model: {}/model.safetensors\nsamples: {}/samples/final.png and final.gif\ntotal: {:.1f} min\n", a.out,
              a.out, clock.minutes());
   return 0;

@@ -78,6 +78,42 @@ std::unique_ptr<vq::ImageTokenizer> image_tokenizer_stage(const TransformerArgs&
   return tok;
 }
 
+std::unique_ptr<vq::ImageGpt> transformer_stage(const TransformerArgs& t, const text::BpeTokenizer& bpe,
+                                                const vq::ImageTokenizer& vq, const std::vector<std::string>& captions,
+                                                std::vector<int64_t> codes, const TransformerStage& stage) {
+  auto config = t.gpt;
+  config.text_vocab = std::max<int64_t>(512, bpe.vocab_size());
+  config.caption_length = caption_length(bpe, captions);
+  config.codes = vq.config().codes;
+  config.grid = vq.config().grid();
+  config.frames = stage.frames;
+  config.seed = stage.seed;
+  auto gpt = std::make_unique<vq::ImageGpt>(config);
+  auto opt = t.train;
+  opt.steps = stage.steps;
+  opt.minutes = stage.minutes;
+  opt.seed = stage.seed;
+  opt.out_dir = stage.out;
+  opt.sample_every = stage.sample_every;
+  opt.checkpoint_every = stage.checkpoint_every;
+  if (!stage.sample_prompts.empty()) opt.sample_prompts = stage.sample_prompts;
+  opt.samples_per_prompt = stage.samples_per_prompt;
+  opt.on_progress = stage.progress;
+  fmt::print(stderr, "      {} transformer: {} parameters, {} caption + {} image tokens{}, {}\n",
+             config.frames > 1 ? "clip" : "token", gpt->num_parameters(), config.caption_length,
+             config.image_tokens(),
+             config.frames > 1 ? fmt::format(" ({} frames of {}x{})", config.frames, config.grid, config.grid) : "",
+             opt.minutes > 0 ? fmt::format("{:.1f} min", opt.minutes) : fmt::format("{} steps", opt.steps));
+  vq::ImageGptTrainer trainer(*gpt, bpe, vq, captions, std::move(codes), opt);
+  const auto summary = trainer.train();
+  fmt::print(stderr, "      {} steps ({} this run) in {:.1f} s: {:.0f} tokens/s; image loss {:.3f}, text loss {:.3f}\n",
+             summary.steps, summary.steps_run, summary.seconds,
+             static_cast<double>(summary.steps_run * opt.batch_size * config.context()) / std::max(summary.seconds, 1e-9),
+             summary.image_loss, summary.text_loss);
+  gpt->eval();
+  return gpt;
+}
+
 std::vector<int64_t> encode_all(const vq::ImageTokenizer& tok, const Tensor& images) {
   std::vector<int64_t> codes;
   const int64_t n = images.size(0);

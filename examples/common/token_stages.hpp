@@ -4,6 +4,8 @@
 // and train_text2video: its command-line options, the image tokenizer stage
 // (loaded, resumed or trained for its share of the budget), encoding the
 // training images, and the caption length the transformer reads.
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -43,6 +45,22 @@ struct TransformerArgs {
 /// The options of TransformerArgs, in the group "Transformer family" of --help.
 void add_transformer_options(CLI::App& app, TransformerArgs& t);
 
+/// Wall-clock minutes since construction: the budget the stages share.
+class Stopwatch {
+public:
+  double minutes() const { return std::chrono::duration<double>(Clock::now() - start_).count() / 60.0; }
+
+private:
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point start_ = Clock::now();
+};
+
+/// The budget of a phase that gets `minutes` of a run of `run_minutes`: none when the run has
+/// none (0: every phase runs its step count), else at least 3 seconds.
+inline double phase_minutes(double run_minutes, double minutes) {
+  return run_minutes > 0 ? std::max(0.05, minutes) : 0.0;
+}
+
 /// Where and how the image tokenizer stage runs.
 struct ImageTokenizerStage {
   std::string out;          // the run's directory: OUT/image_tokenizer.safetensors and OUT/image_tokenizer/
@@ -57,6 +75,26 @@ struct ImageTokenizerStage {
 /// earlier run, else one trained on `images` ([N, C, S, S] in [-1, 1]) and saved there.
 std::unique_ptr<vq::ImageTokenizer> image_tokenizer_stage(const TransformerArgs& t, const Tensor& images,
                                                           const ImageTokenizerStage& stage);
+
+/// Where and how the token transformer stage runs.
+struct TransformerStage {
+  std::string out;
+  uint64_t seed = 0;
+  double minutes = 0;              // budget of the stage; 0: `steps` decides
+  int64_t steps = kUnboundedSteps;
+  int64_t frames = 1;              // 1: images; T > 1: clips of T frames (codes frame after frame)
+  int64_t sample_every = 250, checkpoint_every = 500;
+  std::vector<std::string> sample_prompts;   // empty: the first distinct training captions
+  int64_t samples_per_prompt = 8;
+  ProgressCallback progress;
+};
+
+/// The token transformer for `vq`'s codes and `captions` (t.gpt's sizes; vocabulary, caption
+/// length, codes and grid from the parts), trained on `codes` (N · frames · grid² ids), resuming
+/// from OUT/checkpoint.safetensors. Prints its size and its summary; returns it in eval mode.
+std::unique_ptr<vq::ImageGpt> transformer_stage(const TransformerArgs& t, const text::BpeTokenizer& bpe,
+                                                const vq::ImageTokenizer& vq, const std::vector<std::string>& captions,
+                                                std::vector<int64_t> codes, const TransformerStage& stage);
 
 /// The codes of every image of `images` ([N, C, S, S] in [-1, 1]), 256 images at a time.
 std::vector<int64_t> encode_all(const vq::ImageTokenizer& tok, const Tensor& images);
