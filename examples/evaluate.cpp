@@ -127,9 +127,12 @@ fresco::eval::DatasetPrompts folder_prompts(const Args& a, int64_t image_size) {
 
 // A text-to-video model on moving Shapes, judged frame by frame and by the object's trajectory.
 int evaluate_video(const Args& a) {
+  if (!a.json.empty() || !a.held_out.empty() || !a.retrieval.empty() || !a.labels.empty() || !a.captions_file.empty())
+    throw CLI::ValidationError("--dataset moving-shapes", "--json, --held-out, --retrieval, --labels and "
+                                                          "--captions-file are for text-to-image models; leave them out");
   if (!fresco::vq::is_text_to_video(a.model))
-    throw CLI::ValidationError("--dataset moving-shapes", a.model + " is a text-to-image model; moving-shapes "
-                                                                    "evaluates text-to-video models (train_text2video)");
+    throw CLI::ValidationError("--dataset moving-shapes", a.model + " is not a text-to-video model (train one with "
+                                                                    "train_text2video)");
   auto model = fresco::vq::TextToVideo::load(a.model);
   cli::apply_sampling(model.sampling(), a.sampling);
   auto judge = fresco::eval::Classifier::load(a.classifier);
@@ -142,7 +145,7 @@ int evaluate_video(const Args& a) {
   const auto report = fresco::eval::evaluate_text_to_video(
       [&model](const std::vector<std::string>& captions, uint64_t seed) { return model.generate(captions, seed); },
       *judge, options);
-  std::cout << report.to_table();
+  std::cout << report.to_table();   // a table only: no JSON for clips yet
   return 0;
 }
 
@@ -197,7 +200,8 @@ int main(int argc, char** argv) {
                "On a folder with labels (train_classifier --dataset folder:DIR), the prompts are its captions\n"
                "(seen, and held-out with --held-out), judged beside the real images, and --retrieval adds the\n"
                "caption-retrieval precision. Prints a table, then JSON. A text-to-video model is evaluated on\n"
-               "moving-shapes: shape, colour and size by a frame judge, motion and speed from the object's path.",
+               "moving-shapes: shape, colour and size by a frame judge, motion and speed from the object's path\n"
+               "(a table only).",
                "evaluate"};
   app.footer(
       "Examples:\n"

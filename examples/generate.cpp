@@ -56,8 +56,8 @@ void add_options(CLI::App& app, Args& a) {
   app.add_flag("--video", a.video,
                "a text-to-video model (train_text2video): --n clips of --prompt, written as a GIF of the clips "
                "playing (--gif) and a PNG sheet of their frames, a clip a row (--out, default clips.png)")
-      ->excludes(to);
-  cli::add_number(app, "--frames", a.frames, "frames of the GIF")->check(cli::at_least(2));
+      ->excludes(to)
+      ->excludes(cli::add_number(app, "--frames", a.frames, "frames of the morphing GIF")->check(cli::at_least(2)));
   cli::add_number(app, "--delay", a.delay, "milliseconds each GIF frame is shown")->check(cli::closed(0, 655350));
   cli::add_number(app, "--scale", a.scale, "each GIF pixel becomes a scale x scale block")->check(cli::closed(1, 64));
   cli::add_number(app, "--soak", a.soak,
@@ -145,6 +145,8 @@ void write_video(const Args& a) {
 }
 
 int generate(Args a) {
+  if (!a.video && !a.gif.empty() && a.to.empty())
+    throw CLI::ValidationError("--gif", "morphs from --prompt to --to: give --to (or --video for a text-to-video model)");
   if (a.video) {
     if (a.soak > 0) throw CLI::ValidationError("--soak", "measures text-to-image models; leave out --video");
     if (a.out.empty()) a.out = "clips.png";

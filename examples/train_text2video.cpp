@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fresco/data/moving_shapes.hpp>
 #include <fresco/fresco.hpp>
 #include <fresco/text/tokenizer.hpp>
@@ -105,8 +106,12 @@ int train(const Args& a) {
   for (int64_t i = 0; i < a.clips; ++i) captions.push_back(clips.caption(i));
   const auto bpe = fresco::text::BpeTokenizer::train(captions, 512);
 
+  // The frames the image tokenizer trains on, drawn only when one will be trained.
+  const bool trained_before =
+      !a.transformer.image_tokenizer.empty() || std::filesystem::exists(a.out + "/image_tokenizer.safetensors");
   const int64_t tokenizer_clips = std::min(a.clips, std::max<int64_t>(1, a.tokenizer_frames / a.frames));
-  auto vq = cli::image_tokenizer_stage(a.transformer, frames_of(clips, 0, tokenizer_clips),
+  auto vq = cli::image_tokenizer_stage(a.transformer,
+                                       trained_before ? fresco::Tensor() : frames_of(clips, 0, tokenizer_clips),
                                        {.out = a.out,
                                         .seed = a.seed,
                                         .minutes = phase_minutes(a, a.minutes * a.transformer.vq_share),

@@ -72,7 +72,8 @@ struct ImageTokenizerStage {
 };
 
 /// The image tokenizer: --image-tokenizer, else OUT/image_tokenizer.safetensors from an
-/// earlier run, else one trained on `images` ([N, C, S, S] in [-1, 1]) and saved there.
+/// earlier run, else one trained on `images` ([N, C, S, S] in [-1, 1]; not read in the
+/// first two cases, so it may be undefined then) and saved there.
 std::unique_ptr<vq::ImageTokenizer> image_tokenizer_stage(const TransformerArgs& t, const Tensor& images,
                                                           const ImageTokenizerStage& stage);
 

@@ -425,6 +425,8 @@ std::optional<std::array<int, 2>> MovingShapes::motion_of(const std::vector<std:
   FRESCO_CHECK(centres.size() >= 3, "MovingShapes::motion_of: expected at least 3 centres, got {}", centres.size());
   FRESCO_CHECK(size >= 0 && size < kShapesNumSizes, "MovingShapes::motion_of: size index {} is not in [0, {})", size,
                kShapesNumSizes);
+  FRESCO_CHECK(image_size >= 16 && image_size <= 256, "MovingShapes::motion_of: image_size must be in [16, 256], got {}",
+               image_size);
   const float span = free_range(size, image_size).span();
   const float fast_from = 0.5f * (kTravel[0] + kTravel[1]) * span;
   struct Axis {

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/data/moving_shapes.hpp>
@@ -148,12 +149,16 @@ VideoReport evaluate_text_to_video(const ClipGenerateFn& generate, Classifier& f
                o.samples, o.held_out_fraction, o.batch, o.diversity_captions, o.diversity_clips);
   FRESCO_CHECK(frame_judge.config().heads == std::vector<int64_t>({4, 6, 2}),
                "evaluate_text_to_video: expected a frame judge with heads {{4, 6, 2}} (shape, colour, size; "
-               "train_classifier --dataset moving-shapes), found {} heads",
-               frame_judge.config().heads.size());
+               "train_classifier --dataset moving-shapes), found heads {{{}}}",
+               fmt::join(frame_judge.config().heads, ", "));
   nn::ModeGuard eval_mode(frame_judge, false);
   NoGradGuard no_grad;
   const int64_t n_held = std::llround(static_cast<double>(o.samples) * o.held_out_fraction);
   const int64_t n_seen = o.samples - n_held, t = o.frames, s = o.image_size;
+  FRESCO_CHECK(n_seen >= 2 && (o.held_out_fraction == 0 || n_held >= 1),
+               "evaluate_text_to_video: {} samples at held_out_fraction {} give {} seen and {} held-out prompts; "
+               "expected at least 2 seen (and 1 held-out when the fraction is not 0)",
+               o.samples, o.held_out_fraction, n_seen, n_held);
   const MovingShapes seen({.image_size = s, .frames = t, .size = n_seen, .seed = o.seed + 11, .split = "test",
                            .two_object_fraction = 0.f});
   const MovingShapes held({.image_size = s, .frames = t, .size = n_held, .seed = o.seed + 12,
@@ -177,7 +182,8 @@ VideoReport evaluate_text_to_video(const ClipGenerateFn& generate, Classifier& f
                        clips.defined() ? shape_str(clips.shape()) : std::string("an undefined tensor"));
     return clips.contiguous();
   };
-  const int64_t calls = (o.samples + o.batch - 1) / o.batch + o.diversity_captions;
+  const int64_t diversity_captions = std::min(o.diversity_captions, n_seen);
+  const int64_t calls = (o.samples + o.batch - 1) / o.batch + diversity_captions;
   auto report_progress = [&](int64_t done) {
     if (!o.on_progress) return;
     Progress p;
@@ -238,7 +244,7 @@ VideoReport evaluate_text_to_video(const ClipGenerateFn& generate, Classifier& f
 
   // Diversity: clips of one caption, generated and real.
   std::vector<Tensor> gen_groups, real_groups;
-  for (int64_t c = 0; c < std::min(o.diversity_captions, n_seen); ++c) {
+  for (int64_t c = 0; c < diversity_captions; ++c) {
     const PromptClip& p = prompts[static_cast<size_t>(c)];
     const Tensor clips = run(std::vector<std::string>(static_cast<size_t>(o.diversity_clips), p.caption),
                              o.seed + 9000 + static_cast<uint64_t>(c));

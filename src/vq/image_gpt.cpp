@@ -31,6 +31,8 @@ void ImageGptConfig::validate() const {
   FRESCO_CHECK(codes >= 2, "ImageGptConfig: codes must be at least 2, got {}", codes);
   FRESCO_CHECK(grid >= 1 && grid <= 64, "ImageGptConfig: grid must be in [1, 64], got {}", grid);
   FRESCO_CHECK(frames >= 1 && frames <= 64, "ImageGptConfig: frames must be in [1, 64], got {}", frames);
+  FRESCO_CHECK(image_tokens() <= 4096, "ImageGptConfig: frames · grid² must be at most 4096 image tokens, got {} ({} x {}²)",
+               image_tokens(), frames, grid);
   FRESCO_CHECK(d_model >= 1, "ImageGptConfig: d_model must be positive, got {}", d_model);
   FRESCO_CHECK(heads >= 1 && d_model % heads == 0, "ImageGptConfig: d_model ({}) must be a multiple of heads ({})",
                d_model, heads);
@@ -90,14 +92,16 @@ ImageGpt::ImageGpt(ImageGptConfig config)
       image_row(config.grid, config.d_model),
       image_col(config.grid, config.d_model),
       image_head(config.d_model, config.codes),
-      image_time(config.frames, config.d_model),
       config_(config) {
   register_module("gpt", gpt);
   register_module("image_wte", image_wte);
   register_module("image_row", image_row);
   register_module("image_col", image_col);
   register_module("image_head", image_head);
-  if (config.frames > 1) register_module("image_time", image_time);
+  if (config.frames > 1) {
+    image_time = std::make_unique<nn::Embedding>(config.frames, config.d_model);
+    register_module("image_time", *image_time);
+  }
   // As the GPT's own weights: N(0, 0.02), zero bias. Drawn from a stream of their own so that
   // the GPT part starts as a text::Gpt of the same seed.
   NoGradGuard guard;
@@ -107,7 +111,7 @@ ImageGpt::ImageGpt(ImageGptConfig config)
   nn::init::normal_(image_col.weight, 0.02f, gen);
   nn::init::normal_(image_head.weight, 0.02f, gen);
   nn::init::zeros_(image_head.bias);
-  if (config.frames > 1) nn::init::normal_(image_time.weight, 0.02f, gen);   // after the rest: images start as before
+  if (image_time) nn::init::normal_(image_time->weight, 0.02f, gen);   // after the rest: images start as before
 }
 
 void ImageGpt::check_captions(const std::vector<int64_t>& captions, int64_t batch, const char* fn) const {
@@ -140,7 +144,7 @@ Tensor ImageGpt::embed_image(const std::vector<int64_t>& inputs, int64_t batch, 
     times[static_cast<size_t>(i)] = j / per_frame;
   }
   Tensor where = gpt.wpe(positions, {n}) + image_row(rows, {n}) + image_col(cols, {n});   // [n, C]
-  if (config_.frames > 1) where = where + image_time(times, {n});
+  if (image_time) where = where + (*image_time)(times, {n});
   return image_wte(inputs, {batch, n}) + where;
 }
 

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <numeric>
 
+#include <fmt/ranges.h>
+
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
 #include <fresco/io/checkpoint.hpp>
@@ -162,10 +164,18 @@ void ImageGptTrainer::load_checkpoint(const std::string& path) {
     ImageGptConfig saved = ImageGptConfig::from_metadata(meta);
     const ImageGptConfig& c = s.model.config();
     saved.seed = c.seed;   // the initial weights do not matter: the checkpoint replaces them
-    FRESCO_CHECK(saved.to_metadata() == c.to_metadata(),
-                 "it holds a transformer of another configuration ({} layers of width {}, {} codes) than this run's "
-                 "({} layers of width {}, {} codes); use another output directory",
-                 saved.layers, saved.d_model, saved.codes, c.layers, c.d_model, c.codes);
+    if (saved.to_metadata() != c.to_metadata()) {
+      // Name every setting that differs, the checkpoint's value first.
+      const auto a = saved.to_metadata(), b = c.to_metadata();
+      std::vector<std::string> differ;
+      for (const auto& [key, value] : a)
+        if (!b.contains(key) || b.at(key) != value)
+          differ.push_back(fmt::format("{} {} (this run {})", key, value, b.contains(key) ? b.at(key) : "1"));
+      for (const auto& [key, value] : b)
+        if (!a.contains(key)) differ.push_back(fmt::format("{} 1 (this run {})", key, value));
+      throw Error(fmt::format("it holds a transformer of another configuration: {}; use another output directory",
+                              fmt::join(differ, ", ")));
+    }
     const auto t = io::load_safetensors(path);
     io::load_module_state(s.model, io::strip_prefix(t, "model."), path);
     s.opt.load_state_dict(io::strip_prefix(t, "opt."));

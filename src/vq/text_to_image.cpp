@@ -20,8 +20,9 @@ namespace fresco::vq {
 namespace {
 
 constexpr const char* kFormat = "fresco-token-text2image";
-// Captions per sampling batch: the key/value caches of 2 × 64 rows stay near 100 MB at the defaults.
-constexpr int64_t kChunk = 64;
+// Captions per sampling batch: 64 for images at the defaults (88 slots: the key/value caches of
+// 2 × 64 rows near 100 MB), fewer for longer sequences (clips) so that the caches stay that size.
+int64_t chunk_of(const ImageGptConfig& c) { return std::clamp<int64_t>(64 * 96 / c.context(), 1, 64); }
 
 template <class Options, class Field>
 void sample_fields(Options& o, Field&& field) {
@@ -66,9 +67,9 @@ void check_token_parts(const text::BpeTokenizer& tokenizer, const ImageGpt& gpt,
   check_parts(tokenizer, gpt, image_tokenizer, fn);
 }
 
-void save_token_model(const std::string& path, const char* format, const text::BpeTokenizer& tokenizer,
+void save_token_model(const std::string& path, const char* format, const char* fn, const text::BpeTokenizer& tokenizer,
                       const ImageGpt& gpt, const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling) {
-  check_parts(tokenizer, gpt, image_tokenizer, format);
+  check_parts(tokenizer, gpt, image_tokenizer, fn);
   sampling.validate();
   std::map<std::string, Tensor> tensors = io::with_prefix(io::module_state(gpt), "image_gpt.");
   tensors.merge(io::with_prefix(io::module_state(image_tokenizer), "vq."));
@@ -83,7 +84,8 @@ void save_token_model(const std::string& path, const char* format, const text::B
   io::save_safetensors(tensors, path, meta);
 }
 
-TokenModelParts load_token_model(const std::string& path, const char* format, const char* context, const char* what) {
+TokenModelParts load_token_model(const std::string& path, const char* format, const char* context, const char* what,
+                                 bool clips) {
   // Reads and checks the tensor index first; no tensor is made past what the file can fill.
   const io::LoadLimit limit(path, context);
   const auto& meta = limit.header().metadata;
@@ -94,6 +96,9 @@ TokenModelParts load_token_model(const std::string& path, const char* format, co
     TokenModelParts parts;
     sample_fields(parts.sampling, io::MetadataReader(meta, "sample.", context));
     const ImageGptConfig config = ImageGptConfig::from_metadata(meta);
+    FRESCO_CHECK(clips == (config.frames > 1),
+                 "its transformer writes {} (frames {}), but the file's format \"{}\" is for {}",
+                 config.frames > 1 ? "clips" : "single images", config.frames, format, clips ? "clips" : "images");
     text::expect_gpt_tensors(limit, config.gpt_config(), "image_gpt.gpt.");
     limit.expect_tensor("image_gpt.image_wte.weight", {config.codes + 1, config.d_model});
     limit.expect_tensor("image_gpt.image_head.weight", {config.codes, config.d_model});
@@ -119,7 +124,7 @@ void save_text_to_image(const std::string& path, const text::BpeTokenizer& token
   FRESCO_CHECK(gpt.config().frames == 1,
                "save_text_to_image: the transformer writes clips of {} frames; save it with save_text_to_video",
                gpt.config().frames);
-  detail::save_token_model(path, kFormat, tokenizer, gpt, image_tokenizer, sampling);
+  detail::save_token_model(path, kFormat, "save_text_to_image", tokenizer, gpt, image_tokenizer, sampling);
 }
 
 TextToImage::TextToImage(text::BpeTokenizer tokenizer, std::unique_ptr<ImageGpt> gpt,
@@ -139,7 +144,8 @@ TextToImage::TextToImage(text::BpeTokenizer tokenizer, std::unique_ptr<ImageGpt>
 
 TextToImage TextToImage::load(const std::string& path) {
   auto parts = detail::load_token_model(path, kFormat, "vq::TextToImage::load",
-                                        "a transformer-family model (train one with train_text2image --family transformer)");
+                                        "a transformer-family model (train one with train_text2image --family transformer)",
+                                        /*clips=*/false);
   return TextToImage(std::move(parts.tokenizer), std::move(parts.gpt), std::move(parts.image_tokenizer),
                      parts.sampling);
 }
@@ -151,15 +157,16 @@ void TextToImage::save(const std::string& path) const {
 std::vector<int64_t> sample_codes(const ImageGpt& gpt, const text::BpeTokenizer& tokenizer,
                                   const std::vector<std::string>& captions, const ImageSampleOptions& sampling,
                                   uint64_t seed) {
-  FRESCO_CHECK(!captions.empty(), "vq::TextToImage::generate: no caption given");
+  FRESCO_CHECK(!captions.empty(), "generate: no caption given");
   const int64_t Tc = gpt.config().caption_length, N = gpt.config().image_tokens();
   const std::vector<int64_t> rows = caption_rows(tokenizer, captions, Tc);
   const std::vector<int64_t> empty = caption_rows(tokenizer, {""}, Tc);
   const auto n = static_cast<int64_t>(captions.size());
   std::vector<int64_t> codes;
   codes.reserve(static_cast<size_t>(n * N));
-  for (int64_t first = 0; first < n; first += kChunk) {
-    const int64_t b = std::min(kChunk, n - first);
+  const int64_t chunk = chunk_of(gpt.config());
+  for (int64_t first = 0; first < n; first += chunk) {
+    const int64_t b = std::min(chunk, n - first);
     const std::vector<int64_t> chunk(rows.begin() + first * Tc, rows.begin() + (first + b) * Tc);
     const auto c = gpt.sample(chunk, b, empty, sampling, seed, first);
     codes.insert(codes.end(), c.begin(), c.end());

@@ -27,7 +27,7 @@ void check_clip_model(const ImageGpt& gpt, const char* fn) {
 void save_text_to_video(const std::string& path, const text::BpeTokenizer& tokenizer, const ImageGpt& gpt,
                         const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling) {
   check_clip_model(gpt, "save_text_to_video");
-  detail::save_token_model(path, kFormat, tokenizer, gpt, image_tokenizer, sampling);
+  detail::save_token_model(path, kFormat, "save_text_to_video", tokenizer, gpt, image_tokenizer, sampling);
 }
 
 Tensor decode_clips(const ImageTokenizer& image_tokenizer, const std::vector<int64_t>& codes, int64_t clips,
@@ -53,7 +53,7 @@ TextToVideo::TextToVideo(text::BpeTokenizer tokenizer, std::unique_ptr<ImageGpt>
 
 TextToVideo TextToVideo::load(const std::string& path) {
   auto parts = detail::load_token_model(path, kFormat, "vq::TextToVideo::load",
-                                        "a text-to-video model (train one with train_text2video)");
+                                        "a text-to-video model (train one with train_text2video)", /*clips=*/true);
   return TextToVideo(std::move(parts.tokenizer), std::move(parts.gpt), std::move(parts.image_tokenizer),
                      parts.sampling);
 }

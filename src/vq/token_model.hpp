@@ -24,13 +24,15 @@ struct TokenModelParts {
 void check_token_parts(const text::BpeTokenizer& tokenizer, const ImageGpt& gpt, const ImageTokenizer& image_tokenizer,
                        const char* fn);
 
-/// Writes the parts with metadata "format" = `format` (atomic: temporary file + rename).
-void save_token_model(const std::string& path, const char* format, const text::BpeTokenizer& tokenizer,
+/// Writes the parts with metadata "format" = `format` (atomic: temporary file + rename); errors name `fn`.
+void save_token_model(const std::string& path, const char* format, const char* fn, const text::BpeTokenizer& tokenizer,
                       const ImageGpt& gpt, const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling);
 
 /// Reads the parts of a file whose "format" is `format`, checking its tensor index against the
-/// configs before anything is allocated. Errors name `context` and the file; `what` says what
-/// the file should have been (for a file of another format).
-TokenModelParts load_token_model(const std::string& path, const char* format, const char* context, const char* what);
+/// configs before anything is allocated, and that its transformer writes clips (frames > 1) when
+/// `clips`, single images otherwise. Errors name `context` and the file; `what` says what the file
+/// should have been (for a file of another format).
+TokenModelParts load_token_model(const std::string& path, const char* format, const char* context, const char* what,
+                                 bool clips);
 
 }  // namespace fresco::vq::detail

@@ -245,5 +245,7 @@ TEST_CASE("MovingShapes errors say what was expected", "[moving_shapes]") {
   CHECK_THROWS_WITH(MovingShapes::describe({}), Catch::Contains("one or two objects, got 0"));
   CHECK_THROWS_WITH(MovingShapes::describe({{0, 0, 0, 10, 0}}), Catch::Contains("motion index 10 is not in [0, 10)"));
   CHECK_THROWS_WITH(MovingShapes::motion_of({{1.f, 1.f}, {2.f, 2.f}}, 0, 32), Catch::Contains("at least 3 centres"));
+  CHECK_THROWS_WITH(MovingShapes::motion_of({{1.f, 1.f}, {2.f, 2.f}, {3.f, 3.f}}, 0, 8),
+                    Catch::Contains("image_size must be in [16, 256], got 8"));
   CHECK_FALSE(MovingShapes::motion_of({{16.f, 16.f}, {16.2f, 16.f}, {16.f, 16.1f}}, 0, 32).has_value());
 }

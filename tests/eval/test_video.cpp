@@ -104,6 +104,8 @@ TEST_CASE("evaluate_text_to_video: real clips score as real, still clips score n
   CHECK(still.frechet_distance > real.frechet_distance);
 
   CHECK_THROWS_WITH(eval::evaluate_text_to_video(real_clips, judge, {.samples = 2}), Catch::Contains("samples >= 4"));
+  CHECK_THROWS_WITH(eval::evaluate_text_to_video(real_clips, judge, {.samples = 4, .held_out_fraction = 0.875}),
+                    Catch::Contains("give 0 seen and 4 held-out prompts"));
   CHECK_THROWS_WITH(eval::evaluate_text_to_video(
                         [](const std::vector<std::string>& c, uint64_t) {
                           return zeros({static_cast<int64_t>(c.size()), 4, 3, 32, 32});
@@ -111,5 +113,5 @@ TEST_CASE("evaluate_text_to_video: real clips score as real, still clips score n
                         judge, o),
                     Catch::Contains("expected generated clips [16, 8, 3, 32, 32]"));
   eval::Classifier wrong({.channels = 3, .image_size = 32, .heads = {4, 6, 2, 9}, .width = 4, .feature_dim = 8});
-  CHECK_THROWS_WITH(eval::evaluate_text_to_video(real_clips, wrong, o), Catch::Contains("heads {4, 6, 2}"));
+  CHECK_THROWS_WITH(eval::evaluate_text_to_video(real_clips, wrong, o), Catch::Contains("found heads {4, 6, 2, 9}"));
 }

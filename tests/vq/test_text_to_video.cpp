@@ -56,9 +56,9 @@ TEST_CASE("ImageGpt with frames: slot j carries row, column and frame of code j"
   // The time table is a parameter of clip models only, so image model files are unchanged.
   const auto state = io::module_state(model);
   CHECK(state.at("image_time.weight").shape() == Shape{kT, 16});
-  CHECK_FALSE(io::module_state(vq::ImageGpt({.text_vocab = 300, .codes = kK, .grid = kG, .d_model = 16, .heads = 2,
-                                             .layers = 1}))
-                  .contains("image_time.weight"));
+  const vq::ImageGpt image_model({.text_vocab = 300, .codes = kK, .grid = kG, .d_model = 16, .heads = 2, .layers = 1});
+  CHECK(image_model.image_time == nullptr);
+  CHECK_FALSE(io::module_state(image_model).contains("image_time.weight"));
   CHECK(config.to_metadata().at("image_gpt.frames") == "3");
   CHECK_FALSE(vq::ImageGptConfig{}.to_metadata().contains("image_gpt.frames"));
   CHECK(vq::ImageGptConfig::from_metadata(config.to_metadata()).frames == kT);
@@ -70,7 +70,7 @@ TEST_CASE("ImageGpt with frames: slot j carries row, column and frame of code j"
   const auto captions = caption_row(0);
   std::vector<int64_t> codes(kN, 3);
   const auto base = model.forward(captions, codes, 1).image.contiguous().to_vector();
-  model.image_time.weight.data()[2 * 16 + 1] += 0.5f;   // frame 2's row
+  model.image_time->weight.data()[2 * 16 + 1] += 0.5f;   // frame 2's row
   const auto moved = model.forward(captions, codes, 1).image.contiguous().to_vector();
   const int64_t per_frame = kG * kG;
   for (int64_t s = 0; s < kN; ++s) {
@@ -91,7 +91,7 @@ TEST_CASE("ImageGpt with frames: the time embedding's gradient matches central d
   model.zero_grad();
   model.loss(captions, codes, 2, 0.5f).total.backward();
   for (int64_t at : {1, 17, 40}) {
-    Tensor& p = model.image_time.weight;
+    Tensor& p = model.image_time->weight;
     const float analytic = p.grad().to_vector()[static_cast<size_t>(at)];
     const float x0 = p.data()[at];
     auto slope = [&](float h) {
@@ -165,10 +165,20 @@ TEST_CASE("vq::TextToVideo: generate, the file bit for bit, and the formats kept
   vq::save_text_to_image(dir.file("image.safetensors"), image_parts.bpe, *image_parts.gpt, *image_parts.vq);
   CHECK_FALSE(vq::is_text_to_video(dir.file("image.safetensors")));
   CHECK_THROWS_WITH(vq::TextToVideo::load(dir.file("image.safetensors")), Catch::Contains("a text-to-video model"));
+  // A file whose format says clips but whose transformer writes single images is refused, naming the file.
+  {
+    auto meta = io::load_safetensors_metadata(dir.file("image.safetensors"));
+    meta["format"] = "fresco-token-text2video";
+    io::save_safetensors(io::load_safetensors(dir.file("image.safetensors")), dir.file("mislabelled.safetensors"), meta);
+    CHECK_THROWS_WITH(vq::TextToVideo::load(dir.file("mislabelled.safetensors")),
+                      Catch::Contains("mislabelled.safetensors") && Catch::Contains("writes single images (frames 1)"));
+  }
   TinyVideo clip_parts;
   CHECK_THROWS_WITH(vq::TextToImage(clip_parts.bpe, std::move(clip_parts.gpt), std::move(clip_parts.vq)),
                     Catch::Contains("use vq::TextToVideo"));
   CHECK_THROWS_WITH(vq::ImageGpt(vq::ImageGptConfig{.frames = 0}), Catch::Contains("frames must be in [1, 64]"));
+  CHECK_THROWS_WITH(vq::ImageGpt(vq::ImageGptConfig{.grid = 16, .frames = 17}),
+                    Catch::Contains("at most 4096 image tokens, got 4352 (17 x 16²)"));
 }
 
 TEST_CASE("ImageGptTrainer on clips: resumes bit for bit and writes sheets and GIFs", "[vq][video]") {
@@ -199,6 +209,14 @@ TEST_CASE("ImageGptTrainer on clips: resumes bit for bit and writes sheets and G
     INFO(name);
     CHECK(t.to_vector() == sb.at(name).to_vector());
   }
+
+  // A checkpoint of another configuration names what differs.
+  auto two_frames = tiny_clip();
+  two_frames.frames = 2;
+  vq::ImageGpt other(two_frames);
+  vq::ImageGptTrainer c(other, parts.bpe, *parts.vq, captions, std::vector<int64_t>(3 * 2 * kG * kG, 1), o);
+  CHECK_THROWS_WITH(c.load_checkpoint(dir.file("half.safetensors")),
+                    Catch::Contains("image_gpt.frames 3 (this run 2)"));
 
   a.write_samples(dir.file("sheet.png"));
   CHECK(std::filesystem::exists(dir.file("sheet.png")));

@@ -90,6 +90,7 @@ enum class ShapeMotion {
 /// Speed classes, in the index order of `MovingShapes::speed_names()`.
 enum class ShapeSpeed { slow, fast };
 
+/// Number of motion classes and of speed classes.
 inline constexpr int kMovingShapesNumMotions = 10;
 inline constexpr int kMovingShapesNumSpeeds = 2;
 
@@ -101,6 +102,7 @@ struct MovingShapesObject {
   int motion = 0;  ///< index into `MovingShapes::motion_names()`
   int speed = 1;   ///< index into `MovingShapes::speed_names()` (fast by default)
 
+  /// The object with these attributes.
   static MovingShapesObject of(ShapeKind shape, ShapeColour colour, ShapeSize size, ShapeMotion motion,
                                ShapeSpeed speed = ShapeSpeed::fast) {
     return {static_cast<int>(shape), static_cast<int>(colour), static_cast<int>(size), static_cast<int>(motion),
@@ -160,7 +162,7 @@ struct MovingShapesOptions {
 
 /// The procedural moving-Shapes dataset. Cheap to construct; clips are drawn when asked for.
 ///
-///     fresco::data::MovingShapes held_out({.split = "compositional", .size = 500});
+///     fresco::data::MovingShapes held_out({.size = 500, .split = "compositional"});
 ///     fresco::Tensor clip = held_out.clip(3);   // [8, 3, 32, 32]
 ///     auto objects = fresco::data::MovingShapes::parse(held_out.caption(3));
 class MovingShapes {
@@ -168,6 +170,7 @@ public:
   /// Checks the options (sizes, split, fraction, held-out indices, and that the split can draw any clip).
   explicit MovingShapes(MovingShapesOptions options = {});
 
+  /// Number of clips, side of the frames in pixels, frames per clip, the options (checked).
   int64_t size() const { return options_.size; }
   int64_t image_size() const { return options_.image_size; }
   int64_t frames() const { return options_.frames; }
@@ -205,7 +208,8 @@ public:
   static std::string describe(const std::vector<MovingShapesObject>& objects, uint64_t seed);
   /// A clip of these objects (one or two), with trajectories and jitter drawn from
   /// `seed`; its caption is the canonical one. Throws `fresco::Error` on invalid
-  /// objects or options, or when two objects cannot share the frame without touching.
+  /// objects or options, or when 32 draws of the two objects' trajectories all
+  /// make them touch (a pair that cannot share the frame, or rarely one that can).
   static MovingShapesSample render(const std::vector<MovingShapesObject>& objects, uint64_t seed,
                                    int64_t image_size = 32, int64_t frames = 8);
   /// Throws `fresco::Error` unless there are one or two objects with every index in range.
@@ -244,7 +248,9 @@ private:
 class MovingShapesFrames : public Dataset {
 public:
   explicit MovingShapesFrames(MovingShapes clips) : clips_(std::move(clips)) {}
+  /// Clips × frames.
   int64_t size() const override { return clips_.size() * clips_.frames(); }
+  /// Frame i % T of clip i / T (rendered alone), its clip's caption, shape, colour and size per object.
   Example get(int64_t i) const override;
   const MovingShapes& clips() const { return clips_; }
 
@@ -257,7 +263,9 @@ private:
 class MovingShapesDataset : public Dataset {
 public:
   explicit MovingShapesDataset(MovingShapes clips) : clips_(std::move(clips)) {}
+  /// Number of clips.
   int64_t size() const override { return clips_.size(); }
+  /// Clip i [T, 3, H, W], its caption, five labels per object.
   Example get(int64_t i) const override;
   const MovingShapes& clips() const { return clips_; }
 

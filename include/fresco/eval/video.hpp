@@ -83,6 +83,7 @@ struct VideoReport {
   /// Mean pairwise clip-feature distance among clips of one caption, generated and real.
   double diversity_generated = 0, diversity_real = 0;
   int64_t diversity_captions = 0, diversity_clips = 0;
+  /// Prompts of each kind, and the wall clock of the evaluation.
   int64_t seen_count = 0, held_out_count = 0;
   double seconds = 0;
 

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,7 @@ struct ImageGptConfig {
   int64_t codes = 512;
   /// Image tokens per side (the image tokenizer's grid: 8 for 32×32 at downsampling 4).
   int64_t grid = 8;
-  /// Frames per sequence, in [1, 64]: 1 writes an image; T > 1 writes a clip, the
+  /// Frames per sequence, in [1, 64] (frames · grid² at most 4096): 1 writes an image; T > 1 writes a clip, the
   /// grid² codes of frame 0, then of frame 1, ..., each slot also told its frame
   /// (a time embedding). Stored in the metadata only when it is not 1.
   int64_t frames = 1;
@@ -142,7 +143,8 @@ public:
   nn::Embedding image_row;    ///< [grid, d_model]
   nn::Embedding image_col;    ///< [grid, d_model]
   nn::Linear image_head;      ///< d_model -> codes
-  nn::Embedding image_time;   ///< [frames, d_model]; a parameter of clip models (frames > 1) only
+  /// [frames, d_model]: clip models (frames > 1) only; null for image models, whose files it is not in.
+  std::unique_ptr<nn::Embedding> image_time;
 
 private:
   // Embedded image slots j0..j0+n-1 of B rows whose input tokens are `inputs` (B·n) -> [B, n, C].

@@ -32,8 +32,9 @@ void save_text_to_image(const std::string& path, const text::BpeTokenizer& token
 std::vector<int64_t> caption_rows(const text::BpeTokenizer& tokenizer, const std::vector<std::string>& captions,
                                   int64_t caption_length);
 
-/// The codes of one image per caption (N · grid² ids, row-major), written by `gpt` with
-/// `sampling` in batches of 64 captions; image i draws from stream (seed, i). Throws
+/// The codes of one image (or clip) per caption (N · image_tokens() ids, row-major), written by
+/// `gpt` with `sampling` in batches of up to 64 captions (fewer for the longer sequences of clips);
+/// image i draws from stream (seed, i), whatever the batches. Throws
 /// `fresco::Error` for an empty list or a caption longer than the model's caption_length.
 std::vector<int64_t> sample_codes(const ImageGpt& gpt, const text::BpeTokenizer& tokenizer,
                                   const std::vector<std::string>& captions, const ImageSampleOptions& sampling,

@@ -45,6 +45,7 @@ public:
               ImageSampleOptions sampling = {});
   /// Reads a file written by `save` / `save_text_to_video`. Throws `fresco::IoError`/`fresco::Error` naming the file.
   static TextToVideo load(const std::string& path);
+  /// Writes the model (`save_text_to_video`: atomic, temporary file + rename).
   void save(const std::string& path) const;
 
   /// One clip per caption: [N, T, C, S, S] in [0, 1], sampled with `sampling()` in
@@ -55,8 +56,10 @@ public:
 
   /// Frames per clip.
   int64_t frames() const { return gpt_->config().frames; }
+  /// How `generate` samples (guidance, temperature, top-k, top-p); saved with the model.
   ImageSampleOptions& sampling() { return sampling_; }
   const ImageSampleOptions& sampling() const { return sampling_; }
+  /// The parts.
   const text::BpeTokenizer& tokenizer() const { return tokenizer_; }
   const ImageGpt& image_gpt() const { return *gpt_; }
   const ImageTokenizer& image_tokenizer() const { return *image_tokenizer_; }
