@@ -19,21 +19,10 @@
 #include <fresco/vq/text_to_image.hpp>
 
 #include "bench_common.hpp"
+#include "token_bench.hpp"
 
 using namespace fresco;
 
-namespace {
-
-// A caption of `len` byte tokens in 24 slots.
-std::vector<int64_t> caption(int64_t len, int64_t salt) {
-  std::vector<int64_t> ids = {text::BpeTokenizer::kBosId};
-  for (int64_t t = 0; t < len; ++t) ids.push_back(97 + (t * 7 + salt) % 26);
-  ids.push_back(text::BpeTokenizer::kEosId);
-  ids.resize(24, text::BpeTokenizer::kPadId);
-  return ids;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   const bench::RunArgs args = bench::parse_run_args(argc, argv, 10);
@@ -46,13 +35,9 @@ int main(int argc, char** argv) {
   const vq::ImageGpt& model = *gpt;
   const vq::ImageTokenizer& decoder = *tok;
 
-  const auto empty = caption(0, 0);
+  const auto empty = bench::caption_row(0, 0);
   for (int64_t B : {64, 1}) {
-    std::vector<int64_t> captions;
-    for (int64_t b = 0; b < B; ++b) {
-      const auto c = caption(8 + b % 6, b);
-      captions.insert(captions.end(), c.begin(), c.end());
-    }
+    const std::vector<int64_t> captions = bench::caption_rows(B, 8);
     Tensor images;
     auto step = [&] {
       const auto codes = model.sample(captions, B, empty, vq::ImageSampleOptions{}, 7);
@@ -63,24 +48,7 @@ int main(int argc, char** argv) {
     bench::report(fmt::format("W5 generate batch {} (guidance, cache)", B), ms, static_cast<double>(B), "images");
   }
 
-  {
-    const int64_t B = 32;
-    gpt->train();
-    optim::AdamW opt(gpt->parameters(), {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.95f, .weight_decay = 0.01f});
-    std::vector<int64_t> captions, codes(static_cast<size_t>(B * config.image_tokens()));
-    for (int64_t b = 0; b < B; ++b) {
-      const auto c = caption(8 + b % 6, b);
-      captions.insert(captions.end(), c.begin(), c.end());
-    }
-    for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<int64_t>((i * 37) % 512);
-    auto step = [&] {
-      opt.zero_grad();
-      gpt->loss(captions, codes, B, 0.1f).total.backward();
-      opt.step();
-    };
-    bench::report("W5 transformer training step batch 32", bench::time_steps(step, args.steps),
-                  static_cast<double>(B * config.context()), "tokens");
-  }
+  bench::time_training_step(*gpt, "W5 transformer training step batch 32", args.steps, 8);
   {
     const text::GptConfig w2;   // the W2 shapes: batch 64 of 32 tokens
     text::Gpt g(w2);

@@ -15,21 +15,10 @@
 #include <fresco/vq/text_to_video.hpp>
 
 #include "bench_common.hpp"
+#include "token_bench.hpp"
 
 using namespace fresco;
 
-namespace {
-
-// A caption of `len` byte tokens in 24 slots.
-std::vector<int64_t> caption(int64_t len, int64_t salt) {
-  std::vector<int64_t> ids = {text::BpeTokenizer::kBosId};
-  for (int64_t t = 0; t < len; ++t) ids.push_back(97 + (t * 7 + salt) % 26);
-  ids.push_back(text::BpeTokenizer::kEosId);
-  ids.resize(24, text::BpeTokenizer::kPadId);
-  return ids;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   const bench::RunArgs args = bench::parse_run_args(argc, argv, 5);
@@ -39,13 +28,9 @@ int main(int argc, char** argv) {
   auto tok = std::make_unique<vq::ImageTokenizer>(vq::ImageTokenizerConfig{});
   fmt::print("== W6 text-to-video transformer: fresco {}, threads {}, {} + {} parameters, {} tokens a clip\n",
              FRESCO_VERSION_STRING, num_threads(), gpt->num_parameters(), tok->num_parameters(), config.context());
-  const auto empty = caption(0, 0);
+  const auto empty = bench::caption_row(0, 0);
   for (int64_t B : {1, 16}) {
-    std::vector<int64_t> captions;
-    for (int64_t b = 0; b < B; ++b) {
-      const auto c = caption(10 + b % 6, b);
-      captions.insert(captions.end(), c.begin(), c.end());
-    }
+    const std::vector<int64_t> captions = bench::caption_rows(B, 10);
     Tensor clips;
     auto step = [&] {
       const auto codes = gpt->sample(captions, B, empty, vq::ImageSampleOptions{}, 7);
@@ -56,22 +41,5 @@ int main(int argc, char** argv) {
     bench::report(fmt::format("W6 generate {} clip(s) of 8 frames (guidance, cache)", B), ms, static_cast<double>(B),
                   "clips");
   }
-  {
-    const int64_t B = 32;
-    gpt->train();
-    optim::AdamW opt(gpt->parameters(), {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.95f, .weight_decay = 0.01f});
-    std::vector<int64_t> captions, codes(static_cast<size_t>(B * config.image_tokens()));
-    for (int64_t b = 0; b < B; ++b) {
-      const auto c = caption(10 + b % 6, b);
-      captions.insert(captions.end(), c.begin(), c.end());
-    }
-    for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<int64_t>((i * 37) % 512);
-    auto step = [&] {
-      opt.zero_grad();
-      gpt->loss(captions, codes, B, 0.1f).total.backward();
-      opt.step();
-    };
-    bench::report("W6 clip transformer training step batch 32", bench::time_steps(step, args.steps),
-                  static_cast<double>(B * config.context()), "tokens");
-  }
+  bench::time_training_step(*gpt, "W6 clip transformer training step batch 32", args.steps, 10);
 }
