@@ -62,9 +62,20 @@ std::vector<int64_t> caption_rows(const text::BpeTokenizer& tokenizer, const std
 
 namespace detail {
 
-void check_token_parts(const text::BpeTokenizer& tokenizer, const ImageGpt& gpt, const ImageTokenizer& image_tokenizer,
-                       const char* fn) {
-  check_parts(tokenizer, gpt, image_tokenizer, fn);
+void check_token_kind(const ImageGpt& gpt, bool clips, const char* fn) {
+  const int64_t frames = gpt.config().frames;
+  if (clips)
+    FRESCO_CHECK(frames > 1, "{}: the transformer writes single images (frames 1); use vq::TextToImage", fn);
+  else
+    FRESCO_CHECK(frames == 1, "{}: the transformer writes clips of {} frames; use vq::TextToVideo", fn, frames);
+}
+
+void check_token_model(const text::BpeTokenizer& tokenizer, const ImageGpt* gpt, const ImageTokenizer* image_tokenizer,
+                       const ImageSampleOptions& sampling, bool clips, const char* fn) {
+  FRESCO_CHECK(gpt != nullptr && image_tokenizer != nullptr, "{}: a part is missing", fn);
+  check_parts(tokenizer, *gpt, *image_tokenizer, fn);
+  check_token_kind(*gpt, clips, fn);
+  sampling.validate();
 }
 
 void save_token_model(const std::string& path, const char* format, const char* fn, const text::BpeTokenizer& tokenizer,
@@ -121,9 +132,7 @@ TokenModelParts load_token_model(const std::string& path, const char* format, co
 
 void save_text_to_image(const std::string& path, const text::BpeTokenizer& tokenizer, const ImageGpt& gpt,
                         const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling) {
-  FRESCO_CHECK(gpt.config().frames == 1,
-               "save_text_to_image: the transformer writes clips of {} frames; save it with save_text_to_video",
-               gpt.config().frames);
+  detail::check_token_kind(gpt, /*clips=*/false, "save_text_to_image");
   detail::save_token_model(path, kFormat, "save_text_to_image", tokenizer, gpt, image_tokenizer, sampling);
 }
 
@@ -133,11 +142,8 @@ TextToImage::TextToImage(text::BpeTokenizer tokenizer, std::unique_ptr<ImageGpt>
       gpt_(std::move(gpt)),
       image_tokenizer_(std::move(image_tokenizer)),
       sampling_(sampling) {
-  FRESCO_CHECK(gpt_ && image_tokenizer_, "vq::TextToImage: a part is missing");
-  check_parts(tokenizer_, *gpt_, *image_tokenizer_, "vq::TextToImage");
-  FRESCO_CHECK(gpt_->config().frames == 1,
-               "vq::TextToImage: the transformer writes clips of {} frames; use vq::TextToVideo", gpt_->config().frames);
-  sampling_.validate();
+  detail::check_token_model(tokenizer_, gpt_.get(), image_tokenizer_.get(), sampling_, /*clips=*/false,
+                            "vq::TextToImage");
   gpt_->eval();
   image_tokenizer_->eval();
 }

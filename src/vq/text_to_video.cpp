@@ -17,16 +17,11 @@ namespace {
 
 constexpr const char* kFormat = "fresco-token-text2video";
 
-void check_clip_model(const ImageGpt& gpt, const char* fn) {
-  FRESCO_CHECK(gpt.config().frames > 1,
-               "{}: the transformer writes single images (frames 1); use vq::TextToImage / save_text_to_image", fn);
-}
-
 }  // namespace
 
 void save_text_to_video(const std::string& path, const text::BpeTokenizer& tokenizer, const ImageGpt& gpt,
                         const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling) {
-  check_clip_model(gpt, "save_text_to_video");
+  detail::check_token_kind(gpt, /*clips=*/true, "save_text_to_video");
   detail::save_token_model(path, kFormat, "save_text_to_video", tokenizer, gpt, image_tokenizer, sampling);
 }
 
@@ -43,10 +38,8 @@ TextToVideo::TextToVideo(text::BpeTokenizer tokenizer, std::unique_ptr<ImageGpt>
       gpt_(std::move(gpt)),
       image_tokenizer_(std::move(image_tokenizer)),
       sampling_(sampling) {
-  FRESCO_CHECK(gpt_ && image_tokenizer_, "vq::TextToVideo: a part is missing");
-  detail::check_token_parts(tokenizer_, *gpt_, *image_tokenizer_, "vq::TextToVideo");
-  check_clip_model(*gpt_, "vq::TextToVideo");
-  sampling_.validate();
+  detail::check_token_model(tokenizer_, gpt_.get(), image_tokenizer_.get(), sampling_, /*clips=*/true,
+                            "vq::TextToVideo");
   gpt_->eval();
   image_tokenizer_->eval();
 }

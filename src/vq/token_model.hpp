@@ -20,9 +20,14 @@ struct TokenModelParts {
   ImageSampleOptions sampling;
 };
 
-/// Throws `fresco::Error` (prefixed by `fn`) unless the parts fit together: vocabulary, codes, grid.
-void check_token_parts(const text::BpeTokenizer& tokenizer, const ImageGpt& gpt, const ImageTokenizer& image_tokenizer,
-                       const char* fn);
+/// Throws `fresco::Error` (prefixed by `fn`) unless the transformer writes clips (frames > 1)
+/// when `clips`, single images (frames 1) otherwise, naming the class that reads the other kind.
+void check_token_kind(const ImageGpt& gpt, bool clips, const char* fn);
+
+/// The checks of a model's constructor: every part present, the parts fitting together
+/// (vocabulary, codes, grid), the kind (`check_token_kind`) and the sampling options.
+void check_token_model(const text::BpeTokenizer& tokenizer, const ImageGpt* gpt, const ImageTokenizer* image_tokenizer,
+                       const ImageSampleOptions& sampling, bool clips, const char* fn);
 
 /// Writes the parts with metadata "format" = `format` (atomic: temporary file + rename); errors name `fn`.
 void save_token_model(const std::string& path, const char* format, const char* fn, const text::BpeTokenizer& tokenizer,
