@@ -9,6 +9,8 @@
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/data/dataset.hpp>
+#include <fresco/dist/data_parallel.hpp>
+#include <fresco/dist/process_group.hpp>
 #include <fresco/data/fashion_mnist.hpp>
 #include <fresco/data/image_folder.hpp>
 #include <fresco/data/loader.hpp>

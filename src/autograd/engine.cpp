@@ -4,6 +4,7 @@
 // accumulate.
 #include "autograd/engine.hpp"
 
+#include <atomic>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -55,6 +56,18 @@ void record(Tensor& output, const char* name, std::vector<Tensor> inputs, Backwa
 std::string grad_fn_name(const Tensor& t) {
   return t.defined() && t.impl()->grad_fn ? t.impl()->grad_fn->name : "";
 }
+
+namespace {
+// The callbacks queued during the running backward pass of this thread
+// (null outside one); a backward inside a hook gets its own list.
+thread_local std::vector<std::function<void()>>* g_backward_callbacks = nullptr;
+std::atomic<uint64_t> g_next_hook_id{1};
+
+bool has_grad_hooks(const Tensor& t) {
+  return t.defined() && t.impl()->requires_grad && !t.impl()->grad_fn && t.impl()->grad_hooks &&
+         !t.impl()->grad_hooks->hooks.empty();
+}
+}  // namespace
 
 namespace {
 
@@ -161,11 +174,36 @@ public:
     }
   }
 
+  // Counts, for each leaf with hooks, the edges that may bring it a
+  // gradient in this pass: its hooks run when the last one has been taken.
+  void count_hooked_edges(const std::vector<Tensor>& roots, const std::vector<std::shared_ptr<Node>>& order) {
+    if (capture_) return;  // fresco::grad leaves .grad() alone: no hooks
+    for (const Tensor& r : roots)
+      if (has_grad_hooks(r)) ++pending_[r.impl().get()];
+    for (const auto& node : order)
+      for (const Tensor& in : node->inputs)
+        if (has_grad_hooks(in)) ++pending_[in.impl().get()];
+  }
+
+  // One of leaf's edges has been taken: after the last, its gradient is final.
+  void edge_done(const Tensor& leaf) {
+    if (pending_.empty() || !has_grad_hooks(leaf)) return;
+    auto it = pending_.find(leaf.impl().get());
+    if (it == pending_.end() || --it->second > 0) return;
+    pending_.erase(it);
+    // A copy: a hook may remove itself.
+    const auto hooks = leaf.impl()->grad_hooks->hooks;
+    for (const auto& [id, hook] : hooks) hook(leaf);
+  }
+
   // Runs node's backward on its complete gradient and sends the results on;
   // frees the node's part of the graph unless it is retained.
   void visit(Node& node) {
     auto it = grads_.find(&node);
-    if (it == grads_.end()) return;  // no gradient reached this node
+    if (it == grads_.end()) {  // no gradient reached this node
+      for (const Tensor& in : node.inputs) edge_done(in);
+      return;
+    }
     Tensor g = std::move(it->second);
     grads_.erase(it);
     if (capture_) {
@@ -176,10 +214,12 @@ public:
     for (size_t i = 0; i < input_grads.size(); ++i) {
       const Tensor& in = node.inputs[i];
       const Tensor& gi = input_grads[i];
-      if (!gi.defined() || !in.defined() || !in.requires_grad()) continue;
-      FRESCO_ASSERT(gi.shape() == in.shape(), "{}: gradient of input {} has shape {}, the input {}", node.name, i,
-                    shape_str(gi.shape()), shape_str(in.shape()));
-      send(in, gi);
+      if (gi.defined() && in.defined() && in.requires_grad()) {
+        FRESCO_ASSERT(gi.shape() == in.shape(), "{}: gradient of input {} has shape {}, the input {}", node.name, i,
+                      shape_str(gi.shape()), shape_str(in.shape()));
+        send(in, gi);
+      }
+      edge_done(in);
     }
     if (!retain_) {
       node.backward = nullptr;
@@ -223,6 +263,7 @@ private:
   std::unordered_map<const Node*, size_t> captured_nodes_;
   std::vector<Tensor> captured_;
   std::unordered_map<const Node*, Tensor> grads_;
+  std::unordered_map<const TensorImpl*, int64_t> pending_;
 };
 
 }  // namespace
@@ -239,10 +280,51 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
     no_grad.emplace();
 
   Sweep sweep(options, capture);
-  for (size_t i = 0; i < roots.size(); ++i) sweep.send(roots[i], root_grads[i]);
-  for (const std::shared_ptr<Node>& node : topological_order(roots)) sweep.visit(*node);
+  const std::vector<std::shared_ptr<Node>> order = topological_order(roots);
+  sweep.count_hooked_edges(roots, order);
+  // Callbacks queued by hooks run after the sweep, still inside backward().
+  std::vector<std::function<void()>> callbacks;
+  auto* const outer_callbacks = g_backward_callbacks;
+  g_backward_callbacks = capture ? nullptr : &callbacks;
+  struct Restore {
+    std::vector<std::function<void()>>* previous;
+    ~Restore() { g_backward_callbacks = previous; }
+  } restore{outer_callbacks};
+  for (size_t i = 0; i < roots.size(); ++i) {
+    sweep.send(roots[i], root_grads[i]);
+    sweep.edge_done(roots[i]);
+  }
+  for (const std::shared_ptr<Node>& node : order) sweep.visit(*node);
   sweep.finish();
+  for (size_t i = 0; i < callbacks.size(); ++i) {  // a callback may queue another
+    auto callback = std::move(callbacks[i]);
+    callback();
+  }
 }
 
 }  // namespace detail
+
+HookHandle register_post_accumulate_grad_hook(const Tensor& leaf, std::function<void(const Tensor&)> hook) {
+  FRESCO_CHECK(leaf.defined(), "register_post_accumulate_grad_hook: the tensor is undefined");
+  FRESCO_CHECK(leaf.requires_grad() && !leaf.impl()->grad_fn,
+               "register_post_accumulate_grad_hook: expected a leaf that requires a gradient (a parameter), got {}",
+               leaf.impl()->grad_fn ? fmt::format("the output of {}", leaf.impl()->grad_fn->name)
+                                    : std::string("a tensor that does not require a gradient"));
+  FRESCO_CHECK(hook != nullptr, "register_post_accumulate_grad_hook: the hook is empty");
+  auto& hooks = leaf.impl()->grad_hooks;
+  if (!hooks) hooks = std::make_shared<detail::GradHooks>();
+  const uint64_t id = detail::g_next_hook_id++;
+  hooks->hooks.emplace_back(id, std::move(hook));
+  return HookHandle(std::static_pointer_cast<void>(hooks), id, [](const std::shared_ptr<void>& owner, uint64_t id) {
+    auto& list = static_cast<detail::GradHooks*>(owner.get())->hooks;
+    std::erase_if(list, [id](const auto& h) { return h.first == id; });
+  });
+}
+
+void queue_backward_callback(std::function<void()> callback) {
+  FRESCO_CHECK(detail::g_backward_callbacks != nullptr,
+               "queue_backward_callback: no backward pass is running on this thread (call it from a gradient hook)");
+  detail::g_backward_callbacks->push_back(std::move(callback));
+}
+
 }  // namespace fresco

@@ -25,9 +25,13 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
   FRESCO_CHECK(dataset_ != nullptr, "DataLoader: the dataset is null");
   FRESCO_CHECK(dataset_->size() > 0, "DataLoader: the dataset is empty");
   FRESCO_CHECK(options_.batch_size >= 1, "DataLoader: .batch_size must be >= 1, got {}", options_.batch_size);
-  FRESCO_CHECK(!options_.drop_last || dataset_->size() >= options_.batch_size,
-               "DataLoader: with .drop_last, a dataset of {} samples and .batch_size {} gives no batch at all",
-               dataset_->size(), options_.batch_size);
+  FRESCO_CHECK(options_.num_replicas >= 1 && options_.rank >= 0 && options_.rank < options_.num_replicas,
+               "DataLoader: expected 0 <= .rank < .num_replicas, got rank {} of {}", options_.rank,
+               options_.num_replicas);
+  FRESCO_CHECK(!options_.drop_last || shard_size() >= options_.batch_size,
+               "DataLoader: with .drop_last, a dataset of {} samples ({} for each of {} replicas) and .batch_size {} "
+               "gives no batch at all",
+               dataset_->size(), shard_size(), options_.num_replicas, options_.batch_size);
   if (options_.prefetch) worker_ = std::thread([this] { worker_loop(); });
 }
 
@@ -40,20 +44,36 @@ DataLoader::~DataLoader() {
   if (worker_.joinable()) worker_.join();
 }
 
+int64_t DataLoader::shard_size() const {
+  return (dataset_->size() + options_.num_replicas - 1) / options_.num_replicas;
+}
+
 int64_t DataLoader::batches_per_epoch() const {
-  const int64_t n = dataset_->size(), b = options_.batch_size;
+  const int64_t n = shard_size(), b = options_.batch_size;
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
 std::vector<int64_t> DataLoader::order(int64_t epoch) const {
   FRESCO_CHECK(epoch >= 0, "DataLoader::order: epoch must be >= 0, got {}", epoch);
+  std::vector<int64_t> all;
   if (!options_.shuffle) {
-    std::vector<int64_t> idx(static_cast<size_t>(dataset_->size()));
-    for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
-    return idx;
+    all.resize(static_cast<size_t>(dataset_->size()));
+    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  } else {
+    Generator g(epoch_seed(options_.seed, epoch, 0));  // depends only on (seed, epoch)
+    all = randperm(dataset_->size(), g);
   }
-  Generator g(epoch_seed(options_.seed, epoch, 0));   // depends only on (seed, epoch)
-  return randperm(dataset_->size(), g);
+  const int64_t replicas = options_.num_replicas;
+  if (replicas == 1) return all;
+  // PyTorch's DistributedSampler: the epoch's order, padded with its own
+  // beginning to a multiple of the replicas, dealt out in turn. Batch k of
+  // every replica together is then positions [k·R·b, (k+1)·R·b) of the
+  // order: one process's batch k with a batch size R·b.
+  const int64_t n = static_cast<int64_t>(all.size());
+  std::vector<int64_t> mine;
+  mine.reserve(static_cast<size_t>(shard_size()));
+  for (int64_t i = options_.rank; i < shard_size() * replicas; i += replicas) mine.push_back(all[size_t(i % n)]);
+  return mine;
 }
 
 std::vector<int64_t> DataLoader::batch_indices(int64_t batch) const {
@@ -147,7 +167,8 @@ Batch DataLoader::build(int64_t epoch, int64_t batch, const std::vector<int64_t>
   b.captions.reserve(static_cast<size_t>(n));
   b.labels.reserve(static_cast<size_t>(n));
   b.flipped.assign(static_cast<size_t>(n), false);
-  Generator flips(epoch_seed(options_.seed, epoch, static_cast<uint64_t>(batch) + 1));
+  Generator flips(epoch_seed(options_.seed, epoch,
+                             static_cast<uint64_t>(batch * options_.num_replicas + options_.rank) + 1));
   Shape chw;
   float* out = nullptr;
   for (int64_t k = 0; k < n; ++k) {

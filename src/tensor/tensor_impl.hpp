@@ -19,6 +19,11 @@ struct Node : std::enable_shared_from_this<Node> {
   BackwardFn backward;
 };
 
+/// The post-accumulate-grad hooks of one leaf, by id.
+struct GradHooks {
+  std::vector<std::pair<uint64_t, std::function<void(const Tensor&)>>> hooks;
+};
+
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   Shape shape;
@@ -29,6 +34,9 @@ struct TensorImpl {
   bool requires_grad = false;
   Tensor grad;
   std::shared_ptr<Node> grad_fn;
+  // Hooks run when backward() has finished accumulating into a leaf's grad
+  // (register_post_accumulate_grad_hook); null for nearly every tensor.
+  std::shared_ptr<GradHooks> grad_hooks;
 
   float* ptr() const { return storage->data() + offset; }
 };

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <algorithm>
 #include <functional>
 #include <memory>
 
@@ -161,4 +162,77 @@ TEST_CASE("a graph that is never run backward is freed with its tensors", "[auto
     CHECK(out.expired());
     CHECK(leaf.expired());
   }
+}
+
+TEST_CASE("post-accumulate-grad hooks see each leaf's final gradient once per backward", "[autograd][hooks]") {
+  Tensor w = tensor({2}, {1}).requires_grad_();
+  Tensor b = tensor({5}, {1}).requires_grad_();
+  std::vector<std::pair<std::string, float>> seen;
+  auto hw = register_post_accumulate_grad_hook(w, [&](const Tensor& t) { seen.emplace_back("w", t.grad().item()); });
+  auto hb = register_post_accumulate_grad_hook(b, [&](const Tensor& t) { seen.emplace_back("b", t.grad().item()); });
+  // w is used three times, b once, late in the graph: w's hook must wait for
+  // all three contributions (3 + 2w + 1 = 8), b's fires with its own (1).
+  Tensor y = sum(w * 3.f + w * w + w) + sum(b);
+  y.backward();
+  REQUIRE(seen.size() == 2);
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen[0] == std::pair<std::string, float>("b", 1.f));
+  CHECK(seen[1] == std::pair<std::string, float>("w", 8.f));
+
+  // A second pass accumulates (8 + 8): the hook sees the accumulated total.
+  seen.clear();
+  (sum(w * 3.f + w * w + w)).backward();
+  REQUIRE(seen.size() == 1);  // b is not in this graph
+  CHECK(seen[0] == std::pair<std::string, float>("w", 16.f));
+
+  // fresco::grad leaves .grad() alone and calls no hook.
+  seen.clear();
+  auto g = grad({sum(w * w)}, {w});
+  CHECK(seen.empty());
+  CHECK(g[0].item() == 4.f);
+
+  // Removed hooks are not called.
+  hw.remove();
+  seen.clear();
+  sum(w * b).backward();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].first == "b");
+}
+
+TEST_CASE("a hook fires after the leaf's last contribution even when the graph is deep", "[autograd][hooks]") {
+  // 200 uses of w spread along a chain: the hook runs once, with all 200.
+  Tensor w = tensor({1.f}, {1}).requires_grad_();
+  int calls = 0;
+  float at_call = 0;
+  auto h = register_post_accumulate_grad_hook(w, [&](const Tensor& t) {
+    ++calls;
+    at_call = t.grad().item();
+  });
+  Tensor x = tensor({0.f}, {1});
+  for (int i = 0; i < 200; ++i) x = x + w;
+  sum(x).backward();
+  CHECK(calls == 1);
+  CHECK(at_call == 200.f);
+}
+
+TEST_CASE("hooks of frozen leaves stay silent; callbacks run once the pass has ended", "[autograd][hooks]") {
+  Tensor w = tensor({3.f}, {1}).requires_grad_();
+  Tensor x = tensor({2.f}, {1}).requires_grad_();
+  std::vector<std::string> events;
+  auto h = register_post_accumulate_grad_hook(w, [&](const Tensor&) {
+    events.push_back("w");
+    queue_backward_callback([&] { events.push_back("end"); });
+  });
+  auto hx = register_post_accumulate_grad_hook(x, [&](const Tensor&) { events.push_back("x"); });
+  sum(w * x).backward();
+  REQUIRE(events.size() == 3);
+  CHECK(events.back() == "end");  // after every hook of the pass
+  // A frozen parameter (the discriminator during the generator's step) fires nothing.
+  events.clear();
+  w.requires_grad_(false);
+  sum(w * x).backward();
+  CHECK(events == std::vector<std::string>{"x"});
+  CHECK_THROWS_WITH(queue_backward_callback([] {}), Catch::Contains("no backward pass is running"));
+  CHECK_THROWS_WITH(register_post_accumulate_grad_hook(w * 2.f, [](const Tensor&) {}),
+                    Catch::Contains("expected a leaf that requires a gradient"));
 }

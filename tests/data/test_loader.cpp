@@ -11,6 +11,7 @@
 using fresco::Tensor;
 using fresco::data::Batch;
 using fresco::data::DataLoader;
+using fresco::data::DataLoaderOptions;
 using fresco::data::Example;
 
 namespace {
@@ -230,4 +231,48 @@ TEST_CASE("Dataset adapters for Shapes and Fashion-MNIST", "[loader]") {
     CHECK(e.labels == std::vector<int64_t>{mnist.label(i)});
     CHECK(e.caption == mnist.caption(i, 3));
   }
+}
+
+TEST_CASE("replicas take disjoint shards whose batches together are one process's batches", "[data][loader][dist]") {
+  for (int64_t n : {12, 13, 100, 1}) {
+    for (int64_t replicas : {2, 3, 4}) {
+      auto ds = std::make_shared<CountingDataset>(n);
+      const int64_t b = 2;
+      DataLoader whole(ds, {.batch_size = b * replicas, .seed = 9, .prefetch = false});
+      std::vector<std::unique_ptr<DataLoader>> shards;
+      for (int64_t r = 0; r < replicas; ++r)
+        shards.push_back(std::make_unique<DataLoader>(
+            ds, DataLoaderOptions{.batch_size = b, .seed = 9, .prefetch = false, .num_replicas = replicas, .rank = r}));
+      for (int64_t epoch : {0, 3}) {
+        INFO("n " << n << ", replicas " << replicas << ", epoch " << epoch);
+        // Every shard has ceil(n / R) samples; all together: the epoch's order, padded from its start.
+        const std::vector<int64_t> all = whole.order(epoch);
+        std::multiset<int64_t> seen;
+        for (auto& s : shards) {
+          CHECK(s->shard_size() == (n + replicas - 1) / replicas);
+          CHECK(s->batches_per_epoch() == shards[0]->batches_per_epoch());
+          for (int64_t i : s->order(epoch)) seen.insert(i);
+        }
+        std::multiset<int64_t> want(all.begin(), all.end());
+        for (int64_t i = 0; i < int64_t(seen.size()) - n; ++i) want.insert(all[size_t(i % n)]);
+        CHECK(seen == want);
+        // Batch k of the replicas together = batch k of one loader with R·b (when n fills it).
+        for (auto& s : shards) s->start_epoch(epoch);
+        whole.start_epoch(epoch);
+        for (int64_t k = 0; k < n / (b * replicas); ++k) {
+          std::set<int64_t> together;
+          for (auto& s : shards) {
+            const Batch batch = *s->next();
+            together.insert(batch.indices.begin(), batch.indices.end());
+          }
+          const auto w = whole.next()->indices;
+          CHECK(together == std::set<int64_t>(w.begin(), w.end()));
+        }
+      }
+    }
+  }
+  auto ds = std::make_shared<CountingDataset>(4);
+  CHECK_THROWS_WITH(DataLoader(ds, {.num_replicas = 2, .rank = 2}), Catch::Contains("0 <= .rank < .num_replicas"));
+  CHECK_THROWS_WITH(DataLoader(ds, {.batch_size = 3, .drop_last = true, .num_replicas = 2}),
+                    Catch::Contains("2 for each of 2 replicas"));
 }

@@ -10,7 +10,9 @@
 /// so a 1,000-layer chain is fine), sweeps back, accumulates gradients with
 /// `+=` into each leaf's `.grad()`, and frees the graph.
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -65,6 +67,62 @@ bool gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
 /// inputs -> grad(sum(f(inputs) * w), inputs, create_graph = true).
 bool gradgradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
                    const std::vector<Tensor>& inputs, GradcheckOptions options = {});
+
+/// Keeps a hook registered until `remove()` is called or the handle is
+/// destroyed. Move-only; a default-constructed handle holds nothing.
+class HookHandle {
+public:
+  HookHandle() = default;
+  HookHandle(std::weak_ptr<void> owner, uint64_t id, void (*remove)(const std::shared_ptr<void>&, uint64_t))
+      : owner_(std::move(owner)), id_(id), remove_(remove) {}
+  HookHandle(HookHandle&& o) noexcept { *this = std::move(o); }
+  HookHandle& operator=(HookHandle&& o) noexcept {
+    if (this != &o) {
+      remove();
+      owner_ = std::move(o.owner_);
+      id_ = o.id_;
+      remove_ = o.remove_;
+      o.remove_ = nullptr;
+    }
+    return *this;
+  }
+  HookHandle(const HookHandle&) = delete;
+  HookHandle& operator=(const HookHandle&) = delete;
+  ~HookHandle() { remove(); }
+  /// Unregisters the hook (a no-op when it is gone already).
+  void remove() {
+    if (remove_)
+      if (auto owner = owner_.lock()) remove_(owner, id_);
+    remove_ = nullptr;
+  }
+
+private:
+  std::weak_ptr<void> owner_;
+  uint64_t id_ = 0;
+  void (*remove_)(const std::shared_ptr<void>&, uint64_t) = nullptr;
+};
+
+/// Calls `hook(leaf)` in every `backward()` once the pass has accumulated
+/// into `leaf.grad()` for the last time (PyTorch's
+/// `Tensor.register_post_accumulate_grad_hook`): every node of the graph
+/// that consumes `leaf` has been visited, so the gradient is final for this
+/// pass, while the rest of the graph may still be running. It is called for
+/// each pass whose graph reaches the leaf, even when no gradient flowed to
+/// it (then `.grad()` is unchanged). The hook may read and modify
+/// `leaf.grad()`. `fresco::grad`, which leaves `.grad()` alone, calls no
+/// hooks. `leaf` must be a leaf that requires a gradient (a parameter).
+/// Distributed data parallel training starts its gradient all-reduce from
+/// these hooks.
+///
+///     auto h = fresco::register_post_accumulate_grad_hook(w, [](const fresco::Tensor& p) { /* p.grad() is final */ });
+[[nodiscard]] HookHandle register_post_accumulate_grad_hook(const Tensor& leaf,
+                                                            std::function<void(const Tensor&)> hook);
+
+/// From inside a hook of a running backward pass: runs `callback` on the
+/// same thread once the pass has visited every node (and before
+/// `backward()` returns), in the order queued. Throws `fresco::Error`
+/// outside a backward pass.
+void queue_backward_callback(std::function<void()> callback);
 
 namespace detail {
 

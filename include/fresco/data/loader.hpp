@@ -42,6 +42,15 @@ struct DataLoaderOptions {
   /// Assemble the next batch on a background thread while the consumer works
   /// on the current one; false assembles each batch in `next()`.
   bool prefetch = true;
+  /// Data-parallel training (PyTorch's DistributedSampler): the epoch's
+  /// order is shared by `num_replicas` processes, this one being `rank`
+  /// (from `dist::ProcessGroup`). Each takes every num_replicas-th sample
+  /// from position `rank` on, so the shards are disjoint and together cover
+  /// the epoch (the order padded with its own beginning to a multiple of
+  /// num_replicas); batch k of all replicas together is what one process
+  /// with a batch of num_replicas · batch_size would get as its batch k.
+  int64_t num_replicas = 1;
+  int64_t rank = 0;
 };
 
 /// One batch: N samples (N = batch_size, except perhaps the last batch of an epoch).
@@ -79,10 +88,12 @@ public:
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
 
-  /// Batches in an epoch: ceil(size / batch_size), or floor with drop_last.
+  /// Samples of an epoch for this replica: size(), or ceil(size / num_replicas).
+  int64_t shard_size() const;
+  /// Batches in an epoch: ceil(shard_size / batch_size), or floor with drop_last.
   int64_t batches_per_epoch() const;
-  /// The dataset indices of epoch e, in visiting order (all size() of them,
-  /// including those that drop_last leaves out).
+  /// The dataset indices of epoch e this replica visits, in order (all
+  /// shard_size() of them, including those that drop_last leaves out).
   std::vector<int64_t> order(int64_t epoch) const;
 
   /// Starts epoch e (any e >= 0, in any order): the next `next()` returns its first batch.
