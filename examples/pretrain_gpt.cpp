@@ -22,6 +22,7 @@
 #include <fresco/text/pretrain.hpp>
 
 #include "common/cli.hpp"
+#include "common/distributed.hpp"
 #include "common/run_dir.hpp"
 
 namespace {
@@ -53,7 +54,7 @@ void add_options(CLI::App& app, Args& a) {
       ->check(cli::at_least(259));
   cli::add_number(app, "--seed", a.seed, "seed of the data, the initialisation and the sampling");
   cli::add_number(app, "--captions", a.captions, "captions in the corpus, at most")->check(cli::positive());
-  cli::add_number(app, "--batch", a.batch, "captions per step")->check(cli::positive());
+  cli::add_number(app, "--batch", a.batch, "captions per step (of each process under mpirun)")->check(cli::positive());
   cli::add_number(app, "--samples", a.samples, "captions sampled from the trained model")->check(cli::non_negative());
   cli::add_number(app, "--threads", a.threads, "threads")->check(cli::positive());
 }
@@ -65,10 +66,10 @@ void check(const Args& a) {
 }
 
 // The training options: stage 1 of train_text2image's schedule, longer.
-fresco::text::PretrainOptions pretrain_options(const Args& a) {
+fresco::text::PretrainOptions pretrain_options(const Args& a, std::shared_ptr<fresco::dist::ProcessGroup> group) {
   return {.batch_size = a.batch, .steps = a.steps > 0 ? a.steps : 1'000'000'000, .minutes = a.minutes,
           .lr = 2e-3f, .min_lr = 2e-4f, .warmup_steps = 30, .eval_every = 100, .checkpoint_dir = a.out + "/checkpoint",
-          .checkpoint_every = 2000, .seed = a.seed, .on_progress = fresco::progress_bar()};
+          .checkpoint_every = 2000, .seed = a.seed, .on_progress = fresco::progress_bar(), .group = std::move(group)};
 }
 
 std::vector<std::string> build_corpus(const Args& a) {
@@ -102,9 +103,11 @@ int64_t longest_caption(const fresco::text::BpeTokenizer& tok, const std::vector
 }
 
 void train_and_save(fresco::text::Gpt& gpt, const fresco::text::BpeTokenizer& tok,
-                    const std::vector<std::string>& corpus, const Args& a) {
+                    const std::vector<std::string>& corpus, const Args& a,
+                    const std::shared_ptr<fresco::dist::ProcessGroup>& group) {
   const int64_t vocab_size = gpt.config().vocab_size;
-  const auto summary = fresco::text::pretrain(gpt, tok, corpus, pretrain_options(a));
+  const auto summary = fresco::text::pretrain(gpt, tok, corpus, pretrain_options(a, group));
+  if (!cli::writes_files(*group)) return;
   tok.save(a.out + "/tokenizer.json");
   fresco::text::save_gpt(gpt, tok, a.out + "/gpt.safetensors");
   fmt::print("trained {} steps in {:.1f} s ({:.0f} tokens/s)\n", summary.steps_run, summary.seconds,
@@ -143,7 +146,8 @@ void sample_captions(fresco::text::Gpt& gpt, const fresco::text::BpeTokenizer& t
 int pretrain(const Args& a) {
   check(a);
   fresco::set_num_threads(a.threads);
-  fresco::cli::prepare_run_directory(a.out);   // before the training, not after it
+  const auto group = cli::join_world();
+  if (cli::writes_files(*group)) fresco::cli::prepare_run_directory(a.out);  // before the training, not after it
   const std::vector<std::string> corpus = build_corpus(a);
   fmt::print("corpus: {} captions from {}, e.g. \"{}\"\n", corpus.size(), a.dataset, corpus.empty() ? "" : corpus[0]);
   const auto tok = fresco::text::BpeTokenizer::train(corpus, a.vocab);
@@ -155,8 +159,8 @@ int pretrain(const Args& a) {
                          .context = std::max<int64_t>(32, longest),
                          .seed = a.seed});
   fmt::print("model: {} parameters, context {}\n", gpt.num_parameters(), gpt.config().context);
-  train_and_save(gpt, tok, corpus, a);
-  if (a.samples > 0) sample_captions(gpt, tok, corpus, a);
+  train_and_save(gpt, tok, corpus, a, group);
+  if (a.samples > 0 && cli::writes_files(*group)) sample_captions(gpt, tok, corpus, a);
   return 0;
 }
 
@@ -169,7 +173,8 @@ int main(int argc, char** argv) {
   app.footer(
       "Examples:\n"
       "  pretrain_gpt --dataset shapes --minutes 3 --out runs/gpt\n"
-      "  pretrain_gpt --dataset text:captions.txt --minutes 10 --vocab 1024 --out runs/mine");
+      "  pretrain_gpt --dataset text:captions.txt --minutes 10 --vocab 1024 --out runs/mine\n"
+      "  mpirun -np 2 pretrain_gpt --dataset shapes --minutes 3 --threads 1 --out runs/gpt   (data parallel: docs/distributed.md)");
   Args args;
   add_options(app, args);
   return cli::run(app, argc, argv, [&] { return pretrain(args); });

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <fresco/dist/process_group.hpp>
+
 namespace fresco::cli {
 
 namespace {
@@ -155,6 +157,9 @@ int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) 
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "error: {}\n", e.what());
+    // Under mpirun, the other processes would wait for this one until their
+    // timeout: end them all now (nothing happens in a one-process run).
+    fresco::dist::abort_world(1);
     return 1;
   }
 }

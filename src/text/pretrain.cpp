@@ -12,11 +12,13 @@
 #include <fmt/format.h>
 
 #include <fresco/autograd/autograd.hpp>
+#include <fresco/dist/data_parallel.hpp>
 #include <fresco/error.hpp>
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/metadata.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/nn/mode_guard.hpp>
+#include <fresco/ops/elementwise.hpp>
 #include <fresco/optim/adam.hpp>
 #include <fresco/optim/schedule.hpp>
 #include <fresco/tensor/random.hpp>
@@ -104,16 +106,25 @@ Corpus prepare(const Gpt& gpt, const BpeTokenizer& tok, const std::vector<std::s
   return c;
 }
 
-Batch train_batch(const Corpus& c, const PretrainOptions& o, int64_t step) {
+// The batch of `step`: batch_size · ranks rows drawn from (seed, step), of
+// which process `rank` takes rows rank, rank + ranks, ... (one process: all).
+// `global_targets` receives the targets of all the rows.
+Batch train_batch(const Corpus& c, const PretrainOptions& o, int64_t step, int rank = 0, int ranks = 1,
+                  int64_t* global_targets = nullptr) {
   Generator gen(mix_seed(o.seed, static_cast<uint64_t>(step)));
-  std::vector<size_t> pick(static_cast<size_t>(o.batch_size));
-  if (!o.pack) {
-    for (auto& p : pick) p = static_cast<size_t>(gen.below(c.train.size()));
-    return padded_batch(c.train, pick);
-  }
-  const size_t starts = c.train_stream.size() - static_cast<size_t>(c.packed_seq) + 1;
+  std::vector<size_t> pick(static_cast<size_t>(o.batch_size * ranks));
+  const size_t starts = o.pack ? c.train_stream.size() - static_cast<size_t>(c.packed_seq) + 1 : c.train.size();
   for (auto& p : pick) p = static_cast<size_t>(gen.below(starts));
-  return packed_batch(c.train_stream, pick, c.packed_seq);
+  if (global_targets) {
+    *global_targets = 0;
+    for (size_t p : pick) *global_targets += o.pack ? c.packed_seq - 1 : static_cast<int64_t>(c.train[p].size()) - 1;
+  }
+  if (ranks > 1) {
+    std::vector<size_t> mine;
+    for (size_t i = static_cast<size_t>(rank); i < pick.size(); i += static_cast<size_t>(ranks)) mine.push_back(pick[i]);
+    pick = std::move(mine);
+  }
+  return o.pack ? packed_batch(c.train_stream, pick, c.packed_seq) : padded_batch(c.train, pick);
 }
 
 // Mean loss over (up to max_val_rows of) the validation rows, weighted by counted targets.
@@ -259,6 +270,15 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
   const Corpus data = prepare(gpt, tokenizer, corpus, o);
   optim::AdamW opt(gpt.parameters(), {.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2, .weight_decay = o.weight_decay});
   int64_t step = o.resume.empty() ? 0 : load_checkpoint(gpt, opt, o.resume);
+  // Several processes: rank 0's weights everywhere, gradients averaged in
+  // backward(); only rank 0 reports and writes.
+  const auto group = o.group ? o.group : dist::single_process_group();
+  const int rank = group->rank(), ranks = group->world_size();
+  dist::DistributedDataParallel ddp(gpt, group);
+  if (rank != 0) {
+    o.on_progress = {};
+    o.checkpoint_dir.clear();
+  }
   const int64_t last = o.stop_at_step > 0 ? std::min(o.steps, o.stop_at_step) : o.steps;
   if (o.on_progress && !o.resume.empty()) {
     Progress p = report(o, step, 0, o.steps, 0);
@@ -281,18 +301,26 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
   int64_t tokens = 0;
   const bool dropout = gpt.config().dropout > 0;
   while (step < last) {
-    const double elapsed = seconds_since(t0);
+    // Every process stops at the same step and sets the same rate: the slowest clock decides.
+    const double elapsed = group->all_reduce(seconds_since(t0), dist::ReduceOp::Max);
     if (o.minutes > 0 && elapsed >= o.minutes * 60) break;
-    const Batch b = train_batch(data, o, step);
-    if (dropout) manual_seed(mix_seed(o.seed ^ 0xD0D0ull, static_cast<uint64_t>(step)));
+    int64_t global_targets = 0;
+    const Batch b = train_batch(data, o, step, rank, ranks, &global_targets);
+    if (dropout)
+      manual_seed(mix_seed(mix_seed(o.seed ^ 0xD0D0ull, static_cast<uint64_t>(step)), static_cast<uint64_t>(rank)));
     opt.set_lr(schedule.lr_at(step, elapsed));
     Tensor loss = gpt.loss(b.ids, b.rows, b.seq);
+    // The mean over this process's targets, weighted so that the processes'
+    // average (what the gradient all-reduce takes) is the mean over all the
+    // batch's targets, as one process with the whole batch computes.
+    if (ranks > 1) loss = loss * (static_cast<float>(b.targets * ranks) / static_cast<float>(global_targets));
     opt.zero_grad();
     loss.backward();
     if (o.grad_clip > 0) optim::clip_grad_norm(opt.params(), o.grad_clip);
     opt.step();
-    s.train_losses.push_back(loss.item());
-    tokens += b.targets;
+    s.train_losses.push_back(ranks > 1 ? static_cast<float>(group->all_reduce(double(loss.item()), dist::ReduceOp::Mean))
+                                       : loss.item());
+    tokens += global_targets;
     ++step;
     if (has_val && o.eval_every > 0 && step % o.eval_every == 0 && step < last) {
       val = validation_loss(gpt, data, o);

@@ -5,9 +5,11 @@
 /// next-token prediction (stage 1 of the text-to-image pipeline).
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <fresco/dist/process_group.hpp>
 #include <fresco/progress.hpp>
 #include <fresco/text/gpt.hpp>
 #include <fresco/text/tokenizer.hpp>
@@ -16,7 +18,7 @@ namespace fresco::text {
 
 /// Options of `pretrain`. Checked when it starts.
 struct PretrainOptions {
-  /// Captions per batch.
+  /// Captions per batch (of each process, when several train together).
   int64_t batch_size = 64;
   /// Total optimizer steps (the learning-rate schedule spans them).
   int64_t steps = 1000;
@@ -65,6 +67,15 @@ struct PretrainOptions {
   /// final one (`done`: mean loss of the last steps, initial loss, val, ppl, tok/s).
   /// Empty: silent. `fresco::progress_bar()` draws them on stderr.
   ProgressCallback on_progress = {};
+  /// Data-parallel training: the processes of this group (`dist::world()`)
+  /// each take their share of every step's batch (the global batch is
+  /// world_size · batch_size captions) and average their gradients
+  /// (`dist::DistributedDataParallel`); the time budget and the learning
+  /// rate follow the slowest process's clock. Rank 0 alone writes
+  /// checkpoints and reports progress; every process reads `resume` (a
+  /// checkpoint written by any number of processes) and returns the same
+  /// summary. Null: this process alone.
+  std::shared_ptr<dist::ProcessGroup> group = nullptr;
 };
 
 /// What a `pretrain` run did.

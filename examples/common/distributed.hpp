@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// What the training programs do when started by mpirun (or srun): join the
+// world, and let rank 0 alone print and write files. The same command line
+// runs one process or N.
+#include <memory>
+
+#include <fresco/dist/process_group.hpp>
+
+namespace fresco::cli {
+
+/// `dist::world()`. On every rank but 0, stdout goes to /dev/null (errors
+/// still reach stderr); on rank 0 of several, one line says how many
+/// processes train. Call it before printing anything.
+std::shared_ptr<dist::ProcessGroup> join_world();
+
+/// True on the process that writes files and reports (rank 0).
+inline bool writes_files(const dist::ProcessGroup& group) { return group.rank() == 0; }
+
+}  // namespace fresco::cli
