@@ -24,6 +24,7 @@
 #include <fresco/fresco.hpp>
 
 #include "common/cli.hpp"
+#include "common/distributed.hpp"
 
 namespace {
 
@@ -250,7 +251,7 @@ fresco::eval::TrainClassifierOptions classifier_options(const Args& a) {
   const bool augment = a.dataset == "shapes" || a.dataset == "moving-shapes" ? !a.no_augment : a.augment;
   return {.epochs = a.epochs, .minutes = a.epochs > 0 ? 0 : a.minutes, .lr = a.lr, .batch_size = a.batch,
           .seed = a.seed, .horizontal_flip = a.flip, .augment = {.enabled = augment}, .log_every = 100,
-          .max_steps = a.steps, .on_progress = fresco::progress_bar()};
+          .max_steps = a.steps, .on_progress = fresco::progress_bar(), .group = fresco::dist::world()};
 }
 
 // Shapes' cell judge: crops of one- and two-object scenes with every (colour, shape) pair.
@@ -394,6 +395,9 @@ void train_retrieval(const Args& a, std::shared_ptr<const fresco::data::ImageFol
 int train(Args a) {
   if (a.threads > 0) fresco::set_num_threads(static_cast<int>(a.threads));
   if (!a.judge.empty()) return report_only(a);
+  // Under mpirun: data parallel, rank 0 prints and saves (docs/distributed.md).
+  const auto group = cli::join_world();
+  const bool writer = cli::writes_files(*group);
   if (a.minutes <= 0 && a.epochs <= 0 && a.steps <= 0) a.minutes = 5;
   const bool folder = a.dataset.rfind("folder:", 0) == 0;
   if (a.out.empty())
@@ -403,9 +407,10 @@ int train(Args a) {
                                            : "fashion_classifier.safetensors";
   fresco::manual_seed(a.seed);
   // Before the training, not after it: the directory the classifier goes to takes files.
-  fresco::io::prepare_output_directory(std::filesystem::path(a.out).parent_path().empty()
-                                           ? std::string(".")
-                                           : std::filesystem::path(a.out).parent_path().string());
+  if (writer)
+    fresco::io::prepare_output_directory(std::filesystem::path(a.out).parent_path().empty()
+                                             ? std::string(".")
+                                             : std::filesystem::path(a.out).parent_path().string());
 
   std::shared_ptr<fresco::data::ImageFolder> images;
   Task task = folder                           ? folder_task(a, images)
@@ -428,6 +433,7 @@ int train(Args a) {
 
   const fresco::eval::ClassifierReport r = fresco::eval::train_classifier(model, task.train, task.test, options);
   print_accuracy(r, model, task);
+  if (a.dataset != "shapes" && !writer) return 0;
   if (a.dataset != "shapes") {
     model.save(a.out);
     fmt::print("saved {}\n", a.out);
@@ -435,6 +441,7 @@ int train(Args a) {
     return 0;
   }
   std::unique_ptr<fresco::eval::Classifier> cell = a.no_cell_judge ? nullptr : train_cell_judge(a);
+  if (!writer) return 0;
   if (cell) {
     fresco::eval::save_judges(model, *cell, a.out);
   } else {

@@ -36,6 +36,7 @@
 #include <fresco/vq/trainer.hpp>
 
 #include "common/cli.hpp"
+#include "common/distributed.hpp"
 #include "common/memory.hpp"
 #include "common/run_dir.hpp"
 #include "common/token_stages.hpp"
@@ -255,6 +256,7 @@ fresco::gan::GanTrainerOptions gan_trainer_options(const Args& a, double minutes
   o.output.checkpoint_every = a.checkpoint_every;
   o.output.sample_every = a.sample_every;
   o.on_progress = progress(a);
+  o.group = cli::joined_world();
   return o;
 }
 
@@ -286,10 +288,11 @@ TextModel text_model(const Args& a, const fresco::gan::CaptionedImages& data) {
   auto s = fresco::text::pretrain(*text.gpt, text.tokenizer, data.captions,
                                   {.batch_size = 64, .steps = a.text_steps.value_or(100000),
                                    .minutes = a.minutes > 0 ? minutes : 0.0, .lr = 1e-3f, .min_lr = 1e-4f,
-                                   .warmup_steps = 50, .seed = a.seed, .on_progress = progress(a)});
+                                   .warmup_steps = 50, .seed = a.seed, .on_progress = progress(a),
+                                   .group = cli::joined_world()});
   fmt::print(stderr, "      {} steps, validation loss {:.3f} (perplexity {:.2f})\n", s.steps, s.final_val_loss,
              s.final_val_perplexity);
-  fresco::text::save_gpt(*text.gpt, text.tokenizer, saved);
+  if (cli::writes_files(*cli::joined_world())) fresco::text::save_gpt(*text.gpt, text.tokenizer, saved);
   return text;
 }
 
@@ -303,16 +306,19 @@ void train_gan(const Args& a, TextModel& text, fresco::gan::CaptionedImages data
   fresco::gan::Discriminator d({.image_size = size, .channels = channels, .text_dim = d_model,
                                 .base_width = a.d_width, .seed = a.seed + 1});
   const auto opt = gan_trainer_options(a, phase_minutes(a, a.minutes - clock.minutes()));
-  fmt::print(stderr, "[3/4] alignment and GAN training for {}: G {} parameters, D {} parameters, batch {}\n",
+  const int ranks = cli::joined_world()->world_size();
+  fmt::print(stderr, "[3/4] alignment and GAN training for {}: G {} parameters, D {} parameters, batch {}{}\n",
              opt.minutes > 0 ? fmt::format("{:.1f} min", opt.minutes) : fmt::format("{} steps", opt.steps),
-             g.num_parameters(), d.num_parameters(), opt.batch_size);
+             g.num_parameters(), d.num_parameters(), opt.batch_size,
+             ranks > 1 ? fmt::format(" per process ({} in all)", opt.batch_size * ranks) : "");
   fresco::gan::GanTrainer trainer(g, d, *text.gpt, text.tokenizer, std::move(data), opt);
   const auto summary = trainer.train();
   fmt::print(stderr,
              "      {} GAN steps ({} this run) in {:.1f} s with the alignment: {:.2f} GAN steps/s, {:.1f} images/s\n",
              summary.steps, summary.steps_run, summary.seconds, summary.steps_per_second,
-             summary.steps_per_second * static_cast<double>(opt.batch_size));
+             summary.steps_per_second * static_cast<double>(opt.batch_size * cli::joined_world()->world_size()));
 
+  if (!cli::writes_files(*cli::joined_world())) return;
   fmt::print(stderr, "[4/4] writing {}/model.safetensors\n", a.out);
   auto model = fresco::gan::TextToImage::from_parts(text.tokenizer, *text.gpt, trainer.ema_generator());
   model.save(a.out + "/model.safetensors");
@@ -340,6 +346,7 @@ void train_transformer(const Args& a, const fresco::gan::CaptionedImages& data, 
                                           .minutes = phase_minutes(a, a.minutes - clock.minutes()),
                                           .steps = a.steps.value_or(kUnbounded), .sample_every = a.sample_every,
                                           .checkpoint_every = a.checkpoint_every, .progress = progress(a)});
+  if (!cli::writes_files(*cli::joined_world())) return;
   fmt::print(stderr, "[4/4] writing {}/model.safetensors\n", a.out);
   fresco::vq::save_text_to_image(a.out + "/model.safetensors", bpe, *gpt, *vq, a.transformer.train.sampling);
 }
@@ -347,9 +354,13 @@ void train_transformer(const Args& a, const fresco::gan::CaptionedImages& data, 
 int train(const Args& a) {
   const Stopwatch clock;
   check_steps(a);
+  // Under mpirun: data parallel, rank 0 prints and writes (docs/distributed.md).
+  const auto group = cli::join_world();
   // Before anything long: a directory that cannot take files is reported now, not after the training.
-  if (const int removed = cli::prepare_run_directory(a.out); removed > 0)
-    fmt::print(stderr, "      removed {} temporary file(s) an interrupted run left in {}\n", removed, a.out);
+  if (cli::writes_files(*group))
+    if (const int removed = cli::prepare_run_directory(a.out); removed > 0)
+      fmt::print(stderr, "      removed {} temporary file(s) an interrupted run left in {}\n", removed, a.out);
+  group->barrier();  // the directory exists before any process looks into it
   fmt::print(stderr, "[1/4] loading {} ...\n", a.dataset);
   const auto dataset = fresco::data::open_dataset(dataset_spec(a));
   fresco::gan::CaptionedImages data = fresco::gan::CaptionedImages::from_dataset(*dataset);

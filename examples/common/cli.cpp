@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli.hpp"
 
+#include "distributed.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -156,7 +158,11 @@ int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) 
     return 2;
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "error: {}\n", e.what());
+    const auto world = joined_world();
+    if (world && world->world_size() > 1)
+      fmt::print(error_stream(), "error (rank {} of {}): {}\n", world->rank(), world->world_size(), e.what());
+    else
+      fmt::print(stderr, "error: {}\n", e.what());
     // Under mpirun, the other processes would wait for this one until their
     // timeout: end them all now (nothing happens in a one-process run).
     fresco::dist::abort_world(1);

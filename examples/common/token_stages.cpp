@@ -9,6 +9,7 @@
 #include <fresco/vq/trainer.hpp>
 
 #include "cli.hpp"
+#include "distributed.hpp"
 
 namespace fresco::cli {
 
@@ -70,11 +71,12 @@ std::unique_ptr<vq::ImageTokenizer> image_tokenizer_stage(const TransformerArgs&
                                      .out_dir = stage.out + "/image_tokenizer",
                                      .checkpoint_every = stage.checkpoint_every,
                                      .sample_every = stage.sample_every,
-                                     .on_progress = stage.progress});
+                                     .on_progress = stage.progress,
+                                     .group = joined_world()});
   const auto summary = trainer.train();
   fmt::print(stderr, "      {} steps in {:.1f} s\n", summary.steps, summary.seconds);
   tok->eval();
-  tok->save(saved);
+  if (!joined_world() || writes_files(*joined_world())) tok->save(saved);
   return tok;
 }
 
@@ -99,6 +101,8 @@ std::unique_ptr<vq::ImageGpt> transformer_stage(const TransformerArgs& t, const 
   if (!stage.sample_prompts.empty()) opt.sample_prompts = stage.sample_prompts;
   opt.samples_per_prompt = stage.samples_per_prompt;
   opt.on_progress = stage.progress;
+  opt.group = joined_world();
+  const int64_t ranks = opt.group ? opt.group->world_size() : 1;
   fmt::print(stderr, "      {} transformer: {} parameters, {} caption + {} image tokens{}, {}\n",
              config.frames > 1 ? "clip" : "token", gpt->num_parameters(), config.caption_length,
              config.image_tokens(),
@@ -108,7 +112,7 @@ std::unique_ptr<vq::ImageGpt> transformer_stage(const TransformerArgs& t, const 
   const auto summary = trainer.train();
   fmt::print(stderr, "      {} steps ({} this run) in {:.1f} s: {:.0f} tokens/s; image loss {:.3f}, text loss {:.3f}\n",
              summary.steps, summary.steps_run, summary.seconds,
-             static_cast<double>(summary.steps_run * opt.batch_size * config.context()) / std::max(summary.seconds, 1e-9),
+             static_cast<double>(summary.steps_run * opt.batch_size * ranks * config.context()) / std::max(summary.seconds, 1e-9),
              summary.image_loss, summary.text_loss);
   gpt->eval();
   return gpt;

@@ -163,10 +163,11 @@ protected:
   }
 
   void all_reduce_doubles(double* data, int64_t n, ReduceOp op) override {
-    FRESCO_ASSERT(n <= kChunk);
-    std::vector<MPI_Request> requests(1);
-    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, data, int(n), MPI_DOUBLE, mpi_op(op), runtime().comm, &requests[0]),
-              "all_reduce");
+    std::vector<MPI_Request> requests;
+    for (int64_t at = 0; at < n; at += kChunk)
+      check_mpi(MPI_Iallreduce(MPI_IN_PLACE, data + at, int(std::min(kChunk, n - at)), MPI_DOUBLE, mpi_op(op),
+                               runtime().comm, &requests.emplace_back()),
+                "all_reduce");
     wait_all(requests, timeout_seconds(), "all_reduce");
     if (op == ReduceOp::Mean)
       for (int64_t i = 0; i < n; ++i) data[i] /= runtime().size;

@@ -168,6 +168,10 @@ double ProcessGroup::all_reduce(double value, ReduceOp op) {
   return value;
 }
 
+void ProcessGroup::all_reduce(std::vector<double>& values, ReduceOp op) {
+  if (world_size() > 1 && !values.empty()) all_reduce_doubles(values.data(), static_cast<int64_t>(values.size()), op);
+}
+
 void ProcessGroup::broadcast(std::string& bytes, int root) {
   check_root(root, "broadcast");
   if (world_size() == 1) return;

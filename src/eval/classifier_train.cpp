@@ -16,6 +16,7 @@
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/data/loader.hpp>
+#include <fresco/dist/data_parallel.hpp>
 #include <fresco/error.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/loss.hpp>
@@ -140,17 +141,21 @@ Progress final_progress(const ClassifierReport& r, int64_t total_steps) {
 }  // namespace
 
 ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data::Dataset> train,
-                                  std::shared_ptr<const data::Dataset> test, const TrainClassifierOptions& o) {
+                                  std::shared_ptr<const data::Dataset> test, TrainClassifierOptions o) {
   FRESCO_CHECK(o.epochs > 0 || o.minutes > 0 || o.max_steps > 0,
                "train_classifier: set .epochs, .minutes or .max_steps (all are 0)");
   FRESCO_CHECK(o.epochs >= 0 && o.minutes >= 0 && o.max_steps >= 0 && o.lr > 0 && o.warmup_steps >= 0,
                "train_classifier: negative budget or non-positive lr (epochs {}, minutes {}, max_steps {}, lr {})",
                o.epochs, o.minutes, o.max_steps, o.lr);
+  const auto group = o.group ? o.group : dist::single_process_group();
+  if (group->rank() != 0) o.on_progress = {};
   data::DataLoader loader(std::move(train), {.batch_size = o.batch_size,
                                              .shuffle = true,
                                              .seed = o.seed,
                                              .drop_last = true,
-                                             .horizontal_flip = o.horizontal_flip});
+                                             .horizontal_flip = o.horizontal_flip,
+                                             .num_replicas = group->world_size(),
+                                             .rank = group->rank()});
   const int64_t per_epoch = loader.batches_per_epoch();
   int64_t total_steps = o.epochs > 0 ? o.epochs * per_epoch : 0;
   if (o.max_steps > 0) total_steps = total_steps > 0 ? std::min(total_steps, o.max_steps) : o.max_steps;
@@ -158,9 +163,12 @@ ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data:
   // Warm-up, then cosine from lr to 0 over the whole progress, the warm-up line capping it.
   const optim::WarmupCosineLr schedule(
       o.lr, total_steps, {.warmup_steps = o.warmup_steps, .budget_seconds = budget_s, .decay_from_start = true});
+  // Rank 0's initial weights everywhere; gradients averaged in backward().
+  dist::DistributedDataParallel ddp(model, group);
   optim::AdamW opt(model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay});
   check_augment_options(o.augment);
-  Generator augment_rng(mix_seed(o.seed, 0xa09e));
+  Generator augment_rng(group->rank() == 0 ? mix_seed(o.seed, 0xa09e)
+                                           : mix_seed(mix_seed(o.seed, 0xa09e), uint64_t(group->rank())));
   model.train();
   const auto t0 = Clock::now();
   Window window;
@@ -168,7 +176,8 @@ ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data:
   bool done = false;
   for (int64_t epoch = 0; !done; ++epoch) {
     for (data::Batch& b : loader.epoch(epoch)) {
-      const double elapsed = seconds_since(t0);
+      // The slowest clock: every process stops at the same step.
+      const double elapsed = group->all_reduce(seconds_since(t0), dist::ReduceOp::Max);
       if ((done = schedule.progress(step, elapsed) >= 1.0)) break;
       const float lr = schedule.lr_at(step, elapsed);
       opt.set_lr(lr);

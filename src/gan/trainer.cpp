@@ -63,6 +63,10 @@ GanTrainer::State::State(Generator& generator, Discriminator& discriminator, tex
       tokenizer(tok),
       data(std::move(training_data)),
       options(std::move(trainer_options)),
+      group(options.group ? options.group : dist::single_process_group()),
+      ddp_g(g, group),
+      ddp_d(d, group),
+      ddp_text(gpt, group),
       negatives(data.labels, data.size(), {options.contrastive.negatives, options.contrastive.hard_negatives}),
       ema(generator, options.optimizer.ema_decay),
       opt_g(g.parameters(), adam(options.optimizer.lr_g, options.optimizer)),
@@ -138,9 +142,12 @@ Tensor GanTrainer::State::mismatched_sentences(const Tensor& sentence, const Ten
   return mismatched.defined() ? cat({hard, mismatched}, 0) : hard;
 }
 
-Tensor GanTrainer::State::noise(int64_t n, uint64_t stream) const {
-  return seeded_noise(n, g.config().noise_dim, mix_seed(options.seed, stream));
+uint64_t GanTrainer::State::process_seed(uint64_t stream) const {
+  const uint64_t seed = mix_seed(options.seed, stream);
+  return group->rank() == 0 ? seed : mix_seed(seed, static_cast<uint64_t>(group->rank()));
 }
+
+Tensor GanTrainer::State::noise(int64_t n, uint64_t stream) const { return seeded_noise(n, g.config().noise_dim, process_seed(stream)); }
 
 void GanTrainer::State::apply_gradients(nn::Module& module, optim::Adam& opt) const {
   if (options.optimizer.clip_grad > 0) optim::clip_grad_norm(module.parameters(), options.optimizer.clip_grad);
@@ -177,8 +184,10 @@ GanBatch GanTrainer::batch(int64_t step) const {
   const State& s = *s_;
   GanBatch out;
   std::vector<std::vector<int64_t>> rows;
+  // Process r of R takes rows r, r + R, ... of the global batch of R · batch_size.
+  const int64_t ranks = s.group->world_size(), rank = s.group->rank();
   for (int64_t j = 0; j < s.options.batch_size; ++j) {
-    const int64_t pos = step * s.options.batch_size + j;
+    const int64_t pos = (step * s.options.batch_size + j) * ranks + rank;
     const int64_t idx = s.epoch_order(pos / s.data.size())[static_cast<size_t>(pos % s.data.size())];
     out.indices.push_back(idx);
     rows.push_back(s.tokens[static_cast<size_t>(idx)]);
@@ -188,7 +197,7 @@ GanBatch GanTrainer::batch(int64_t step) const {
   out.tokens = pad_token_rows(rows, s.tokenizer.pad_id());
   if (!s.options.text.finetune) out.text = encode_tokens(s.gpt, out.tokens);
   if (!s.batches_carry_negatives()) return out;
-  fresco::Generator pick(mix_seed(s.options.seed, 0x4E6A7000ull + static_cast<uint64_t>(step)));
+  fresco::Generator pick(s.process_seed(0x4E6A7000ull + static_cast<uint64_t>(step)));
   const std::vector<int64_t> extra = s.negatives.sample(out.indices, pick);
   std::vector<std::vector<int64_t>> extra_rows;
   for (const int64_t i : extra) extra_rows.push_back(s.tokens[static_cast<size_t>(i)]);
@@ -277,7 +286,8 @@ GanStepLosses GanTrainer::g_step(const GanBatch& b) {
 GanStepLosses GanTrainer::train_step() {
   GanBatch b = batch(s_->step);
   // Anything drawing from the global generator (dropout) is fixed by (seed, step) too.
-  manual_seed(mix_seed(s_->options.seed ^ 0x61B0BA11ull, static_cast<uint64_t>(s_->step)));
+  const uint64_t dropout_seed = mix_seed(s_->options.seed ^ 0x61B0BA11ull, static_cast<uint64_t>(s_->step));
+  manual_seed(s_->group->rank() == 0 ? dropout_seed : mix_seed(dropout_seed, static_cast<uint64_t>(s_->group->rank())));
   GanStepLosses d = d_step(b);
   GanStepLosses g = g_step(b);
   d.g_loss = g.g_loss;
@@ -293,7 +303,7 @@ GanAlignSummary GanTrainer::align() {
   return align_text_and_images(
       s.d, s.gpt, [this](int64_t k) { return batch(k); }, s.options.alignment,
       {.temperature = s.options.contrastive.temperature, .clip_grad = s.options.optimizer.clip_grad},
-      s.options.on_progress);
+      s.group->rank() == 0 ? s.options.on_progress : ProgressCallback{});
 }
 
 void GanTrainer::standardise_sentences() {

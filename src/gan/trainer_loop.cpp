@@ -151,9 +151,19 @@ void log_metrics(const std::string& dir, int64_t step, const GanStepLosses& l, d
 GanTrainSummary GanTrainer::train() {
   using Clock = std::chrono::steady_clock;
   State& s = *s_;
-  const auto& o = s.options;
-  const auto& out = o.output;
+  // Every process reads the checkpoint; rank 0 alone writes files and reports.
+  const bool writer = s.group->rank() == 0;
+  const auto o = [&] {
+    GanTrainerOptions mine = s.options;
+    if (!writer) mine.on_progress = {};
+    return mine;
+  }();
+  GanOutputOptions out = o.output;
   const std::string ckpt = s.checkpoint_path();
+  if (!out.dir.empty() && !writer) {
+    if (out.resume && std::filesystem::exists(ckpt)) load_checkpoint(ckpt);
+    out.dir.clear();
+  }
   if (!out.dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(out.dir) / "samples", ec);
@@ -166,7 +176,10 @@ GanTrainSummary GanTrainer::train() {
   const int64_t last = o.stop_at_step > 0 ? std::min(o.steps, o.stop_at_step) : o.steps;
   const double budget = o.minutes * 60.0;
   const auto start = Clock::now();   // the budget covers the alignment stage too
-  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  // The slowest process's clock: every process stops at the same step.
+  // (a collective: called by every process at the same points; reports use local_elapsed).
+  auto local_elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  auto elapsed = [&] { return s.group->all_reduce(local_elapsed(), dist::ReduceOp::Max); };
   if (s.step == 0 && o.alignment.steps > 0) {
     const auto a = align();
     report(o.on_progress, "align", fmt::format("{} steps in {:.1f} s, contrastive loss {:.3f} -> {:.3f}", a.steps,
@@ -188,17 +201,17 @@ GanTrainSummary GanTrainer::train() {
     const GanStepLosses l = train_step();
     summary.history.push_back(l);
     if (!out.dir.empty()) {
-      if (s.step % out.log_every == 0) log_metrics(out.dir, s.step, l, elapsed());
-      if (out.sample_every > 0 && s.step % out.sample_every == 0) {
+      if (s.step % out.log_every == 0) log_metrics(out.dir, s.step, l, local_elapsed());
+      if (out.sample_every > 0 && s.step % out.sample_every == 0) {  // (rank 0: others have no out.dir)
         refresh_ema_statistics();
         write_samples(fmt::format("{}/samples/step_{:06}.png", out.dir, s.step));
       }
       if (out.checkpoint_every > 0 && s.step % out.checkpoint_every == 0) save_checkpoint(ckpt);
     }
     progress.add(l);
-    if (o.on_progress) o.on_progress(progress.report(s.step, elapsed(), false));
+    if (o.on_progress) o.on_progress(progress.report(s.step, local_elapsed(), false));
   }
-  if (s.step > first) refresh_ema_statistics();
+  if (s.step > first && writer) refresh_ema_statistics();
   if (!out.dir.empty() && s.step > first) {
     save_checkpoint(ckpt);
     write_samples(out.dir + "/samples/final.png");

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <fresco/dist/data_parallel.hpp>
 #include <fresco/gan/ema.hpp>
 #include <fresco/gan/negatives.hpp>
 #include <fresco/gan/trainer.hpp>
@@ -23,6 +24,11 @@ struct GanTrainer::State {
   text::BpeTokenizer tokenizer;
   CaptionedImages data;
   GanTrainerOptions options;
+  // The processes training together (this one alone unless options.group),
+  // and the gradient averaging of the three trained models. Before `ema`:
+  // the moving average starts from rank 0's generator, copied here.
+  std::shared_ptr<dist::ProcessGroup> group;
+  dist::DistributedDataParallel ddp_g, ddp_d, ddp_text;
   std::vector<std::vector<int64_t>> tokens;   // the tokenized captions of the data
   NegativeSampler negatives;
   EmaGenerator ema;
@@ -54,6 +60,9 @@ struct GanTrainer::State {
   Tensor mismatched_sentences(const Tensor& sentence, const Tensor& negatives) const;
   // Standard normal noise [n, noise_dim] of stream `stream` of the run.
   Tensor noise(int64_t n, uint64_t stream) const;
+  // A seed of stream `stream` of this process: the run's own on rank 0 (and
+  // alone), another per rank, so that the processes draw different noise.
+  uint64_t process_seed(uint64_t stream) const;
   // Clips `module`'s gradient, steps `opt` and clears the gradient.
   void apply_gradients(nn::Module& module, optim::Adam& opt) const;
   // Throws fresco::Error naming the step and the loss when `value` is not finite.

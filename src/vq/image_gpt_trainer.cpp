@@ -21,6 +21,7 @@
 #include <fresco/io/metadata.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/nn/mode_guard.hpp>
+#include <fresco/dist/data_parallel.hpp>
 #include <fresco/optim/adam.hpp>
 #include <fresco/optim/schedule.hpp>
 #include <fresco/tensor/random.hpp>
@@ -65,6 +66,8 @@ struct ImageGptTrainer::State {
   std::vector<int64_t> codes;      // [count, N]
   int64_t count = 0;
   ImageGptTrainerOptions options;
+  std::shared_ptr<dist::ProcessGroup> group;  // this process alone unless options.group
+  dist::DistributedDataParallel ddp;          // rank 0's weights everywhere, gradients averaged
   optim::AdamW opt;
   int64_t step = 0;
 
@@ -73,6 +76,8 @@ struct ImageGptTrainer::State {
         tokenizer(t),
         image_tokenizer(v),
         options(std::move(o)),
+        group(options.group ? options.group : dist::single_process_group()),
+        ddp(m, group),
         opt(m.parameters(), {.lr = options.lr, .beta1 = options.beta1, .beta2 = options.beta2,
                              .weight_decay = options.weight_decay}) {}
 };
@@ -120,15 +125,19 @@ ImageGptLosses ImageGptTrainer::train_step(float lr) {
   const auto& o = s.options;
   const int64_t B = o.batch_size, Tc = s.model.config().caption_length, N = s.model.config().image_tokens();
   // The batch of step t: B samples drawn with replacement from the stream (seed, t), each
-  // caption dropped with probability caption_dropout.
+  // caption dropped with probability caption_dropout; with R processes, R·B samples, of which
+  // process r takes samples r, r + R, ...
   Generator gen(mix_seed(o.seed, static_cast<uint64_t>(s.step)));
+  const int64_t ranks = s.group->world_size(), rank = s.group->rank();
   std::vector<int64_t> captions(static_cast<size_t>(B * Tc)), codes(static_cast<size_t>(B * N));
-  for (int64_t b = 0; b < B; ++b) {
+  for (int64_t k = 0, b = 0; k < B * ranks; ++k) {
     const auto i = std::min(s.count - 1, static_cast<int64_t>(gen.uniform() * static_cast<double>(s.count)));
     const bool drop = gen.uniform() < o.caption_dropout;
+    if (k % ranks != rank) continue;
     const int64_t* src = drop ? s.empty.data() : s.captions.data() + i * Tc;
     std::copy_n(src, Tc, captions.begin() + b * Tc);
     std::copy_n(s.codes.begin() + i * N, N, codes.begin() + b * N);
+    ++b;
   }
   s.model.train();
   ImageGptLosses l = s.model.loss(captions, codes, B, o.text_weight);
@@ -212,16 +221,26 @@ void ImageGptTrainer::write_samples(const std::string& path) const {
 ImageGptTrainSummary ImageGptTrainer::train() {
   using Clock = std::chrono::steady_clock;
   State& s = *s_;
-  const auto& o = s.options;
+  // Every process reads the checkpoint; rank 0 alone writes files and reports.
+  const bool writer = s.group->rank() == 0;
+  const ImageGptTrainerOptions o = [&] {
+    ImageGptTrainerOptions mine = s.options;
+    if (!writer) mine.on_progress = {};
+    return mine;
+  }();
   const std::string ckpt = o.out_dir.empty() ? "" : o.out_dir + "/checkpoint.safetensors";
-  if (!o.out_dir.empty()) {
+  if (!o.out_dir.empty() && !writer && o.resume && std::filesystem::exists(ckpt)) load_checkpoint(ckpt);
+  if (!o.out_dir.empty() && writer) {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(o.out_dir) / "samples", ec);
     if (ec) throw IoError(fmt::format("ImageGptTrainer: cannot create {}/samples: {}", o.out_dir, ec.message()));
     if (o.resume && std::filesystem::exists(ckpt)) load_checkpoint(ckpt);
   }
   const auto start = Clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  // The slowest process's clock (a collective: every process calls it at the same points) for
+  // the budget and the schedule; this process's own for reports.
+  auto local_elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  auto elapsed = [&] { return s.group->all_reduce(local_elapsed(), dist::ReduceOp::Max); };
   const double budget = o.minutes * 60;
   const optim::WarmupCosineLr schedule(o.lr, o.steps,
                                        {.warmup_steps = o.warmup_steps, .min_lr = o.min_lr, .budget_seconds = budget});
@@ -230,11 +249,13 @@ ImageGptTrainSummary ImageGptTrainer::train() {
   const int64_t first = s.step;
   // The steps or the clock end the run; not the schedule's progress, which is 1 from the start when the
   // warm-up is longer than the run (and such a run must still take its steps).
-  while (s.step < o.steps && (budget <= 0 || elapsed() < budget)) {
-    const auto l = train_step(schedule.lr_at(s.step, elapsed()));
+  for (;;) {
+    const double now = elapsed();
+    if (s.step >= o.steps || (budget > 0 && now >= budget)) break;
+    const auto l = train_step(schedule.lr_at(s.step, now));
     recent.push_back(l);
     if (recent.size() > 50) recent.pop_front();
-    if (!o.out_dir.empty()) {
+    if (!o.out_dir.empty() && writer) {
       if (s.step % o.log_every == 0) {
         std::ofstream log(o.out_dir + "/metrics.jsonl", std::ios::app);
         if (!log) throw IoError(fmt::format("ImageGptTrainer: cannot append to {}/metrics.jsonl", o.out_dir));
@@ -252,7 +273,7 @@ ImageGptTrainSummary ImageGptTrainer::train() {
       p.stage = "transformer";
       p.step = s.step;
       p.total = o.steps;
-      p.elapsed = elapsed();
+      p.elapsed = local_elapsed();
       const double rate = (s.step - first) / std::max(p.elapsed, 1e-9);
       p.fraction = std::clamp(std::max(double(s.step) / double(o.steps), budget > 0 ? p.elapsed / budget : 0.0), 0.0, 1.0);
       p.eta = budget > 0 ? std::max(0.0, budget - p.elapsed) : (o.steps - s.step) / std::max(rate, 1e-9);
@@ -261,7 +282,7 @@ ImageGptTrainSummary ImageGptTrainer::train() {
       o.on_progress(p);
     }
   }
-  if (!o.out_dir.empty() && s.step > first) {
+  if (!o.out_dir.empty() && writer && s.step > first) {
     save_checkpoint(ckpt);
     write_samples(o.out_dir + "/samples/final.png");
   }

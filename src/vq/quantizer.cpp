@@ -128,16 +128,28 @@ Quantized VectorQuantizer::forward(const Tensor& z) {
   return out;
 }
 
-int64_t VectorQuantizer::update_codebook(const std::vector<float>& flat, const std::vector<int64_t>& ids) {
+int64_t VectorQuantizer::update_codebook(const std::vector<float>& local_flat, const std::vector<int64_t>& ids) {
   NoGradGuard guard;
-  const auto n = static_cast<int64_t>(ids.size());
   const size_t k_count = static_cast<size_t>(codes_), d = static_cast<size_t>(dim_);
-  std::vector<double> count(k_count, 0.0), sum(k_count * d, 0.0);
-  for (int64_t i = 0; i < n; ++i) {
-    const auto k = static_cast<size_t>(ids[static_cast<size_t>(i)]);
+  std::vector<double> stats(k_count * (d + 1), 0.0);   // the counts n_k, then the sums Σ_{i→k} z_i
+  double* count = stats.data();
+  double* sum = stats.data() + k_count;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const auto k = static_cast<size_t>(ids[i]);
     count[k] += 1;
-    for (size_t j = 0; j < d; ++j) sum[k * d + j] += flat[static_cast<size_t>(i) * d + j];
+    for (size_t j = 0; j < d; ++j) sum[k * d + j] += local_flat[i * d + j];
   }
+  // Several processes: the global batch's statistics, and rank 0's vectors for the restarts.
+  std::vector<float> rank0_flat;
+  const bool distributed = group_ && group_->world_size() > 1;
+  if (distributed) {
+    group_->all_reduce(stats, dist::ReduceOp::Sum);
+    Tensor shared = tensor(local_flat, {static_cast<int64_t>(local_flat.size())});
+    group_->broadcast(shared, 0);
+    rank0_flat = shared.to_vector();
+  }
+  const std::vector<float>& flat = distributed ? rank0_flat : local_flat;
+  const auto n = static_cast<int64_t>(flat.size() / d);
   // N_k ← γ N_k + (1 − γ) n_k;  m_k ← γ m_k + (1 − γ) Σ_{i→k} z_i;  e_k = m_k / Ñ_k with the counts
   // smoothed Ñ_k = (N_k + ε) / (Σ N + K ε) · Σ N.
   const double g = options_.decay;

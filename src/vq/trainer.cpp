@@ -21,6 +21,7 @@
 #include <fresco/ops/loss.hpp>
 #include <fresco/ops/reduce.hpp>
 #include <fresco/ops/shape.hpp>
+#include <fresco/dist/data_parallel.hpp>
 #include <fresco/optim/adam.hpp>
 #include <fresco/optim/schedule.hpp>
 #include <fresco/tensor/random.hpp>
@@ -100,6 +101,10 @@ struct ImageTokenizerTrainer::State {
           d_options.seed = mix_seed(options.seed, 0xD15Cull);
           return d_options;
         }()),
+        group(options.group ? options.group : dist::single_process_group()),
+        // The quantizer keeps its buffers identical itself (global statistics), so no buffer copies.
+        ddp_tok(tok, group, {.broadcast_buffers = false}),
+        ddp_d(d, group),
         opt_tok(tok.parameters(), {.lr = options.lr, .beta1 = options.beta1, .beta2 = options.beta2}),
         opt_d(d.parameters(), {.lr = options.lr, .beta1 = options.beta1, .beta2 = options.beta2}),
         schedule(options.lr, options.steps,
@@ -111,6 +116,8 @@ struct ImageTokenizerTrainer::State {
   Tensor images;
   ImageTokenizerTrainerOptions options;
   PatchDiscriminator d;
+  std::shared_ptr<dist::ProcessGroup> group;  // this process alone unless options.group
+  dist::DistributedDataParallel ddp_tok, ddp_d;
   optim::Adam opt_tok, opt_d;
   optim::WarmupCosineLr schedule;
   int64_t step = 0;
@@ -119,10 +126,10 @@ struct ImageTokenizerTrainer::State {
   mutable int64_t cached_epoch = -1;
   mutable std::vector<int64_t> order;
 
-  double elapsed() const {
-    if (started == std::chrono::steady_clock::time_point{}) return 0;
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  }
+  // The slowest process's clock as train() last read it (the schedule must be the same everywhere).
+  double clock = 0;
+
+  double elapsed() const { return started == std::chrono::steady_clock::time_point{} ? 0 : clock; }
   void apply(nn::Module& module, optim::Adam& opt) const {
     if (options.clip_grad > 0) optim::clip_grad_norm(module.parameters(), options.clip_grad);
     opt.step();
@@ -163,8 +170,10 @@ Tensor ImageTokenizerTrainer::batch(int64_t step) const {
   const State& s = *s_;
   const int64_t n = s.images.size(0), b = s.options.batch_size;
   std::vector<int64_t> rows;
+  // Process r of R takes rows r, r + R, ... of the global batch of R · b.
+  const int64_t ranks = s.group->world_size(), rank = s.group->rank();
   for (int64_t j = 0; j < b; ++j) {
-    const int64_t pos = step * b + j, epoch = pos / n;
+    const int64_t pos = (step * b + j) * ranks + rank, epoch = pos / n;
     if (epoch != s.cached_epoch) {
       fresco::Generator gen(mix_seed(s.options.seed, 0x0DA7A000ull + static_cast<uint64_t>(epoch)));
       s.order = randperm(n, gen);
@@ -207,7 +216,11 @@ ImageTokenizerStepLosses ImageTokenizerTrainer::train_step() {
   l.restarted = out.quantized.restarted;
   s.check_finite(total.item(), "tokenizer loss");
   s.tokenizer.zero_grad();
-  total.backward();
+  {
+    // The adversarial term reaches D's parameters too (zeroed before D's own step): no all-reduce of those.
+    auto local = s.ddp_d.no_sync();
+    total.backward();
+  }
   s.apply(s.tokenizer, s.opt_tok);
   if (disc_on) {
     // Hinge loss on real images and the (detached) reconstructions, halved as in VQGAN.
@@ -268,24 +281,40 @@ void ImageTokenizerTrainer::write_samples(const std::string& path) const {
 ImageTokenizerTrainSummary ImageTokenizerTrainer::train() {
   using Clock = std::chrono::steady_clock;
   State& s = *s_;
-  const auto& o = s.options;
+  // Every process reads the checkpoint; rank 0 alone writes files and reports.
+  const bool writer = s.group->rank() == 0;
+  const ImageTokenizerTrainerOptions o = [&] {
+    ImageTokenizerTrainerOptions mine = s.options;
+    if (!writer) mine.on_progress = {};
+    return mine;
+  }();
   const std::string ckpt = o.out_dir.empty() ? "" : o.out_dir + "/checkpoint.safetensors";
-  if (!o.out_dir.empty()) {
+  if (!o.out_dir.empty() && !writer && o.resume && std::filesystem::exists(ckpt)) load_checkpoint(ckpt);
+  if (!o.out_dir.empty() && writer) {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(o.out_dir) / "samples", ec);
     if (ec) throw IoError(fmt::format("ImageTokenizerTrainer: cannot create {}/samples: {}", o.out_dir, ec.message()));
     if (o.resume && std::filesystem::exists(ckpt)) load_checkpoint(ckpt);
   }
+  s.tokenizer.quantizer.set_process_group(s.group);
+  struct Detach {
+    VectorQuantizer& q;
+    ~Detach() { q.set_process_group(nullptr); }
+  } detach{s.tokenizer.quantizer};
   const auto start = Clock::now();
   s.started = start;
-  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  // The slowest process's clock (a collective) for the budget and the schedule; this process's for reports.
+  auto local_elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  auto elapsed = [&] { return s.group->all_reduce(local_elapsed(), dist::ReduceOp::Max); };
   const double budget = o.minutes * 60;
   ImageTokenizerTrainSummary summary;
   const int64_t first = s.step;
-  while (s.step < o.steps && (budget <= 0 || elapsed() < budget)) {
+  for (;;) {
+    s.clock = elapsed();
+    if (s.step >= o.steps || (budget > 0 && s.clock >= budget)) break;
     const auto l = train_step();
     summary.history.push_back(l);
-    if (!o.out_dir.empty()) {
+    if (!o.out_dir.empty() && writer) {
       if (s.step % o.log_every == 0) {
         std::ofstream log(o.out_dir + "/metrics.jsonl", std::ios::app);
         if (!log) throw IoError(fmt::format("ImageTokenizerTrainer: cannot append to {}/metrics.jsonl", o.out_dir));
@@ -306,7 +335,7 @@ ImageTokenizerTrainSummary ImageTokenizerTrainer::train() {
       p.stage = "vq";
       p.step = s.step;
       p.total = o.steps;
-      p.elapsed = elapsed();
+      p.elapsed = local_elapsed();
       const double rate = (s.step - first) / std::max(p.elapsed, 1e-9);
       p.fraction = std::clamp(std::max(double(s.step) / double(o.steps), budget > 0 ? p.elapsed / budget : 0.0), 0.0, 1.0);
       p.eta = budget > 0 ? std::max(0.0, budget - p.elapsed) : (o.steps - s.step) / std::max(rate, 1e-9);
@@ -315,7 +344,7 @@ ImageTokenizerTrainSummary ImageTokenizerTrainer::train() {
       o.on_progress(p);
     }
   }
-  if (!o.out_dir.empty() && s.step > first) {
+  if (!o.out_dir.empty() && writer && s.step > first) {
     save_checkpoint(ckpt);
     write_samples(o.out_dir + "/samples/final.png");
   }

@@ -103,6 +103,8 @@ public:
   /// The scalar collectives a training loop agrees with: returns the
   /// combination of every process's `value`.
   double all_reduce(double value, ReduceOp op);
+  /// All-reduces doubles in place (statistics that need double sums).
+  void all_reduce(std::vector<double>& values, ReduceOp op);
   /// Process `root`'s bytes on every process (`bytes` is resized on the others).
   void broadcast(std::string& bytes, int root = 0);
 

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include <fresco/dist/process_group.hpp>
 #include <fresco/eval/augment.hpp>
 #include <fresco/nn/conv.hpp>
 #include <fresco/nn/linear.hpp>
@@ -138,6 +139,12 @@ struct TrainClassifierOptions {
   /// after the test evaluation (`done`: test acc % per head). Empty: silent.
   /// `fresco::progress_bar()` draws them on stderr.
   ProgressCallback on_progress = {};
+  /// Data-parallel training: each process of the group trains on its shard
+  /// of every epoch (the DataLoader's `num_replicas`/`rank`; `batch_size` is
+  /// per process) with gradients averaged and BatchNorm's running statistics
+  /// taken from rank 0; the slowest process's clock ends the budget. Only
+  /// rank 0 reports. Null: this process alone.
+  std::shared_ptr<dist::ProcessGroup> group = nullptr;
 };
 
 /// What `train_classifier` measured.
@@ -156,7 +163,7 @@ struct ClassifierReport {
 /// `options.on_progress`, then evaluates on `test` in eval mode. Leaves the
 /// model in eval mode.
 ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data::Dataset> train,
-                                  std::shared_ptr<const data::Dataset> test, const TrainClassifierOptions& options);
+                                  std::shared_ptr<const data::Dataset> test, TrainClassifierOptions options);
 
 /// Accuracy per head of `model` (in its current mode) on `dataset`, in [0, 1].
 std::vector<double> evaluate_classifier(Classifier& model, std::shared_ptr<const data::Dataset> dataset,

@@ -12,9 +12,11 @@
 ///     o.output.dir = "run";
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <fresco/dist/process_group.hpp>
 #include <fresco/progress.hpp>
 
 namespace fresco::gan {
@@ -144,6 +146,18 @@ struct GanTrainerOptions {
   /// Receives the progress of the alignment stage ("align") and of the GAN steps ("gan"), once
   /// a step; empty: silent. `fresco::progress_bar()` draws a bar.
   ProgressCallback on_progress;
+  /// Data-parallel training (docs/distributed.md): each process of the
+  /// group takes its share of every step's batch (`batch_size` is per
+  /// process: the global batch is world_size · batch_size), with its own
+  /// noise; the generator's, the discriminator's and the text model's
+  /// gradients are averaged in their backward passes, and the generator's
+  /// backward pass through the frozen discriminator starts no all-reduce of
+  /// the discriminator's (frozen parameters fire no gradient hooks). The
+  /// normalisation statistics (buffers) are rank 0's, copied to every
+  /// process after each step. Rank 0 alone writes checkpoints, samples and
+  /// metrics and reports progress; every process resumes from the
+  /// checkpoint. Null: this process alone.
+  std::shared_ptr<dist::ProcessGroup> group = nullptr;
 };
 
 /// Throws `fresco::Error` naming the first option out of its range.

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <fresco/dist/process_group.hpp>
 #include <fresco/progress.hpp>
 #include <fresco/text/tokenizer.hpp>
 #include <fresco/vq/image_gpt.hpp>
@@ -60,6 +61,12 @@ struct ImageGptTrainerOptions {
   bool resume = true;
   /// Receives a report a step (stage "transformer"); empty: silent.
   ProgressCallback on_progress;
+  /// Data-parallel training (docs/distributed.md): each process of the
+  /// group takes its share of every step's batch (`batch_size` is per
+  /// process), gradients are averaged, and the slowest process's clock ends
+  /// the budget. Rank 0 alone writes checkpoints, samples and metrics and
+  /// reports; every process resumes from the checkpoint. Null: this process alone.
+  std::shared_ptr<dist::ProcessGroup> group = nullptr;
 };
 
 /// What `ImageGptTrainer::train` did.

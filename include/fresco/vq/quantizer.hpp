@@ -6,8 +6,10 @@
 /// turns an image into tokens.
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include <fresco/dist/process_group.hpp>
 #include <fresco/nn/module.hpp>
 #include <fresco/tensor/tensor.hpp>
 
@@ -83,6 +85,14 @@ public:
   /// The options the quantiser was built with.
   const QuantizerOptions& options() const { return options_; }
 
+  /// Data-parallel training: the codebook's moving averages take the
+  /// statistics of the whole global batch (every process's assignments,
+  /// summed over the group) and dead codes restart at rank 0's vectors, so
+  /// that every replica keeps the same codebook, the one a single process
+  /// with the global batch would keep. Every process of the group must run
+  /// its training forward passes in step. Null (the default): this process alone.
+  void set_process_group(std::shared_ptr<dist::ProcessGroup> group) { group_ = std::move(group); }
+
   Tensor codebook;       ///< buffer [codes, dim]: e_k = embed_sum_k / (smoothed cluster_size_k)
   Tensor cluster_size;   ///< buffer [codes]: moving average of each code's assignments per step (0 at first)
   Tensor embed_sum;      ///< buffer [codes, dim]: moving average of the sum of each code's vectors
@@ -96,6 +106,7 @@ private:
 
   int64_t codes_, dim_;
   QuantizerOptions options_;
+  std::shared_ptr<dist::ProcessGroup> group_;
 };
 
 }  // namespace fresco::vq

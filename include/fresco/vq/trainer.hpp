@@ -14,6 +14,7 @@
 #include <fresco/nn/conv.hpp>
 #include <fresco/nn/module.hpp>
 #include <fresco/nn/module_list.hpp>
+#include <fresco/dist/process_group.hpp>
 #include <fresco/progress.hpp>
 #include <fresco/tensor/tensor.hpp>
 #include <fresco/vq/image_tokenizer.hpp>
@@ -96,6 +97,14 @@ struct ImageTokenizerTrainerOptions {
   bool resume = true;
   /// Receives a report a step (stage "vq"); empty: silent.
   ProgressCallback on_progress;
+  /// Data-parallel training (docs/distributed.md): each process of the
+  /// group takes its share of every step's batch (`batch_size` is per
+  /// process), the tokenizer's and the discriminator's gradients are
+  /// averaged, the codebook follows the whole global batch
+  /// (`VectorQuantizer::set_process_group`), and the slowest process's clock
+  /// ends the budget. Rank 0 alone writes checkpoints, samples and metrics
+  /// and reports; every process resumes from the checkpoint. Null: this process alone.
+  std::shared_ptr<dist::ProcessGroup> group = nullptr;
 };
 
 /// The figures of one step.
