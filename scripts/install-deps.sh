@@ -17,6 +17,7 @@ packages=(
   libdnnl-dev ocl-icd-opencl-dev        # oneDNN; its CMake config requires OpenCL
   libeigen3-dev libfmt-dev zlib1g-dev nlohmann-json3-dev libstb-dev libgif-dev
   libcli11-dev                          # command lines of the example programs
+  libopenmpi-dev openmpi-bin            # data-parallel training across processes (MPI) and its tests
   catch2 libbenchmark-dev               # tests (Catch2 v2) and benchmarks
   dataset-fashion-mnist                 # /usr/share/datasets/fashion-mnist
   python3                               # independent reference readers in tests

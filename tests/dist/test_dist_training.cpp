@@ -10,6 +10,7 @@
 
 #include <fresco/data/shapes.hpp>
 #include <fresco/text/pretrain.hpp>
+#include <fresco/vq/quantizer.hpp>
 
 #include "support/check.hpp"
 
@@ -131,4 +132,28 @@ TEST_CASE("a process that hangs makes the others give up after the timeout", "[.
     g->all_reduce(t, dist::ReduceOp::Mean);
   }
   FAIL("the last rank was to stop at step 5");
+}
+
+TEST_CASE("the codebook of N processes follows their global batch and stays identical", "[dist][vq]") {
+  auto g = dist::world();
+  const int64_t n = g->world_size(), b = 3;
+  manual_seed(21);
+  const Tensor z = randn({b * n, 4, 2, 2});
+  std::vector<int64_t> mine;
+  for (int64_t i = g->rank(); i < b * n; i += n) mine.push_back(i);
+  const Tensor z_mine = index_select(z, 0, mine);
+  for (float dead : {0.f, 0.5f}) {
+    INFO("dead_threshold " << dead);
+    vq::VectorQuantizer one(16, 4, {.decay = 0.9f, .dead_threshold = dead, .seed = 5});
+    vq::VectorQuantizer part(16, 4, {.decay = 0.9f, .dead_threshold = dead, .seed = 5});
+    part.set_process_group(g);
+    for (int step = 0; step < 3; ++step) {
+      one.forward(z * float(step + 1));
+      part.forward(z_mine * float(step + 1));
+    }
+    CHECK(identical_everywhere(*g, part.codebook.to_vector()));
+    CHECK(identical_everywhere(*g, part.embed_sum.to_vector()));
+    // Without restarts, the codebook is the one of one process with the whole batch.
+    if (dead == 0.f) CHECK(testing::max_abs_diff(part.codebook.to_vector(), one.codebook.to_vector()) < 1e-5);
+  }
 }
