@@ -35,11 +35,18 @@ printf '%-24s %14s %14s %20s %20s %20s\n' configuration "W2 tokens/s" "W3 images
 for c in 1x1 1x2 2x1; do
   w2=$(grep '^W2' "$out/$c" | sed -E 's/.* ms, ([0-9]+) tokens.*/\1/' | median)
   w3=$(grep '^W3' "$out/$c" | sed -E 's/.* ms, ([0-9]+) images.*/\1/' | median)
-  ar=()
-  for m in 1 4 16; do
-    ar+=("$(grep -E "^all_reduce +$m MiB" "$out/$c" | sed -E 's/.*: [0-9.]+ ms, ([0-9.]+) GB\/s.*/\1/' | median) GB/s")
-  done
+  ar=(- - -)
+  if [[ $c == 2x1 ]]; then
+    ar=()
+    for m in 1 4 16; do
+      ar+=("$(grep -E "^all_reduce +$m MiB" "$out/$c" | sed -E 's/.*: [0-9.]+ ms, ([0-9.]+) GB\/s.*/\1/' | median) GB/s")
+    done
+  fi
   name="${c%x*} process(es) × ${c#*x} thread(s)"
   printf '%-24s %14s %14s %20s %20s %20s\n' "$name" "$w2" "$w3" "${ar[0]}" "${ar[1]}" "${ar[2]}"
 done
-echo "memcpy of the same sizes (2x1 run): $(grep -E '^all_reduce' "$out/2x1" | sed -E 's/.*memcpy [0-9.]+ ms, ([0-9.]+) GB.*/\1/' | tr '\n' ' ') GB/s (1, 4, 16 MiB, each round)"
+mc=()
+for m in 1 4 16; do
+  mc+=("$(grep -E "^all_reduce +$m MiB" "$out/2x1" | sed -E 's/.*memcpy [0-9.]+ ms, ([0-9.]+) GB.*/\1/' | median) GB/s")
+done
+printf '%-24s %14s %14s %20s %20s %20s\n' "memcpy, same sizes" "" "" "${mc[0]}" "${mc[1]}" "${mc[2]}"

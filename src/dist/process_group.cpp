@@ -95,36 +95,26 @@ std::vector<std::pair<size_t, size_t>> buckets_of(const std::vector<Tensor>& ten
 
 void ProcessGroup::all_reduce(const Tensor& t, ReduceOp op) {
   check_float_tensor(t, "all_reduce");
-  all_reduce_async(data_of(t), t.numel(), op).wait();
+  if (world_size() > 1) all_reduce_blocking(data_of(t), t.numel(), op);
 }
 
 void ProcessGroup::all_reduce(const std::vector<Tensor>& tensors, ReduceOp op, int64_t bucket_bytes) {
   FRESCO_CHECK(bucket_bytes > 0, "ProcessGroup::all_reduce: expected bucket_bytes > 0, got {}", bucket_bytes);
   for (const Tensor& t : tensors) check_float_tensor(t, "all_reduce");
-  if (world_size() == 1) {
-    for (const Tensor& t : tensors) all_reduce_async(data_of(t), t.numel(), op).wait();  // Mean of one: unchanged
-    return;
-  }
-  // Pack a bucket, start its all-reduce, pack the next while it runs.
-  const auto buckets = buckets_of(tensors, bucket_bytes);
-  std::vector<std::vector<float>> flat(buckets.size());
-  std::vector<Work> pending(buckets.size());
-  for (size_t k = 0; k < buckets.size(); ++k) {
+  if (world_size() == 1) return;  // the sum, mean, max or min of one: unchanged
+  for (const auto& [begin, end] : buckets_of(tensors, bucket_bytes)) {
     int64_t n = 0;
-    for (size_t i = buckets[k].first; i < buckets[k].second; ++i) n += tensors[i].numel();
-    flat[k].resize(size_t(n));
+    for (size_t i = begin; i < end; ++i) n += tensors[i].numel();
+    std::vector<float> flat(static_cast<size_t>(n));
     int64_t at = 0;
-    for (size_t i = buckets[k].first; i < buckets[k].second; ++i) {
-      std::memcpy(flat[k].data() + at, tensors[i].data(), size_t(tensors[i].numel()) * sizeof(float));
+    for (size_t i = begin; i < end; ++i) {
+      std::memcpy(flat.data() + at, tensors[i].data(), size_t(tensors[i].numel()) * sizeof(float));
       at += tensors[i].numel();
     }
-    pending[k] = all_reduce_async(flat[k].data(), n, op);
-  }
-  for (size_t k = 0; k < buckets.size(); ++k) {
-    pending[k].wait();
-    int64_t at = 0;
-    for (size_t i = buckets[k].first; i < buckets[k].second; ++i) {
-      std::memcpy(data_of(tensors[i]), flat[k].data() + at, size_t(tensors[i].numel()) * sizeof(float));
+    all_reduce_blocking(flat.data(), n, op);
+    at = 0;
+    for (size_t i = begin; i < end; ++i) {
+      std::memcpy(data_of(tensors[i]), flat.data() + at, size_t(tensors[i].numel()) * sizeof(float));
       at += tensors[i].numel();
     }
   }

@@ -18,8 +18,10 @@
 ///
 /// Every collective must be called by every process of the group, in the
 /// same order, with tensors of the same sizes. A process that does not
-/// arrive (it died, or hangs) makes the others throw `fresco::Error` after
-/// `timeout_seconds()` instead of waiting for ever.
+/// arrive (it died, or hangs) makes the others stop after
+/// `timeout_seconds()` instead of waiting for ever: a blocking collective
+/// prints the reason and exits the process (MPI cannot be interrupted; the
+/// launcher then ends the run), a pending `Work` throws `fresco::Error`.
 
 #include <cstdint>
 #include <memory>
@@ -115,6 +117,7 @@ public:
 
 protected:
   // The raw collectives the public ones are made of.
+  virtual void all_reduce_blocking(float* data, int64_t n, ReduceOp op) { all_reduce_async(data, n, op).wait(); }
   virtual void broadcast_bytes(void* data, int64_t bytes, int root) = 0;
   virtual void all_reduce_doubles(double* data, int64_t n, ReduceOp op) = 0;
   virtual void barrier_impl() = 0;
