@@ -7,7 +7,7 @@
 // scripts/bench-dist.sh runs 1 × 1 thread, 1 × 2 threads and 2 × 1 thread in
 // one sitting and prints the table.
 //
-//   [mpirun -np N] bench_dist [--steps 20] [--reps 30]     (threads: BENCH_THREADS, default 1)
+//   [mpirun -np N] bench_dist [--steps 20] [--reps 30] [--bucket-mb 25]     (threads: BENCH_THREADS, default 1)
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -28,6 +28,8 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+double g_bucket_mb = fresco::dist::DistributedDataParallelOptions{}.bucket_cap_mb;
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -55,7 +57,7 @@ double w2(fresco::dist::ProcessGroup& g, int64_t steps) {
   const fresco::text::GptConfig config;
   const int64_t B = 64 / g.world_size(), T = config.context, V = config.vocab_size;
   fresco::text::Gpt model(config);
-  fresco::dist::DistributedDataParallel ddp(model, fresco::dist::world());
+  fresco::dist::DistributedDataParallel ddp(model, fresco::dist::world(), {.bucket_cap_mb = g_bucket_mb});
   fresco::optim::AdamW opt(model.parameters(), {.lr = 3e-4f, .beta1 = 0.9f, .beta2 = 0.95f, .weight_decay = 0.1f});
   fresco::Generator gen(100 + uint64_t(g.rank()));
   std::vector<int64_t> x(size_t(B * T)), y(x.size());
@@ -75,7 +77,8 @@ double w3(fresco::dist::ProcessGroup& g, int64_t steps) {
   const int64_t B = 64 / g.world_size();
   bench::W3Generator G;
   bench::W3Discriminator D;
-  dist::DistributedDataParallel ddp_g(G, dist::world()), ddp_d(D, dist::world());
+  dist::DistributedDataParallel ddp_g(G, dist::world(), {.bucket_cap_mb = g_bucket_mb}),
+      ddp_d(D, dist::world(), {.bucket_cap_mb = g_bucket_mb});
   optim::Adam opt_g(G.parameters(), {.lr = 2e-4f, .beta1 = 0.5f, .beta2 = 0.999f});
   optim::Adam opt_d(D.parameters(), {.lr = 2e-4f, .beta1 = 0.5f, .beta2 = 0.999f});
   manual_seed(7 + uint64_t(g.rank()));
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
     const std::string flag = argv[i];
     if (flag == "--steps") steps = std::max<int64_t>(1, std::atoll(argv[i + 1]));
     else if (flag == "--reps") reps = std::max<int64_t>(1, std::atoll(argv[i + 1]));
+    else if (flag == "--bucket-mb") g_bucket_mb = std::max(1e-3, std::atof(argv[i + 1]));
   }
   const char* env = std::getenv("BENCH_THREADS");
   fresco::set_num_threads(env ? std::atoi(env) : 1);
@@ -117,7 +121,8 @@ int main(int argc, char** argv) {
   const int n = g->world_size();
   const bool print = g->rank() == 0;
   if (print)
-    fmt::print("== data parallel: {} process(es) × {} thread(s), backend {}\n", n, fresco::num_threads(), g->backend());
+    fmt::print("== data parallel: {} process(es) × {} thread(s), backend {}, buckets of {} MiB\n", n,
+               fresco::num_threads(), g->backend(), g_bucket_mb);
 
   const double w2_ms = w2(*g, steps);
   if (print) fmt::print("W2 step (64 × 32 tokens in all): {:.1f} ms, {:.0f} tokens/s\n", w2_ms, 64 * 32 / (w2_ms / 1e3));

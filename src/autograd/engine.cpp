@@ -61,7 +61,15 @@ namespace {
 // The callbacks queued during the running backward pass of this thread
 // (null outside one); a backward inside a hook gets its own list.
 thread_local std::vector<std::function<void()>>* g_backward_callbacks = nullptr;
+thread_local uint64_t g_pass_serial = 0;
+std::atomic<uint64_t> g_next_pass_serial{1};
 std::atomic<uint64_t> g_next_hook_id{1};
+
+}  // namespace
+
+uint64_t backward_pass_serial() { return g_pass_serial; }
+
+namespace {
 
 bool has_grad_hooks(const Tensor& t) {
   return t.defined() && t.impl()->requires_grad && !t.impl()->grad_fn && t.impl()->grad_hooks &&
@@ -286,10 +294,16 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
   std::vector<std::function<void()>> callbacks;
   auto* const outer_callbacks = g_backward_callbacks;
   g_backward_callbacks = capture ? nullptr : &callbacks;
+  const uint64_t outer_serial = g_pass_serial;
+  g_pass_serial = g_next_pass_serial++;
   struct Restore {
     std::vector<std::function<void()>>* previous;
-    ~Restore() { g_backward_callbacks = previous; }
-  } restore{outer_callbacks};
+    uint64_t serial;
+    ~Restore() {
+      g_backward_callbacks = previous;
+      g_pass_serial = serial;
+    }
+  } restore{outer_callbacks, outer_serial};
   for (size_t i = 0; i < roots.size(); ++i) {
     sweep.send(roots[i], root_grads[i]);
     sweep.edge_done(roots[i]);

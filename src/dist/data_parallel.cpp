@@ -135,8 +135,11 @@ void DistributedDataParallel::launch_ready_buckets() {
 
 void DistributedDataParallel::on_gradient_ready(size_t p) {
   if (!sync_) return;
+  // A pass that ended by an exception never ran its callback: start afresh.
+  if (in_pass_ && pass_serial_ != fresco::detail::backward_pass_serial()) reset_pass();
   if (!in_pass_) {
     in_pass_ = true;
+    pass_serial_ = fresco::detail::backward_pass_serial();
     queue_backward_callback([this] { finish_pass(); });
   }
   if (ready_[p]) return;

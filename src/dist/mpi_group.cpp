@@ -185,6 +185,8 @@ public:
   }
   void wait() override {
     if (done_) return;
+    // After a collective timed out, the run is ending: waiting again would only delay it.
+    if (runtime().failed) throw Error("dist: all_reduce abandoned: an earlier collective failed");
     wait_all(requests_, timeout_, "all_reduce");
     finish();
   }

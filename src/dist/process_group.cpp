@@ -158,6 +158,16 @@ double ProcessGroup::all_reduce(double value, ReduceOp op) {
   return value;
 }
 
+void ProcessGroup::check_same(double value, const std::string& what) {
+  if (world_size() == 1) return;
+  std::vector<double> range{value, -value};
+  all_reduce(range, ReduceOp::Max);
+  FRESCO_CHECK(range[0] == -range[1],
+               "dist: the {} processes disagree on {}: from {:g} to {:g} (rank {} has {:g}); do they all read the same "
+               "files?",
+               world_size(), what, -range[1], range[0], rank(), value);
+}
+
 void ProcessGroup::all_reduce(std::vector<double>& values, ReduceOp op) {
   if (world_size() > 1 && !values.empty()) all_reduce_doubles(values.data(), static_cast<int64_t>(values.size()), op);
 }

@@ -149,6 +149,7 @@ ClassifierReport train_classifier(Classifier& model, std::shared_ptr<const data:
                o.epochs, o.minutes, o.max_steps, o.lr);
   const auto group = o.group ? o.group : dist::single_process_group();
   if (group->rank() != 0) o.on_progress = {};
+  o.minutes = group->all_reduce(o.minutes, dist::ReduceOp::Min);  // one budget for every process
   data::DataLoader loader(std::move(train), {.batch_size = o.batch_size,
                                              .shuffle = true,
                                              .seed = o.seed,

@@ -173,8 +173,9 @@ GanTrainSummary GanTrainer::train() {
       report(o.on_progress, "gan", fmt::format("resumed from {} at step {}", ckpt, s.step));
     }
   }
+  s.group->check_same(double(s.step), "the step resumed from");
   const int64_t last = o.stop_at_step > 0 ? std::min(o.steps, o.stop_at_step) : o.steps;
-  const double budget = o.minutes * 60.0;
+  const double budget = s.group->all_reduce(o.minutes, dist::ReduceOp::Min) * 60.0;  // one budget for all
   const auto start = Clock::now();   // the budget covers the alignment stage too
   // The slowest process's clock: every process stops at the same step.
   // (a collective: called by every process at the same points; reports use local_elapsed).
@@ -200,18 +201,20 @@ GanTrainSummary GanTrainer::train() {
   while (s.step < last && (budget <= 0 || elapsed() < budget)) {
     const GanStepLosses l = train_step();
     summary.history.push_back(l);
+    // Every process refreshes its moving average's statistics where rank 0 samples, so that
+    // every process's ema_generator() stays the same.
+    if (!o.output.dir.empty() && o.output.sample_every > 0 && s.step % o.output.sample_every == 0)
+      refresh_ema_statistics();
     if (!out.dir.empty()) {
       if (s.step % out.log_every == 0) log_metrics(out.dir, s.step, l, local_elapsed());
-      if (out.sample_every > 0 && s.step % out.sample_every == 0) {  // (rank 0: others have no out.dir)
-        refresh_ema_statistics();
+      if (out.sample_every > 0 && s.step % out.sample_every == 0)
         write_samples(fmt::format("{}/samples/step_{:06}.png", out.dir, s.step));
-      }
       if (out.checkpoint_every > 0 && s.step % out.checkpoint_every == 0) save_checkpoint(ckpt);
     }
     progress.add(l);
     if (o.on_progress) o.on_progress(progress.report(s.step, local_elapsed(), false));
   }
-  if (s.step > first && writer) refresh_ema_statistics();
+  if (s.step > first) refresh_ema_statistics();
   if (!out.dir.empty() && s.step > first) {
     save_checkpoint(ckpt);
     write_samples(out.dir + "/samples/final.png");

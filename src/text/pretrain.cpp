@@ -271,9 +271,11 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
   optim::AdamW opt(gpt.parameters(), {.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2, .weight_decay = o.weight_decay});
   int64_t step = o.resume.empty() ? 0 : load_checkpoint(gpt, opt, o.resume);
   // Several processes: rank 0's weights everywhere, gradients averaged in
-  // backward(); only rank 0 reports and writes.
+  // backward(), one budget and one resumed step; only rank 0 reports and writes.
   const auto group = o.group ? o.group : dist::single_process_group();
   const int rank = group->rank(), ranks = group->world_size();
+  group->check_same(double(step), "the step resumed from");
+  o.minutes = group->all_reduce(o.minutes, dist::ReduceOp::Min);
   dist::DistributedDataParallel ddp(gpt, group);
   if (rank != 0) {
     o.on_progress = {};
@@ -306,8 +308,10 @@ PretrainSummary pretrain(Gpt& gpt, const BpeTokenizer& tokenizer, const std::vec
     if (o.minutes > 0 && elapsed >= o.minutes * 60) break;
     int64_t global_targets = 0;
     const Batch b = train_batch(data, o, step, rank, ranks, &global_targets);
-    if (dropout)
-      manual_seed(mix_seed(mix_seed(o.seed ^ 0xD0D0ull, static_cast<uint64_t>(step)), static_cast<uint64_t>(rank)));
+    if (dropout) {  // each process its own masks; rank 0's are those of a run on one process
+      const uint64_t seed = mix_seed(o.seed ^ 0xD0D0ull, static_cast<uint64_t>(step));
+      manual_seed(rank == 0 ? seed : mix_seed(seed, static_cast<uint64_t>(rank)));
+    }
     opt.set_lr(schedule.lr_at(step, elapsed));
     Tensor loss = gpt.loss(b.ids, b.rows, b.seq);
     // The mean over this process's targets, weighted so that the processes'

@@ -236,12 +236,15 @@ ImageGptTrainSummary ImageGptTrainer::train() {
     if (ec) throw IoError(fmt::format("ImageGptTrainer: cannot create {}/samples: {}", o.out_dir, ec.message()));
     if (o.resume && std::filesystem::exists(ckpt)) load_checkpoint(ckpt);
   }
+  s.group->check_same(double(s.step), "the step resumed from");
+  // Each process its own dropout masks (rank 0 keeps those of a run on one process).
+  if (s.group->rank() > 0) manual_seed(mix_seed(mix_seed(o.seed, 0xD0D0ull), static_cast<uint64_t>(s.group->rank())));
   const auto start = Clock::now();
   // The slowest process's clock (a collective: every process calls it at the same points) for
   // the budget and the schedule; this process's own for reports.
   auto local_elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   auto elapsed = [&] { return s.group->all_reduce(local_elapsed(), dist::ReduceOp::Max); };
-  const double budget = o.minutes * 60;
+  const double budget = s.group->all_reduce(o.minutes, dist::ReduceOp::Min) * 60;  // one budget for all
   const optim::WarmupCosineLr schedule(o.lr, o.steps,
                                        {.warmup_steps = o.warmup_steps, .min_lr = o.min_lr, .budget_seconds = budget});
   ImageGptTrainSummary summary;

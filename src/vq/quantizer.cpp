@@ -139,17 +139,9 @@ int64_t VectorQuantizer::update_codebook(const std::vector<float>& local_flat, c
     count[k] += 1;
     for (size_t j = 0; j < d; ++j) sum[k * d + j] += local_flat[i * d + j];
   }
-  // Several processes: the global batch's statistics, and rank 0's vectors for the restarts.
-  std::vector<float> rank0_flat;
+  // Several processes: the global batch's statistics.
   const bool distributed = group_ && group_->world_size() > 1;
-  if (distributed) {
-    group_->all_reduce(stats, dist::ReduceOp::Sum);
-    Tensor shared = tensor(local_flat, {static_cast<int64_t>(local_flat.size())});
-    group_->broadcast(shared, 0);
-    rank0_flat = shared.to_vector();
-  }
-  const std::vector<float>& flat = distributed ? rank0_flat : local_flat;
-  const auto n = static_cast<int64_t>(flat.size() / d);
+  if (distributed) group_->all_reduce(stats, dist::ReduceOp::Sum);
   // N_k ← γ N_k + (1 − γ) n_k;  m_k ← γ m_k + (1 − γ) Σ_{i→k} z_i;  e_k = m_k / Ñ_k with the counts
   // smoothed Ñ_k = (N_k + ε) / (Σ N + K ε) · Σ N.
   const double g = options_.decay;
@@ -167,10 +159,21 @@ int64_t VectorQuantizer::update_codebook(const std::vector<float>& local_flat, c
     for (size_t j = 0; j < d; ++j) e[k * d + j] = static_cast<float>(m[k * d + j] / smoothed);
   }
   if (options_.normalize) normalize_rows(e, codes_, dim_);
-  // Dead codes restart at random vectors of this batch, as if each had been assigned one.
+  // Dead codes restart at random vectors of this batch, as if each had been assigned one; with
+  // several processes, of rank 0's share of it (the same decision everywhere: the counts are global).
+  bool any_dead = false;
+  for (size_t k = 0; k < k_count && options_.dead_threshold > 0; ++k) any_dead = any_dead || size[k] < options_.dead_threshold;
+  std::vector<float> rank0_flat;
+  if (distributed && any_dead) {
+    Tensor shared = tensor(local_flat, {static_cast<int64_t>(local_flat.size())});
+    group_->broadcast(shared, 0);
+    rank0_flat = shared.to_vector();
+  }
+  const std::vector<float>& flat = distributed ? rank0_flat : local_flat;
+  const auto n = static_cast<int64_t>(flat.size() / d);
   int64_t restarted = 0;
   fresco::Generator pick(mix_seed(options_.seed, static_cast<uint64_t>(updates.data()[0])));
-  for (size_t k = 0; k < k_count && options_.dead_threshold > 0; ++k) {
+  for (size_t k = 0; k < k_count && any_dead; ++k) {
     if (size[k] >= options_.dead_threshold) continue;
     const auto r = static_cast<size_t>(pick.below(static_cast<uint64_t>(n)));
     for (size_t j = 0; j < d; ++j) e[k * d + j] = m[k * d + j] = flat[r * d + j];

@@ -110,7 +110,8 @@ struct ImageTokenizerTrainer::State {
         schedule(options.lr, options.steps,
                  {.warmup_steps = options.warmup_steps,
                   .min_lr = options.lr * options.min_lr_fraction,
-                  .budget_seconds = options.minutes * 60}) {}
+                  // One budget for every process (each may have spent another time before).
+                  .budget_seconds = (options.minutes = group->all_reduce(options.minutes, dist::ReduceOp::Min)) * 60}) {}
 
   ImageTokenizer& tokenizer;
   Tensor images;
@@ -296,6 +297,7 @@ ImageTokenizerTrainSummary ImageTokenizerTrainer::train() {
     if (ec) throw IoError(fmt::format("ImageTokenizerTrainer: cannot create {}/samples: {}", o.out_dir, ec.message()));
     if (o.resume && std::filesystem::exists(ckpt)) load_checkpoint(ckpt);
   }
+  s.group->check_same(double(s.step), "the step resumed from");
   s.tokenizer.quantizer.set_process_group(s.group);
   struct Detach {
     VectorQuantizer& q;

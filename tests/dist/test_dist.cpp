@@ -174,6 +174,24 @@ TEST_CASE("data parallel training equals one process with the whole batch", "[di
   CHECK(identical_everywhere(*g, mine));
 }
 
+TEST_CASE("buckets start their all-reduce while the backward pass is still running", "[dist][ddp]") {
+  auto g = dist::world();
+  if (g->world_size() == 1) return;  // one process starts none
+  manual_seed(4);
+  TinyNet net;
+  dist::DistributedDataParallel ddp(net, g, {.bucket_cap_mb = 0.001});
+  REQUIRE(ddp.bucket_count() >= 3);
+  // The first layer's weight is registered first, so its gradient is among the last finished: by
+  // then the buckets of the later layers are on their way.
+  int64_t started_when_first_layer_done = -1;
+  auto h = register_post_accumulate_grad_hook(net.a.weight, [&](const Tensor&) {
+    started_when_first_layer_done = ddp.started_buckets();
+  });
+  sum(net(ones({2, 5}))).backward();
+  CHECK(started_when_first_layer_done >= 1);
+  CHECK(ddp.started_buckets() == 0);  // the pass is over
+}
+
 TEST_CASE("no_sync accumulates locally; the next pass averages the total", "[dist][ddp]") {
   auto g = dist::world();
   const int n = g->world_size();

@@ -140,6 +140,11 @@ bool needs_grad(const std::vector<Tensor>& inputs);
 /// Call only when needs_grad(inputs) is true.
 void record(Tensor& output, const char* name, std::vector<Tensor> inputs, BackwardFn backward);
 
+/// A number for the backward pass running on this thread (the innermost, when
+/// a hook runs another), different for every pass; 0 outside one. Lets a hook
+/// tell a new pass from one that ended by an exception before its callbacks ran.
+uint64_t backward_pass_serial();
+
 /// Name of the op that produced `t` ("" for a leaf): for error messages and profiles.
 std::string grad_fn_name(const Tensor& t);
 

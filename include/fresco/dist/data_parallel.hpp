@@ -101,6 +101,10 @@ public:
   std::vector<int64_t> bucket_parameters(int64_t k) const;
   /// Synchronised backward passes so far.
   int64_t synchronized_passes() const { return passes_; }
+  /// Buckets whose all-reduce the running backward pass has started (0
+  /// outside one): read from a gradient hook, it shows the communication
+  /// overlapping the rest of the backward pass.
+  int64_t started_buckets() const { return in_pass_ ? int64_t(next_launch_) : 0; }
 
 private:
   struct Bucket;
@@ -120,6 +124,7 @@ private:
   std::vector<bool> ready_;
   size_t next_launch_ = 0;
   bool in_pass_ = false;
+  uint64_t pass_serial_ = 0;  // the backward pass in_pass_ belongs to
   bool sync_ = true;
   int64_t passes_ = 0;
 };

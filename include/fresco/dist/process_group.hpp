@@ -105,6 +105,9 @@ public:
   /// The scalar collectives a training loop agrees with: returns the
   /// combination of every process's `value`.
   double all_reduce(double value, ReduceOp op);
+  /// Throws `fresco::Error` on every process unless all of them hold the same
+  /// `value` (a resumed step, a budget), naming `what` and the range found.
+  void check_same(double value, const std::string& what);
   /// All-reduces doubles in place (statistics that need double sums).
   void all_reduce(std::vector<double>& values, ReduceOp op);
   /// Process `root`'s bytes on every process (`bytes` is resized on the others).
