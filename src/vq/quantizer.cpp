@@ -53,7 +53,7 @@ float perplexity(const std::vector<int64_t>& ids, int64_t codes) {
 }  // namespace
 
 VectorQuantizer::VectorQuantizer(int64_t codes, int64_t dim, QuantizerOptions options)
-    : codes_(codes), dim_(dim), options_(options) {
+    : codes_(codes), dim_(dim), options_(options), restart_seed_(options.seed) {
   FRESCO_CHECK(codes >= 2 && dim >= 1, "VectorQuantizer: need at least 2 codes of dim >= 1, got {} codes of dim {}",
                codes, dim);
   FRESCO_CHECK(options.commitment >= 0 && options.decay >= 0 && options.decay < 1 && options.epsilon > 0 &&
@@ -128,6 +128,16 @@ Quantized VectorQuantizer::forward(const Tensor& z) {
   return out;
 }
 
+void VectorQuantizer::set_process_group(std::shared_ptr<dist::ProcessGroup> group) {
+  group_ = std::move(group);
+  restart_seed_ = options_.seed;
+  if (group_ && group_->world_size() > 1) {  // the same restarts everywhere, whatever each replica was seeded with
+    std::string seed = std::to_string(restart_seed_);
+    group_->broadcast(seed, 0);
+    restart_seed_ = std::stoull(seed);
+  }
+}
+
 int64_t VectorQuantizer::update_codebook(const std::vector<float>& local_flat, const std::vector<int64_t>& ids) {
   NoGradGuard guard;
   const size_t k_count = static_cast<size_t>(codes_), d = static_cast<size_t>(dim_);
@@ -172,7 +182,7 @@ int64_t VectorQuantizer::update_codebook(const std::vector<float>& local_flat, c
   const std::vector<float>& flat = distributed ? rank0_flat : local_flat;
   const auto n = static_cast<int64_t>(flat.size() / d);
   int64_t restarted = 0;
-  fresco::Generator pick(mix_seed(options_.seed, static_cast<uint64_t>(updates.data()[0])));
+  fresco::Generator pick(mix_seed(restart_seed_, static_cast<uint64_t>(updates.data()[0])));
   for (size_t k = 0; k < k_count && any_dead; ++k) {
     if (size[k] >= options_.dead_threshold) continue;
     const auto r = static_cast<size_t>(pick.below(static_cast<uint64_t>(n)));

@@ -127,6 +127,10 @@ TEST_CASE("broadcast copies the root's tensors, lists and bytes", "[dist]") {
   CHECK(text == std::string("from the root\0with a zero", 25));
   CHECK(g->all_reduce(double(g->rank()), dist::ReduceOp::Max) == g->world_size() - 1);
   g->barrier();
+  g->check_same(42.0, "the answer");  // the same everywhere: no error
+  if (g->world_size() > 1)
+    CHECK_THROWS_WITH(g->check_same(double(g->rank()), "the step resumed from"),
+                      Catch::Contains("disagree on the step resumed from: from 0 to"));
   CHECK_THROWS_WITH(g->broadcast(t, g->world_size()), Catch::Contains("is not a rank"));
   CHECK_THROWS_WITH(g->set_timeout_seconds(0), Catch::Contains("seconds > 0"));
 }

@@ -89,9 +89,10 @@ public:
   /// statistics of the whole global batch (every process's assignments,
   /// summed over the group) and dead codes restart at rank 0's vectors, so
   /// that every replica keeps the same codebook, the one a single process
-  /// with the global batch would keep. Every process of the group must run
-  /// its training forward passes in step. Null (the default): this process alone.
-  void set_process_group(std::shared_ptr<dist::ProcessGroup> group) { group_ = std::move(group); }
+  /// with the global batch would keep. Every process of the group must call
+  /// it (it copies rank 0's restart seed) and run its training forward
+  /// passes in step. Null (the default): this process alone.
+  void set_process_group(std::shared_ptr<dist::ProcessGroup> group);
 
   Tensor codebook;       ///< buffer [codes, dim]: e_k = embed_sum_k / (smoothed cluster_size_k)
   Tensor cluster_size;   ///< buffer [codes]: moving average of each code's assignments per step (0 at first)
@@ -107,6 +108,7 @@ private:
   int64_t codes_, dim_;
   QuantizerOptions options_;
   std::shared_ptr<dist::ProcessGroup> group_;
+  uint64_t restart_seed_;  // options_.seed, or rank 0's under a process group
 };
 
 }  // namespace fresco::vq
