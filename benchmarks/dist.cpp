@@ -83,25 +83,13 @@ double w3(fresco::dist::ProcessGroup& g, int64_t steps) {
   optim::Adam opt_d(D.parameters(), {.lr = 2e-4f, .beta1 = 0.5f, .beta2 = 0.999f});
   manual_seed(7 + uint64_t(g.rank()));
   const Tensor real = rand({B, 3, 32, 32}) * 2.f - 1.f, text = randn({B, bench::kTextDim});
-  const Tensor ones_ = ones({B}), zeros_ = zeros({B});
+  const Tensor text_wrong = cat({text.slice(0, 1, B), text.slice(0, 0, 1)}, 0);
   return time_steps(g, steps, [&] {
-    Tensor fake;
-    {
-      NoGradGuard guard;
-      fake = G.forward(randn({B, bench::kZDim}), text);
-    }
-    Tensor mismatched = cat({text.slice(0, 1, B), text.slice(0, 0, 1)}, 0);
-    Tensor d_loss = binary_cross_entropy_with_logits(D.forward(real, text), ones_) +
-                    binary_cross_entropy_with_logits(D.forward(fake, text), zeros_) +
-                    binary_cross_entropy_with_logits(D.forward(real, mismatched), zeros_);
-    opt_d.zero_grad();
-    d_loss.backward();
-    opt_d.step();
-    nn::FreezeGuard frozen(D);  // G's backward through D starts no all-reduce of D's
-    Tensor g_loss = binary_cross_entropy_with_logits(D.forward(G.forward(randn({B, bench::kZDim}), text), text), ones_);
-    opt_g.zero_grad();
-    g_loss.backward();
-    opt_g.step();
+    // G's backward passes through D: no all-reduce of D's gradients there (zeroed before D's next step).
+    bench::w3_step(G, D, opt_g, opt_d, real, text, text_wrong, [&](const Tensor& loss) {
+      auto local = ddp_d.no_sync();
+      loss.backward();
+    });
   });
 }
 

@@ -4,6 +4,7 @@
 // (real, wrong text) -> 0, then a G update with a fresh z.
 //   usage: bench_w3_gan [--steps N] [--threads T]
 #include <string>
+#include <tuple>
 
 #include "bench_common.hpp"
 #include "w3_models.hpp"
@@ -23,28 +24,9 @@ int main(int argc, char** argv) {
   Tensor real = rand({B, 3, 32, 32}) * 2.f - 1.f;
   Tensor text = randn({B, bench::kTextDim});
   Tensor text_wrong = cat({text.slice(0, B - 1, B), text.slice(0, 0, B - 1)}, 0);  // roll by one
-  Tensor ones_ = ones({B}), zeros_ = zeros({B});
   float loss_d_value = 0, loss_g_value = 0;
 
-  auto step = [&] {
-    Tensor fake;
-    {
-      NoGradGuard no_grad;
-      fake = G.forward(randn({B, bench::kZDim}), text);
-    }
-    Tensor loss_d = binary_cross_entropy_with_logits(D.forward(real, text), ones_) +
-                    binary_cross_entropy_with_logits(D.forward(fake, text), zeros_) +
-                    binary_cross_entropy_with_logits(D.forward(real, text_wrong), zeros_);
-    opt_d.zero_grad();
-    loss_d.backward();
-    opt_d.step();
-    Tensor loss_g = binary_cross_entropy_with_logits(D.forward(G.forward(randn({B, bench::kZDim}), text), text), ones_);
-    opt_g.zero_grad();
-    loss_g.backward();
-    opt_g.step();
-    loss_d_value = loss_d.item();
-    loss_g_value = loss_g.item();
-  };
+  auto step = [&] { std::tie(loss_d_value, loss_g_value) = bench::w3_step(G, D, opt_g, opt_d, real, text, text_wrong); };
 
   const double gf = bench::w3_generator_flops(B), df = bench::w3_discriminator_flops(B);
   const double flops = gf + 3 * 3 * df + 3 * gf + 3 * df;

@@ -2,6 +2,9 @@
 #pragma once
 // The W3 reference networks (shared/specs/reference-workloads.md), layer for
 // layer as the PyTorch peer's models.py, so that both time the same work.
+#include <functional>
+#include <utility>
+
 #include <fresco/fresco.hpp>
 
 namespace fresco::bench {
@@ -54,6 +57,34 @@ public:
   nn::Sequential body;
   nn::Linear out, proj;
 };
+
+/// One W3 step on a batch: D on (real, text) as real, (G(z), text) and
+/// (real, text_wrong) as fake; then G with a fresh z. `g_backward` runs the
+/// generator's backward pass (a data-parallel caller keeps the
+/// discriminator's all-reduce out of it). Returns the two losses.
+inline std::pair<float, float> w3_step(W3Generator& G, W3Discriminator& D, optim::Adam& opt_g, optim::Adam& opt_d,
+                                       const Tensor& real, const Tensor& text, const Tensor& text_wrong,
+                                       const std::function<void(const Tensor&)>& g_backward =
+                                           [](const Tensor& loss) { loss.backward(); }) {
+  const int64_t B = real.size(0);
+  const Tensor ones_ = ones({B}), zeros_ = zeros({B});
+  Tensor fake;
+  {
+    NoGradGuard no_grad;
+    fake = G.forward(randn({B, kZDim}), text);
+  }
+  Tensor loss_d = binary_cross_entropy_with_logits(D.forward(real, text), ones_) +
+                  binary_cross_entropy_with_logits(D.forward(fake, text), zeros_) +
+                  binary_cross_entropy_with_logits(D.forward(real, text_wrong), zeros_);
+  opt_d.zero_grad();
+  loss_d.backward();
+  opt_d.step();
+  Tensor loss_g = binary_cross_entropy_with_logits(D.forward(G.forward(randn({B, kZDim}), text), text), ones_);
+  opt_g.zero_grad();
+  g_backward(loss_g);
+  opt_g.step();
+  return {loss_d.item(), loss_g.item()};
+}
 
 inline double conv_flops(double cin, double cout, double k, double hout) { return 2 * cin * cout * k * k * hout * hout; }
 

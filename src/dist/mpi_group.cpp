@@ -223,17 +223,7 @@ public:
   }
 
 protected:
-  void all_reduce_blocking(float* data, int64_t n, ReduceOp op) override {
-    Guarded guard(*this, "all_reduce");
-    for (int64_t at = 0; at < n; at += kChunk)
-      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + at, int(std::min(kChunk, n - at)), MPI_FLOAT, mpi_op(op),
-                              runtime().comm),
-                "all_reduce");
-    if (op == ReduceOp::Mean) {  // a division, as PendingAllReduce's
-      const float size = float(runtime().size);
-      for (int64_t i = 0; i < n; ++i) data[i] /= size;
-    }
-  }
+  void all_reduce_blocking(float* data, int64_t n, ReduceOp op) override { blocking_all_reduce(data, n, op, MPI_FLOAT); }
 
   void broadcast_bytes(void* data, int64_t bytes, int root) override {
     Guarded guard(*this, "broadcast");
@@ -243,13 +233,7 @@ protected:
   }
 
   void all_reduce_doubles(double* data, int64_t n, ReduceOp op) override {
-    Guarded guard(*this, "all_reduce");
-    for (int64_t at = 0; at < n; at += kChunk)
-      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + at, int(std::min(kChunk, n - at)), MPI_DOUBLE, mpi_op(op),
-                              runtime().comm),
-                "all_reduce");
-    if (op == ReduceOp::Mean)
-      for (int64_t i = 0; i < n; ++i) data[i] /= runtime().size;
+    blocking_all_reduce(data, n, op, MPI_DOUBLE);
   }
 
   void barrier_impl() override {
@@ -258,6 +242,19 @@ protected:
   }
 
 private:
+  // MPI_Allreduce in pieces MPI's int counts can hold; a Mean divides (as PendingAllReduce).
+  template <class T>
+  void blocking_all_reduce(T* data, int64_t n, ReduceOp op, MPI_Datatype type) {
+    Guarded guard(*this, "all_reduce");
+    for (int64_t at = 0; at < n; at += kChunk)
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + at, int(std::min(kChunk, n - at)), type, mpi_op(op), runtime().comm),
+                "all_reduce");
+    if (op == ReduceOp::Mean) {
+      const T size = T(runtime().size);
+      for (int64_t i = 0; i < n; ++i) data[i] /= size;
+    }
+  }
+
   // The watchdog armed for the length of one blocking collective.
   struct Guarded {
     Guarded(const MpiProcessGroup& g, const char* what) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "dist_helpers.hpp"
 #include "support/check.hpp"
 
 using namespace fresco;
@@ -18,23 +19,7 @@ float value_of(int rank, int64_t i) { return std::sin(0.37f * float(i) + 1.3f * 
 
 std::vector<float> to_vector(const Tensor& t) { return {t.data(), t.data() + t.numel()}; }
 
-// True when `v` has the same bits on every process of `g`.
-bool identical_everywhere(dist::ProcessGroup& g, const std::vector<float>& v) {
-  Tensor hi = tensor(v, {int64_t(v.size())}), lo = tensor(v, {int64_t(v.size())});
-  g.all_reduce(hi, dist::ReduceOp::Max);
-  g.all_reduce(lo, dist::ReduceOp::Min);
-  return std::memcmp(hi.data(), v.data(), v.size() * sizeof(float)) == 0 &&
-         std::memcmp(lo.data(), v.data(), v.size() * sizeof(float)) == 0;
-}
 
-std::vector<float> flat_parameters(const nn::Module& m) {
-  std::vector<float> all;
-  for (const Tensor& p : m.parameters()) {
-    Tensor c = p.contiguous();
-    all.insert(all.end(), c.data(), c.data() + c.numel());
-  }
-  return all;
-}
 
 // Two linear layers, one of them used twice (a weight shared across the
 // graph must reach its final gradient before its bucket starts).
@@ -89,8 +74,8 @@ TEST_CASE("all_reduce sums, averages and takes extremes on odd sizes", "[dist]")
     INFO("size " << size << ", world " << n);
     CHECK(worst < 1e-5);
     CHECK(extremes);
-    CHECK(identical_everywhere(*g, to_vector(t)));
-    CHECK(identical_everywhere(*g, to_vector(mean)));
+    CHECK(testing::identical_everywhere(*g, to_vector(t)));
+    CHECK(testing::identical_everywhere(*g, to_vector(mean)));
   }
 }
 
@@ -170,12 +155,12 @@ TEST_CASE("data parallel training equals one process with the whole batch", "[di
     mse_loss(net(index_select(x, 0, rows)), index_select(y, 0, rows)).backward();
     opt.step();
   }
-  const std::vector<float> mine = flat_parameters(net);
+  const std::vector<float> mine = testing::flat_values(net);
   {
-    CHECK(testing::max_abs_diff(mine, flat_parameters(ref)) < 2e-5);
+    CHECK(testing::max_abs_diff(mine, testing::flat_values(ref)) < 2e-5);
     CHECK(ddp.synchronized_passes() == (n > 1 ? kSteps : 0));
   }
-  CHECK(identical_everywhere(*g, mine));
+  CHECK(testing::identical_everywhere(*g, mine));
 }
 
 TEST_CASE("buckets start their all-reduce while the backward pass is still running", "[dist][ddp]") {
@@ -214,7 +199,7 @@ TEST_CASE("no_sync accumulates locally; the next pass averages the total", "[dis
   sum(net(x2 * s)).backward();
   const std::vector<float> averaged = to_vector(net.a.weight.grad());
   CHECK(ddp.synchronized_passes() == (n > 1 ? 1 : 0));  // one process: nothing to synchronise
-  CHECK(identical_everywhere(*g, averaged));
+  CHECK(testing::identical_everywhere(*g, averaged));
   // Against the same sums computed here for every rank's inputs.
   std::vector<double> expected(averaged.size(), 0.0);
   for (int r = 0; r < n; ++r) {

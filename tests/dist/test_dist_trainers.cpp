@@ -9,6 +9,7 @@
 #include <fresco/vq/trainer.hpp>
 
 #include "../gan/tiny.hpp"
+#include "dist_helpers.hpp"
 #include "support/check.hpp"
 
 using namespace fresco;
@@ -16,25 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<float> flat(const nn::Module& m) {
-  std::vector<float> all;
-  for (const Tensor& p : m.parameters()) {
-    const auto v = p.to_vector();
-    all.insert(all.end(), v.begin(), v.end());
-  }
-  for (const auto& [name, b] : m.named_buffers()) {
-    const auto v = b.to_vector();
-    all.insert(all.end(), v.begin(), v.end());
-  }
-  return all;
-}
 
-bool identical_everywhere(dist::ProcessGroup& g, const std::vector<float>& v) {
-  Tensor hi = tensor(v, {int64_t(v.size())}), lo = tensor(v, {int64_t(v.size())});
-  g.all_reduce(hi, dist::ReduceOp::Max);
-  g.all_reduce(lo, dist::ReduceOp::Min);
-  return hi.to_vector() == v && lo.to_vector() == v;
-}
 
 // A directory every rank names alike (rank 0's process id, broadcast), removed by rank 0.
 std::string shared_dir(dist::ProcessGroup& g, const std::string& name) {
@@ -66,10 +49,10 @@ TEST_CASE("the GAN trainer keeps every replica identical and rank 0 writes", "[d
     gan::GanTrainer trainer(gen, d, gpt, testing::tiny_tokenizer(), testing::tiny_data(), o);
     const auto summary = trainer.train();
     CHECK(summary.steps == 4);
-    CHECK(identical_everywhere(*g, flat(gen)));
-    CHECK(identical_everywhere(*g, flat(d)));
-    CHECK(identical_everywhere(*g, flat(gpt)));
-    CHECK(identical_everywhere(*g, flat(trainer.ema_generator())));
+    CHECK(testing::identical_everywhere(*g, testing::flat_values(gen, true)));
+    CHECK(testing::identical_everywhere(*g, testing::flat_values(d, true)));
+    CHECK(testing::identical_everywhere(*g, testing::flat_values(gpt, true)));
+    CHECK(testing::identical_everywhere(*g, testing::flat_values(trainer.ema_generator(), true)));
   }
   g->barrier();
   CHECK(fs::exists(dir + "/checkpoint.safetensors"));
@@ -79,7 +62,7 @@ TEST_CASE("the GAN trainer keeps every replica identical and rank 0 writes", "[d
   gan::GanTrainer resumed(gen, d, gpt, testing::tiny_tokenizer(), testing::tiny_data(), o);
   const auto more = resumed.train();
   CHECK(more.steps_run == 2);
-  CHECK(identical_everywhere(*g, flat(gen)));
+  CHECK(testing::identical_everywhere(*g, testing::flat_values(gen, true)));
   g->barrier();
   if (g->rank() == 0) fs::remove_all(dir);
 }
@@ -96,5 +79,5 @@ TEST_CASE("the image tokenizer trainer keeps every replica and its codebook iden
                                      .discriminator = {.width = 4, .layers = 2}, .group = g});
   const auto summary = trainer.train();
   CHECK(summary.steps == 5);
-  CHECK(identical_everywhere(*g, flat(tok)));  // parameters and the codebook's buffers
+  CHECK(testing::identical_everywhere(*g, testing::flat_values(tok, true)));  // parameters and the codebook's buffers
 }

@@ -12,6 +12,7 @@
 #include <fresco/text/pretrain.hpp>
 #include <fresco/vq/quantizer.hpp>
 
+#include "dist_helpers.hpp"
 #include "support/check.hpp"
 
 using namespace fresco;
@@ -34,22 +35,7 @@ text::PretrainOptions options(std::shared_ptr<dist::ProcessGroup> group) {
           .group = std::move(group)};
 }
 
-std::vector<float> flat(const nn::Module& m) {
-  std::vector<float> all;
-  for (const Tensor& p : m.parameters()) {
-    const auto v = p.to_vector();
-    all.insert(all.end(), v.begin(), v.end());
-  }
-  return all;
-}
 
-bool identical_everywhere(dist::ProcessGroup& g, const std::vector<float>& v) {
-  Tensor hi = tensor(v, {int64_t(v.size())}), lo = tensor(v, {int64_t(v.size())});
-  g.all_reduce(hi, dist::ReduceOp::Max);
-  g.all_reduce(lo, dist::ReduceOp::Min);
-  return std::memcmp(hi.data(), v.data(), v.size() * sizeof(float)) == 0 &&
-         std::memcmp(lo.data(), v.data(), v.size() * sizeof(float)) == 0;
-}
 
 std::string resume_dir() {
   const char* d = std::getenv("FRESCO_TEST_RESUME_DIR");
@@ -71,10 +57,10 @@ TEST_CASE("pretrain on N processes with batch b equals one process with batch NÂ
                  .seed = 4 + uint64_t(g->rank()) * (g->rank() > 0 ? 1 : 0)});  // ranks > 0 start elsewhere
   const auto s = text::pretrain(gpt, tok, corpus, options(g));
   CHECK(s.steps == 12);
-  CHECK(testing::max_abs_diff(flat(gpt), flat(ref)) < 5e-5);
+  CHECK(testing::max_abs_diff(testing::flat_values(gpt), testing::flat_values(ref)) < 5e-5);
   CHECK(std::fabs(s.train_losses.back() - ref_summary.train_losses.back()) < 1e-4);
-  CHECK(identical_everywhere(*g, flat(gpt)));
-  CHECK(identical_everywhere(*g, s.train_losses));
+  CHECK(testing::identical_everywhere(*g, testing::flat_values(gpt)));
+  CHECK(testing::identical_everywhere(*g, s.train_losses));
 }
 
 TEST_CASE("a checkpoint of N processes: written", "[.resume-write]") {
@@ -110,28 +96,27 @@ TEST_CASE("a checkpoint of N processes: resumed by M", "[.resume-read]") {
   const auto s = text::pretrain(gpt, tok, corpus, o);
   CHECK(s.steps == 12);
   CHECK(s.steps_run == 6);
-  CHECK(testing::max_abs_diff(flat(gpt), flat(ref)) < 5e-5);
-  CHECK(identical_everywhere(*g, flat(gpt)));
+  CHECK(testing::max_abs_diff(testing::flat_values(gpt), testing::flat_values(ref)) < 5e-5);
+  CHECK(testing::identical_everywhere(*g, testing::flat_values(gpt)));
 }
 
-TEST_CASE("a process that dies mid-training ends the run", "[.dies]") {
+namespace {
+// All-reduces 50 times; the last rank sends itself `signal` at step 5.
+void stop_last_rank_at_step_5(int signal) {
   auto g = dist::world();
   Tensor t = ones({1000});
   for (int step = 0; step < 50; ++step) {
-    if (step == 5 && g->rank() == g->world_size() - 1) std::raise(SIGKILL);
-    g->all_reduce(t, dist::ReduceOp::Mean);
-  }
-  FAIL("the last rank was to be killed at step 5");
-}
-
-TEST_CASE("a process that hangs makes the others give up after the timeout", "[.hangs]") {
-  auto g = dist::world();
-  Tensor t = ones({1000});
-  for (int step = 0; step < 50; ++step) {
-    if (step == 5 && g->rank() == g->world_size() - 1) std::raise(SIGSTOP);
+    if (step == 5 && g->rank() == g->world_size() - 1) std::raise(signal);
     g->all_reduce(t, dist::ReduceOp::Mean);
   }
   FAIL("the last rank was to stop at step 5");
+}
+}  // namespace
+
+TEST_CASE("a process that dies mid-training ends the run", "[.dies]") { stop_last_rank_at_step_5(SIGKILL); }
+
+TEST_CASE("a process that hangs makes the others give up after the timeout", "[.hangs]") {
+  stop_last_rank_at_step_5(SIGSTOP);
 }
 
 TEST_CASE("the codebook of N processes follows their global batch and stays identical", "[dist][vq]") {
@@ -151,8 +136,8 @@ TEST_CASE("the codebook of N processes follows their global batch and stays iden
       one.forward(z * float(step + 1));
       part.forward(z_mine * float(step + 1));
     }
-    CHECK(identical_everywhere(*g, part.codebook.to_vector()));
-    CHECK(identical_everywhere(*g, part.embed_sum.to_vector()));
+    CHECK(testing::identical_everywhere(*g, part.codebook.to_vector()));
+    CHECK(testing::identical_everywhere(*g, part.embed_sum.to_vector()));
     // Without restarts, the codebook is the one of one process with the whole batch.
     if (dead == 0.f) CHECK(testing::max_abs_diff(part.codebook.to_vector(), one.codebook.to_vector()) < 1e-5);
   }
