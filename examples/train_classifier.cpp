@@ -469,7 +469,9 @@ int main(int argc, char** argv) {
       "  train_classifier --dataset shapes --judge shapes_classifier.safetensors   (only the robustness report)\n"
       "  train_classifier --dataset folder:emoji --image-size 64 --captions-file metadata.jsonl \\\n"
       "      --labels category,subcategory,skin_tone --test-where designer=openmoji --exclude emoji/heldout.txt \\\n"
-      "      --minutes 5 --out emoji_classifier.safetensors --retrieval emoji_retrieval.safetensors");
+      "      --minutes 5 --out emoji_classifier.safetensors --retrieval emoji_retrieval.safetensors\n"
+      "  mpirun -np 2 --bind-to none -x OMP_NUM_THREADS=1 train_classifier --dataset fashion-mnist --minutes 5 --threads 1\n"
+      "      (data parallel, --batch per process: docs/distributed.md)");
   Args args;
   add_options(app, args);
   return cli::run(app, argc, argv, [&] { return train(args); });

@@ -406,7 +406,9 @@ int main(int argc, char** argv) {
       "  train_text2image --dataset shapes --minutes 7 --out runs/shapes\n"
       "  train_text2image --dataset folder:my_images --minutes 30 --out runs/mine --gpt runs/shapes/gpt.safetensors\n"
       "  train_text2image --family transformer --dataset folder:data/emoji --image-size 64 --exclude "
-      "data/emoji/heldout.txt --minutes 30 --out runs/emoji");
+      "data/emoji/heldout.txt --minutes 30 --out runs/emoji\n"
+      "  mpirun -np 2 --bind-to none -x OMP_NUM_THREADS=1 train_text2image --family transformer --dataset shapes \\\n"
+      "      --minutes 10 --t-batch 16 --out runs/shapes   (data parallel, batches per process: docs/distributed.md)");
   Args args;
   add_run_options(app, args);
   add_folder_options(app, args);
