@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 #include <fresco/data/shapes.hpp>
 #include <fresco/text/pretrain.hpp>
@@ -42,22 +43,36 @@ std::string resume_dir() {
   return d ? d : "dist_resume";
 }
 
+// What one process computes with the batch of all `ranks` together (from `resume` if given).
+struct Reference {
+  std::unique_ptr<text::Gpt> model = std::make_unique<text::Gpt>(kTiny);
+  text::PretrainSummary summary;
+};
+Reference one_process(const std::vector<std::string>& corpus, const text::BpeTokenizer& tok, int ranks,
+                      const std::string& resume = "") {
+  Reference r;
+  auto one = options(nullptr);
+  one.batch_size *= ranks;
+  one.resume = resume;
+  r.summary = text::pretrain(*r.model, tok, corpus, one);
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("pretrain on N processes with batch b equals one process with batch N·b", "[dist][pretrain]") {
   auto g = dist::world();
   const auto corpus = captions();
   const auto tok = text::BpeTokenizer::train(corpus, 300);
-  text::Gpt ref(kTiny);
-  auto one = options(nullptr);
-  one.batch_size *= g->world_size();
-  const auto ref_summary = text::pretrain(ref, tok, corpus, one);
+  const Reference ref = one_process(corpus, tok, g->world_size());
+  const text::PretrainSummary& ref_summary = ref.summary;
 
-  text::Gpt gpt({.vocab_size = 300, .context = 64, .d_model = 16, .heads = 2, .layers = 1, .mlp_ratio = 2,
-                 .seed = 4 + uint64_t(g->rank()) * (g->rank() > 0 ? 1 : 0)});  // ranks > 0 start elsewhere
+  text::GptConfig mine = kTiny;
+  mine.seed += uint64_t(g->rank());  // ranks > 0 start elsewhere: rank 0's weights must win
+  text::Gpt gpt(mine);
   const auto s = text::pretrain(gpt, tok, corpus, options(g));
   CHECK(s.steps == 12);
-  CHECK(testing::max_abs_diff(testing::flat_values(gpt), testing::flat_values(ref)) < 5e-5);
+  CHECK(testing::max_abs_diff(testing::flat_values(gpt), testing::flat_values(*ref.model)) < 5e-5);
   CHECK(std::fabs(s.train_losses.back() - ref_summary.train_losses.back()) < 1e-4);
   CHECK(testing::identical_everywhere(*g, testing::flat_values(gpt)));
   CHECK(testing::identical_everywhere(*g, s.train_losses));
@@ -83,12 +98,8 @@ TEST_CASE("a checkpoint of N processes: resumed by M", "[.resume-read]") {
   auto g = dist::world();
   const auto corpus = captions();
   const auto tok = text::BpeTokenizer::train(corpus, 300);
-  text::Gpt ref(kTiny);
-  auto one = options(nullptr);
-  one.batch_size *= g->world_size();
-  one.resume = resume_dir();
-  const auto ref_summary = text::pretrain(ref, tok, corpus, one);
-  REQUIRE(ref_summary.steps_run == 6);
+  const Reference ref = one_process(corpus, tok, g->world_size(), resume_dir());
+  REQUIRE(ref.summary.steps_run == 6);
 
   text::Gpt gpt(kTiny);
   auto o = options(g);
@@ -96,7 +107,7 @@ TEST_CASE("a checkpoint of N processes: resumed by M", "[.resume-read]") {
   const auto s = text::pretrain(gpt, tok, corpus, o);
   CHECK(s.steps == 12);
   CHECK(s.steps_run == 6);
-  CHECK(testing::max_abs_diff(testing::flat_values(gpt), testing::flat_values(ref)) < 5e-5);
+  CHECK(testing::max_abs_diff(testing::flat_values(gpt), testing::flat_values(*ref.model)) < 5e-5);
   CHECK(testing::identical_everywhere(*g, testing::flat_values(gpt)));
 }
 
