@@ -78,7 +78,7 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& module, std::shared
     if (buckets_.empty() || (buckets_.back()->values > 0 && buckets_.back()->values + n > cap))
       buckets_.push_back(std::make_unique<Bucket>());
     Bucket& b = *buckets_.back();
-    slot_[i] = {buckets_.size() - 1, b.values};
+    slot_[i] = {buckets_.size() - 1, b.values, b.params.size()};
     b.params.push_back(i);
     b.values += n;
   }
@@ -107,11 +107,10 @@ void DistributedDataParallel::reset_pass() {
 // Copies parameter p's accumulated gradient (zeros when it has none) and its
 // flag into its bucket.
 void DistributedDataParallel::pack(size_t p) {
-  const auto [k, offset] = slot_[p];
+  const auto [k, offset, j] = slot_[p];
   Bucket& b = *buckets_[k];
   float* dst = b.flat.data() + offset;
   const Tensor g = params_[p].grad();
-  const size_t j = size_t(std::find(b.params.begin(), b.params.end(), p) - b.params.begin());
   if (g.defined()) {
     const Tensor gc = g.contiguous();
     std::memcpy(dst, gc.data(), size_t(gc.numel()) * sizeof(float));
@@ -169,7 +168,7 @@ void DistributedDataParallel::finish_pass() {
         g = empty(params_[p].shape());
         params_[p].set_grad(g);
       }
-      const float* src = b.flat.data() + slot_[p].second;
+      const float* src = b.flat.data() + slot_[p].offset;
       float* dst = g.data();
       // A division, as ReduceOp::Mean: the same bits on every process.
       for (int64_t i = 0; i < g.numel(); ++i) dst[i] = src[i] / n;

@@ -243,6 +243,29 @@ TEST_CASE("a parameter no process used keeps no gradient; one some used is avera
   CHECK(testing::max_abs_diff(got, want) < 1e-6);
 }
 
+TEST_CASE("buckets hold the parameters in reverse order; synchronize_gradients averages on demand", "[dist][ddp]") {
+  auto g = dist::world();
+  const int n = g->world_size();
+  manual_seed(6);
+  TinyNet net;
+  dist::DistributedDataParallel ddp(net, g, {.bucket_cap_mb = 0.001});
+  if (n > 1) {
+    // Concatenated, the buckets list the parameters from the last registered to the first.
+    std::vector<int64_t> order;
+    for (int64_t k = 0; k < ddp.bucket_count(); ++k)
+      for (int64_t p : ddp.bucket_parameters(k)) order.push_back(p);
+    std::vector<int64_t> reversed;
+    for (int64_t p = int64_t(net.parameters().size()) - 1; p >= 0; --p) reversed.push_back(p);
+    CHECK(order == reversed);
+    CHECK_THROWS_WITH(ddp.bucket_parameters(ddp.bucket_count()), Catch::Contains("bucket"));
+  }
+  // Gradients set by hand on each rank (rank + 1 everywhere), averaged: (n + 1) / 2.
+  for (Tensor p : net.parameters()) p.set_grad(full(p.shape(), float(g->rank() + 1)));
+  ddp.synchronize_gradients();
+  const float want = n > 1 ? float(n + 1) / 2.f : 1.f;
+  for (const Tensor& p : net.parameters()) CHECK(p.grad().to_vector() == std::vector<float>(size_t(p.numel()), want));
+}
+
 TEST_CASE("the wrapper refuses replicas of different models", "[dist][ddp]") {
   auto g = dist::world();
   if (g->world_size() == 1) return;  // nothing to compare with

@@ -119,7 +119,12 @@ private:
   DistributedDataParallelOptions options_;
   std::vector<Tensor> params_;
   std::vector<std::unique_ptr<Bucket>> buckets_;
-  std::vector<std::pair<size_t, int64_t>> slot_;  // parameter -> (bucket, offset)
+  struct Slot {
+    size_t bucket;
+    int64_t offset;  // of its gradient in the bucket
+    size_t index;    // its place in the bucket's parameters (and flags)
+  };
+  std::vector<Slot> slot_;  // by parameter
   std::vector<HookHandle> hooks_;
   std::vector<bool> ready_;
   size_t next_launch_ = 0;
