@@ -129,7 +129,7 @@ TwoObjectScores score_two_objects(const std::vector<std::vector<data::ShapesObje
   TwoObjectScores s;
   s.images = n;
   if (n == 0) return s;
-  int64_t all = 0, extra = 0, named = 0, objects_right = 0;
+  int64_t all = 0, extra = 0, named = 0, objects_right = 0, placed = 0, swapped = 0;
   std::array<int64_t, 3> right{};
   for (int64_t i = 0; i < n; ++i) {
     bool every = true, named_cell[kCells] = {};
@@ -146,9 +146,18 @@ TwoObjectScores score_two_objects(const std::vector<std::vector<data::ShapesObje
       }
       objects_right += whole;
       every = every && whole;
+      placed += cells[0][i * kCells + o.position] != kCellNone[0];
       ++named;
     }
     all += every;
+    if (objects[i].size() == 2) {
+      const data::ShapesObject &a = objects[i][0], &b = objects[i][1];
+      const std::array<int64_t, 3> wa{a.shape, a.colour, a.size}, wb{b.shape, b.colour, b.size};
+      bool crossed = wa != wb;
+      for (size_t h = 0; h < 3; ++h)
+        crossed = crossed && cells[h][i * kCells + a.position] == wb[h] && cells[h][i * kCells + b.position] == wa[h];
+      swapped += crossed;
+    }
     bool more = false;
     for (int64_t p = 0; p < kCells; ++p)
       if (!named_cell[p] && cells[0][i * kCells + p] != kCellNone[0]) more = true;
@@ -159,6 +168,8 @@ TwoObjectScores score_two_objects(const std::vector<std::vector<data::ShapesObje
   s.extra_object = share(extra, n);
   for (size_t h = 0; h < 3; ++h) s.attributes[h] = share(right[h], named);
   s.object_right = share(objects_right, named);
+  s.object_placed = share(placed, named);
+  s.swapped = share(swapped, n);
   return s;
 }
 

@@ -26,7 +26,8 @@ nlohmann::json scores_json(const TwoObjectScores& s) {
   return {{"images", s.images},          {"all_right", number(s.all_right)},
           {"shape", number(s.attributes[0])}, {"colour", number(s.attributes[1])},
           {"size", number(s.attributes[2])},  {"object_right", number(s.object_right)},
-          {"extra_object", number(s.extra_object)}};
+          {"extra_object", number(s.extra_object)}, {"object_placed", number(s.object_placed)},
+          {"swapped", number(s.swapped)}};
 }
 }  // namespace
 
@@ -75,6 +76,8 @@ std::string EvaluationReport::to_table() const {
   line("object: colour", [](const TwoObjectScores& c) { return c.attributes[1]; });
   line("object: size", [](const TwoObjectScores& c) { return c.attributes[2]; });
   line("object: all three", [](const TwoObjectScores& c) { return c.object_right; });
+  line("object: an object in its cell", [](const TwoObjectScores& c) { return c.object_placed; });
+  line("the two objects swapped", [](const TwoObjectScores& c) { return c.swapped; });
   line("an object in an unnamed cell", [](const TwoObjectScores& c) { return c.extra_object; });
   return t;
 }

@@ -141,11 +141,24 @@ TEST_CASE("cells: two-object scores, hand-computed", "[eval][cells]") {
   CHECK(s.attributes[2] == 1.0);
   CHECK(s.object_right == 0.75);
   CHECK(s.extra_object == 0.5);              // image 1's cell 8
+  CHECK(s.object_placed == 1.0);
+  CHECK(s.swapped == 0.0);
   // An object read as "none" is wrong on all three.
   set(0, 7, 4, 6, 2);
   const auto t = eval::score_two_objects(objects, cells);
   CHECK(t.all_right == 0.0);
   CHECK(t.attributes == std::array<double, 3>{0.5, 0.75, 0.75});
+  CHECK(t.object_placed == 0.75);            // image 0's cell 7 read as empty
+  // Image 0 drawn with its two objects exchanged: swapped, and nothing right.
+  set(0, 0, 3, 5, 0);
+  set(0, 7, 2, 0, 1);
+  const auto u = eval::score_two_objects(objects, cells);
+  CHECK(u.swapped == 0.5);
+  CHECK(u.all_right == 0.0);
+  CHECK(u.object_placed == 1.0);
+  // Swapped needs every attribute of both: one colour off is not a swap.
+  set(0, 7, 2, 1, 1);
+  CHECK(eval::score_two_objects(objects, cells).swapped == 0.0);
   CHECK(eval::score_two_objects({}, {{}, {}, {}}).images == 0);
   CHECK_THROWS_WITH(eval::score_two_objects(objects, {cells[0], cells[1]}), Catch::Contains("3 heads, found 2"));
   cells[2].pop_back();

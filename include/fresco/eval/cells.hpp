@@ -103,6 +103,12 @@ struct TwoObjectScores {
   double object_right = 0;
   /// Images with an object read in a cell no prompt object names.
   double extra_object = 0;
+  /// Named objects whose cell holds an object, right or wrong (the place is right).
+  double object_placed = 0;
+  /// Two-object images in which each object's cell reads the *other* object's
+  /// shape, colour and size (objects that differ in at least one): the
+  /// attributes were drawn, each at the wrong one of the two places.
+  double swapped = 0;
 };
 
 /// Scores images against the objects their prompts name: `objects[n]` the

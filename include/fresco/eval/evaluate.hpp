@@ -184,7 +184,7 @@ struct EvaluationReport {
   /// held_out: {head: share}}, counts, frechet_distance, frechet_floor,
   /// diversity {generated, real}, two_objects {generated, real: {seen,
   /// held_out: {images, all_right, shape, colour, size, object_right,
-  /// extra_object}}} (null when not run), cell_judge, real_accuracy {seen,
+  /// object_placed, swapped, extra_object}}} (null when not run), cell_judge, real_accuracy {seen,
   /// held_out: {head: share}} and retrieval {precision, candidates} (null
   /// when not measured), seconds).
   std::string to_json() const;
