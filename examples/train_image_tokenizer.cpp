@@ -24,7 +24,7 @@ namespace {
 namespace cli = fresco::cli;
 
 struct Args {
-  std::string dataset, out = "vq", classifier;
+  std::string dataset, out = "vq", classifier, report_only;
   double minutes = 5;
   uint64_t seed = 0;
   int64_t limit = 0, test = 1000;
@@ -48,8 +48,14 @@ void add_options(CLI::App& app, Args& a) {
   cli::add_number(app, "--seed", a.seed, "seed of the data, the initialisation and the training");
   cli::add_number(app, "--limit", a.limit, "training images (0: the dataset's default)")->check(cli::non_negative());
   cli::add_number(app, "--test", a.test, "test images the report reconstructs")->check(cli::positive());
-  app.add_option("--classifier", a.classifier, "the evaluation classifier that judges the reconstructions")
+  app.add_option("--classifier", a.classifier,
+                 "the evaluation classifier that judges the reconstructions (with a Shapes cell judge in the file, "
+                 "shape, colour and size are read by it, as evaluate reads generated images)")
       ->check(cli::existing_file("train one with train_classifier"));
+  app.add_option("--report-only", a.report_only,
+                 "train nothing: report on this trained tokenizer (OUT/tokenizer.safetensors of an earlier run, or a "
+                 "transformer run's image_tokenizer.safetensors)")
+      ->check(cli::existing_file("train one with train_image_tokenizer"));
   cli::add_number(app, "--image-size", a.config.image_size, "side of the images (Fashion-MNIST: 32)")
       ->check(CLI::IsMember({8, 16, 32, 64, 128, 256}));
   cli::add_number(app, "--downsample", a.config.downsample, "image pixels per token side (32x32 -> 8x8 at 4)")
@@ -144,13 +150,17 @@ void report(fresco::vq::ImageTokenizer& tok, const Args& a) {
   fmt::print("test images: {}\nPSNR: {:.2f} dB\ncodes used: {} of {}\ncode perplexity: {:.1f}\n", n,
              fresco::vq::psnr(back, test.pixels), used, a.config.codes, std::exp(entropy));
   if (a.classifier.empty()) return;
-  auto clf = fresco::eval::Classifier::load(a.classifier);
+  // The judge evaluate uses: with a cell judge, a single object's shape, colour and size
+  // are read in its cell, its position by the scene classifier.
+  const auto judges = fresco::eval::load_judges(a.classifier);
+  const fresco::eval::ImageJudge judge = fresco::eval::judge_of(*judges.scene, judges.cell.get());
   for (const auto& labels : test.labels)
-    FRESCO_CHECK(labels.size() == clf->config().heads.size(),
+    FRESCO_CHECK(labels.size() == judge.config.heads.size(),
                  "train_image_tokenizer: the classifier has {} heads but the test images have {} labels each; "
                  "--classifier needs labelled data (shapes or fashion-mnist)",
-                 clf->config().heads.size(), labels.size());
-  const auto real = clf->predict(test.pixels * 2.f - 1.f), rebuilt = clf->predict(back * 2.f - 1.f);
+                 judge.config.heads.size(), labels.size());
+  if (judges.cell) fmt::print("judge: the scene classifier and its cell judge (as evaluate reads images)\n");
+  const auto real = judge.predict(test.pixels * 2.f - 1.f), rebuilt = judge.predict(back * 2.f - 1.f);
   for (size_t h = 0; h < real.size(); ++h) {
     int64_t right_real = 0, right_rebuilt = 0;
     for (int64_t i = 0; i < n; ++i) {
@@ -173,7 +183,6 @@ int run(Args a) {
   a.train.out_dir = a.out;
   a.train.reconstruction = a.reconstruction == "l1" ? fresco::vq::ReconstructionLoss::l1 : fresco::vq::ReconstructionLoss::l2;
   a.train.on_progress = fresco::progress_bar();
-  fresco::cli::prepare_run_directory(a.out);   // before the training, not after it
   if (!a.classifier.empty()) {   // before the training, not after it
     const auto clf = fresco::eval::Classifier::load(a.classifier);
     if (clf->config().image_size != a.config.image_size || clf->config().channels != a.config.channels)
@@ -183,6 +192,19 @@ int run(Args a) {
                                       clf->config().channels, a.config.image_size, a.config.image_size,
                                       a.config.channels));
   }
+  if (!a.report_only.empty()) {
+    auto trained = fresco::vq::ImageTokenizer::load(a.report_only);
+    const auto& c = trained->config();
+    if (c.image_size != a.config.image_size || c.channels != a.config.channels)
+      throw CLI::ValidationError("--report-only", fmt::format("{} reads {}x{} images of {} channels; {} has {}x{} of {}",
+                                                              a.report_only, c.image_size, c.image_size, c.channels,
+                                                              a.dataset, a.config.image_size, a.config.image_size,
+                                                              a.config.channels));
+    a.config = c;
+    report(*trained, a);
+    return 0;
+  }
+  fresco::cli::prepare_run_directory(a.out);   // before the training, not after it
   fmt::print(stderr, "loading {} ...\n", a.dataset);
   const auto ds = fresco::data::open_dataset(
       {.name = a.dataset, .limit = a.limit, .seed = a.seed, .image_size = a.config.image_size, .two_object_fraction = 0.3f});
@@ -206,7 +228,10 @@ int main(int argc, char** argv) {
   CLI::App app{"Trains an image tokenizer (encoder, codebook, decoder; VQGAN's losses) on a dataset's images\n"
                "and reports how well it reconstructs test images.",
                "train_image_tokenizer"};
-  app.footer("Example:\n  train_image_tokenizer --dataset shapes --minutes 5 --out runs/vq");
+  app.footer(
+      "Examples:\n  train_image_tokenizer --dataset shapes --minutes 5 --out runs/vq\n"
+      "  train_image_tokenizer --dataset shapes --report-only runs/shapes/image_tokenizer.safetensors "
+      "--classifier runs/shapes_judges.safetensors");
   Args args;
   add_options(app, args);
   return cli::run(app, argc, argv, [&] { return run(args); });
