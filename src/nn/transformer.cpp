@@ -49,6 +49,7 @@ Tensor TransformerBlock::forward(const Tensor& x, const Tensor& context, const T
                                           "(construct it with .cross_attention = true)");
   MultiHeadAttentionMask self_mask;
   self_mask.key_padding_mask = masks.key_padding_mask;
+  self_mask.attn_mask = masks.attn_mask;
   self_mask.causal = options_.causal;
   Tensor h = ln1(x);
   Tensor y = x + drop(attn(h, h, h, self_mask));

@@ -41,8 +41,9 @@ float dot(const float* a, const float* b, int64_t D) {
 // Causal attention of n new queries (absolute positions p0..p0+n-1) over the
 // cache, after the new keys and values were written into it.
 // qkv [B, n, 3C] (q | k | v per position, heads of D inside each) -> out [B, n, C].
+// bias: null, or [H, n, p0 + n] added to the scores.
 void cached_attention(float* out, const float* qkv, KvCache& cache, int64_t B, int64_t n, int64_t p0,
-                      int64_t H, int64_t D, int64_t context) {
+                      int64_t H, int64_t D, int64_t context, const float* bias) {
   const int64_t C = H * D;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t i = 0; i < n; ++i)
@@ -65,8 +66,9 @@ void cached_attention(float* out, const float* qkv, KvCache& cache, int64_t B, i
           const float* values = cache.v.data() + (b * H + h) * context * D;
           const int64_t len = p0 + i + 1;  // causal: keys 0..p0+i
           float top = -std::numeric_limits<float>::infinity();
+          const float* add = bias ? bias + (h * n + i) * (p0 + n) : nullptr;
           for (int64_t j = 0; j < len; ++j) {
-            const float s = dot(q, keys + j * D, D) * scale;
+            const float s = dot(q, keys + j * D, D) * scale + (add ? add[j] : 0.f);
             scores[static_cast<size_t>(j)] = s;
             top = std::max(top, s);
           }
@@ -94,7 +96,8 @@ std::vector<KvCache> make_kv_caches(const GptConfig& config, int64_t batch) {
   return caches;
 }
 
-Tensor cached_blocks(const Gpt& gpt, std::vector<KvCache>& caches, const Tensor& input, int64_t p0) {
+Tensor cached_blocks(const Gpt& gpt, std::vector<KvCache>& caches, const Tensor& input, int64_t p0,
+                     const Tensor& bias) {
   const GptConfig& cfg = gpt.config();
   FRESCO_CHECK_SHAPE(input.dim() == 3 && input.size(2) == cfg.d_model,
                      "cached_blocks: expected inputs [B, n, {}], got {}", cfg.d_model, shape_str(input.shape()));
@@ -106,6 +109,12 @@ Tensor cached_blocks(const Gpt& gpt, std::vector<KvCache>& caches, const Tensor&
                "cached_blocks: the caches hold {} blocks for at most {} rows; the model has {} blocks and the input {} rows",
                caches.size(), caches.empty() ? 0 : static_cast<int64_t>(caches[0].k.size()) / (cfg.context * C),
                cfg.layers, B);
+  Tensor add;
+  if (bias.defined()) {
+    FRESCO_CHECK_SHAPE(bias.shape() == Shape({H, n, p0 + n}), "cached_blocks: expected a bias [{}, {}, {}], got {}", H,
+                       n, p0 + n, shape_str(bias.shape()));
+    add = bias.contiguous();
+  }
   NoGradGuard no_grad;
   Tensor x = input;
   for (int64_t l = 0; l < cfg.layers; ++l) {
@@ -113,7 +122,8 @@ Tensor cached_blocks(const Gpt& gpt, std::vector<KvCache>& caches, const Tensor&
     Tensor h = layer_norm(x, {C}, blk.ln1.weight, blk.ln1.bias, blk.ln1.eps());
     Tensor qkv = linear(h, blk.attn.in_proj_weight, blk.attn.in_proj_bias).contiguous();
     Tensor att = empty({B, n, C});
-    cached_attention(att.data(), qkv.data(), caches[static_cast<size_t>(l)], B, n, p0, H, D, cfg.context);
+    cached_attention(att.data(), qkv.data(), caches[static_cast<size_t>(l)], B, n, p0, H, D, cfg.context,
+                     add.defined() ? add.data() : nullptr);
     x = x + linear(att, blk.attn.out_proj.weight, blk.attn.out_proj.bias);
     Tensor m = layer_norm(x, {C}, blk.ln2.weight, blk.ln2.bias, blk.ln2.eps());
     x = x + linear(gelu(linear(m, blk.fc.weight, blk.fc.bias)), blk.proj.weight, blk.proj.bias);

@@ -11,6 +11,7 @@
 #include <fresco/error.hpp>
 #include <fresco/io/metadata.hpp>
 #include <fresco/nn/init.hpp>
+#include <fresco/nn/transformer.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/loss.hpp>
 #include <fresco/ops/matmul.hpp>
@@ -67,6 +68,7 @@ std::map<std::string, std::string> ImageGptConfig::to_metadata(const std::string
   io::MetadataWriter writer(prefix);
   fields(*this, writer);
   if (frames != 1) writer("frames", frames);
+  if (caption_recency) writer("caption_recency", true);
   return writer.metadata;
 }
 
@@ -76,6 +78,7 @@ ImageGptConfig ImageGptConfig::from_metadata(const std::map<std::string, std::st
   const io::MetadataReader reader(metadata, prefix, "ImageGptConfig::from_metadata");
   fields(c, reader);
   if (metadata.contains(prefix + "frames")) reader("frames", c.frames);
+  if (metadata.contains(prefix + "caption_recency")) reader("caption_recency", c.caption_recency);
   c.validate();
   return c;
 }
@@ -112,6 +115,16 @@ ImageGpt::ImageGpt(ImageGptConfig config)
   nn::init::normal_(image_head.weight, 0.02f, gen);
   nn::init::zeros_(image_head.bias);
   if (image_time) nn::init::normal_(image_time->weight, 0.02f, gen);   // after the rest: images start as before
+  if (config.caption_recency) {
+    const int64_t H = config.heads, T = config.context(), Tc = config.caption_length;
+    std::vector<float> bias(static_cast<size_t>(H * T * T), 0.f);
+    for (int64_t h = 0; h < H; ++h) {
+      const float slope = std::exp2(-8.f * static_cast<float>(h + 1) / static_cast<float>(H));
+      for (int64_t t = 0; t < Tc; ++t)
+        for (int64_t s = 0; s <= t; ++s) bias[static_cast<size_t>((h * T + t) * T + s)] = -slope * static_cast<float>(t - s);
+    }
+    attention_bias_ = tensor(std::move(bias), {1, H, T, T});
+  }
 }
 
 void ImageGpt::check_captions(const std::vector<int64_t>& captions, int64_t batch, const char* fn) const {
@@ -170,7 +183,9 @@ ImageGpt::Logits ImageGpt::forward(const std::vector<int64_t>& captions, const s
                  b, config_.codes);
   }
   Tensor x = cat({embed_caption(captions, batch), embed_image(inputs, batch, 0, N)}, 1);   // [B, Tc + N, C]
-  for (const auto& block : gpt.blocks) x = block(x);
+  nn::TransformerBlockMasks masks;
+  masks.attn_mask = attention_bias_;
+  for (const auto& block : gpt.blocks) x = block(x, {}, masks);
   Tensor h = gpt.ln_f(x);
   return {linear(h.slice(1, 0, Tc), gpt.wte.weight), image_head(h.slice(1, Tc, Tc + N).reshape({batch * N, C}))
                                                           .reshape({batch, N, config_.codes})};
@@ -220,7 +235,11 @@ std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int6
   if (guided)
     for (int64_t b = 0; b < batch; ++b) prompt.insert(prompt.end(), empty_caption.begin(), empty_caption.end());
   auto caches = text::make_kv_caches(gpt.config(), rows);
-  text::cached_blocks(gpt, caches, embed_caption(prompt, rows), 0);
+  // The caption's own bias (queries and keys 0..Tc−1); image slots attend without one.
+  Tensor prefill_bias;
+  if (attention_bias_.defined())
+    prefill_bias = attention_bias_.slice(2, 0, Tc).slice(3, 0, Tc).contiguous().reshape({config_.heads, Tc, Tc});
+  text::cached_blocks(gpt, caches, embed_caption(prompt, rows), 0, prefill_bias);
 
   std::vector<Generator> gens;
   gens.reserve(static_cast<size_t>(batch));

@@ -117,7 +117,10 @@ TEST_CASE("ImageGpt: slot j sees the caption and codes before j only", "[vq][ima
 }
 
 TEST_CASE("ImageGpt: the gradient of the loss matches central differences", "[vq][image_gpt]") {
-  vq::ImageGpt model(tiny());
+  auto config = tiny();
+  config.caption_recency = GENERATE(false, true);
+  INFO("caption_recency " << config.caption_recency);
+  vq::ImageGpt model(config);
   const auto captions = captions_of(2, 1);
   const auto codes = codes_of(2, 3);
   model.zero_grad();
@@ -141,7 +144,10 @@ TEST_CASE("ImageGpt: the gradient of the loss matches central differences", "[vq
 }
 
 TEST_CASE("ImageGpt::sample: greedy cached sampling writes the full forward pass's argmax codes", "[vq][image_gpt]") {
-  vq::ImageGpt model(tiny(9));
+  auto config = tiny(9);
+  config.caption_recency = GENERATE(false, true);   // the cache's caption bias against the full pass's mask
+  INFO("caption_recency " << config.caption_recency);
+  vq::ImageGpt model(config);
   model.eval();
   const int64_t B = 4;
   const auto captions = captions_of(B, 2);
@@ -165,6 +171,40 @@ TEST_CASE("ImageGpt::sample: greedy cached sampling writes the full forward pass
       CHECK(codes[static_cast<size_t>(i)] == best);
     }
   }
+}
+
+TEST_CASE("ImageGpt: caption_recency is ALiBi's bias on caption queries, kept in the metadata", "[vq][image_gpt]") {
+  auto config = tiny();
+  CHECK_FALSE(vq::ImageGpt(config).attention_bias().defined());
+  CHECK_FALSE(config.to_metadata().contains("image_gpt.caption_recency"));
+  config.caption_recency = true;
+  vq::ImageGpt model(config);
+  const int64_t T = kTc + kN;
+  const Tensor& bias = model.attention_bias();
+  REQUIRE(bias.shape() == Shape{1, 2, T, T});
+  const auto v = bias.contiguous().to_vector();
+  auto at = [&](int64_t h, int64_t t, int64_t s) { return v[static_cast<size_t>((h * T + t) * T + s)]; };
+  // Two heads: slopes 2^-4 and 2^-8.
+  CHECK(at(0, 5, 2) == -3.f / 16);
+  CHECK(at(1, 15, 0) == -15.f / 256);
+  CHECK(at(0, 7, 7) == 0.f);
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t s = 0; s < T; ++s)
+        if (t >= kTc || s > t) REQUIRE(at(h, t, s) == 0.f);   // image queries and future keys: no bias
+  // The bias changes the caption slots' logits, and the file keeps it.
+  const auto captions = captions_of(1, 0);
+  const auto codes = codes_of(1, 0);
+  config.caption_recency = false;
+  vq::ImageGpt plain(config);   // the same seed: the same weights, without the bias
+  const auto a = model.forward(captions, codes, 1).text.contiguous().to_vector();
+  const auto b = plain.forward(captions, codes, 1).text.contiguous().to_vector();
+  CHECK(a[0] == b[0]);   // slot 0 attends to itself alone
+  double differ = 0;
+  for (size_t i = 0; i < a.size(); ++i) differ = std::max(differ, std::abs(double(a[i] - b[i])));
+  CHECK(differ > 1e-6);
+  const auto back = vq::ImageGptConfig::from_metadata(model.config().to_metadata());
+  CHECK(back.caption_recency);
 }
 
 TEST_CASE("ImageGpt::sample: one stream per image, seeds and options", "[vq][image_gpt]") {

@@ -29,6 +29,10 @@ struct TransformerBlockOptions {
 struct TransformerBlockMasks {
   /// Padding positions of x, excluded as self-attention keys.
   Tensor key_padding_mask;
+  /// Added to the self-attention scores, as `MultiHeadAttentionMask::attn_mask`
+  /// (broadcasts to [B, H, T, T]; with a causal block, on top of the causal mask):
+  /// e.g. a per-head position bias such as ALiBi's.
+  Tensor attn_mask;
   /// Padding positions of the context, excluded as cross-attention keys.
   Tensor context_padding_mask;
 };

@@ -34,8 +34,14 @@ std::vector<KvCache> make_kv_caches(const GptConfig& config, int64_t batch);
 /// `gpt`'s blocks (causal; the positional embedding is the caller's), writing
 /// their keys and values into `caches`; returns the final hidden state (after
 /// ln_f) of each row's last new position, [B, C]. No graph is recorded.
-/// Throws `fresco::Error` when p0 + n exceeds the context or the caches are not `gpt`'s.
-Tensor cached_blocks(const Gpt& gpt, std::vector<KvCache>& caches, const Tensor& x, int64_t p0);
+/// `bias`, when defined, is added to the attention scores of the new positions
+/// in every block, as a self-attention `attn_mask` is in the full forward pass:
+/// [H, n, p0 + n], entry [h, i, j] for query p0 + i and key j (keys after the
+/// query are masked whatever it holds).
+/// Throws `fresco::Error` when p0 + n exceeds the context, the caches are not
+/// `gpt`'s or the bias has another shape.
+Tensor cached_blocks(const Gpt& gpt, std::vector<KvCache>& caches, const Tensor& x, int64_t p0,
+                     const Tensor& bias = {});
 
 /// Throws `fresco::Error` naming `fn` for a temperature < 0, top_k < 0 or top_p outside (0, 1].
 void check_sampling(const GenerateOptions& options, const char* fn);

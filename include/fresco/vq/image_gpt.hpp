@@ -47,6 +47,13 @@ struct ImageGptConfig {
   float dropout = 0.f;
   /// Seed of the initial weights.
   uint64_t seed = 0;
+  /// Caption slots attend to earlier caption slots with ALiBi's linear
+  /// recency bias (Press, Smith and Lewis, ICLR 2022): head h adds
+  /// −m_h · (t − s) to the score of query t on key s, m_h = 2^(−8(h+1)/heads),
+  /// so some heads read the words nearest before a word (its own clause:
+  /// "a big red circle at the top left") and others the whole caption. Image
+  /// slots attend without it. Stored in the metadata only when true.
+  bool caption_recency = false;
 
   /// Image tokens per sequence: frames · grid².
   int64_t image_tokens() const { return frames * grid * grid; }
@@ -93,7 +100,7 @@ struct ImageGptLosses {
 ///     caption slot t:  gpt.wte(caption[t]) + gpt.wpe(t)
 ///     image slot j:    image_wte(j == 0 ? <|image|> : code[j−1]) + gpt.wpe(caption_length + j)
 ///                      + image_row((j % G²) / G) + image_col(j % G) [+ image_time(j / G²) for clips]
-///     h = gpt.ln_f(gpt.blocks(x))   (causal)
+///     h = gpt.ln_f(gpt.blocks(x))   (causal; with caption_recency, caption queries get ALiBi's bias)
 ///     caption slot t predicts caption[t+1] through the tied head gpt.wte (the text loss);
 ///     image slot j predicts code[j] through image_head (the image loss).
 ///
@@ -137,6 +144,10 @@ public:
                               uint64_t seed, int64_t first_index = 0) const;
 
   const ImageGptConfig& config() const { return config_; }
+  /// The additive self-attention bias of `caption_recency`, [1, heads, T, T] for the
+  /// sequence length T = context(): −m_h · (t − s) for caption query t and key s <= t,
+  /// 0 everywhere else. Undefined when caption_recency is off.
+  const Tensor& attention_bias() const { return attention_bias_; }
 
   text::Gpt gpt;              ///< caption embeddings, positions, blocks, ln_f; its wte is the text head
   nn::Embedding image_wte;    ///< [codes + 1, d_model]; row `codes` is <|image|>
@@ -153,6 +164,7 @@ private:
   void check_captions(const std::vector<int64_t>& captions, int64_t batch, const char* fn) const;
 
   ImageGptConfig config_;
+  Tensor attention_bias_;
 };
 
 }  // namespace fresco::vq
