@@ -87,7 +87,8 @@ void add_options(CLI::App& app, Args& a) {
   cli::add_sampling_options(app, a.sampling);
 }
 
-void write_json(const fresco::eval::EvaluationReport& report, const std::string& path) {
+template <class Report>
+void write_json(const Report& report, const std::string& path) {
   std::ofstream out(path);
   out << report.to_json() << "\n";
   if (!out) throw fresco::IoError("evaluate: cannot write '" + path + "'");
@@ -127,8 +128,8 @@ fresco::eval::DatasetPrompts folder_prompts(const Args& a, int64_t image_size) {
 
 // A text-to-video model on moving Shapes, judged frame by frame and by the object's trajectory.
 int evaluate_video(const Args& a) {
-  if (!a.json.empty() || !a.held_out.empty() || !a.retrieval.empty() || !a.labels.empty() || !a.captions_file.empty())
-    throw CLI::ValidationError("--dataset moving-shapes", "--json, --held-out, --retrieval, --labels and "
+  if (!a.held_out.empty() || !a.retrieval.empty() || !a.labels.empty() || !a.captions_file.empty())
+    throw CLI::ValidationError("--dataset moving-shapes", "--held-out, --retrieval, --labels and "
                                                           "--captions-file are for text-to-image models; leave them out");
   if (!fresco::vq::is_text_to_video(a.model))
     throw CLI::ValidationError("--dataset moving-shapes", a.model + " is not a text-to-video model (train one with "
@@ -145,7 +146,8 @@ int evaluate_video(const Args& a) {
   const auto report = fresco::eval::evaluate_text_to_video(
       [&model](const std::vector<std::string>& captions, uint64_t seed) { return model.generate(captions, seed); },
       *judge, options);
-  std::cout << report.to_table();   // a table only: no JSON for clips yet
+  std::cout << report.to_table() << "\n" << report.to_json() << "\n";
+  if (!a.json.empty()) write_json(report, a.json);
   return 0;
 }
 

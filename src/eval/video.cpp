@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/data/moving_shapes.hpp>
@@ -292,6 +293,36 @@ std::string VideoReport::to_table() const {
   t += fmt::format("{:<{}}{:>{}.3f}{:>{}.3f}\n", fmt::format("  {} captions x {} clips", diversity_captions, diversity_clips),
                    kName, diversity_generated, kCol, diversity_real, kCol);
   return t;
+}
+
+std::string VideoReport::to_json() const {
+  // JSON has no NaN or infinity: such a figure (a diverged model) becomes null.
+  const auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  const auto per_head = [&](const std::vector<double>& values) {
+    nlohmann::json o = nlohmann::json::object();
+    for (size_t h = 0; h < heads.size() && h < values.size(); ++h) o[heads[h]] = number(values[h]);
+    return o;
+  };
+  const nlohmann::json j = {
+      {"dataset", "moving-shapes"},
+      {"heads", heads},
+      {"accuracy", {{"seen", per_head(accuracy_seen)}, {"held_out", per_head(accuracy_held_out)}}},
+      {"all_right", {{"seen", number(all_right_seen)}, {"held_out", number(all_right_held_out)}}},
+      {"consistency", number(consistency)},
+      {"real_accuracy", {{"seen", per_head(real_accuracy_seen)}, {"held_out", per_head(real_accuracy_held_out)}}},
+      {"real_consistency", number(real_consistency)},
+      {"frechet_distance", number(frechet_distance)},
+      {"frechet_floor", number(frechet_floor)},
+      {"diversity", {{"generated", number(diversity_generated)}, {"real", number(diversity_real)}}},
+      {"counts",
+       {{"seen", seen_count},
+        {"held_out", held_out_count},
+        {"frechet_samples", frechet_samples},
+        {"diversity_captions", diversity_captions},
+        {"diversity_clips", diversity_clips}}},
+      {"seconds", number(seconds)},
+  };
+  return j.dump(2);
 }
 
 }  // namespace fresco::eval

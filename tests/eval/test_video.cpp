@@ -8,6 +8,8 @@
 #include <cmath>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include <fresco/data/moving_shapes.hpp>
 #include <fresco/eval/video.hpp>
 #include <fresco/ops/shape.hpp>
@@ -102,6 +104,21 @@ TEST_CASE("evaluate_text_to_video: real clips score as real, still clips score n
   CHECK(still.accuracy_held_out[3] == 0.0);
   CHECK(still.consistency == 1.0);
   CHECK(still.frechet_distance > real.frechet_distance);
+  // The JSON report holds the same figures, by head name.
+  const auto j = nlohmann::json::parse(still.to_json());
+  CHECK(j["heads"].size() == still.heads.size());
+  CHECK(j["accuracy"]["seen"][still.heads[3]] == still.accuracy_seen[3]);
+  CHECK(j["accuracy"]["held_out"][still.heads[0]] == still.accuracy_held_out[0]);
+  CHECK(j["real_accuracy"]["seen"][still.heads[1]] == still.real_accuracy_seen[1]);
+  CHECK(j["consistency"] == 1.0);
+  CHECK(j["frechet_distance"] == still.frechet_distance);
+  CHECK(j["frechet_floor"] == still.frechet_floor);
+  CHECK(j["counts"]["seen"] == 28);
+  CHECK(j["counts"]["held_out"] == 12);
+  CHECK(j["diversity"]["generated"] == still.diversity_generated);
+  auto broken = still;
+  broken.frechet_distance = std::nan("");
+  CHECK(nlohmann::json::parse(broken.to_json())["frechet_distance"].is_null());
 
   CHECK_THROWS_WITH(eval::evaluate_text_to_video(real_clips, judge, {.samples = 2}), Catch::Contains("samples >= 4"));
   CHECK_THROWS_WITH(eval::evaluate_text_to_video(real_clips, judge, {.samples = 4, .held_out_fraction = 0.875}),

@@ -89,6 +89,12 @@ struct VideoReport {
 
   /// The figures as an aligned text table.
   std::string to_table() const;
+  /// The figures as JSON: `heads`, `accuracy.{seen,held_out}.<head>`,
+  /// `all_right.{seen,held_out}`, `consistency`, `real_accuracy.{seen,held_out}.<head>`,
+  /// `real_consistency`, `frechet_distance`, `frechet_floor`,
+  /// `diversity.{generated,real}`, `counts` (seen, held_out, frechet_samples,
+  /// diversity_captions, diversity_clips), `seconds`; a NaN figure is `null`.
+  std::string to_json() const;
 };
 
 /// Generates [N, T, C, S, S] clips in [0, 1], one per caption.
