@@ -5,7 +5,8 @@
 // images with its real-vs-real floor, and diversity; on Shapes, when the
 // classifier file holds a cell judge (train_classifier --dataset shapes stores
 // one), prompts naming two objects, scored beside real scenes of the same
-// prompts. Prints a table, then JSON.
+// prompts. Prints a table, then JSON. A text-to-video model (--dataset
+// moving-shapes) is read clip by clip: a frame judge and the object's path.
 //
 //   evaluate --model shapes_model.safetensors --classifier shapes_classifier.safetensors --dataset shapes
 //   evaluate --model fashion_model.safetensors --classifier fashion_classifier.safetensors
@@ -203,7 +204,7 @@ int main(int argc, char** argv) {
                "(seen, and held-out with --held-out), judged beside the real images, and --retrieval adds the\n"
                "caption-retrieval precision. Prints a table, then JSON. A text-to-video model is evaluated on\n"
                "moving-shapes: shape, colour and size by a frame judge, motion and speed from the object's path\n"
-               "(a table only).",
+               "(a table, then JSON).",
                "evaluate"};
   app.footer(
       "Examples:\n"

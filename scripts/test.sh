@@ -4,7 +4,7 @@
 # builds Release with GCC in build/ and runs every test, then builds with clang,
 # AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/ (no examples or
 # benchmarks, and no precompiled headers for the library, so that a file missing
-# an include fails to build; the tests keep their precompiled Catch2) and runs the tests again there, with FRESCO_TEST_QUICK=1,
+# an include fails to build; the tests keep their precompiled Catch2 + fresco.hpp) and runs the tests again there, with FRESCO_TEST_QUICK=1,
 # plus every fuzz target on its committed corpus (tests/fuzz/corpus). So CI
 # builds with both compilers.
 # Exits non-zero if a build or any test fails.

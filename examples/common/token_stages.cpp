@@ -31,7 +31,7 @@ void add_transformer_options(CLI::App& app, TransformerArgs& t) {
   add_number(app, "--t-layers", t.gpt.layers, "blocks of the token transformer")->check(positive());
   add_number(app, "--t-heads", t.gpt.heads, "attention heads of the token transformer")->check(positive());
   app.add_option("--caption-recency", t.gpt.caption_recency,
-                 "caption words attend with ALiBi's recency bias (each word reads its own clause first)")
+                 "true: caption tokens attend with ALiBi's recency bias (each word reads its own clause first)")
       ->capture_default_str();
   add_number(app, "--t-batch", t.train.batch_size, "captions per transformer step")->check(positive());
   add_number(app, "--t-lr", t.train.lr, "peak AdamW learning rate of the transformer")->check(positive());

@@ -4,6 +4,7 @@
 // Legend: B batch, Tc caption_length, G grid, N = frames · G² image tokens, C d_model, K codes.
 #include <fresco/vq/image_gpt.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -27,8 +28,8 @@ void ImageGptConfig::validate() const {
   FRESCO_CHECK(text_vocab >= text::BpeTokenizer::kFirstMergeId,
                "ImageGptConfig: text_vocab must be at least {} (256 bytes + 3 special tokens), got {}",
                text::BpeTokenizer::kFirstMergeId, text_vocab);
-  FRESCO_CHECK(caption_length >= 2, "ImageGptConfig: caption_length must be at least 2 (<|bos|> <|eos|>), got {}",
-               caption_length);
+  FRESCO_CHECK(caption_length >= 2 && caption_length <= 4096,
+               "ImageGptConfig: caption_length must be in [2, 4096] (<|bos|> <|eos|> at least), got {}", caption_length);
   FRESCO_CHECK(codes >= 2, "ImageGptConfig: codes must be at least 2, got {}", codes);
   FRESCO_CHECK(grid >= 1 && grid <= 64, "ImageGptConfig: grid must be in [1, 64], got {}", grid);
   FRESCO_CHECK(frames >= 1 && frames <= 64, "ImageGptConfig: frames must be in [1, 64], got {}", frames);
@@ -115,16 +116,21 @@ ImageGpt::ImageGpt(ImageGptConfig config)
   nn::init::normal_(image_head.weight, 0.02f, gen);
   nn::init::zeros_(image_head.bias);
   if (image_time) nn::init::normal_(image_time->weight, 0.02f, gen);   // after the rest: images start as before
-  if (config.caption_recency) {
-    const int64_t H = config.heads, T = config.context(), Tc = config.caption_length;
-    std::vector<float> bias(static_cast<size_t>(H * T * T), 0.f);
-    for (int64_t h = 0; h < H; ++h) {
-      const float slope = std::exp2(-8.f * static_cast<float>(h + 1) / static_cast<float>(H));
-      for (int64_t t = 0; t < Tc; ++t)
-        for (int64_t s = 0; s <= t; ++s) bias[static_cast<size_t>((h * T + t) * T + s)] = -slope * static_cast<float>(t - s);
-    }
-    attention_bias_ = tensor(std::move(bias), {1, H, T, T});
+}
+
+Tensor ImageGpt::attention_bias(int64_t length) const {
+  if (!config_.caption_recency) return {};
+  const int64_t H = config_.heads, T = length > 0 ? length : config_.context();
+  FRESCO_CHECK(T <= config_.context(), "ImageGpt::attention_bias: {} positions, the model has {}", T, config_.context());
+  const int64_t Tc = std::min(T, config_.caption_length);
+  Tensor bias = zeros({1, H, T, T});   // counted by the memory limit like any tensor
+  float* b = bias.data();
+  for (int64_t h = 0; h < H; ++h) {
+    const float slope = std::exp2(-8.f * static_cast<float>(h + 1) / static_cast<float>(H));
+    for (int64_t t = 0; t < Tc; ++t)
+      for (int64_t s = 0; s <= t; ++s) b[(h * T + t) * T + s] = -slope * static_cast<float>(t - s);
   }
+  return bias;
 }
 
 void ImageGpt::check_captions(const std::vector<int64_t>& captions, int64_t batch, const char* fn) const {
@@ -184,7 +190,7 @@ ImageGpt::Logits ImageGpt::forward(const std::vector<int64_t>& captions, const s
   }
   Tensor x = cat({embed_caption(captions, batch), embed_image(inputs, batch, 0, N)}, 1);   // [B, Tc + N, C]
   nn::TransformerBlockMasks masks;
-  masks.attn_mask = attention_bias_;
+  masks.attn_mask = attention_bias();
   for (const auto& block : gpt.blocks) x = block(x, {}, masks);
   Tensor h = gpt.ln_f(x);
   return {linear(h.slice(1, 0, Tc), gpt.wte.weight), image_head(h.slice(1, Tc, Tc + N).reshape({batch * N, C}))
@@ -236,9 +242,8 @@ std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int6
     for (int64_t b = 0; b < batch; ++b) prompt.insert(prompt.end(), empty_caption.begin(), empty_caption.end());
   auto caches = text::make_kv_caches(gpt.config(), rows);
   // The caption's own bias (queries and keys 0..Tc−1); image slots attend without one.
-  Tensor prefill_bias;
-  if (attention_bias_.defined())
-    prefill_bias = attention_bias_.slice(2, 0, Tc).slice(3, 0, Tc).contiguous().reshape({config_.heads, Tc, Tc});
+  Tensor prefill_bias = attention_bias(Tc);
+  if (prefill_bias.defined()) prefill_bias = prefill_bias.reshape({config_.heads, Tc, Tc});
   text::cached_blocks(gpt, caches, embed_caption(prompt, rows), 0, prefill_bias);
 
   std::vector<Generator> gens;

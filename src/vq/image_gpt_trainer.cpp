@@ -174,14 +174,18 @@ void ImageGptTrainer::load_checkpoint(const std::string& path) {
     const ImageGptConfig& c = s.model.config();
     saved.seed = c.seed;   // the initial weights do not matter: the checkpoint replaces them
     if (saved.to_metadata() != c.to_metadata()) {
-      // Name every setting that differs, the checkpoint's value first.
-      const auto a = saved.to_metadata(), b = c.to_metadata();
+      // Name every setting that differs, the checkpoint's value first; the keys written only
+      // when not at their default (frames, caption_recency) are filled in with it.
+      const auto full = [](const ImageGptConfig& config) {
+        auto m = config.to_metadata();
+        m.try_emplace("image_gpt.frames", "1");
+        m.try_emplace("image_gpt.caption_recency", "0");
+        return m;
+      };
+      const auto a = full(saved), b = full(c);
       std::vector<std::string> differ;
       for (const auto& [key, value] : a)
-        if (!b.contains(key) || b.at(key) != value)
-          differ.push_back(fmt::format("{} {} (this run {})", key, value, b.contains(key) ? b.at(key) : "1"));
-      for (const auto& [key, value] : b)
-        if (!a.contains(key)) differ.push_back(fmt::format("{} 1 (this run {})", key, value));
+        if (b.at(key) != value) differ.push_back(fmt::format("{} {} (this run {})", key, value, b.at(key)));
       throw Error(fmt::format("it holds a transformer of another configuration: {}; use another output directory",
                               fmt::join(differ, ", ")));
     }

@@ -238,12 +238,16 @@ TEST_CASE("cells: evaluate_text_to_image scores two-object prompts with the cell
   const std::string table = r.to_table();
   CHECK_THAT(table, Catch::Contains("two objects named (35 + 15 prompts)"));
   CHECK_THAT(table, Catch::Contains("both objects right"));
+  CHECK_THAT(table, Catch::Contains("the two objects swapped"));
+  CHECK_THAT(table, Catch::Contains("object: an object in its cell"));
   CHECK_THAT(table, Catch::Contains("conditional accuracy (cell judge)"));
   CHECK(r.cell_judge);
   const auto j = nlohmann::json::parse(r.to_json());
   CHECK(j["two_objects"]["generated"]["seen"]["all_right"] == 1.0);
   CHECK(j["two_objects"]["generated"]["held_out"]["images"] == 15);
   CHECK(j["two_objects"]["real"]["seen"]["all_right"] == 0.0);
+  CHECK(j["two_objects"]["generated"]["seen"]["object_placed"] == r.two_object_seen.object_placed);
+  CHECK(j["two_objects"]["generated"]["seen"]["swapped"] == r.two_object_seen.swapped);
   // The prompts name two objects each, in different cells; held-out ones have a held-out pair.
   const auto prompts = eval::make_prompts(eval::DatasetKind::shapes, 50, 2, 0.3, 2);
   const auto held = data::shapes_default_held_out();

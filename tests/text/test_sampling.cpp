@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include <fresco/autograd/autograd.hpp>
+#include <fresco/nn/transformer.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/text/sampling.hpp>
 
@@ -42,6 +43,50 @@ TEST_CASE("cached_blocks: position by position equals the full forward pass", "[
   CHECK_THROWS_WITH(text::cached_blocks(gpt, caches, zeros({B, 1, 8}), 0), Catch::Contains("[B, n, 16]"));
   auto small = text::make_kv_caches(gpt.config(), 1);
   CHECK_THROWS_WITH(text::cached_blocks(gpt, small, zeros({B, 1, 16}), 0), Catch::Contains("rows"));
+}
+
+TEST_CASE("cached_blocks: a bias on the new positions' scores equals the full pass's attn_mask", "[text][sampling]") {
+  text::Gpt gpt({.vocab_size = 300, .context = 12, .d_model = 16, .heads = 2, .layers = 2, .seed = 4});
+  gpt.eval();
+  const int64_t B = 2, T = 7, H = 2;
+  std::vector<int64_t> ids(static_cast<size_t>(B * T));
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int64_t>((i * 53 + 11) % 300);
+  std::vector<float> bias(static_cast<size_t>(H * T * T));
+  for (size_t i = 0; i < bias.size(); ++i) bias[i] = static_cast<float>((i * 7919) % 23) / 10.f - 1.1f;
+  const Tensor mask = tensor(bias, {1, H, T, T});
+  NoGradGuard no_grad;
+  std::vector<int64_t> positions(static_cast<size_t>(T));
+  std::iota(positions.begin(), positions.end(), int64_t{0});
+  Tensor x = gpt.wte(ids, {B, T}) + gpt.wpe(positions, {T});
+  nn::TransformerBlockMasks masks;
+  masks.attn_mask = mask;
+  for (const auto& block : gpt.blocks) x = block(x, {}, masks);
+  const auto full = gpt.ln_f(x).contiguous().to_vector();   // [B, T, C]
+  auto caches = text::make_kv_caches(gpt.config(), B);
+  // A prefix of 3 in one call, then one position at a time, each with its rows of the bias.
+  for (int64_t p0 = 0; p0 < T;) {
+    const int64_t n = p0 == 0 ? 3 : 1;
+    std::vector<int64_t> chunk, where(static_cast<size_t>(n));
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t i = 0; i < n; ++i) chunk.push_back(ids[static_cast<size_t>(b * T + p0 + i)]);
+    std::iota(where.begin(), where.end(), p0);
+    std::vector<float> rows;
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < p0 + n; ++j) rows.push_back(bias[static_cast<size_t>((h * T + p0 + i) * T + j)]);
+    const Tensor xi = gpt.wte(chunk, {B, n}) + gpt.wpe(where, {n});
+    const auto h = text::cached_blocks(gpt, caches, xi, p0, tensor(rows, {H, n, p0 + n})).contiguous().to_vector();
+    const int64_t last = p0 + n - 1;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t c = 0; c < 16; ++c) {
+        INFO("row " << b << " position " << last << " channel " << c);
+        CHECK(h[static_cast<size_t>(b * 16 + c)] == Approx(full[static_cast<size_t>((b * T + last) * 16 + c)]).margin(1e-5));
+      }
+    p0 += n;
+  }
+  auto fresh = text::make_kv_caches(gpt.config(), B);
+  CHECK_THROWS_WITH(text::cached_blocks(gpt, fresh, zeros({B, 2, 16}), 0, zeros({H, 2, 3})),
+                    Catch::Contains("expected a bias [2, 2, 2]"));
 }
 
 TEST_CASE("sample_token: frequencies follow softmax(logits / temperature), cut by top-k and top-p",

@@ -180,7 +180,7 @@ TEST_CASE("ImageGpt: caption_recency is ALiBi's bias on caption queries, kept in
   config.caption_recency = true;
   vq::ImageGpt model(config);
   const int64_t T = kTc + kN;
-  const Tensor& bias = model.attention_bias();
+  const Tensor bias = model.attention_bias();
   REQUIRE(bias.shape() == Shape{1, 2, T, T});
   const auto v = bias.contiguous().to_vector();
   auto at = [&](int64_t h, int64_t t, int64_t s) { return v[static_cast<size_t>((h * T + t) * T + s)]; };
@@ -205,6 +205,15 @@ TEST_CASE("ImageGpt: caption_recency is ALiBi's bias on caption queries, kept in
   CHECK(differ > 1e-6);
   const auto back = vq::ImageGptConfig::from_metadata(model.config().to_metadata());
   CHECK(back.caption_recency);
+  // A shorter bias is the top-left block of the full one (the sampler's caption prefill).
+  const auto short_bias = model.attention_bias(kTc).contiguous().to_vector();
+  for (int64_t t = 0; t < kTc; ++t)
+    for (int64_t s = 0; s < kTc; ++s) REQUIRE(short_bias[static_cast<size_t>((1 * kTc + t) * kTc + s)] == at(1, t, s));
+  CHECK_THROWS_WITH(model.attention_bias(T + 1), Catch::Contains("positions"));
+  // A file that claims a caption of a million slots is refused before anything is allocated.
+  auto meta = model.config().to_metadata();
+  meta["image_gpt.caption_length"] = "1000000";
+  CHECK_THROWS_WITH(vq::ImageGptConfig::from_metadata(meta), Catch::Contains("caption_length must be in [2, 4096]"));
 }
 
 TEST_CASE("ImageGpt::sample: one stream per image, seeds and options", "[vq][image_gpt]") {

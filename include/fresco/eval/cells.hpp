@@ -105,9 +105,10 @@ struct TwoObjectScores {
   double extra_object = 0;
   /// Named objects whose cell holds an object, right or wrong (the place is right).
   double object_placed = 0;
-  /// Two-object images in which each object's cell reads the *other* object's
-  /// shape, colour and size (objects that differ in at least one): the
-  /// attributes were drawn, each at the wrong one of the two places.
+  /// Share of the images (all of them, as `all_right`) that name two objects
+  /// differing in at least one attribute and in which each object's cell reads
+  /// the *other* object's shape, colour and size: the objects were drawn,
+  /// each at the wrong one of the two places.
   double swapped = 0;
 };
 

@@ -89,7 +89,7 @@ struct VideoReport {
 
   /// The figures as an aligned text table.
   std::string to_table() const;
-  /// The figures as JSON: `heads`, `accuracy.{seen,held_out}.<head>`,
+  /// The figures as JSON: `dataset` ("moving-shapes"), `heads`, `accuracy.{seen,held_out}.<head>`,
   /// `all_right.{seen,held_out}`, `consistency`, `real_accuracy.{seen,held_out}.<head>`,
   /// `real_consistency`, `frechet_distance`, `frechet_floor`,
   /// `diversity.{generated,real}`, `counts` (seen, held_out, frechet_samples,

@@ -28,7 +28,7 @@ namespace fresco::vq {
 struct ImageGptConfig {
   /// Token ids a caption may hold: the BPE tokenizer's vocabulary (>= 259).
   int64_t text_vocab = 512;
-  /// Caption slots: `<|bos|>` caption `<|eos|>`, then `<|pad|>` up to this length.
+  /// Caption slots, in [2, 4096]: `<|bos|>` caption `<|eos|>`, then `<|pad|>` up to this length.
   int64_t caption_length = 32;
   /// Image codes (the image tokenizer's codebook size).
   int64_t codes = 512;
@@ -144,10 +144,11 @@ public:
                               uint64_t seed, int64_t first_index = 0) const;
 
   const ImageGptConfig& config() const { return config_; }
-  /// The additive self-attention bias of `caption_recency`, [1, heads, T, T] for the
-  /// sequence length T = context(): −m_h · (t − s) for caption query t and key s <= t,
-  /// 0 everywhere else. Undefined when caption_recency is off.
-  const Tensor& attention_bias() const { return attention_bias_; }
+  /// The additive self-attention bias of `caption_recency` for `length` positions
+  /// (default context()), [1, heads, length, length]: −m_h · (t − s) for caption query
+  /// t and key s <= t, 0 everywhere else. Built on each call (the forward pass's
+  /// mask); undefined when caption_recency is off.
+  Tensor attention_bias(int64_t length = 0) const;
 
   text::Gpt gpt;              ///< caption embeddings, positions, blocks, ln_f; its wte is the text head
   nn::Embedding image_wte;    ///< [codes + 1, d_model]; row `codes` is <|image|>
@@ -164,7 +165,6 @@ private:
   void check_captions(const std::vector<int64_t>& captions, int64_t batch, const char* fn) const;
 
   ImageGptConfig config_;
-  Tensor attention_bias_;
 };
 
 }  // namespace fresco::vq
