@@ -13,24 +13,31 @@
 
 using namespace fresco;
 
-TEST_CASE("cached_blocks: position by position equals the full forward pass", "[text][sampling]") {
-  text::Gpt gpt({.vocab_size = 300, .context = 12, .d_model = 16, .heads = 2, .layers = 2, .seed = 3});
-  gpt.eval();
-  const int64_t B = 2, T = 9;
-  std::vector<int64_t> ids(static_cast<size_t>(B * T));
-  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int64_t>((i * 37 + 5) % 300);
-  NoGradGuard no_grad;
-  const auto full = gpt.token_features(ids, B, T).contiguous().to_vector();   // [B, T, C]
+namespace {
+
+// Runs `ids` [B, T] through cached_blocks, a prefix of `prefix` positions in one call and
+// then one position at a time (each with its rows of `bias` [H, T, T] when one is given),
+// and checks every call's last hidden state against `full` [B, T, 16] of the full pass.
+void check_cached_against_full(const text::Gpt& gpt, const std::vector<int64_t>& ids, int64_t B, int64_t T,
+                               int64_t prefix, const std::vector<float>& full, const std::vector<float>& bias = {}) {
+  const int64_t H = gpt.config().heads;
   auto caches = text::make_kv_caches(gpt.config(), B);
-  // A prefix of 4 in one call, then one position at a time.
   for (int64_t p0 = 0; p0 < T;) {
-    const int64_t n = p0 == 0 ? 4 : 1;
+    const int64_t n = p0 == 0 ? prefix : 1;
     std::vector<int64_t> chunk, positions(static_cast<size_t>(n));
     for (int64_t b = 0; b < B; ++b)
       for (int64_t i = 0; i < n; ++i) chunk.push_back(ids[static_cast<size_t>(b * T + p0 + i)]);
     std::iota(positions.begin(), positions.end(), p0);
+    Tensor rows;
+    if (!bias.empty()) {
+      std::vector<float> r;
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t j = 0; j < p0 + n; ++j) r.push_back(bias[static_cast<size_t>((h * T + p0 + i) * T + j)]);
+      rows = tensor(r, {H, n, p0 + n});
+    }
     const Tensor x = gpt.wte(chunk, {B, n}) + gpt.wpe(positions, {n});
-    const auto h = text::cached_blocks(gpt, caches, x, p0).contiguous().to_vector();   // [B, C]
+    const auto h = text::cached_blocks(gpt, caches, x, p0, rows).contiguous().to_vector();   // [B, C]
     const int64_t last = p0 + n - 1;
     for (int64_t b = 0; b < B; ++b)
       for (int64_t c = 0; c < 16; ++c) {
@@ -39,6 +46,20 @@ TEST_CASE("cached_blocks: position by position equals the full forward pass", "[
       }
     p0 += n;
   }
+}
+
+}  // namespace
+
+TEST_CASE("cached_blocks: position by position equals the full forward pass", "[text][sampling]") {
+  text::Gpt gpt({.vocab_size = 300, .context = 12, .d_model = 16, .heads = 2, .layers = 2, .seed = 3});
+  gpt.eval();
+  const int64_t B = 2, T = 9;
+  std::vector<int64_t> ids(static_cast<size_t>(B * T));
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int64_t>((i * 37 + 5) % 300);
+  NoGradGuard no_grad;
+  const auto full = gpt.token_features(ids, B, T).contiguous().to_vector();   // [B, T, C]
+  check_cached_against_full(gpt, ids, B, T, 4, full);
+  auto caches = text::make_kv_caches(gpt.config(), B);
   CHECK_THROWS_WITH(text::cached_blocks(gpt, caches, zeros({B, 4, 16}), 10), Catch::Contains("outside the context"));
   CHECK_THROWS_WITH(text::cached_blocks(gpt, caches, zeros({B, 1, 8}), 0), Catch::Contains("[B, n, 16]"));
   auto small = text::make_kv_caches(gpt.config(), 1);
@@ -62,28 +83,7 @@ TEST_CASE("cached_blocks: a bias on the new positions' scores equals the full pa
   masks.attn_mask = mask;
   for (const auto& block : gpt.blocks) x = block(x, {}, masks);
   const auto full = gpt.ln_f(x).contiguous().to_vector();   // [B, T, C]
-  auto caches = text::make_kv_caches(gpt.config(), B);
-  // A prefix of 3 in one call, then one position at a time, each with its rows of the bias.
-  for (int64_t p0 = 0; p0 < T;) {
-    const int64_t n = p0 == 0 ? 3 : 1;
-    std::vector<int64_t> chunk, where(static_cast<size_t>(n));
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t i = 0; i < n; ++i) chunk.push_back(ids[static_cast<size_t>(b * T + p0 + i)]);
-    std::iota(where.begin(), where.end(), p0);
-    std::vector<float> rows;
-    for (int64_t h = 0; h < H; ++h)
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t j = 0; j < p0 + n; ++j) rows.push_back(bias[static_cast<size_t>((h * T + p0 + i) * T + j)]);
-    const Tensor xi = gpt.wte(chunk, {B, n}) + gpt.wpe(where, {n});
-    const auto h = text::cached_blocks(gpt, caches, xi, p0, tensor(rows, {H, n, p0 + n})).contiguous().to_vector();
-    const int64_t last = p0 + n - 1;
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t c = 0; c < 16; ++c) {
-        INFO("row " << b << " position " << last << " channel " << c);
-        CHECK(h[static_cast<size_t>(b * 16 + c)] == Approx(full[static_cast<size_t>((b * T + last) * 16 + c)]).margin(1e-5));
-      }
-    p0 += n;
-  }
+  check_cached_against_full(gpt, ids, B, T, 3, full, bias);
   auto fresh = text::make_kv_caches(gpt.config(), B);
   CHECK_THROWS_WITH(text::cached_blocks(gpt, fresh, zeros({B, 2, 16}), 0, zeros({H, 2, 3})),
                     Catch::Contains("expected a bias [2, 2, 2]"));
