@@ -33,6 +33,10 @@ void add_transformer_options(CLI::App& app, TransformerArgs& t) {
   app.add_option("--caption-recency", t.gpt.caption_recency,
                  "true: caption tokens attend with ALiBi's recency bias (each word reads its own clause first)")
       ->capture_default_str();
+  app.add_option("--caption-bidirectional", t.gpt.caption_bidirectional,
+                 "true: caption tokens attend to the whole caption, after them too (a prefix LM: each word "
+                 "knows its clause's later words; no text loss)")
+      ->capture_default_str();
   add_number(app, "--t-batch", t.train.batch_size, "captions per transformer step")->check(positive());
   add_number(app, "--t-lr", t.train.lr, "peak AdamW learning rate of the transformer")->check(positive());
   add_number(app, "--text-weight", t.train.text_weight, "weight of the caption's next-token loss")

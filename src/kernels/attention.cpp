@@ -8,7 +8,8 @@
 // multiply-add latency.
 //   S = q·kᵀ·scale + mask,  P = softmax(S),  O = P·v
 //   dV = Pᵀ·dO,  dP = dO·vᵀ,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dq = dS·k·scale,  dk = dSᵀ·q·scale
-// With `causal`, query i sees keys j ≤ i only: loops over j stop at i + 1.
+// With `causal`, query i sees keys j ≤ i only, or j < prefix for a query inside the prefix:
+// loops over j stop at max(i + 1, prefix).
 #include "kernels/attention.hpp"
 
 #include <algorithm>
@@ -165,9 +166,13 @@ inline void scaled_store(float* out, const float* c, int64_t n, float scale) {
 }
 
 // Keys query i may see: [0, n).
-inline int64_t visible(const AttentionShape& s, int64_t i) { return s.causal ? std::min(i + 1, s.Tk) : s.Tk; }
+inline int64_t visible(const AttentionShape& s, int64_t i) {
+  return s.causal ? std::min(std::max(i + 1, s.prefix), s.Tk) : s.Tk;
+}
 // Queries that may see key j: [i0, Tq).
-inline int64_t first_query(const AttentionShape& s, int64_t j) { return s.causal ? std::min(j, s.Tq) : 0; }
+inline int64_t first_query(const AttentionShape& s, int64_t j) {
+  return s.causal && j >= s.prefix ? std::min(j, s.Tq) : 0;
+}
 
 }  // namespace
 

@@ -16,11 +16,13 @@ struct HeadsRef {
   int64_t b_stride, h_stride, t_stride;
 };
 
-/// Sizes, scale, and which keys each query may see.
+/// Sizes, scale, and which keys each query may see: all, or (causal) keys j ≤ max(i, prefix − 1).
 struct AttentionShape {
   int64_t B, H, Tq, Tk, D, Dv;
   float scale;
   bool causal;
+  /// With `causal`, queries below `prefix` also see every key below it (a prefix read both ways).
+  int64_t prefix;
   /// Additive mask (may be null), read at mask[b·s0 + h·s1 + i·s2 + j·s3] (0 strides on broadcast dims).
   const float* mask;
   int64_t mask_strides[4];

@@ -100,14 +100,14 @@ void softmax_backward(float* dx, const float* dy, const float* y, int64_t R, int
 }
 
 void attention_softmax(float* p, int64_t B, int64_t H, int64_t Tq, int64_t Tk, float scale, const float* mask,
-                       const int64_t mask_strides[4], bool causal) {
+                       const int64_t mask_strides[4], bool causal, int64_t prefix) {
   const int64_t rows = B * H * Tq;
   parallel_for(rows, row_grain(Tk), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t i = r % Tq, bh = r / Tq, h = bh % H, b = bh / H;
       float* pr = p + r * Tk;
-      // Causal (top-left aligned, as PyTorch's is_causal): keys j ≤ i only.
-      const int64_t n = causal ? std::min(i + 1, Tk) : Tk;
+      // Causal (top-left aligned, as PyTorch's is_causal): keys j ≤ i only, or j < prefix inside the prefix.
+      const int64_t n = causal ? std::min(std::max(i + 1, prefix), Tk) : Tk;
       if (mask) {
         const float* mr = mask + b * mask_strides[0] + h * mask_strides[1] + i * mask_strides[2];
         const int64_t ms = mask_strides[3];

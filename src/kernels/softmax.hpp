@@ -18,12 +18,12 @@ void softmax_backward(float* dx, const float* dy, const float* y, int64_t R, int
 
 /// Scores -> attention probabilities, in place over p [BH, Tq, Tk] (BH = batch·heads):
 /// p = softmax(p·scale + mask) per row, where key j of query i is dropped when
-/// `causal` and j > i, or when the mask is -inf. A row with every key dropped
-/// becomes zeros. `mask` (may be null) is read at
+/// `causal` and j > i (unless both are below `prefix`: a prefix read both ways),
+/// or when the mask is -inf. A row with every key dropped becomes zeros. `mask` (may be null) is read at
 /// mask[b·mask_strides[0] + h·mask_strides[1] + i·mask_strides[2] + j·mask_strides[3]]
 /// for bh = b·H + h (strides 0 on broadcast dims).
 void attention_softmax(float* p, int64_t B, int64_t H, int64_t Tq, int64_t Tk, float scale, const float* mask,
-                       const int64_t mask_strides[4], bool causal);
+                       const int64_t mask_strides[4], bool causal, int64_t prefix = 0);
 
 /// lse[r] = log Σ_c exp(x[r, c]) (computed stably).
 void logsumexp_rows(float* lse, const float* x, int64_t R, int64_t C);

@@ -100,7 +100,8 @@ Tensor MultiHeadAttention::forward(const Tensor& q, const Tensor& k, const Tenso
     // Self-attention: one GEMM for q, k and v, whose [B, T, 3C] output the attention
     // reads in place, writing [B, T, C] with the heads side by side.
     const Tensor qkv = linear(q, in_proj_weight, in_proj_bias);
-    return out_proj(self_attention_packed(qkv, H, combined_mask(mask, B, H, Tq, Tk), mask.causal));
+    return out_proj(self_attention_packed(qkv, H, combined_mask(mask, B, H, Tq, Tk), mask.causal,
+                                           mask.causal_prefix));
   }
   Tensor qh, kh, vh;
   {
@@ -117,7 +118,8 @@ Tensor MultiHeadAttention::forward(const Tensor& q, const Tensor& k, const Tenso
       vh = split_heads(linear(v, rows(in_proj_weight, 2 * C, 3 * C), rows(in_proj_bias, 2 * C, 3 * C)), H);
     }
   }
-  Tensor heads = scaled_dot_product_attention(qh, kh, vh, combined_mask(mask, B, H, Tq, Tk), mask.causal);
+  Tensor heads =
+      scaled_dot_product_attention(qh, kh, vh, combined_mask(mask, B, H, Tq, Tk), mask.causal, mask.causal_prefix);
   // [B, H, Tq, D] -> [B, Tq, H, D] -> [B, Tq, C]
   return out_proj(heads.transpose(1, 2).reshape({B, Tq, C}));
 }

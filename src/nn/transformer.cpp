@@ -51,6 +51,7 @@ Tensor TransformerBlock::forward(const Tensor& x, const Tensor& context, const T
   self_mask.key_padding_mask = masks.key_padding_mask;
   self_mask.attn_mask = masks.attn_mask;
   self_mask.causal = options_.causal;
+  self_mask.causal_prefix = options_.causal ? masks.causal_prefix : 0;
   Tensor h = ln1(x);
   Tensor y = x + drop(attn(h, h, h, self_mask));
   if (cross_attn) {

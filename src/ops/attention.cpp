@@ -33,6 +33,7 @@ struct Geometry {
   int64_t B, H, Tq, Tk, D, Dv;
   float scale;
   bool causal;
+  int64_t prefix;   // with causal: queries below it see every key below it
   int64_t bh() const { return B * H; }
 };
 
@@ -51,7 +52,7 @@ Tensor probs_forward(const Tensor& qc, const Tensor& kc, const Tensor& mc, const
                 g.Tk, g.Tq * g.Tk);
   const std::array<int64_t, 4> ms = mc.defined() ? mask_strides(mc) : std::array<int64_t, 4>{};
   kernels::attention_softmax(p.data(), g.B, g.H, g.Tq, g.Tk, g.scale, mc.defined() ? mc.data() : nullptr, ms.data(),
-                             g.causal);
+                             g.causal, g.prefix);
   return p;
 }
 
@@ -124,7 +125,7 @@ kernels::HeadsRef packed_heads(const float* data, int64_t T, int64_t D, int64_t 
 }
 
 kernels::AttentionShape kernel_shape(const Geometry& g, const Tensor& mc) {
-  kernels::AttentionShape s{g.B, g.H, g.Tq, g.Tk, g.D, g.Dv, g.scale, g.causal, nullptr, {0, 0, 0, 0}};
+  kernels::AttentionShape s{g.B, g.H, g.Tq, g.Tk, g.D, g.Dv, g.scale, g.causal, g.prefix, nullptr, {0, 0, 0, 0}};
   if (mc.defined()) {
     s.mask = mc.data();
     const std::array<int64_t, 4> ms = mask_strides(mc);
@@ -148,12 +149,14 @@ Tensor mask_grad(const Tensor& ds, const Tensor& mask) { return sum_to(ds, mask.
 
 // The shape checks of scaled_dot_product_attention on [B, H, T, D] operands.
 Geometry checked_geometry(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
-                          bool causal) {
+                          bool causal, int64_t causal_prefix) {
   FRESCO_CHECK_SHAPE(q.dim() == 4 && k.dim() == 4 && v.dim() == 4,
                      "{}: q, k and v must be [B, H, T, D], got q {}, k {}, v {}", op, shape_str(q.shape()),
                      shape_str(k.shape()), shape_str(v.shape()));
   const Geometry g{q.size(0), q.size(1), q.size(2), k.size(2), q.size(3), v.size(3),
-                   1.f / std::sqrt(static_cast<float>(q.size(3))), causal};
+                   1.f / std::sqrt(static_cast<float>(q.size(3))), causal, causal_prefix};
+  FRESCO_CHECK(causal_prefix >= 0 && (causal || causal_prefix == 0),
+               "{}: causal_prefix must be >= 0 and needs causal, got {} (causal {})", op, causal_prefix, causal);
   FRESCO_CHECK_SHAPE(k.size(0) == g.B && k.size(1) == g.H && k.size(3) == g.D && v.size(0) == g.B &&
                          v.size(1) == g.H && v.size(2) == g.Tk,
                      "{}: q {}, k {}, v {} do not fit [B,H,Tq,D], [B,H,Tk,D], [B,H,Tk,Dv]", op, shape_str(q.shape()),
@@ -177,13 +180,13 @@ Geometry checked_geometry(const char* op, const Tensor& q, const Tensor& k, cons
 }  // namespace
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
-                                    bool causal) {
+                                    bool causal, int64_t causal_prefix) {
   const char* op = "scaled_dot_product_attention";
   detail::check_defined(q, op, "query");
   detail::check_defined(k, op, "key");
   detail::check_defined(v, op, "value");
   FRESCO_PROFILE("attention");
-  const Geometry g = checked_geometry(op, q, k, v, mask, causal);
+  const Geometry g = checked_geometry(op, q, k, v, mask, causal, causal_prefix);
 
   Tensor qc, kc, vc;
   const kernels::HeadsRef qr = heads_ref(q, qc), kr = heads_ref(k, kc), vr = heads_ref(v, vc);
@@ -217,7 +220,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   return out;
 }
 
-Tensor self_attention_packed(const Tensor& qkv, int64_t heads, const Tensor& mask, bool causal) {
+Tensor self_attention_packed(const Tensor& qkv, int64_t heads, const Tensor& mask, bool causal, int64_t causal_prefix) {
   const char* op = "self_attention_packed";
   detail::check_defined(qkv, op, "qkv");
   FRESCO_PROFILE("attention");
@@ -233,7 +236,7 @@ Tensor self_attention_packed(const Tensor& qkv, int64_t heads, const Tensor& mas
   };
   const Tensor xc = qkv.contiguous();
   const std::array<Tensor, 3> views = split(xc.detach());
-  const Geometry g = checked_geometry(op, views[0], views[1], views[2], mask, causal);
+  const Geometry g = checked_geometry(op, views[0], views[1], views[2], mask, causal, causal_prefix);
 
   // q, k, v at column offsets 0, C, 2C of each [3C] row; the output rows hold the heads side by side.
   const float* base = xc.data();

@@ -41,9 +41,10 @@ float dot(const float* a, const float* b, int64_t D) {
 // Causal attention of n new queries (absolute positions p0..p0+n-1) over the
 // cache, after the new keys and values were written into it.
 // qkv [B, n, 3C] (q | k | v per position, heads of D inside each) -> out [B, n, C].
-// bias: null, or [H, n, p0 + n] added to the scores.
+// bias: null, or [H, n, p0 + n] added to the scores. Queries before `prefix` (<= p0 + n)
+// see every key before it.
 void cached_attention(float* out, const float* qkv, KvCache& cache, int64_t B, int64_t n, int64_t p0,
-                      int64_t H, int64_t D, int64_t context, const float* bias) {
+                      int64_t H, int64_t D, int64_t context, const float* bias, int64_t prefix) {
   const int64_t C = H * D;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t i = 0; i < n; ++i)
@@ -64,7 +65,7 @@ void cached_attention(float* out, const float* qkv, KvCache& cache, int64_t B, i
           const float* q = qkv + (b * n + i) * 3 * C + h * D;
           const float* keys = cache.k.data() + (b * H + h) * context * D;
           const float* values = cache.v.data() + (b * H + h) * context * D;
-          const int64_t len = p0 + i + 1;  // causal: keys 0..p0+i
+          const int64_t len = std::max(p0 + i + 1, prefix);  // causal: keys 0..p0+i (the whole prefix inside it)
           float top = -std::numeric_limits<float>::infinity();
           const float* add = bias ? bias + (h * n + i) * (p0 + n) : nullptr;
           for (int64_t j = 0; j < len; ++j) {
@@ -97,7 +98,7 @@ std::vector<KvCache> make_kv_caches(const GptConfig& config, int64_t batch) {
 }
 
 Tensor cached_blocks(const Gpt& gpt, std::vector<KvCache>& caches, const Tensor& input, int64_t p0,
-                     const Tensor& bias) {
+                     const Tensor& bias, int64_t prefix) {
   const GptConfig& cfg = gpt.config();
   FRESCO_CHECK_SHAPE(input.dim() == 3 && input.size(2) == cfg.d_model,
                      "cached_blocks: expected inputs [B, n, {}], got {}", cfg.d_model, shape_str(input.shape()));
@@ -109,6 +110,9 @@ Tensor cached_blocks(const Gpt& gpt, std::vector<KvCache>& caches, const Tensor&
                "cached_blocks: the caches hold {} blocks for at most {} rows; the model has {} blocks and the input {} rows",
                caches.size(), caches.empty() ? 0 : static_cast<int64_t>(caches[0].k.size()) / (cfg.context * C),
                cfg.layers, B);
+  FRESCO_CHECK(prefix >= 0 && prefix <= p0 + n,
+               "cached_blocks: a prefix of {} positions read both ways must end within the positions run ({} to {})",
+               prefix, p0, p0 + n - 1);
   Tensor add;
   if (bias.defined()) {
     FRESCO_CHECK_SHAPE(bias.shape() == Shape({H, n, p0 + n}), "cached_blocks: expected a bias [{}, {}, {}], got {}", H,
@@ -123,7 +127,7 @@ Tensor cached_blocks(const Gpt& gpt, std::vector<KvCache>& caches, const Tensor&
     Tensor qkv = linear(h, blk.attn.in_proj_weight, blk.attn.in_proj_bias).contiguous();
     Tensor att = empty({B, n, C});
     cached_attention(att.data(), qkv.data(), caches[static_cast<size_t>(l)], B, n, p0, H, D, cfg.context,
-                     add.defined() ? add.data() : nullptr);
+                     add.defined() ? add.data() : nullptr, prefix);
     x = x + linear(att, blk.attn.out_proj.weight, blk.attn.out_proj.bias);
     Tensor m = layer_norm(x, {C}, blk.ln2.weight, blk.ln2.bias, blk.ln2.eps());
     x = x + linear(gelu(linear(m, blk.fc.weight, blk.fc.bias)), blk.proj.weight, blk.proj.bias);

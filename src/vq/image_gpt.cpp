@@ -70,6 +70,7 @@ std::map<std::string, std::string> ImageGptConfig::to_metadata(const std::string
   fields(*this, writer);
   if (frames != 1) writer("frames", frames);
   if (caption_recency) writer("caption_recency", true);
+  if (caption_bidirectional) writer("caption_bidirectional", true);
   return writer.metadata;
 }
 
@@ -80,6 +81,7 @@ ImageGptConfig ImageGptConfig::from_metadata(const std::map<std::string, std::st
   fields(c, reader);
   if (metadata.contains(prefix + "frames")) reader("frames", c.frames);
   if (metadata.contains(prefix + "caption_recency")) reader("caption_recency", c.caption_recency);
+  if (metadata.contains(prefix + "caption_bidirectional")) reader("caption_bidirectional", c.caption_bidirectional);
   c.validate();
   return c;
 }
@@ -191,6 +193,7 @@ ImageGpt::Logits ImageGpt::forward(const std::vector<int64_t>& captions, const s
   Tensor x = cat({embed_caption(captions, batch), embed_image(inputs, batch, 0, N)}, 1);   // [B, Tc + N, C]
   nn::TransformerBlockMasks masks;
   masks.attn_mask = attention_bias();
+  if (config_.caption_bidirectional) masks.causal_prefix = Tc;
   for (const auto& block : gpt.blocks) x = block(x, {}, masks);
   Tensor h = gpt.ln_f(x);
   return {linear(h.slice(1, 0, Tc), gpt.wte.weight), image_head(h.slice(1, Tc, Tc + N).reshape({batch * N, C}))
@@ -216,7 +219,7 @@ ImageGptLosses ImageGpt::loss(const std::vector<int64_t>& captions, const std::v
     }
   ImageGptLosses out;
   out.image = image.item();
-  if (counted == 0 || text_weight == 0.f) {
+  if (counted == 0 || text_weight == 0.f || config_.caption_bidirectional) {
     out.total = image;
     return out;
   }
@@ -244,7 +247,8 @@ std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int6
   // The caption's own bias (queries and keys 0..Tc−1); image slots attend without one.
   Tensor prefill_bias = attention_bias(Tc);
   if (prefill_bias.defined()) prefill_bias = prefill_bias.reshape({config_.heads, Tc, Tc});
-  text::cached_blocks(gpt, caches, embed_caption(prompt, rows), 0, prefill_bias);
+  text::cached_blocks(gpt, caches, embed_caption(prompt, rows), 0, prefill_bias,
+                      config_.caption_bidirectional ? Tc : 0);
 
   std::vector<Generator> gens;
   gens.reserve(static_cast<size_t>(batch));

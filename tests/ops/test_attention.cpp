@@ -14,7 +14,9 @@ namespace {
 const float kInf = std::numeric_limits<float>::infinity();
 
 // Naive attention in double: q [B,H,Tq,D], k [B,H,Tk,D], v [B,H,Tk,Dv], mask [B,H,Tq,Tk] (already broadcast) or undefined.
-V naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, bool causal) {
+// With causal, queries i < prefix also see keys j < prefix.
+V naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, bool causal,
+                  int64_t prefix = 0) {
   const int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), D = q.size(3), Tk = k.size(2), Dv = v.size(3);
   const V qv = q.to_vector(), kv = k.to_vector(), vv = v.to_vector();
   const V mv = mask.defined() ? mask.expand({B, H, Tq, Tk}).to_vector() : V(B * H * Tq * Tk, 0.f);
@@ -27,7 +29,7 @@ V naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
         double dot = 0;
         for (int64_t d = 0; d < D; ++d) dot += static_cast<double>(qv[(bh * Tq + i) * D + d]) * kv[(bh * Tk + j) * D + d];
         s[j] = dot / std::sqrt(static_cast<double>(D)) + mv[(bh * Tq + i) * Tk + j];
-        if (causal && j > i) s[j] = -INFINITY;
+        if (causal && j > i && !(i < prefix && j < prefix)) s[j] = -INFINITY;
         m = std::max(m, s[j]);
       }
       if (std::isinf(m)) continue;  // every key dropped: zeros
@@ -182,6 +184,57 @@ TEST_CASE("attention on heads wider than one register block matches a naive impl
     INFO("input " << i);
     CHECK_TENSOR(fused[i], composed[i].shape(), composed[i].to_vector(), 1e-4);
   }
+}
+
+TEST_CASE("a causal prefix is read both ways: forward and gradients against references", "[ops][attention]") {
+  // Odd sizes past one register block (the kernel pairs rows and pads lanes); prefixes
+  // inside, at the end of and past the queries, and 0 (plain causal).
+  manual_seed(60);
+  const int64_t B = 2, H = 2, Tq = 37, Tk = 45, D = 12, Dv = 9;
+  Tensor q = randn({B, H, Tq, D}), k = randn({B, H, Tk, D}), v = randn({B, H, Tk, Dv});
+  Tensor bias = randn({Tq, Tk});
+  Tensor w = randn({B, H, Tq, Dv});
+  for (int64_t prefix : {int64_t{0}, int64_t{1}, int64_t{6}, int64_t{13}, Tq, Tk + 3}) {
+    INFO("prefix " << prefix);
+    CHECK_TENSOR(scaled_dot_product_attention(q, k, v, bias, true, prefix), S({B, H, Tq, Dv}),
+                 naive_attention(q, k, v, bias, true, prefix), 1e-5);
+    // The same attention as plain attention under an explicit -inf mask, gradients included.
+    Tensor allowed = zeros({Tq, Tk});
+    {
+      NoGradGuard guard;
+      float* c = allowed.data();
+      for (int64_t i = 0; i < Tq; ++i)
+        for (int64_t j = 0; j < Tk; ++j)
+          if (j > i && !(i < prefix && j < prefix)) c[i * Tk + j] = -kInf;
+    }
+    Tensor qg = q.clone().requires_grad_(), kg = k.clone().requires_grad_(), vg = v.clone().requires_grad_();
+    Tensor mg = bias.clone().requires_grad_();
+    const std::vector<Tensor> fused =
+        grad({sum(scaled_dot_product_attention(qg, kg, vg, mg, true, prefix) * w)}, {qg, kg, vg, mg});
+    const std::vector<Tensor> masked =
+        grad({sum(scaled_dot_product_attention(qg, kg, vg, mg + allowed) * w)}, {qg, kg, vg, mg});
+    for (size_t i = 0; i < fused.size(); ++i) {
+      INFO("input " << i);
+      CHECK_TENSOR(fused[i], masked[i].shape(), masked[i].to_vector(), 1e-5);
+    }
+  }
+  // Second order through the composed backward, and the packed self-attention.
+  Tensor q2 = randn({1, 2, 4, 2}).requires_grad_(), k2 = randn({1, 2, 4, 2}).requires_grad_(),
+         v2 = randn({1, 2, 4, 3}).requires_grad_();
+  auto f = [](const std::vector<Tensor>& x) { return scaled_dot_product_attention(x[0], x[1], x[2], {}, true, 2); };
+  CHECK(gradcheck(f, {q2, k2, v2}));
+  CHECK(gradgradcheck(f, {q2, k2, v2}));
+  Tensor qkv = randn({2, 5, 12});
+  const int64_t T = 5, C = 4;
+  const Tensor r5 = qkv.reshape({2, T, 3, 2, 2}).permute({2, 0, 3, 1, 4});
+  const Tensor ref = scaled_dot_product_attention(r5.slice(0, 0, 1).squeeze(0), r5.slice(0, 1, 2).squeeze(0),
+                                                  r5.slice(0, 2, 3).squeeze(0), {}, true, 3)
+                         .transpose(1, 2)
+                         .reshape({2, T, C});
+  CHECK_TENSOR(self_attention_packed(qkv, 2, {}, true, 3), S({2, T, C}), ref.to_vector(), 1e-6);
+  // A prefix without causal attention, or a negative one, is a mistake.
+  CHECK_THROWS_WITH(scaled_dot_product_attention(q, k, v, {}, false, 3), Catch::Contains("causal_prefix"));
+  CHECK_THROWS_WITH(scaled_dot_product_attention(q, k, v, {}, true, -1), Catch::Contains("causal_prefix"));
 }
 
 namespace {

@@ -18,8 +18,10 @@ namespace {
 // Runs `ids` [B, T] through cached_blocks, a prefix of `prefix` positions in one call and
 // then one position at a time (each with its rows of `bias` [H, T, T] when one is given),
 // and checks every call's last hidden state against `full` [B, T, 16] of the full pass.
+// With `both_ways`, the prefix is read both ways (cached_blocks' `prefix`).
 void check_cached_against_full(const text::Gpt& gpt, const std::vector<int64_t>& ids, int64_t B, int64_t T,
-                               int64_t prefix, const std::vector<float>& full, const std::vector<float>& bias = {}) {
+                               int64_t prefix, const std::vector<float>& full, const std::vector<float>& bias = {},
+                               bool both_ways = false) {
   const int64_t H = gpt.config().heads;
   auto caches = text::make_kv_caches(gpt.config(), B);
   for (int64_t p0 = 0; p0 < T;) {
@@ -37,7 +39,7 @@ void check_cached_against_full(const text::Gpt& gpt, const std::vector<int64_t>&
       rows = tensor(r, {H, n, p0 + n});
     }
     const Tensor x = gpt.wte(chunk, {B, n}) + gpt.wpe(positions, {n});
-    const auto h = text::cached_blocks(gpt, caches, x, p0, rows).contiguous().to_vector();   // [B, C]
+    const auto h = text::cached_blocks(gpt, caches, x, p0, rows, both_ways ? prefix : 0).contiguous().to_vector();
     const int64_t last = p0 + n - 1;
     for (int64_t b = 0; b < B; ++b)
       for (int64_t c = 0; c < 16; ++c) {
@@ -66,7 +68,8 @@ TEST_CASE("cached_blocks: position by position equals the full forward pass", "[
   CHECK_THROWS_WITH(text::cached_blocks(gpt, small, zeros({B, 1, 16}), 0), Catch::Contains("rows"));
 }
 
-TEST_CASE("cached_blocks: a bias on the new positions' scores equals the full pass's attn_mask", "[text][sampling]") {
+TEST_CASE("cached_blocks: a bias on the new positions' scores and a prefix read both ways equal the full pass's masks",
+          "[text][sampling]") {
   text::Gpt gpt({.vocab_size = 300, .context = 12, .d_model = 16, .heads = 2, .layers = 2, .seed = 4});
   gpt.eval();
   const int64_t B = 2, T = 7, H = 2;
@@ -81,12 +84,17 @@ TEST_CASE("cached_blocks: a bias on the new positions' scores equals the full pa
   Tensor x = gpt.wte(ids, {B, T}) + gpt.wpe(positions, {T});
   nn::TransformerBlockMasks masks;
   masks.attn_mask = mask;
+  const bool both_ways = GENERATE(false, true);
+  INFO("prefix read both ways " << both_ways);
+  if (both_ways) masks.causal_prefix = 3;
   for (const auto& block : gpt.blocks) x = block(x, {}, masks);
   const auto full = gpt.ln_f(x).contiguous().to_vector();   // [B, T, C]
-  check_cached_against_full(gpt, ids, B, T, 3, full, bias);
+  check_cached_against_full(gpt, ids, B, T, 3, full, bias, both_ways);
   auto fresh = text::make_kv_caches(gpt.config(), B);
   CHECK_THROWS_WITH(text::cached_blocks(gpt, fresh, zeros({B, 2, 16}), 0, zeros({H, 2, 3})),
                     Catch::Contains("expected a bias [2, 2, 2]"));
+  CHECK_THROWS_WITH(text::cached_blocks(gpt, fresh, zeros({B, 2, 16}), 0, {}, 3),
+                    Catch::Contains("prefix of 3 positions"));
 }
 
 TEST_CASE("sample_token: frequencies follow softmax(logits / temperature), cut by top-k and top-p",

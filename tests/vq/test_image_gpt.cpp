@@ -119,7 +119,8 @@ TEST_CASE("ImageGpt: slot j sees the caption and codes before j only", "[vq][ima
 TEST_CASE("ImageGpt: the gradient of the loss matches central differences", "[vq][image_gpt]") {
   auto config = tiny();
   config.caption_recency = GENERATE(false, true);
-  INFO("caption_recency " << config.caption_recency);
+  config.caption_bidirectional = GENERATE(false, true);
+  INFO("caption_recency " << config.caption_recency << ", caption_bidirectional " << config.caption_bidirectional);
   vq::ImageGpt model(config);
   const auto captions = captions_of(2, 1);
   const auto codes = codes_of(2, 3);
@@ -146,7 +147,8 @@ TEST_CASE("ImageGpt: the gradient of the loss matches central differences", "[vq
 TEST_CASE("ImageGpt::sample: greedy cached sampling writes the full forward pass's argmax codes", "[vq][image_gpt]") {
   auto config = tiny(9);
   config.caption_recency = GENERATE(false, true);   // the cache's caption bias against the full pass's mask
-  INFO("caption_recency " << config.caption_recency);
+  config.caption_bidirectional = GENERATE(false, true);   // and its caption prefill read both ways
+  INFO("caption_recency " << config.caption_recency << ", caption_bidirectional " << config.caption_bidirectional);
   vq::ImageGpt model(config);
   model.eval();
   const int64_t B = 4;
@@ -214,6 +216,39 @@ TEST_CASE("ImageGpt: caption_recency is ALiBi's bias on caption queries, kept in
   auto meta = model.config().to_metadata();
   meta["image_gpt.caption_length"] = "1000000";
   CHECK_THROWS_WITH(vq::ImageGptConfig::from_metadata(meta), Catch::Contains("caption_length must be in [2, 4096]"));
+}
+
+TEST_CASE("ImageGpt: caption_bidirectional reads the caption both ways, drops the text loss, is kept in the metadata",
+          "[vq][image_gpt]") {
+  auto config = tiny();
+  CHECK_FALSE(config.to_metadata().contains("image_gpt.caption_bidirectional"));
+  vq::ImageGpt causal(config);
+  config.caption_bidirectional = true;
+  vq::ImageGpt both(config);   // the same seed: the same weights
+  auto captions = captions_of(1, 0);
+  const auto codes = codes_of(1, 0);
+  const auto a0 = causal.forward(captions, codes, 1), b0 = both.forward(captions, codes, 1);
+  // A later caption word changes caption slot 1 only when the caption is read both ways.
+  captions[4] = captions[4] == 100 ? 101 : 100;
+  const auto a1 = causal.forward(captions, codes, 1), b1 = both.forward(captions, codes, 1);
+  const auto row1 = [](const vq::ImageGpt::Logits& l) {
+    const auto v = l.text.contiguous().to_vector();
+    return std::vector<float>(v.begin() + 300, v.begin() + 600);   // slot 1 of [1, kTc, 300]
+  };
+  CHECK(row1(a0) == row1(a1));
+  double moved = 0;
+  for (size_t i = 0; i < 300; ++i) moved = std::max(moved, std::abs(double(row1(b0)[i] - row1(b1)[i])));
+  CHECK(moved > 1e-6);
+  // Image slots read the caption in both models, and differently once it is read both ways.
+  CHECK(a0.image.contiguous().to_vector() != b0.image.contiguous().to_vector());
+  // No text loss: a slot would see the word it predicts.
+  const auto l = both.loss(captions, codes, 1, 0.5f);
+  CHECK(l.text == 0.f);
+  CHECK(l.total.item() == l.image);
+  CHECK(causal.loss(captions, codes, 1, 0.5f).text > 0.f);
+  const auto back = vq::ImageGptConfig::from_metadata(both.config().to_metadata());
+  CHECK(back.caption_bidirectional);
+  CHECK_FALSE(back.caption_recency);
 }
 
 TEST_CASE("ImageGpt::sample: one stream per image, seeds and options", "[vq][image_gpt]") {

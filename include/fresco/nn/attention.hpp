@@ -23,6 +23,9 @@ struct MultiHeadAttentionMask {
   Tensor key_padding_mask;
   /// Query position t attends to keys 0..t only.
   bool causal = false;
+  /// With `causal`: queries before this position see every key before it (a prefix
+  /// read both ways, as a prefix language model's); 0: plain causal.
+  int64_t causal_prefix = 0;
 };
 
 /// Multi-head attention on [B, T, C] tensors (batch first):

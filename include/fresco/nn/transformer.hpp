@@ -33,6 +33,9 @@ struct TransformerBlockMasks {
   /// (broadcasts to [B, H, T, T]; with a causal block, on top of the causal mask):
   /// e.g. a per-head position bias such as ALiBi's.
   Tensor attn_mask;
+  /// With a causal block: positions before this one see one another in full (a
+  /// prefix read both ways, e.g. a caption before the tokens it conditions); 0: plain causal.
+  int64_t causal_prefix = 0;
   /// Padding positions of the context, excluded as cross-attention keys.
   Tensor context_padding_mask;
 };

@@ -37,11 +37,13 @@ std::vector<KvCache> make_kv_caches(const GptConfig& config, int64_t batch);
 /// `bias`, when defined, is added to the attention scores of the new positions
 /// in every block, as a self-attention `attn_mask` is in the full forward pass:
 /// [H, n, p0 + n], entry [h, i, j] for query p0 + i and key j (keys after the
-/// query are masked whatever it holds).
+/// query are masked whatever it holds). Queries before `prefix` see every key
+/// before it (a prefix read both ways, as `TransformerBlockMasks::causal_prefix`),
+/// so a prefix is run in one call that reaches its end.
 /// Throws `fresco::Error` when p0 + n exceeds the context, the caches are not
-/// `gpt`'s or the bias has another shape.
+/// `gpt`'s, the bias has another shape or the prefix ends after p0 + n.
 Tensor cached_blocks(const Gpt& gpt, std::vector<KvCache>& caches, const Tensor& x, int64_t p0,
-                     const Tensor& bias = {});
+                     const Tensor& bias = {}, int64_t prefix = 0);
 
 /// Throws `fresco::Error` naming `fn` for a temperature < 0, top_k < 0 or top_p outside (0, 1].
 void check_sampling(const GenerateOptions& options, const char* fn);

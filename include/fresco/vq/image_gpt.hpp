@@ -54,6 +54,13 @@ struct ImageGptConfig {
   /// "a big red circle at the top left") and others the whole caption. Image
   /// slots attend without it. Stored in the metadata only when true.
   bool caption_recency = false;
+  /// Caption slots attend to every caption slot, after them as well as before
+  /// (a prefix language model: the caption is read both ways, as by a text
+  /// encoder), so a word knows the words that follow it in its clause; image
+  /// slots stay causal. A caption slot then sees the word it would predict,
+  /// so there is no text loss (`loss` reports it as 0 whatever text_weight).
+  /// Stored in the metadata only when true.
+  bool caption_bidirectional = false;
 
   /// Image tokens per sequence: frames · grid².
   int64_t image_tokens() const { return frames * grid * grid; }
@@ -100,8 +107,9 @@ struct ImageGptLosses {
 ///     caption slot t:  gpt.wte(caption[t]) + gpt.wpe(t)
 ///     image slot j:    image_wte(j == 0 ? <|image|> : code[j−1]) + gpt.wpe(caption_length + j)
 ///                      + image_row((j % G²) / G) + image_col(j % G) [+ image_time(j / G²) for clips]
-///     h = gpt.ln_f(gpt.blocks(x))   (causal; with caption_recency, caption queries get ALiBi's bias)
-///     caption slot t predicts caption[t+1] through the tied head gpt.wte (the text loss);
+///     h = gpt.ln_f(gpt.blocks(x))   (causal; with caption_recency, caption queries get ALiBi's bias;
+///                                    with caption_bidirectional, caption slots see the whole caption)
+///     caption slot t predicts caption[t+1] through the tied head gpt.wte (the text loss, causal captions only);
 ///     image slot j predicts code[j] through image_head (the image loss).
 ///
 /// The image slots carry the 2-D position of the code they predict (row and
