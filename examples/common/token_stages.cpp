@@ -37,6 +37,10 @@ void add_transformer_options(CLI::App& app, TransformerArgs& t) {
                  "true: caption tokens attend to the whole caption, after them too (a prefix LM: each word "
                  "knows its clause's later words; no text loss)")
       ->capture_default_str();
+  app.add_option("--relative-bias", t.gpt.relative_bias,
+                 "true: image tokens attend to earlier image tokens with a learned bias per head for each offset "
+                 "(frames, rows, columns) between them (as T5's and Swin's relative positions)")
+      ->capture_default_str();
   add_number(app, "--t-batch", t.train.batch_size, "captions per transformer step")->check(positive());
   add_number(app, "--t-lr", t.train.lr, "peak AdamW learning rate of the transformer")->check(positive());
   add_number(app, "--text-weight", t.train.text_weight, "weight of the caption's next-token loss")

@@ -71,6 +71,7 @@ std::map<std::string, std::string> ImageGptConfig::to_metadata(const std::string
   if (frames != 1) writer("frames", frames);
   if (caption_recency) writer("caption_recency", true);
   if (caption_bidirectional) writer("caption_bidirectional", true);
+  if (relative_bias) writer("relative_bias", true);
   return writer.metadata;
 }
 
@@ -82,6 +83,7 @@ ImageGptConfig ImageGptConfig::from_metadata(const std::map<std::string, std::st
   if (metadata.contains(prefix + "frames")) reader("frames", c.frames);
   if (metadata.contains(prefix + "caption_recency")) reader("caption_recency", c.caption_recency);
   if (metadata.contains(prefix + "caption_bidirectional")) reader("caption_bidirectional", c.caption_bidirectional);
+  if (metadata.contains(prefix + "relative_bias")) reader("relative_bias", c.relative_bias);
   c.validate();
   return c;
 }
@@ -118,19 +120,44 @@ ImageGpt::ImageGpt(ImageGptConfig config)
   nn::init::normal_(image_head.weight, 0.02f, gen);
   nn::init::zeros_(image_head.bias);
   if (image_time) nn::init::normal_(image_time->weight, 0.02f, gen);   // after the rest: images start as before
+  if (config.relative_bias) {   // zero: no bias until training finds one
+    const int64_t span = 2 * config.grid - 1;
+    image_relative = std::make_unique<nn::Embedding>(config.frames * span * span, config.heads);
+    register_module("image_relative", *image_relative);
+    nn::init::zeros_(image_relative->weight);
+  }
+}
+
+int64_t ImageGpt::relative_index(int64_t a, int64_t b) const {
+  const int64_t G = config_.grid, per_frame = G * G, span = 2 * G - 1;
+  const int64_t ka = a % per_frame, kb = b % per_frame;
+  const int64_t dt = std::max<int64_t>(0, a / per_frame - b / per_frame);   // b > a is masked: any valid row
+  return (dt * span + ka / G - kb / G + G - 1) * span + ka % G - kb % G + G - 1;
 }
 
 Tensor ImageGpt::attention_bias(int64_t length) const {
-  if (!config_.caption_recency) return {};
   const int64_t H = config_.heads, T = length > 0 ? length : config_.context();
   FRESCO_CHECK(T <= config_.context(), "ImageGpt::attention_bias: {} positions, the model has {}", T, config_.context());
-  const int64_t Tc = std::min(T, config_.caption_length);
-  Tensor bias = zeros({1, H, T, T});   // counted by the memory limit like any tensor
-  float* b = bias.data();
-  for (int64_t h = 0; h < H; ++h) {
-    const float slope = std::exp2(-8.f * static_cast<float>(h + 1) / static_cast<float>(H));
-    for (int64_t t = 0; t < Tc; ++t)
-      for (int64_t s = 0; s <= t; ++s) b[(h * T + t) * T + s] = -slope * static_cast<float>(t - s);
+  const int64_t Tc = std::min(T, config_.caption_length), n = T - Tc;   // caption and image slots
+  Tensor bias;
+  if (config_.caption_recency) {
+    bias = zeros({1, H, T, T});   // counted by the memory limit like any tensor
+    float* b = bias.data();
+    for (int64_t h = 0; h < H; ++h) {
+      const float slope = std::exp2(-8.f * static_cast<float>(h + 1) / static_cast<float>(H));
+      for (int64_t t = 0; t < Tc; ++t)
+        for (int64_t s = 0; s <= t; ++s) b[(h * T + t) * T + s] = -slope * static_cast<float>(t - s);
+    }
+  }
+  if (image_relative && n > 0) {
+    // Image block [H, n, n] looked up in the table (so the gradient reaches it), zeros around it.
+    std::vector<int64_t> index(static_cast<size_t>(n * n));
+    for (int64_t a = 0; a < n; ++a)
+      for (int64_t b = 0; b < n; ++b) index[static_cast<size_t>(a * n + b)] = relative_index(a, b);
+    Tensor image = (*image_relative)(index, {n, n}).permute({2, 0, 1});   // [H, n, n]
+    Tensor rows = cat({zeros({H, n, Tc}), image}, 2);                      // [H, n, T]
+    Tensor relative = cat({zeros({H, Tc, T}), rows}, 1).reshape({1, H, T, T});
+    bias = bias.defined() ? bias + relative : relative;
   }
   return bias;
 }
@@ -258,8 +285,21 @@ std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int6
   std::vector<int64_t> out(static_cast<size_t>(batch * N));
   std::vector<int64_t> inputs(static_cast<size_t>(rows), K);   // slot 0 reads <|image|>
   std::vector<float> mixed(static_cast<size_t>(K));
+  // With relative_bias, image query j's bias over keys 0..Tc+j: 0 on the caption, the table's entries on codes.
+  std::vector<float> bias_row;
+  const Tensor table_kept = image_relative ? image_relative->weight.contiguous() : Tensor();
+  const float* table = table_kept.defined() ? table_kept.data() : nullptr;
   for (int64_t j = 0; j < N; ++j) {
-    Tensor h = text::cached_blocks(gpt, caches, embed_image(inputs, rows, j, 1), Tc + j);
+    Tensor step_bias;
+    if (table) {
+      const int64_t H = config_.heads, keys = Tc + j + 1;
+      bias_row.assign(static_cast<size_t>(H * keys), 0.f);
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t b = 0; b <= j; ++b)
+          bias_row[static_cast<size_t>(h * keys + Tc + b)] = table[relative_index(j, b) * H + h];
+      step_bias = tensor(bias_row, {H, 1, keys});
+    }
+    Tensor h = text::cached_blocks(gpt, caches, embed_image(inputs, rows, j, 1), Tc + j, step_bias);
     Tensor logits = image_head(h).contiguous();   // [rows, K]
     const float* l = logits.data();
     for (int64_t b = 0; b < batch; ++b) {

@@ -114,6 +114,9 @@ TokenModelParts load_token_model(const std::string& path, const char* format, co
     limit.expect_tensor("image_gpt.image_wte.weight", {config.codes + 1, config.d_model});
     limit.expect_tensor("image_gpt.image_head.weight", {config.codes, config.d_model});
     if (config.frames > 1) limit.expect_tensor("image_gpt.image_time.weight", {config.frames, config.d_model});
+    if (config.relative_bias)
+      limit.expect_tensor("image_gpt.image_relative.weight",
+                          {config.frames * (2 * config.grid - 1) * (2 * config.grid - 1), config.heads});
     parts.gpt = std::make_unique<ImageGpt>(config);
     parts.image_tokenizer = ImageTokenizer::from_metadata(meta, path);
     const auto tensors = io::load_safetensors(path);

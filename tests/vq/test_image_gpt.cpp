@@ -10,6 +10,7 @@
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/tensor/memory_limit.hpp>
+#include <fresco/tensor/random.hpp>
 #include <fresco/text_to_image.hpp>
 #include <fresco/vq/image_gpt.hpp>
 #include <fresco/vq/image_gpt_trainer.hpp>
@@ -42,6 +43,14 @@ std::vector<int64_t> captions_of(int64_t batch, int64_t salt) {
     while (static_cast<int64_t>(ids.size()) < (b + 1) * kTc) ids.push_back(text::BpeTokenizer::kPadId);
   }
   return ids;
+}
+
+// Fills `t` with fixed values in [-1, 1] (a trained-looking table instead of zeros).
+void randomize(Tensor& t, uint64_t seed) {
+  NoGradGuard guard;
+  Generator gen(seed);
+  float* d = t.data();
+  for (int64_t i = 0; i < t.numel(); ++i) d[i] = static_cast<float>(2 * gen.uniform() - 1);
 }
 
 std::vector<int64_t> codes_of(int64_t batch, int64_t salt) {
@@ -120,14 +129,20 @@ TEST_CASE("ImageGpt: the gradient of the loss matches central differences", "[vq
   auto config = tiny();
   config.caption_recency = GENERATE(false, true);
   config.caption_bidirectional = GENERATE(false, true);
-  INFO("caption_recency " << config.caption_recency << ", caption_bidirectional " << config.caption_bidirectional);
+  config.relative_bias = GENERATE(false, true);
+  INFO("caption_recency " << config.caption_recency << ", caption_bidirectional " << config.caption_bidirectional
+                          << ", relative_bias " << config.relative_bias);
   vq::ImageGpt model(config);
+  if (model.image_relative) randomize(model.image_relative->weight, 5);
   const auto captions = captions_of(2, 1);
   const auto codes = codes_of(2, 3);
   model.zero_grad();
   model.loss(captions, codes, 2, 0.5f).total.backward();
   // One entry of each table of the image side, and the image head's bias.
-  for (Tensor* p : {&model.image_row.weight, &model.image_col.weight, &model.image_wte.weight, &model.image_head.bias}) {
+  std::vector<Tensor*> checked = {&model.image_row.weight, &model.image_col.weight, &model.image_wte.weight,
+                                  &model.image_head.bias};
+  if (model.image_relative) checked.push_back(&model.image_relative->weight);
+  for (Tensor* p : checked) {
     const float analytic = p->grad().to_vector()[3];
     const float x0 = p->data()[3];
     auto slope = [&](float h) {
@@ -148,8 +163,11 @@ TEST_CASE("ImageGpt::sample: greedy cached sampling writes the full forward pass
   auto config = tiny(9);
   config.caption_recency = GENERATE(false, true);   // the cache's caption bias against the full pass's mask
   config.caption_bidirectional = GENERATE(false, true);   // and its caption prefill read both ways
-  INFO("caption_recency " << config.caption_recency << ", caption_bidirectional " << config.caption_bidirectional);
+  config.relative_bias = GENERATE(false, true);   // and its per-step rows of the relative bias
+  INFO("caption_recency " << config.caption_recency << ", caption_bidirectional " << config.caption_bidirectional
+                          << ", relative_bias " << config.relative_bias);
   vq::ImageGpt model(config);
+  if (model.image_relative) randomize(model.image_relative->weight, 6);
   model.eval();
   const int64_t B = 4;
   const auto captions = captions_of(B, 2);
@@ -251,6 +269,47 @@ TEST_CASE("ImageGpt: caption_bidirectional reads the caption both ways, drops th
   CHECK_FALSE(back.caption_recency);
 }
 
+TEST_CASE("ImageGpt: relative_bias is a learned bias per image offset, zero at the start", "[vq][image_gpt]") {
+  auto config = tiny();
+  config.frames = 2;   // a clip: 2 frames of a 2x2 grid, 8 image slots
+  vq::ImageGpt plain(config);
+  CHECK_FALSE(plain.image_relative);
+  config.relative_bias = true;
+  vq::ImageGpt model(config);
+  REQUIRE(model.image_relative);
+  CHECK(model.image_relative->weight.shape() == Shape{2 * 3 * 3, 2});
+  // Slot 5 (frame 1, row 0, column 1) looking at slot 2 (frame 0, row 1, column 0):
+  // Δframe 1, Δrow −1, Δcol +1 -> (1·3 + 0)·3 + 2.
+  CHECK(model.relative_index(5, 2) == 11);
+  CHECK(model.relative_index(3, 3) == 4);   // itself: the middle of frame offset 0
+  CHECK(model.relative_index(7, 0) == (1 * 3 + 2) * 3 + 2);
+  // Zero at the start: the same logits as without it (the other weights draw the same numbers).
+  const auto captions = captions_of(1, 3);
+  std::vector<int64_t> codes;
+  for (int64_t i = 0; i < 2 * kN; ++i) codes.push_back((i * 3 + 1) % kK);
+  CHECK(model.forward(captions, codes, 1).image.contiguous().to_vector() ==
+        plain.forward(captions, codes, 1).image.contiguous().to_vector());
+  // The bias holds the table's entries on image queries and keys, and 0 wherever a caption slot is.
+  randomize(model.image_relative->weight, 9);
+  const auto table = model.image_relative->weight.contiguous().to_vector();
+  const int64_t T = kTc + 2 * kN;
+  const Tensor bias = model.attention_bias();
+  REQUIRE(bias.shape() == Shape{1, 2, T, T});
+  const auto v = bias.contiguous().to_vector();
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t s = 0; s <= t; ++s) {
+        const float expected = t < kTc || s < kTc ? 0.f : table[static_cast<size_t>(model.relative_index(t - kTc, s - kTc) * 2 + h)];
+        REQUIRE(v[static_cast<size_t>((h * T + t) * T + s)] == expected);
+      }
+  CHECK_FALSE(model.attention_bias(kTc).defined());   // the caption prefill: no image slot, no bias
+  // It changes what the image slots predict, and the file keeps it.
+  CHECK(model.forward(captions, codes, 1).image.contiguous().to_vector() !=
+        plain.forward(captions, codes, 1).image.contiguous().to_vector());
+  CHECK(vq::ImageGptConfig::from_metadata(model.config().to_metadata()).relative_bias);
+  CHECK_FALSE(plain.config().to_metadata().contains("image_gpt.relative_bias"));
+}
+
 TEST_CASE("ImageGpt::sample: one stream per image, seeds and options", "[vq][image_gpt]") {
   vq::ImageGpt model(tiny(2));
   model.eval();
@@ -286,6 +345,14 @@ struct TinyFamily {
 TEST_CASE("vq::TextToImage: generate, a file round trip, and load_text_to_image", "[vq][image_gpt]") {
   test::TempDir dir;
   TinyFamily parts;
+  const bool relative = GENERATE(false, true);   // the file keeps the relative bias's table
+  INFO("relative_bias " << relative);
+  if (relative) {
+    auto config = tiny();
+    config.relative_bias = true;
+    parts.gpt = std::make_unique<vq::ImageGpt>(config);
+    randomize(parts.gpt->image_relative->weight, 8);
+  }
   vq::TextToImage model(parts.bpe, std::move(parts.gpt), std::move(parts.vq), {.guidance = 1.5f, .top_p = 0.9f});
   const std::vector<std::string> captions = {"a red dot", "two green dots", "a red dot"};
   const Tensor images = model.generate(captions, 7);

@@ -61,6 +61,15 @@ struct ImageGptConfig {
   /// so there is no text loss (`loss` reports it as 0 whatever text_weight).
   /// Stored in the metadata only when true.
   bool caption_bidirectional = false;
+  /// Image slots attend to earlier image slots with a learned bias per head
+  /// and offset (Δframe, Δrow, Δcol) between the code the query writes and
+  /// the key's, as the relative position biases of T5 and Swin: a head can
+  /// look at "the same place one frame back" or "one column to the left in
+  /// the frame before" whatever the absolute position, the way an object's
+  /// motion continues. A table `image_relative` [frames · (2·grid − 1)², heads],
+  /// zero at the start (the model begins as one without it). Stored in the
+  /// metadata only when true.
+  bool relative_bias = false;
 
   /// Image tokens per sequence: frames · grid².
   int64_t image_tokens() const { return frames * grid * grid; }
@@ -108,7 +117,8 @@ struct ImageGptLosses {
 ///     image slot j:    image_wte(j == 0 ? <|image|> : code[j−1]) + gpt.wpe(caption_length + j)
 ///                      + image_row((j % G²) / G) + image_col(j % G) [+ image_time(j / G²) for clips]
 ///     h = gpt.ln_f(gpt.blocks(x))   (causal; with caption_recency, caption queries get ALiBi's bias;
-///                                    with caption_bidirectional, caption slots see the whole caption)
+///                                    with caption_bidirectional, caption slots see the whole caption;
+///                                    with relative_bias, image queries a learned bias per image key offset)
 ///     caption slot t predicts caption[t+1] through the tied head gpt.wte (the text loss, causal captions only);
 ///     image slot j predicts code[j] through image_head (the image loss).
 ///
@@ -152,11 +162,15 @@ public:
                               uint64_t seed, int64_t first_index = 0) const;
 
   const ImageGptConfig& config() const { return config_; }
-  /// The additive self-attention bias of `caption_recency` for `length` positions
-  /// (default context()), [1, heads, length, length]: −m_h · (t − s) for caption query
-  /// t and key s <= t, 0 everywhere else. Built on each call (the forward pass's
-  /// mask); undefined when caption_recency is off.
+  /// The additive self-attention bias for the first `length` positions (default
+  /// context()), [1, heads, length, length]: −m_h · (t − s) for caption query t and
+  /// key s <= t (`caption_recency`), plus `image_relative`'s entry of the offset
+  /// between image query and image key (`relative_bias`, differentiable), 0 everywhere
+  /// else. Built on each call (the forward pass's mask); undefined when both are off.
   Tensor attention_bias(int64_t length = 0) const;
+  /// Row of `image_relative` for image query slot `a` and image key slot `b` (b <= a):
+  /// ((frame(a) − frame(b)) · (2G − 1) + row(a) − row(b) + G − 1) · (2G − 1) + col(a) − col(b) + G − 1.
+  int64_t relative_index(int64_t a, int64_t b) const;
 
   text::Gpt gpt;              ///< caption embeddings, positions, blocks, ln_f; its wte is the text head
   nn::Embedding image_wte;    ///< [codes + 1, d_model]; row `codes` is <|image|>
@@ -165,6 +179,8 @@ public:
   nn::Linear image_head;      ///< d_model -> codes
   /// [frames, d_model]: clip models (frames > 1) only; null for image models, whose files it is not in.
   std::unique_ptr<nn::Embedding> image_time;
+  /// [frames · (2·grid − 1)², heads]: with `relative_bias` only; null otherwise (and not in the file).
+  std::unique_ptr<nn::Embedding> image_relative;
 
 private:
   // Embedded image slots j0..j0+n-1 of B rows whose input tokens are `inputs` (B·n) -> [B, n, C].
