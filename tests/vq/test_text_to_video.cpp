@@ -7,9 +7,11 @@
 
 #include <filesystem>
 
+#include <fresco/autograd/autograd.hpp>
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/gif.hpp>
 #include <fresco/io/safetensors.hpp>
+#include <fresco/tensor/random.hpp>
 #include <fresco/text_to_image.hpp>
 #include <fresco/vq/image_gpt.hpp>
 #include <fresco/vq/image_gpt_trainer.hpp>
@@ -37,6 +39,20 @@ std::vector<int64_t> caption_row(int64_t salt) {
   std::vector<int64_t> ids = {text::BpeTokenizer::kBosId, 97 + salt % 26, 98, text::BpeTokenizer::kEosId};
   ids.resize(kTc, text::BpeTokenizer::kPadId);
   return ids;
+}
+
+// The options that shape attention, all on (a trained-looking relative-bias table), or all off.
+std::unique_ptr<vq::ImageGpt> clip_gpt(bool options_on, uint64_t seed = 5) {
+  auto config = tiny_clip(seed);
+  config.caption_recency = config.caption_bidirectional = config.relative_bias = options_on;
+  auto gpt = std::make_unique<vq::ImageGpt>(config);
+  if (options_on) {
+    NoGradGuard guard;
+    Generator gen(seed + 100);
+    float* d = gpt->image_relative->weight.data();
+    for (int64_t i = 0; i < gpt->image_relative->weight.numel(); ++i) d[i] = static_cast<float>(2 * gen.uniform() - 1);
+  }
+  return gpt;
 }
 
 struct TinyVideo {
@@ -109,7 +125,10 @@ TEST_CASE("ImageGpt with frames: the time embedding's gradient matches central d
 }
 
 TEST_CASE("ImageGpt with frames: greedy cached sampling writes the full forward pass's argmax codes", "[vq][video]") {
-  vq::ImageGpt model(tiny_clip(9));
+  const bool options_on = GENERATE(false, true);   // caption recency, both ways, relative bias over frames
+  INFO("attention options " << options_on);
+  const auto gpt = clip_gpt(options_on, 9);
+  vq::ImageGpt& model = *gpt;
   model.eval();
   std::vector<int64_t> captions = caption_row(2), other = caption_row(5);
   captions.insert(captions.end(), other.begin(), other.end());
@@ -126,6 +145,9 @@ TEST_CASE("ImageGpt with frames: greedy cached sampling writes the full forward 
 TEST_CASE("vq::TextToVideo: generate, the file bit for bit, and the formats kept apart", "[vq][video]") {
   test::TempDir dir;
   TinyVideo parts;
+  const bool options_on = GENERATE(false, true);   // the file keeps the attention options and the bias table
+  INFO("attention options " << options_on);
+  parts.gpt = clip_gpt(options_on);
   vq::TextToVideo model(parts.bpe, std::move(parts.gpt), std::move(parts.vq), {.guidance = 1.5f});
   CHECK(model.frames() == kT);
   const std::vector<std::string> captions = {"a dot moves up", "a dot moves down"};
@@ -151,6 +173,16 @@ TEST_CASE("vq::TextToVideo: generate, the file bit for bit, and the formats kept
   const auto b = io::load_safetensors(dir.file("again.safetensors"));
   REQUIRE(a.size() == b.size());
   for (const auto& [name, t] : a) CHECK(t.to_vector() == b.at(name).to_vector());
+  CHECK(loaded.image_gpt().config().relative_bias == options_on);
+  CHECK(loaded.image_gpt().config().caption_bidirectional == options_on);
+  if (options_on) {   // metadata that asks for the table of a file without one is refused, naming the tensor
+    auto meta = io::load_safetensors_metadata(dir.file("video.safetensors"));
+    auto tensors = io::load_safetensors(dir.file("video.safetensors"));
+    tensors.erase("image_gpt.image_relative.weight");
+    io::save_safetensors(tensors, dir.file("no_table.safetensors"), meta);
+    CHECK_THROWS_WITH(vq::TextToVideo::load(dir.file("no_table.safetensors")),
+                      Catch::Contains("image_gpt.image_relative.weight"));
+  }
 
   // An image model's loaders refuse a clip model and the other way round, saying which is which.
   CHECK_THROWS_WITH(load_text_to_image(dir.file("video.safetensors")), Catch::Contains("is a text-to-video model"));
