@@ -178,6 +178,11 @@ int main(int argc, char** argv) {
   cli::add_number(app, "--steps", a.steps, "clip transformer steps, at most (the time budget may end training first)")
       ->check(cli::positive());
   cli::add_transformer_options(app, a.transformer);
+  app.add_option("--keyframes", a.transformer.gpt.keyframes,
+                 "true: the transformer writes each clip's frames coarse to fine (first and last, then the middle of "
+                 "each gap: 0 7 3 1 5 2 4 6 for 8 frames), so the motion is decided between frames far apart; not "
+                 "with --relative-bias")
+      ->capture_default_str();
   app.option_defaults()->group("Output");
   cli::add_number(app, "--sample-every", a.sample_every, "sample sheet and GIF every this many steps (0: at the end)")
       ->check(cli::non_negative());

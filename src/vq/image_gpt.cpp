@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <numeric>
+#include <utility>
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
@@ -41,6 +43,29 @@ void ImageGptConfig::validate() const {
   FRESCO_CHECK(layers >= 1, "ImageGptConfig: layers must be positive, got {}", layers);
   FRESCO_CHECK(mlp_ratio >= 1, "ImageGptConfig: mlp_ratio must be positive, got {}", mlp_ratio);
   FRESCO_CHECK(dropout >= 0.f && dropout < 1.f, "ImageGptConfig: dropout must be in [0, 1), got {}", dropout);
+  FRESCO_CHECK(!keyframes || frames > 1, "ImageGptConfig: keyframes orders the frames of clips; frames is {}", frames);
+  FRESCO_CHECK(!(keyframes && relative_bias),
+               "ImageGptConfig: keyframes and relative_bias cannot be combined (the bias table holds forward frame "
+               "offsets only)");
+}
+
+std::vector<int64_t> ImageGptConfig::frame_order() const {
+  std::vector<int64_t> order(static_cast<size_t>(frames));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  if (!keyframes || frames < 2) return order;
+  // First and last, then the middle of each gap between frames already written, breadth first.
+  order = {0, frames - 1};
+  std::deque<std::pair<int64_t, int64_t>> gaps = {{0, frames - 1}};
+  while (!gaps.empty()) {
+    const auto [a, b] = gaps.front();
+    gaps.pop_front();
+    if (b - a < 2) continue;
+    const int64_t middle = (a + b) / 2;
+    order.push_back(middle);
+    gaps.emplace_back(a, middle);
+    gaps.emplace_back(middle, b);
+  }
+  return order;
 }
 
 namespace {
@@ -72,6 +97,7 @@ std::map<std::string, std::string> ImageGptConfig::to_metadata(const std::string
   if (caption_recency) writer("caption_recency", true);
   if (caption_bidirectional) writer("caption_bidirectional", true);
   if (relative_bias) writer("relative_bias", true);
+  if (keyframes) writer("keyframes", true);
   return writer.metadata;
 }
 
@@ -84,6 +110,7 @@ ImageGptConfig ImageGptConfig::from_metadata(const std::map<std::string, std::st
   if (metadata.contains(prefix + "caption_recency")) reader("caption_recency", c.caption_recency);
   if (metadata.contains(prefix + "caption_bidirectional")) reader("caption_bidirectional", c.caption_bidirectional);
   if (metadata.contains(prefix + "relative_bias")) reader("relative_bias", c.relative_bias);
+  if (metadata.contains(prefix + "keyframes")) reader("keyframes", c.keyframes);
   c.validate();
   return c;
 }
@@ -100,7 +127,8 @@ ImageGpt::ImageGpt(ImageGptConfig config)
       image_row(config.grid, config.d_model),
       image_col(config.grid, config.d_model),
       image_head(config.d_model, config.codes),
-      config_(config) {
+      config_(config),
+      order_(config.frame_order()) {
   register_module("gpt", gpt);
   register_module("image_wte", image_wte);
   register_module("image_row", image_row);
@@ -126,6 +154,11 @@ ImageGpt::ImageGpt(ImageGptConfig config)
     register_module("image_relative", *image_relative);
     nn::init::zeros_(image_relative->weight);
   }
+}
+
+int64_t ImageGpt::time_position(int64_t j) const {
+  const int64_t per_frame = config_.grid * config_.grid;
+  return order_[static_cast<size_t>(j / per_frame)] * per_frame + j % per_frame;
 }
 
 int64_t ImageGpt::relative_index(int64_t a, int64_t b) const {
@@ -189,7 +222,7 @@ Tensor ImageGpt::embed_image(const std::vector<int64_t>& inputs, int64_t batch, 
     positions[static_cast<size_t>(i)] = config_.caption_length + j;
     rows[static_cast<size_t>(i)] = k / G;
     cols[static_cast<size_t>(i)] = k % G;
-    times[static_cast<size_t>(i)] = j / per_frame;
+    times[static_cast<size_t>(i)] = order_[static_cast<size_t>(j / per_frame)];
   }
   Tensor where = gpt.wpe(positions, {n}) + image_row(rows, {n}) + image_col(cols, {n});   // [n, C]
   if (image_time) where = where + (*image_time)(times, {n});
@@ -203,17 +236,18 @@ ImageGpt::Logits ImageGpt::forward(const std::vector<int64_t>& captions, const s
   FRESCO_CHECK_SHAPE(static_cast<int64_t>(codes.size()) == batch * N,
                      "ImageGpt::forward: expected {} image codes ([{}, {}]), got {}", batch * N, batch, N,
                      codes.size());
-  // Slot j reads <|image|> (j = 0) or code j − 1: the codes shifted right by one.
+  // Slot j reads <|image|> (j = 0) or the code written at slot j − 1: the codes in writing order
+  // shifted right by one.
   std::vector<int64_t> inputs(codes.size());
   for (int64_t b = 0; b < batch; ++b) {
     inputs[static_cast<size_t>(b * N)] = config_.codes;
     for (int64_t j = 1; j < N; ++j) {
-      const int64_t code = codes[static_cast<size_t>(b * N + j - 1)];
+      const int64_t code = codes[static_cast<size_t>(b * N + time_position(j - 1))];
       FRESCO_CHECK(code >= 0 && code < config_.codes, "ImageGpt::forward: code {} of row {} is outside [0, {})",
                    code, b, config_.codes);
       inputs[static_cast<size_t>(b * N + j)] = code;
     }
-    const int64_t last = codes[static_cast<size_t>(b * N + N - 1)];
+    const int64_t last = codes[static_cast<size_t>(b * N + time_position(N - 1))];
     FRESCO_CHECK(last >= 0 && last < config_.codes, "ImageGpt::forward: code {} of row {} is outside [0, {})", last,
                  b, config_.codes);
   }
@@ -223,8 +257,13 @@ ImageGpt::Logits ImageGpt::forward(const std::vector<int64_t>& captions, const s
   if (config_.caption_bidirectional) masks.causal_prefix = Tc;
   for (const auto& block : gpt.blocks) x = block(x, {}, masks);
   Tensor h = gpt.ln_f(x);
-  return {linear(h.slice(1, 0, Tc), gpt.wte.weight), image_head(h.slice(1, Tc, Tc + N).reshape({batch * N, C}))
-                                                          .reshape({batch, N, config_.codes})};
+  Tensor image = image_head(h.slice(1, Tc, Tc + N).reshape({batch * N, C})).reshape({batch, N, config_.codes});
+  if (config_.keyframes) {   // writing order -> time order
+    std::vector<int64_t> slot_of(static_cast<size_t>(N));
+    for (int64_t j = 0; j < N; ++j) slot_of[static_cast<size_t>(time_position(j))] = j;
+    image = index_select(image, 1, slot_of);
+  }
+  return {linear(h.slice(1, 0, Tc), gpt.wte.weight), image};
 }
 
 ImageGptLosses ImageGpt::loss(const std::vector<int64_t>& captions, const std::vector<int64_t>& codes,
@@ -310,7 +349,7 @@ std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int6
         c = mixed.data();
       }
       const int64_t code = text::sample_token(c, K, draw, gens[static_cast<size_t>(b)]);
-      out[static_cast<size_t>(b * N + j)] = code;
+      out[static_cast<size_t>(b * N + time_position(j))] = code;
       inputs[static_cast<size_t>(b)] = code;
       if (guided) inputs[static_cast<size_t>(batch + b)] = code;
     }

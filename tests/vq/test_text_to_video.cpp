@@ -41,12 +41,17 @@ std::vector<int64_t> caption_row(int64_t salt) {
   return ids;
 }
 
-// The options that shape attention, all on (a trained-looking relative-bias table), or all off.
-std::unique_ptr<vq::ImageGpt> clip_gpt(bool options_on, uint64_t seed = 5) {
+// The options that shape attention and the writing order: all off (plain); the attention options
+// on with a trained-looking relative-bias table (attention); or the caption options with keyframes.
+enum class ClipOptions { plain, attention, keyframes };
+
+std::unique_ptr<vq::ImageGpt> clip_gpt(ClipOptions options, uint64_t seed = 5) {
   auto config = tiny_clip(seed);
-  config.caption_recency = config.caption_bidirectional = config.relative_bias = options_on;
+  config.caption_recency = config.caption_bidirectional = options != ClipOptions::plain;
+  config.relative_bias = options == ClipOptions::attention;
+  config.keyframes = options == ClipOptions::keyframes;
   auto gpt = std::make_unique<vq::ImageGpt>(config);
-  if (options_on) {
+  if (config.relative_bias) {
     NoGradGuard guard;
     Generator gen(seed + 100);
     float* d = gpt->image_relative->weight.data();
@@ -98,6 +103,79 @@ TEST_CASE("ImageGpt with frames: slot j carries row, column and frame of code j"
   }
 }
 
+TEST_CASE("ImageGptConfig::frame_order: keyframes first, then the middle of each gap", "[vq][video]") {
+  vq::ImageGptConfig c = tiny_clip();
+  c.frames = 8;
+  CHECK(c.frame_order() == std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
+  c.keyframes = true;
+  CHECK(c.frame_order() == std::vector<int64_t>{0, 7, 3, 1, 5, 2, 4, 6});
+  c.frames = 3;
+  CHECK(c.frame_order() == std::vector<int64_t>{0, 2, 1});
+  c.frames = 5;
+  CHECK(c.frame_order() == std::vector<int64_t>{0, 4, 2, 1, 3});
+  c.frames = 2;
+  CHECK(c.frame_order() == std::vector<int64_t>{0, 1});
+  // Every length: a permutation whose frames after the first two are each written between two
+  // frames already written (an in-between, never an extrapolation).
+  for (int64_t frames = 2; frames <= 64; ++frames) {
+    c.frames = frames;
+    const auto order = c.frame_order();
+    INFO("frames " << frames);
+    REQUIRE(static_cast<int64_t>(order.size()) == frames);
+    std::vector<bool> written(static_cast<size_t>(frames), false);
+    for (size_t n = 0; n < order.size(); ++n) {
+      const int64_t t = order[n];
+      REQUIRE((t >= 0 && t < frames && !written[static_cast<size_t>(t)]));
+      if (n >= 2) {
+        bool before = false, after = false;
+        for (int64_t u = 0; u < t; ++u) before = before || written[static_cast<size_t>(u)];
+        for (int64_t u = t + 1; u < frames; ++u) after = after || written[static_cast<size_t>(u)];
+        CHECK((before && after));
+      }
+      written[static_cast<size_t>(t)] = true;
+    }
+  }
+  c.frames = 8;
+  CHECK(c.to_metadata().at("image_gpt.keyframes") == "1");
+  CHECK(vq::ImageGptConfig::from_metadata(c.to_metadata()).keyframes);
+  CHECK_FALSE(tiny_clip().to_metadata().contains("image_gpt.keyframes"));
+  c.frames = 1;
+  CHECK_THROWS_WITH(c.validate(), Catch::Contains("keyframes orders the frames of clips"));
+  c.frames = 8;
+  c.relative_bias = true;
+  CHECK_THROWS_WITH(c.validate(), Catch::Contains("keyframes and relative_bias cannot be combined"));
+}
+
+TEST_CASE("ImageGpt with keyframes: each frame's logits read the frames written before it, not those before it in time",
+          "[vq][video]") {
+  for (const bool keyframes : {false, true}) {
+    auto config = tiny_clip(4);
+    config.frames = 8;
+    config.keyframes = keyframes;
+    vq::ImageGpt model(config);
+    model.eval();
+    const int64_t per_frame = kG * kG, N = config.image_tokens();
+    const auto captions = caption_row(3);
+    std::vector<int64_t> codes(static_cast<size_t>(N));
+    for (int64_t i = 0; i < N; ++i) codes[static_cast<size_t>(i)] = (i * 5 + 2) % kK;
+    const auto base = model.forward(captions, codes, 1).image.contiguous().to_vector();
+    for (int64_t k = 0; k < per_frame; ++k) codes[static_cast<size_t>(3 * per_frame + k)] = (codes[3 * per_frame + k] + 1) % kK;
+    const auto changed = model.forward(captions, codes, 1).image.contiguous().to_vector();
+    // Frames written before frame 3 (0, 1, 2 in time order; 0 and 7 with keyframes) and frame 3's
+    // first code do not see the change; every code written after one of frame 3's does.
+    const std::vector<int64_t> before = keyframes ? std::vector<int64_t>{0, 7} : std::vector<int64_t>{0, 1, 2};
+    for (int64_t p = 0; p < N; ++p) {
+      const int64_t frame = p / per_frame;
+      double diff = 0;
+      for (int64_t k = 0; k < kK; ++k) diff = std::max(diff, std::abs(double(changed[p * kK + k] - base[p * kK + k])));
+      const bool unseen = std::find(before.begin(), before.end(), frame) != before.end() || p == 3 * per_frame;
+      INFO("keyframes " << keyframes << ", frame " << frame << ", code " << p % per_frame);
+      if (unseen) CHECK(diff == 0.0);
+      else CHECK(diff > 1e-7);
+    }
+  }
+}
+
 TEST_CASE("ImageGpt with frames: the time embedding's gradient matches central differences", "[vq][video]") {
   vq::ImageGpt model(tiny_clip(3));
   std::vector<int64_t> captions = caption_row(1), second = caption_row(4);
@@ -125,9 +203,9 @@ TEST_CASE("ImageGpt with frames: the time embedding's gradient matches central d
 }
 
 TEST_CASE("ImageGpt with frames: greedy cached sampling writes the full forward pass's argmax codes", "[vq][video]") {
-  const bool options_on = GENERATE(false, true);   // caption recency, both ways, relative bias over frames
-  INFO("attention options " << options_on);
-  const auto gpt = clip_gpt(options_on, 9);
+  const auto options = GENERATE(ClipOptions::plain, ClipOptions::attention, ClipOptions::keyframes);
+  INFO("options " << static_cast<int>(options));
+  const auto gpt = clip_gpt(options, 9);
   vq::ImageGpt& model = *gpt;
   model.eval();
   std::vector<int64_t> captions = caption_row(2), other = caption_row(5);
@@ -145,9 +223,10 @@ TEST_CASE("ImageGpt with frames: greedy cached sampling writes the full forward 
 TEST_CASE("vq::TextToVideo: generate, the file bit for bit, and the formats kept apart", "[vq][video]") {
   test::TempDir dir;
   TinyVideo parts;
-  const bool options_on = GENERATE(false, true);   // the file keeps the attention options and the bias table
-  INFO("attention options " << options_on);
-  parts.gpt = clip_gpt(options_on);
+  // The file keeps the attention options, the bias table and the writing order.
+  const auto options = GENERATE(ClipOptions::plain, ClipOptions::attention, ClipOptions::keyframes);
+  INFO("options " << static_cast<int>(options));
+  parts.gpt = clip_gpt(options);
   vq::TextToVideo model(parts.bpe, std::move(parts.gpt), std::move(parts.vq), {.guidance = 1.5f});
   CHECK(model.frames() == kT);
   const std::vector<std::string> captions = {"a dot moves up", "a dot moves down"};
@@ -173,9 +252,10 @@ TEST_CASE("vq::TextToVideo: generate, the file bit for bit, and the formats kept
   const auto b = io::load_safetensors(dir.file("again.safetensors"));
   REQUIRE(a.size() == b.size());
   for (const auto& [name, t] : a) CHECK(t.to_vector() == b.at(name).to_vector());
-  CHECK(loaded.image_gpt().config().relative_bias == options_on);
-  CHECK(loaded.image_gpt().config().caption_bidirectional == options_on);
-  if (options_on) {   // metadata that asks for the table of a file without one is refused, naming the tensor
+  CHECK(loaded.image_gpt().config().relative_bias == (options == ClipOptions::attention));
+  CHECK(loaded.image_gpt().config().keyframes == (options == ClipOptions::keyframes));
+  CHECK(loaded.image_gpt().config().caption_bidirectional == (options != ClipOptions::plain));
+  if (options == ClipOptions::attention) {   // metadata that asks for the table of a file without one is refused, naming the tensor
     auto meta = io::load_safetensors_metadata(dir.file("video.safetensors"));
     auto tensors = io::load_safetensors(dir.file("video.safetensors"));
     tensors.erase("image_gpt.image_relative.weight");

@@ -70,7 +70,22 @@ struct ImageGptConfig {
   /// zero at the start (the model begins as one without it). Stored in the
   /// metadata only when true.
   bool relative_bias = false;
+  /// Clips only (frames > 1): the frames are written coarse to fine instead
+  /// of in time order: the first and the last, then the middle frame of each
+  /// gap, breadth first (0, 7, 3, 1, 5, 2, 4, 6 for 8 frames), each slot
+  /// told the time of the frame it writes. The caption's motion is then
+  /// decided between two keyframes whose object lies whole tokens apart
+  /// rather than through the sub-token shift of one frame to the next, and
+  /// every frame between is written knowing a frame before and after it (as
+  /// keyframes and in-betweens in animation). `forward`, `loss` and `sample`
+  /// keep the codes in time order whatever the setting. Not with
+  /// relative_bias (whose table is indexed by forward frame offsets). Stored
+  /// in the metadata only when true.
+  bool keyframes = false;
 
+  /// The time of the frame written n-th, for n in [0, frames): 0, 1, ... in time
+  /// order, or the order `keyframes` describes.
+  std::vector<int64_t> frame_order() const;
   /// Image tokens per sequence: frames · grid².
   int64_t image_tokens() const { return frames * grid * grid; }
   /// Sequence length: caption_length + image_tokens().
@@ -115,7 +130,8 @@ struct ImageGptLosses {
 ///
 ///     caption slot t:  gpt.wte(caption[t]) + gpt.wpe(t)
 ///     image slot j:    image_wte(j == 0 ? <|image|> : code[j−1]) + gpt.wpe(caption_length + j)
-///                      + image_row((j % G²) / G) + image_col(j % G) [+ image_time(j / G²) for clips]
+///                      + image_row((j % G²) / G) + image_col(j % G) [+ image_time(order[j / G²]) for clips]
+///                      (code[] in writing order: frame order[0], then order[1], ...; see frame_order())
 ///     h = gpt.ln_f(gpt.blocks(x))   (causal; with caption_recency, caption queries get ALiBi's bias;
 ///                                    with caption_bidirectional, caption slots see the whole caption;
 ///                                    with relative_bias, image queries a learned bias per image key offset)
@@ -141,7 +157,8 @@ public:
     Tensor text;
     Tensor image;
   };
-  /// captions [B, caption_length] and codes [B, N] (row-major ids, frame after frame) -> both logits.
+  /// captions [B, caption_length] and codes [B, N] (row-major ids, frame after frame in time order)
+  /// -> both logits (image logits in the codes' order, also with `keyframes`).
   /// Throws `fresco::Error` for a size mismatch or an id out of range.
   Logits forward(const std::vector<int64_t>& captions, const std::vector<int64_t>& codes, int64_t batch) const;
 
@@ -151,7 +168,7 @@ public:
                       float text_weight) const;
 
   /// Writes the codes of `batch` images, one per caption row [B, caption_length],
-  /// with the key/value cache: -> B · N ids, row-major. Row i draws from its own
+  /// with the key/value cache: -> B · N ids, row-major, frames in time order. Row i draws from its own
   /// stream seeded by (seed, first_index + i), so an image depends on (caption,
   /// seed, index) and not on the rest of the batch's captions. With guidance != 1
   /// each row also runs with `empty_caption` (caption_length ids) and the two
@@ -189,6 +206,9 @@ private:
   void check_captions(const std::vector<int64_t>& captions, int64_t batch, const char* fn) const;
 
   ImageGptConfig config_;
+  std::vector<int64_t> order_;   // config_.frame_order()
+  // Position in time order (frame-major, row-major) of writing slot j.
+  int64_t time_position(int64_t j) const;
 };
 
 }  // namespace fresco::vq
