@@ -77,6 +77,16 @@ void fields(Config& c, Field&& field) {
   field("mlp_ratio", c.mlp_ratio), field("dropout", c.dropout), field("seed", c.seed);
 }
 
+// The keys written only when not at their default, so that files of models without them read as before.
+template <class Config, class Field>
+void optional_fields(Config& c, Field&& field) {
+  field("frames", c.frames, int64_t{1});
+  field("caption_recency", c.caption_recency, false);
+  field("caption_bidirectional", c.caption_bidirectional, false);
+  field("relative_bias", c.relative_bias, false);
+  field("keyframes", c.keyframes, false);
+}
+
 const ImageGptConfig& validated(const ImageGptConfig& c) {
   c.validate();
   return c;
@@ -89,15 +99,14 @@ text::GptConfig ImageGptConfig::gpt_config() const {
           .mlp_ratio = mlp_ratio, .dropout = dropout, .seed = seed};
 }
 
-// "frames" is written for clip models only, so image model files read as before.
-std::map<std::string, std::string> ImageGptConfig::to_metadata(const std::string& prefix) const {
+// "frames" and the optional settings are written only when not at their default (unless every_key), so
+// older files read as before.
+std::map<std::string, std::string> ImageGptConfig::to_metadata(const std::string& prefix, bool every_key) const {
   io::MetadataWriter writer(prefix);
   fields(*this, writer);
-  if (frames != 1) writer("frames", frames);
-  if (caption_recency) writer("caption_recency", true);
-  if (caption_bidirectional) writer("caption_bidirectional", true);
-  if (relative_bias) writer("relative_bias", true);
-  if (keyframes) writer("keyframes", true);
+  optional_fields(*this, [&](const char* key, const auto& value, const auto& fallback) {
+    if (every_key || value != fallback) writer(key, value);
+  });
   return writer.metadata;
 }
 
@@ -106,11 +115,9 @@ ImageGptConfig ImageGptConfig::from_metadata(const std::map<std::string, std::st
   ImageGptConfig c;
   const io::MetadataReader reader(metadata, prefix, "ImageGptConfig::from_metadata");
   fields(c, reader);
-  if (metadata.contains(prefix + "frames")) reader("frames", c.frames);
-  if (metadata.contains(prefix + "caption_recency")) reader("caption_recency", c.caption_recency);
-  if (metadata.contains(prefix + "caption_bidirectional")) reader("caption_bidirectional", c.caption_bidirectional);
-  if (metadata.contains(prefix + "relative_bias")) reader("relative_bias", c.relative_bias);
-  if (metadata.contains(prefix + "keyframes")) reader("keyframes", c.keyframes);
+  optional_fields(c, [&](const char* key, auto& value, const auto&) {
+    if (metadata.contains(prefix + key)) reader(key, value);
+  });
   c.validate();
   return c;
 }

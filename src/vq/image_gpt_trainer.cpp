@@ -174,18 +174,8 @@ void ImageGptTrainer::load_checkpoint(const std::string& path) {
     const ImageGptConfig& c = s.model.config();
     saved.seed = c.seed;   // the initial weights do not matter: the checkpoint replaces them
     if (saved.to_metadata() != c.to_metadata()) {
-      // Name every setting that differs, the checkpoint's value first; the keys written only
-      // when not at their default (frames, caption_recency, caption_bidirectional, relative_bias, keyframes) are
-      // filled in with it.
-      const auto full = [](const ImageGptConfig& config) {
-        auto m = config.to_metadata();
-        m.try_emplace("image_gpt.frames", "1");
-        m.try_emplace("image_gpt.caption_recency", "0");
-        m.try_emplace("image_gpt.caption_bidirectional", "0");
-        m.try_emplace("image_gpt.relative_bias", "0");
-        m.try_emplace("image_gpt.keyframes", "0");
-        return m;
-      };
+      // Name every setting that differs, the checkpoint's value first (every key, defaults included).
+      const auto full = [](const ImageGptConfig& config) { return config.to_metadata("image_gpt.", true); };
       const auto a = full(saved), b = full(c);
       std::vector<std::string> differ;
       for (const auto& [key, value] : a)

@@ -139,6 +139,13 @@ TEST_CASE("ImageGptConfig::frame_order: keyframes first, then the middle of each
   CHECK(c.to_metadata().at("image_gpt.keyframes") == "1");
   CHECK(vq::ImageGptConfig::from_metadata(c.to_metadata()).keyframes);
   CHECK_FALSE(tiny_clip().to_metadata().contains("image_gpt.keyframes"));
+  // every_key writes the optional settings at their defaults too, and is otherwise the same.
+  const auto every = vq::ImageGptConfig{}.to_metadata("image_gpt.", true);
+  CHECK(every.at("image_gpt.frames") == "1");
+  CHECK(every.at("image_gpt.keyframes") == "0");
+  CHECK(every.at("image_gpt.relative_bias") == "0");
+  CHECK(every.size() == vq::ImageGptConfig{}.to_metadata().size() + 5);
+  for (const auto& [key, value] : c.to_metadata()) CHECK(c.to_metadata("image_gpt.", true).at(key) == value);
   c.frames = 1;
   CHECK_THROWS_WITH(c.validate(), Catch::Contains("keyframes orders the frames of clips"));
   c.frames = 8;
@@ -329,6 +336,12 @@ TEST_CASE("ImageGptTrainer on clips: resumes bit for bit and writes sheets and G
   vq::ImageGptTrainer c(other, parts.bpe, *parts.vq, captions, std::vector<int64_t>(3 * 2 * kG * kG, 1), o);
   CHECK_THROWS_WITH(c.load_checkpoint(dir.file("half.safetensors")),
                     Catch::Contains("image_gpt.frames 3 (this run 2)"));
+  auto keyframes = tiny_clip();
+  keyframes.keyframes = true;
+  vq::ImageGpt reordered(keyframes);
+  vq::ImageGptTrainer d(reordered, parts.bpe, *parts.vq, captions, std::vector<int64_t>(3 * kN, 1), o);
+  CHECK_THROWS_WITH(d.load_checkpoint(dir.file("half.safetensors")),
+                    Catch::Contains("image_gpt.keyframes 0 (this run 1)"));
 
   a.write_samples(dir.file("sheet.png"));
   CHECK(std::filesystem::exists(dir.file("sheet.png")));

@@ -95,7 +95,11 @@ struct ImageGptConfig {
   /// Throws `fresco::Error` naming the first field out of range.
   void validate() const;
   /// The config as metadata under `prefix` ("image_gpt.codes" -> "512", ...).
-  std::map<std::string, std::string> to_metadata(const std::string& prefix = "image_gpt.") const;
+  /// The keys of frames and of the optional settings (caption_recency, ..., keyframes) are written only when
+  /// not at their default, so older files read the same; `every_key` writes them always (to compare two
+  /// configs key by key).
+  std::map<std::string, std::string> to_metadata(const std::string& prefix = "image_gpt.",
+                                                 bool every_key = false) const;
   /// Reads `to_metadata`'s keys back and validates; throws `fresco::Error` for a missing or bad one.
   static ImageGptConfig from_metadata(const std::map<std::string, std::string>& metadata,
                                       const std::string& prefix = "image_gpt.");
