@@ -185,8 +185,9 @@ Tensor ImageGpt::attention_bias(int64_t length) const {
     float* b = bias.data();
     for (int64_t h = 0; h < H; ++h) {
       const float slope = std::exp2(-8.f * static_cast<float>(h + 1) / static_cast<float>(H));
-      for (int64_t t = 0; t < Tc; ++t)
-        for (int64_t s = 0; s <= t; ++s) b[(h * T + t) * T + s] = -slope * static_cast<float>(t - s);
+      for (int64_t t = 0; t < Tc; ++t)   // read both ways: the later words of the caption too, by distance
+        for (int64_t s = 0; s < (config_.caption_bidirectional ? Tc : t + 1); ++s)
+          b[(h * T + t) * T + s] = -slope * static_cast<float>(std::abs(t - s));
     }
   }
   if (image_relative && n > 0) {

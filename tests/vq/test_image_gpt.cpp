@@ -236,6 +236,24 @@ TEST_CASE("ImageGpt: caption_recency is ALiBi's bias on caption queries, kept in
   CHECK_THROWS_WITH(vq::ImageGptConfig::from_metadata(meta), Catch::Contains("caption_length must be in [2, 4096]"));
 }
 
+TEST_CASE("ImageGpt: caption_recency with caption_bidirectional is symmetric over the caption", "[vq][image_gpt]") {
+  auto config = tiny();
+  config.caption_recency = config.caption_bidirectional = true;
+  const vq::ImageGpt model(config);
+  const int64_t T = kTc + kN;
+  const auto v = model.attention_bias().contiguous().to_vector();
+  auto at = [&](int64_t h, int64_t t, int64_t s) { return v[static_cast<size_t>((h * T + t) * T + s)]; };
+  const float slopes[] = {1.f / 16, 1.f / 256};   // 2^(-8(h+1)/2)
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t s = 0; s < T; ++s) {
+        const float expected = t < kTc && s < kTc ? -slopes[h] * static_cast<float>(std::abs(t - s)) : 0.f;
+        REQUIRE(at(h, t, s) == expected);   // image queries and image keys: no bias
+      }
+  CHECK(at(0, 2, 5) == -3.f / 16);   // a later word, as far as an earlier one
+  CHECK(at(0, 5, 2) == -3.f / 16);
+}
+
 TEST_CASE("ImageGpt: caption_bidirectional reads the caption both ways, drops the text loss, is kept in the metadata",
           "[vq][image_gpt]") {
   auto config = tiny();

@@ -52,7 +52,11 @@ struct ImageGptConfig {
   /// −m_h · (t − s) to the score of query t on key s, m_h = 2^(−8(h+1)/heads),
   /// so some heads read the words nearest before a word (its own clause:
   /// "a big red circle at the top left") and others the whole caption. Image
-  /// slots attend without it. Stored in the metadata only when true.
+  /// slots attend without it. With caption_bidirectional the bias is
+  /// symmetric, −m_h · |t − s| over the whole caption, so a word reads the
+  /// words of its own clause on both sides of it first, whichever order the
+  /// clause puts them in ("at the top left there is a big red circle").
+  /// Stored in the metadata only when true.
   bool caption_recency = false;
   /// Caption slots attend to every caption slot, after them as well as before
   /// (a prefix language model: the caption is read both ways, as by a text
