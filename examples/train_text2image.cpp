@@ -48,7 +48,9 @@ namespace cli = fresco::cli;
 struct Args {
   // The data and the run.
   std::string family = "gan";
-  cli::TransformerArgs transformer;
+  // The caption read with ALiBi's recency bias, each word its own clause first: what binds the
+  // words of a two-object caption to their object (docs/text-to-image.md, "Two objects: what was tried").
+  cli::TransformerArgs transformer{.gpt = {.d_model = 128, .heads = 4, .layers = 4, .caption_recency = true}};
   std::string dataset, out = "run", gpt;
   double minutes = 7;   // 0: no clock, every phase runs its step count (reproducible)
   // The GAN reads the GPT's first block only (gan::encode_tokens), which a short pretraining shapes.

@@ -31,16 +31,17 @@ void add_transformer_options(CLI::App& app, TransformerArgs& t) {
   add_number(app, "--t-layers", t.gpt.layers, "blocks of the token transformer")->check(positive());
   add_number(app, "--t-heads", t.gpt.heads, "attention heads of the token transformer")->check(positive());
   app.add_option("--caption-recency", t.gpt.caption_recency,
-                 "true: caption tokens attend with ALiBi's recency bias (each word reads its own clause first)")
-      ->capture_default_str();
+                 "true: caption tokens attend with ALiBi's recency bias, by distance both ways when the caption is "
+                 "read both ways (each word reads its own clause first); false: no bias")
+      ->default_str(t.gpt.caption_recency ? "true" : "false");
   app.add_option("--caption-bidirectional", t.gpt.caption_bidirectional,
                  "true: caption tokens attend to the whole caption, after them too (a prefix LM: each word "
-                 "knows its clause's later words; no text loss)")
-      ->capture_default_str();
+                 "knows its clause's later words; no text loss); false: causal, with the caption's next-token loss")
+      ->default_str(t.gpt.caption_bidirectional ? "true" : "false");
   app.add_option("--relative-bias", t.gpt.relative_bias,
                  "true: image tokens attend to earlier image tokens with a learned bias per head for each offset "
                  "(frames, rows, columns) between them (as T5's and Swin's relative positions)")
-      ->capture_default_str();
+      ->default_str(t.gpt.relative_bias ? "true" : "false");
   add_number(app, "--t-batch", t.train.batch_size, "captions per transformer step")->check(positive());
   add_number(app, "--t-lr", t.train.lr, "peak AdamW learning rate of the transformer")->check(positive());
   add_number(app, "--text-weight", t.train.text_weight, "weight of the caption's next-token loss")
