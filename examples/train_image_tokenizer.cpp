@@ -24,7 +24,7 @@ namespace {
 namespace cli = fresco::cli;
 
 struct Args {
-  std::string dataset, out = "vq", classifier, report_only;
+  std::string dataset, out = "vq", classifier, report_only, test_split = "test";
   double minutes = 5;
   uint64_t seed = 0;
   int64_t limit = 0, test = 1000;
@@ -48,6 +48,11 @@ void add_options(CLI::App& app, Args& a) {
   cli::add_number(app, "--seed", a.seed, "seed of the data, the initialisation and the training");
   cli::add_number(app, "--limit", a.limit, "training images (0: the dataset's default)")->check(cli::non_negative());
   cli::add_number(app, "--test", a.test, "test images the report reconstructs")->check(cli::positive());
+  app.add_option("--test-split", a.test_split,
+                 "Shapes split the report reconstructs: test (seen colour-shape pairs) or compositional (scenes "
+                 "with a held-out pair, which the tokenizer never saw)")
+      ->check(CLI::IsMember({"test", "compositional"}))
+      ->capture_default_str();
   app.add_option("--classifier", a.classifier,
                  "the evaluation classifier that judges the reconstructions (with a Shapes cell judge in the file, "
                  "shape, colour and size are read by it, as evaluate reads generated images)")
@@ -121,12 +126,13 @@ Images read_images(const fresco::data::Dataset& ds, int64_t limit) {
   return out;
 }
 
-// The test images: Shapes' and Fashion-MNIST's test splits (single-object Shapes scenes, the ones
-// the classifier judges); a folder has none, so its first training images stand in.
+// The test images: Shapes' test or compositional split (single-object scenes, the ones the
+// classifier judges) and Fashion-MNIST's test split; a folder has none, so its first training
+// images stand in.
 Images test_images(const Args& a) {
   if (a.dataset == "shapes")
     return read_images(fresco::data::ShapesDataset(fresco::data::Shapes(
-                           {.image_size = a.config.image_size, .size = a.test, .seed = a.seed, .split = "test",
+                           {.image_size = a.config.image_size, .size = a.test, .seed = a.seed, .split = a.test_split,
                             .two_object_fraction = 0.f})),
                        a.test);
   if (a.dataset == "fashion-mnist")
@@ -174,6 +180,8 @@ void report(fresco::vq::ImageTokenizer& tok, const Args& a) {
 }
 
 int run(Args a) {
+  if (a.test_split != "test" && a.dataset != "shapes")
+    throw CLI::ValidationError("--test-split", "only Shapes has a compositional split");
   if (a.dataset == "fashion-mnist" && a.config.image_size != 32)
     throw CLI::ValidationError("--image-size", "Fashion-MNIST is read at 32x32");
   a.config.seed = a.seed;
