@@ -153,7 +153,8 @@ void report(fresco::vq::ImageTokenizer& tok, const Args& a) {
   double entropy = 0;   // of the test tokens' code usage
   for (int64_t c : count)
     if (c > 0) entropy -= double(c) / double(ids.size()) * std::log(double(c) / double(ids.size()));
-  fmt::print("test images: {}\nPSNR: {:.2f} dB\ncodes used: {} of {}\ncode perplexity: {:.1f}\n", n,
+  fmt::print("test images: {}{}\nPSNR: {:.2f} dB\ncodes used: {} of {}\ncode perplexity: {:.1f}\n", n,
+             a.dataset == "shapes" ? fmt::format(" (the {} split)", a.test_split) : "",
              fresco::vq::psnr(back, test.pixels), used, a.config.codes, std::exp(entropy));
   if (a.classifier.empty()) return;
   // The judge evaluate uses: with a cell judge, a single object's shape, colour and size
