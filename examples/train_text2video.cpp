@@ -45,8 +45,11 @@ struct Args {
   // A quarter of the budget for the image tokenizer: single frames are Shapes scenes, which it learns quickly.
   // Clips of 8 to the transformer's step: motion is learned from the number of steps, and 8 clips a step
   // take about twice the steps of 16 in the same time (docs/text-to-video.md, "Motion: what was tried").
-  cli::TransformerArgs transformer{.vq_share = 0.25,
-                                   .train = {.batch_size = 8, .steps = cli::kUnboundedSteps, .lr = 1e-3f}};
+  cli::TransformerArgs transformer = [] {
+    cli::TransformerArgs t{.vq_share = 0.25};
+    t.train.batch_size = 8;   // the other training options as the image family's
+    return t;
+  }();
   int64_t sample_every = 250, checkpoint_every = 500, samples_per_prompt = 3;
   std::vector<std::string> sample_prompts = {
       "a large red circle moves from left to right",
