@@ -30,6 +30,7 @@ using data::MovingShapes;
 using data::MovingShapesObject;
 
 constexpr float kObjectThreshold = 0.25f;   // a pixel this far from the background belongs to an object
+constexpr int kMotions = data::kMovingShapesNumMotions;
 
 int majority(const std::vector<int64_t>& labels) {
   std::vector<int> counts;
@@ -198,6 +199,8 @@ VideoReport evaluate_text_to_video(const ClipGenerateFn& generate, Classifier& f
   };
 
   Tally gen_seen, gen_held, real_seen, real_held;
+  // Named motion x read motion (the last column: none read).
+  std::vector<std::vector<int64_t>> confusion(kMotions, std::vector<int64_t>(kMotions + 1, 0));
   std::vector<Tensor> gen_features, real_features, real_features_2;
   int64_t call = 0;
   for (int64_t first = 0; first < o.samples; first += o.batch) {
@@ -208,8 +211,10 @@ VideoReport evaluate_text_to_video(const ClipGenerateFn& generate, Classifier& f
     std::vector<int64_t> seen_rows;
     for (int64_t i = 0; i < b; ++i) {
       const PromptClip& p = prompts[static_cast<size_t>(first + i)];
-      (p.held_out ? gen_held : gen_seen).add(read_clip(frame_judge, index_select(clips, 0, {i}).reshape({t, 3, s, s})),
-                                             p.object);
+      const ClipReading reading = read_clip(frame_judge, index_select(clips, 0, {i}).reshape({t, 3, s, s}));
+      (p.held_out ? gen_held : gen_seen).add(reading, p.object);
+      const bool read = reading.motion >= 0 && reading.motion < kMotions;
+      ++confusion[static_cast<size_t>(p.object.motion)][static_cast<size_t>(read ? reading.motion : kMotions)];
       const MovingShapes& set = p.held_out ? held : seen;
       const auto real = set.sample(p.index);
       (p.held_out ? real_held : real_seen).add(read_clip(frame_judge, clip_of(real.pixels, t, s)), p.object);
@@ -232,6 +237,8 @@ VideoReport evaluate_text_to_video(const ClipGenerateFn& generate, Classifier& f
   r.accuracy_held_out = gen_held.shares();
   r.all_right_seen = gen_seen.share(gen_seen.all);
   r.all_right_held_out = gen_held.share(gen_held.all);
+  r.motion_names = MovingShapes::motion_names();
+  r.motion_confusion = std::move(confusion);
   r.consistency = static_cast<double>(gen_seen.consistent + gen_held.consistent) / static_cast<double>(o.samples);
   r.real_accuracy_seen = real_seen.shares();
   r.real_accuracy_held_out = real_held.shares();
@@ -269,6 +276,36 @@ VideoReport evaluate_text_to_video(const ClipGenerateFn& generate, Classifier& f
   return r;
 }
 
+namespace {
+
+// One line per named motion: its clips, the share read right, and its most frequent misreadings.
+std::string motion_lines(const std::vector<std::string>& names, const std::vector<std::vector<int64_t>>& confusion,
+                         int name_width, int column_width) {
+  if (confusion.empty()) return {};
+  std::string t = fmt::format("{:<{}}{:>{}}{:>{}}   {}\n", "motion named (generated clips)", name_width, "clips",
+                              column_width, "read right", column_width, "read instead");
+  for (size_t m = 0; m < confusion.size() && m < names.size(); ++m) {
+    const auto& row = confusion[m];
+    int64_t total = 0;
+    for (int64_t c : row) total += c;
+    std::vector<size_t> wrong;
+    for (size_t k = 0; k < row.size(); ++k)
+      if (k != m && row[k] > 0) wrong.push_back(k);
+    std::stable_sort(wrong.begin(), wrong.end(), [&](size_t a, size_t b) { return row[a] > row[b]; });
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < wrong.size() && i < 3; ++i)
+      parts.push_back(fmt::format("{} {}", wrong[i] < names.size() ? names[wrong[i]] : std::string("none"),
+                                  row[wrong[i]]));
+    const std::string right =
+        total > 0 ? fmt::format("{:.1f}%", 100.0 * static_cast<double>(row[m]) / static_cast<double>(total)) : "-";
+    t += fmt::format("{:<{}}{:>{}}{:>{}}   {}\n", "  " + names[m], name_width, total, column_width, right,
+                     column_width, fmt::join(parts, ", "));
+  }
+  return t;
+}
+
+}  // namespace
+
 std::string VideoReport::to_table() const {
   auto percent = [](const std::vector<double>& v, size_t h) {
     return h < v.size() ? fmt::format("{:.1f}%", 100 * v[h]) : std::string("-");
@@ -286,6 +323,7 @@ std::string VideoReport::to_table() const {
                    percent({all_right_seen}, 0), kCol, percent({all_right_held_out}, 0), kCol);
   t += fmt::format("{:<{}}{:>{}}{:>{}}{:>{}}\n", "identity kept in every frame (all)", kName, percent({consistency}, 0),
                    kCol, "", kCol, percent({real_consistency}, 0), kCol);
+  t += motion_lines(motion_names, motion_confusion, kName, kCol);
   t += fmt::format("{:<{}}{:>{}}{:>{}}\n", "Fréchet distance (clip features)", kName, "model", kCol, "real floor", kCol);
   t += fmt::format("{:<{}}{:>{}.3f}{:>{}.3f}\n", fmt::format("  {} vs {} clips", frechet_samples, frechet_samples),
                    kName, frechet_distance, kCol, frechet_floor, kCol);
@@ -314,6 +352,7 @@ std::string VideoReport::to_json() const {
       {"frechet_distance", number(frechet_distance)},
       {"frechet_floor", number(frechet_floor)},
       {"diversity", {{"generated", number(diversity_generated)}, {"real", number(diversity_real)}}},
+      {"motion_confusion", {{"motions", motion_names}, {"counts", motion_confusion}}},
       {"counts",
        {{"seen", seen_count},
         {"held_out", held_out_count},

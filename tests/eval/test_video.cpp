@@ -90,6 +90,16 @@ TEST_CASE("evaluate_text_to_video: real clips score as real, still clips score n
   CHECK(real.frechet_distance < 3 * real.frechet_floor + 1e-6);
   CHECK(real.diversity_generated > 0);
   CHECK(real.diversity_generated == Approx(real.diversity_real).epsilon(0.5));
+  // Every clip's motion is read as named: the confusion table is diagonal and counts every prompt.
+  REQUIRE(real.motion_confusion.size() == MovingShapes::motion_names().size());
+  int64_t diagonal = 0, all = 0;
+  for (size_t m = 0; m < real.motion_confusion.size(); ++m) {
+    REQUIRE(real.motion_confusion[m].size() == real.motion_confusion.size() + 1);
+    for (int64_t c : real.motion_confusion[m]) all += c;
+    diagonal += real.motion_confusion[m][m];
+  }
+  CHECK(all == 40);
+  CHECK(diagonal == 40);
 
   const auto still = eval::evaluate_text_to_video(
       [](const std::vector<std::string>& captions, uint64_t seed) {
@@ -104,6 +114,11 @@ TEST_CASE("evaluate_text_to_video: real clips score as real, still clips score n
   CHECK(still.accuracy_held_out[3] == 0.0);
   CHECK(still.consistency == 1.0);
   CHECK(still.frechet_distance > real.frechet_distance);
+  // A still clip has no motion to read: every prompt lands in the last ("none") column.
+  int64_t none = 0;
+  for (const auto& row : still.motion_confusion) none += row.back();
+  CHECK(none == 40);
+  CHECK_THAT(still.to_table(), Catch::Contains("motion named (generated clips)") && Catch::Contains("none "));
   // The JSON report holds the same figures, by head name.
   const auto j = nlohmann::json::parse(still.to_json());
   CHECK(j["heads"].size() == still.heads.size());
@@ -116,6 +131,8 @@ TEST_CASE("evaluate_text_to_video: real clips score as real, still clips score n
   CHECK(j["counts"]["seen"] == 28);
   CHECK(j["counts"]["held_out"] == 12);
   CHECK(j["diversity"]["generated"] == still.diversity_generated);
+  CHECK(j["motion_confusion"]["motions"] == MovingShapes::motion_names());
+  CHECK(j["motion_confusion"]["counts"] == still.motion_confusion);
   auto broken = still;
   broken.frechet_distance = std::nan("");
   CHECK(nlohmann::json::parse(broken.to_json())["frechet_distance"].is_null());
@@ -131,4 +148,28 @@ TEST_CASE("evaluate_text_to_video: real clips score as real, still clips score n
                     Catch::Contains("expected generated clips [16, 8, 3, 32, 32]"));
   eval::Classifier wrong({.channels = 3, .image_size = 32, .heads = {4, 6, 2, 9}, .width = 4, .feature_dim = 8});
   CHECK_THROWS_WITH(eval::evaluate_text_to_video(real_clips, wrong, o), Catch::Contains("found heads {4, 6, 2, 9}"));
+}
+
+TEST_CASE("evaluate_text_to_video: clips played backwards are read as the opposite motion", "[eval][video]") {
+  auto judge_ptr = frame_judge();
+  eval::Classifier& judge = *judge_ptr;
+  const auto backwards = eval::evaluate_text_to_video(
+      [](const std::vector<std::string>& captions, uint64_t seed) {
+        return index_select(real_clips(captions, seed), 1, {7, 6, 5, 4, 3, 2, 1, 0});
+      },
+      judge, {.samples = 60, .seed = 5, .diversity_captions = 0});
+  // left to right <-> right to left, up <-> down, up right <-> down left, up left <-> down right.
+  const int opposite[8] = {1, 0, 3, 2, 7, 6, 5, 4};
+  int64_t straight = 0;
+  for (int m = 0; m < 8; ++m) {
+    const auto& row = backwards.motion_confusion[static_cast<size_t>(m)];
+    int64_t total = 0;
+    for (int64_t c : row) total += c;
+    INFO(MovingShapes::motion_names()[static_cast<size_t>(m)]);
+    CHECK(row[static_cast<size_t>(opposite[m])] == total);
+    straight += total;
+  }
+  CHECK(straight > 30);
+  const std::string table = backwards.to_table();
+  CHECK_THAT(table, Catch::Contains("  left to right") && Catch::Contains("0.0%   right to left"));
 }

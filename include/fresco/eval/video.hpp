@@ -83,6 +83,11 @@ struct VideoReport {
   /// Mean pairwise clip-feature distance among clips of one caption, generated and real.
   double diversity_generated = 0, diversity_real = 0;
   int64_t diversity_captions = 0, diversity_clips = 0;
+  /// Generated clips (seen and held-out) by the motion their caption names (rows, in the
+  /// order of `motion_names`) and the motion read from the clip (columns: the same motions,
+  /// then one column for clips whose motion could not be read): where motion goes wrong.
+  std::vector<std::string> motion_names;
+  std::vector<std::vector<int64_t>> motion_confusion;
   /// Prompts of each kind, and the wall clock of the evaluation.
   int64_t seen_count = 0, held_out_count = 0;
   double seconds = 0;
@@ -92,8 +97,10 @@ struct VideoReport {
   /// The figures as JSON: `dataset` ("moving-shapes"), `heads`, `accuracy.{seen,held_out}.<head>`,
   /// `all_right.{seen,held_out}`, `consistency`, `real_accuracy.{seen,held_out}.<head>`,
   /// `real_consistency`, `frechet_distance`, `frechet_floor`,
-  /// `diversity.{generated,real}`, `counts` (seen, held_out, frechet_samples,
-  /// diversity_captions, diversity_clips), `seconds`; a NaN figure is `null`.
+  /// `diversity.{generated,real}`, `motion_confusion` (`motions`; `counts`, one row per
+  /// named motion, one column per read motion and a last one for "none"), `counts` (seen,
+  /// held_out, frechet_samples, diversity_captions, diversity_clips), `seconds`; a NaN
+  /// figure is `null`.
   std::string to_json() const;
 };
 
