@@ -60,6 +60,8 @@ constexpr Movement kMovements[kMovingShapesNumMotions] = {
 // motion_of splits the two at their midpoint.
 constexpr float kTravel[kMovingShapesNumSpeeds] = {0.35f, 0.7f};
 constexpr int kSeparationTries = 32;
+// tan(22.5 deg): the slope between a straight direction and a diagonal, where motion_of's reading turns.
+constexpr float kDiagonalSlope = 0.41421356f;
 constexpr std::string_view kJoin = " and ";
 constexpr std::string_view kNextClause = " and a ";
 
@@ -456,6 +458,11 @@ std::optional<std::array<int, 2>> MovingShapes::motion_of(const std::vector<std:
     const auto motion = a == 0 ? ShapeMotion::bounce_horizontal : ShapeMotion::bounce_vertical;
     return std::array<int, 2>{static_cast<int>(motion), axes[a].range >= fast_from ? 1 : 0};
   }
+  // A person names the nearest of the eight compass directions: an axis that moves less than
+  // tan(22.5 deg) of the other's net move is a drift along a straight path, not half of a diagonal.
+  for (size_t a = 0; a < 2; ++a)
+    if (axes[a].moves && axes[1 - a].moves && std::fabs(axes[a].net) < kDiagonalSlope * std::fabs(axes[1 - a].net))
+      axes[a].moves = false;
   const int dx = axes[0].moves ? (axes[0].net > 0 ? 1 : -1) : 0;
   const int dy = axes[1].moves ? (axes[1].net > 0 ? 1 : -1) : 0;
   if (dx == 0 && dy == 0) return std::nullopt;

@@ -225,6 +225,44 @@ TEST_CASE("MovingShapes frames one by one, and clips of given objects", "[moving
   CHECK_THROWS_WITH(MovingShapes::render(crash, 1), Catch::Contains("cannot share the frame"));
 }
 
+TEST_CASE("MovingShapes::motion_of names the nearest of the eight compass directions", "[moving_shapes]") {
+  // A straight path of 8 centres from `from` by (dx, dy) pixels (y grows downwards).
+  const auto path = [](float x, float y, float dx, float dy) {
+    std::vector<std::array<float, 2>> c;
+    for (int t = 0; t < 8; ++t) c.push_back({x + dx * static_cast<float>(t) / 7.f, y + dy * static_cast<float>(t) / 7.f});
+    return c;
+  };
+  using M = ShapeMotion;
+  const auto motion = [](M m) { return static_cast<int>(m); };
+  // A small object in 32 x 32 frames: free span 32 - 2 * 3.856 = 24.3 px, fast from 52.5% of it (12.75 px).
+  CHECK((*MovingShapes::motion_of(path(8, 16, 16, 3), 0, 32))[0] == motion(M::left_to_right));    // 10.6 deg off
+  CHECK((*MovingShapes::motion_of(path(8, 16, 16, -6), 0, 32))[0] == motion(M::left_to_right));   // 20.6 deg off
+  CHECK((*MovingShapes::motion_of(path(8, 16, 16, -7), 0, 32))[0] == motion(M::up_right));        // 23.6 deg off
+  CHECK((*MovingShapes::motion_of(path(16, 4, -3, 20), 0, 32))[0] == motion(M::down));
+  CHECK((*MovingShapes::motion_of(path(8, 8, 10, 10), 0, 32)) == std::array<int, 2>{motion(M::down_right), 0});
+  // Over many directions and lengths: the sector of the angle, the same as rounding it to 45 degrees.
+  uint64_t state = 12345;
+  const auto uniform = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<float>(state >> 40) / static_cast<float>(1ULL << 24);
+  };
+  const int by_sector[8] = {motion(M::left_to_right), motion(M::up_right),  motion(M::up),   motion(M::up_left),
+                            motion(M::right_to_left), motion(M::down_left), motion(M::down), motion(M::down_right)};
+  int checked = 0;
+  for (int i = 0; i < 5000; ++i) {
+    const float angle = 2.f * 3.14159265f * uniform(), length = 8.f + 12.f * uniform();
+    const float sector = angle / (3.14159265f / 4.f);
+    if (std::fabs(sector - std::floor(sector) - 0.5f) < 0.02f) continue;   // on a boundary: either name is fair
+    const int k = static_cast<int>(std::lround(sector)) % 8;
+    const auto m = MovingShapes::motion_of(path(16, 16, length * std::cos(angle), -length * std::sin(angle)), 0, 32);
+    REQUIRE(m.has_value());
+    INFO("angle " << angle * 180 / 3.14159265f << " length " << length);
+    CHECK((*m)[0] == by_sector[k]);
+    ++checked;
+  }
+  CHECK(checked > 4800);
+}
+
 TEST_CASE("MovingShapes errors say what was expected", "[moving_shapes]") {
   using fresco::data::MovingShapesCombination;
   CHECK_THROWS_WITH(MovingShapes({.image_size = 8}), Catch::Contains("image_size must be in [16, 256], got 8"));

@@ -224,7 +224,10 @@ public:
   /// in frames of `image_size` shows: an axis on which the path turns back
   /// and then covers at least a quarter of its travel again is a bounce; otherwise
   /// the direction of the net displacement on each axis that moves by more
-  /// than 10% of the free span (see the file comment), and the speed from the
+  /// than 10% of the free span (see the file comment), named as a person would
+  /// name it, by the nearest of the eight compass directions (an axis whose
+  /// net move is under tan 22.5° ≈ 0.41 of the other's is a drift along a
+  /// straight path, not half of a diagonal), and the speed from the
   /// distance covered against the free span. `std::nullopt` when nothing
   /// moves. The inverse of the trajectories this class draws, so that a
   /// judge can read the motion of generated clips from where the object is.
