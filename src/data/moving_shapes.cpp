@@ -453,6 +453,10 @@ std::optional<std::array<int, 2>> MovingShapes::motion_of(const std::vector<std:
     ax.bounces = moving && std::fabs(centres.back()[a] - centres[far_at][a]) >= 0.25f * ax.range;
     ax.moves = moving && std::fabs(ax.net) >= 0.1f * span;
   }
+  // A wobble that comes back is a bounce only when it is the main motion: a straight move
+  // that goes further on the other axis is that move, wobbling.
+  for (size_t a = 0; a < 2; ++a)
+    if (axes[a].bounces && axes[a].range < std::fabs(axes[1 - a].net)) axes[a].bounces = false;
   if (axes[0].bounces || axes[1].bounces) {
     const size_t a = (axes[0].bounces && (!axes[1].bounces || axes[0].range >= axes[1].range)) ? 0 : 1;
     const auto motion = a == 0 ? ShapeMotion::bounce_horizontal : ShapeMotion::bounce_vertical;

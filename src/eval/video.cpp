@@ -278,7 +278,7 @@ VideoReport evaluate_text_to_video(const ClipGenerateFn& generate, Classifier& f
 
 namespace {
 
-// One line per named motion: its clips, the share read right, and its most frequent misreadings.
+// One line per named motion: its clips, the share read right, and its three most frequent misreadings.
 std::string motion_lines(const std::vector<std::string>& names, const std::vector<std::vector<int64_t>>& confusion,
                          int name_width, int column_width) {
   if (confusion.empty()) return {};
@@ -297,7 +297,9 @@ std::string motion_lines(const std::vector<std::string>& names, const std::vecto
       parts.push_back(fmt::format("{} {}", wrong[i] < names.size() ? names[wrong[i]] : std::string("none"),
                                   row[wrong[i]]));
     const std::string right =
-        total > 0 ? fmt::format("{:.1f}%", 100.0 * static_cast<double>(row[m]) / static_cast<double>(total)) : "-";
+        total > 0 && m < row.size()
+            ? fmt::format("{:.1f}%", 100.0 * static_cast<double>(row[m]) / static_cast<double>(total))
+            : "-";
     t += fmt::format("{:<{}}{:>{}}{:>{}}   {}\n", "  " + names[m], name_width, total, column_width, right,
                      column_width, fmt::join(parts, ", "));
   }

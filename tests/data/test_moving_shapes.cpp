@@ -240,6 +240,14 @@ TEST_CASE("MovingShapes::motion_of names the nearest of the eight compass direct
   CHECK((*MovingShapes::motion_of(path(8, 16, 16, -7), 0, 32))[0] == motion(M::up_right));        // 23.6 deg off
   CHECK((*MovingShapes::motion_of(path(16, 4, -3, 20), 0, 32))[0] == motion(M::down));
   CHECK((*MovingShapes::motion_of(path(8, 8, 10, 10), 0, 32)) == std::array<int, 2>{motion(M::down_right), 0});
+  // A wobble of 3 pixels down and back on a 15-pixel move to the right is that move; the same wobble
+  // with a 2-pixel drift to the right is a bounce.
+  std::vector<std::array<float, 2>> wobble;
+  const float ys[8] = {16, 17, 18, 19, 18, 17, 16, 16};
+  for (int t = 0; t < 8; ++t) wobble.push_back({8.f + 15.f * static_cast<float>(t) / 7.f, ys[t] * 1.f});
+  CHECK((*MovingShapes::motion_of(wobble, 0, 32))[0] == motion(M::left_to_right));
+  for (int t = 0; t < 8; ++t) wobble[static_cast<size_t>(t)] = {16.f + 2.f * static_cast<float>(t) / 7.f, 10.f + 3.f * (ys[t] - 16.f)};
+  CHECK((*MovingShapes::motion_of(wobble, 0, 32))[0] == motion(M::bounce_vertical));
   // Over many directions and lengths: the sector of the angle, the same as rounding it to 45 degrees.
   uint64_t state = 12345;
   const auto uniform = [&state] {

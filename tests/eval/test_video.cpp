@@ -170,6 +170,27 @@ TEST_CASE("evaluate_text_to_video: clips played backwards are read as the opposi
     straight += total;
   }
   CHECK(straight > 30);
+  // Rows are the named motion, columns the read one: clips that always move left to right fill column 0.
+  const auto rightwards = eval::evaluate_text_to_video(
+      [](const std::vector<std::string>& captions, uint64_t seed) {
+        std::vector<Tensor> clips;
+        for (size_t i = 0; i < captions.size(); ++i) {
+          const auto o = data::MovingShapesObject::of(data::ShapeKind::circle, data::ShapeColour::red,
+                                                      data::ShapeSize::large, data::ShapeMotion::left_to_right);
+          clips.push_back(tensor(MovingShapes::render({o}, seed * 1000 + i).pixels, {1, 8, 3, 32, 32}));
+        }
+        return cat(clips, 0);
+      },
+      judge, {.samples = 40, .seed = 6, .diversity_captions = 0});
+  int64_t named_other = 0;
+  for (size_t m = 0; m < rightwards.motion_confusion.size(); ++m) {
+    const auto& row = rightwards.motion_confusion[m];
+    int64_t total = 0;
+    for (int64_t c : row) total += c;
+    CHECK(row[0] == total);
+    if (m != 0) named_other += total;
+  }
+  CHECK(named_other > 20);
   const std::string table = backwards.to_table();
   CHECK_THAT(table, Catch::Contains("  left to right") && Catch::Contains("0.0%   right to left"));
 }

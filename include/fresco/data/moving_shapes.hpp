@@ -222,7 +222,9 @@ public:
   /// The motion and speed (`{motion, speed}` indices) that a path of centres
   /// (one per frame, in pixels, at least 3 frames) of an object of `size`
   /// in frames of `image_size` shows: an axis on which the path turns back
-  /// and then covers at least a quarter of its travel again is a bounce; otherwise
+  /// and then covers at least a quarter of its travel again is a bounce (unless
+  /// the other axis's net move is longer than that travel: a straight move,
+  /// wobbling); otherwise
   /// the direction of the net displacement on each axis that moves by more
   /// than 10% of the free span (see the file comment), named as a person would
   /// name it, by the nearest of the eight compass directions (an axis whose
