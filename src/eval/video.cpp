@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <numeric>
 #include <optional>
 
 #include <fmt/format.h>
@@ -286,8 +287,7 @@ std::string motion_lines(const std::vector<std::string>& names, const std::vecto
                               column_width, "read right", column_width, "read instead");
   for (size_t m = 0; m < confusion.size() && m < names.size(); ++m) {
     const auto& row = confusion[m];
-    int64_t total = 0;
-    for (int64_t c : row) total += c;
+    const int64_t total = std::accumulate(row.begin(), row.end(), int64_t{0});
     std::vector<size_t> wrong;
     for (size_t k = 0; k < row.size(); ++k)
       if (k != m && row[k] > 0) wrong.push_back(k);

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <memory>
+#include <numeric>
 
 #include <nlohmann/json.hpp>
 
@@ -36,6 +37,9 @@ Tensor real_clips(const std::vector<std::string>& captions, uint64_t seed) {
   }
   return cat(clips, 0);
 }
+
+// Clips of one named motion in a report's confusion table, read as anything.
+int64_t row_total(const std::vector<int64_t>& row) { return std::accumulate(row.begin(), row.end(), int64_t{0}); }
 
 }  // namespace
 
@@ -95,7 +99,7 @@ TEST_CASE("evaluate_text_to_video: real clips score as real, still clips score n
   int64_t diagonal = 0, all = 0;
   for (size_t m = 0; m < real.motion_confusion.size(); ++m) {
     REQUIRE(real.motion_confusion[m].size() == real.motion_confusion.size() + 1);
-    for (int64_t c : real.motion_confusion[m]) all += c;
+    all += row_total(real.motion_confusion[m]);
     diagonal += real.motion_confusion[m][m];
   }
   CHECK(all == 40);
@@ -163,8 +167,7 @@ TEST_CASE("evaluate_text_to_video: clips played backwards are read as the opposi
   int64_t straight = 0;
   for (int m = 0; m < 8; ++m) {
     const auto& row = backwards.motion_confusion[static_cast<size_t>(m)];
-    int64_t total = 0;
-    for (int64_t c : row) total += c;
+    const int64_t total = row_total(row);
     INFO(MovingShapes::motion_names()[static_cast<size_t>(m)]);
     CHECK(row[static_cast<size_t>(opposite[m])] == total);
     straight += total;
@@ -185,8 +188,7 @@ TEST_CASE("evaluate_text_to_video: clips played backwards are read as the opposi
   int64_t named_other = 0;
   for (size_t m = 0; m < rightwards.motion_confusion.size(); ++m) {
     const auto& row = rightwards.motion_confusion[m];
-    int64_t total = 0;
-    for (int64_t c : row) total += c;
+    const int64_t total = row_total(row);
     CHECK(row[0] == total);
     if (m != 0) named_other += total;
   }
