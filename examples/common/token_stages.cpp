@@ -30,6 +30,13 @@ void add_transformer_options(CLI::App& app, TransformerArgs& t) {
   add_number(app, "--t-width", t.gpt.d_model, "width (d_model) of the token transformer")->check(positive());
   add_number(app, "--t-layers", t.gpt.layers, "blocks of the token transformer")->check(positive());
   add_number(app, "--t-heads", t.gpt.heads, "attention heads of the token transformer")->check(positive());
+  add_number(app, "--code-init", t.code_init,
+             "share of the image codes' starting embeddings drawn from the image tokenizer's codebook, so that "
+             "codes that draw alike start alike (0: a plain random start)")
+      ->check(closed(0, 1));
+  add_number(app, "--t-dropout", t.gpt.dropout,
+             "dropout inside the token transformer's blocks while it trains (attention and MLP outputs)")
+      ->check(half_open(0, 1));
   app.add_option("--caption-recency", t.gpt.caption_recency,
                  "true: caption tokens attend with ALiBi's recency bias, by distance both ways when the caption is "
                  "read both ways (each word reads its own clause first); false: no bias")
@@ -103,6 +110,7 @@ std::unique_ptr<vq::ImageGpt> transformer_stage(const TransformerArgs& t, const 
   config.frames = stage.frames;
   config.seed = stage.seed;
   auto gpt = std::make_unique<vq::ImageGpt>(config);
+  if (t.code_init > 0) gpt->init_codes_from(vq.quantizer.codebook, t.code_init, stage.seed);
   auto opt = t.train;
   opt.steps = stage.steps;
   opt.minutes = stage.minutes;

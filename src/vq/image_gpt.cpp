@@ -163,6 +163,36 @@ ImageGpt::ImageGpt(ImageGptConfig config)
   }
 }
 
+void ImageGpt::init_codes_from(const Tensor& codebook, float share, uint64_t seed) {
+  const int64_t K = config_.codes, C = config_.d_model;
+  FRESCO_CHECK_SHAPE(codebook.dim() == 2 && codebook.size(0) == K,
+                     "ImageGpt::init_codes_from: expected a codebook [{}, D] (one vector per code), got {}", K,
+                     shape_str(codebook.shape()));
+  FRESCO_CHECK(share >= 0.f && share <= 1.f, "ImageGpt::init_codes_from: share must be in [0, 1], got {}", share);
+  const int64_t D = codebook.size(1);
+  const Tensor kept = codebook.contiguous();
+  const float* e = kept.data();
+  Generator gen(mix_seed(seed, 0xc0de));
+  std::vector<float> projection(static_cast<size_t>(D * C));
+  for (auto& r : projection) r = gen.normal();
+  const float noise = std::sqrt(1.f - share * share);
+  NoGradGuard guard;
+  for (Tensor* table : {&image_wte.weight, &image_head.weight}) {   // [codes + 1, C] and [codes, C], contiguous
+    float* w = table->data();
+    for (int64_t k = 0; k < K; ++k) {
+      double norm = 0;
+      for (int64_t d = 0; d < D; ++d) norm += static_cast<double>(e[k * D + d]) * e[k * D + d];
+      const float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.f;
+      for (int64_t c = 0; c < C; ++c) {
+        float p = 0;
+        for (int64_t d = 0; d < D; ++d) p += projection[static_cast<size_t>(d * C + c)] * e[k * D + d];
+        w[k * C + c] = 0.02f * (share * p * inv + noise * gen.normal());
+      }
+    }
+  }
+  nn::init::zeros_(image_head.bias);
+}
+
 int64_t ImageGpt::time_position(int64_t j) const {
   const int64_t per_frame = config_.grid * config_.grid;
   return order_[static_cast<size_t>(j / per_frame)] * per_frame + j % per_frame;

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <map>
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/io/checkpoint.hpp>
@@ -326,6 +327,77 @@ TEST_CASE("ImageGpt: relative_bias is a learned bias per image offset, zero at t
         plain.forward(captions, codes, 1).image.contiguous().to_vector());
   CHECK(vq::ImageGptConfig::from_metadata(model.config().to_metadata()).relative_bias);
   CHECK_FALSE(plain.config().to_metadata().contains("image_gpt.relative_bias"));
+}
+
+TEST_CASE("ImageGpt::init_codes_from: codes that point alike start alike, the rest is left alone",
+          "[vq][image_gpt]") {
+  auto config = tiny();
+  config.d_model = 512;   // wide rows: a cosine between two of them is within ~0.05 of its expectation
+  vq::ImageGpt model(config);
+  const auto values = [&] {
+    std::map<std::string, std::vector<float>> v;
+    for (const auto& [name, p] : model.named_parameters()) v[name] = p.contiguous().to_vector();
+    return v;
+  };
+  const auto before = values();
+  // A codebook of 16 vectors of dimension 4: codes 0-3 along e0 (at several lengths), 4-7 along −e0,
+  // 8-11 along e1, 12-15 along (e0 + e1)/√2.
+  std::vector<float> book(static_cast<size_t>(kK * 4), 0.f);
+  for (int64_t k = 0; k < kK; ++k) {
+    const float length = 0.5f + static_cast<float>(k % 4);
+    float* e = book.data() + k * 4;
+    if (k < 4) e[0] = length;
+    else if (k < 8) e[0] = -length;
+    else if (k < 12) e[1] = length;
+    else e[0] = e[1] = length;
+  }
+  const float a = 0.7f;
+  model.init_codes_from(tensor(book, {kK, 4}), a, 3);
+  for (const Tensor* table : {&model.image_wte.weight, &model.image_head.weight}) {
+    const auto w = table->contiguous().to_vector();
+    const auto row = [&](int64_t k) { return std::vector<float>(w.begin() + k * 512, w.begin() + (k + 1) * 512); };
+    const auto cosine = [&](int64_t i, int64_t j) {
+      const auto x = row(i), y = row(j);
+      double xy = 0, xx = 0, yy = 0;
+      for (size_t c = 0; c < x.size(); ++c) xy += double(x[c]) * y[c], xx += double(x[c]) * x[c], yy += double(y[c]) * y[c];
+      return xy / std::sqrt(xx * yy);
+    };
+    // Expected cosine a² · cos(codes): 0.49 alike, −0.49 opposite, 0 orthogonal, 0.49/√2 at 45°.
+    CHECK(cosine(0, 3) == Approx(a * a).margin(0.12));
+    CHECK(cosine(8, 10) == Approx(a * a).margin(0.12));
+    CHECK(cosine(1, 5) == Approx(-a * a).margin(0.12));
+    CHECK(cosine(2, 9) == Approx(0).margin(0.12));
+    CHECK(cosine(12, 0) == Approx(a * a / std::sqrt(2.0)).margin(0.12));
+    // The N(0, 0.02) scale of the plain start, whatever the codes' lengths.
+    double squares = 0;
+    for (int64_t i = 0; i < kK * 512; ++i) squares += double(w[static_cast<size_t>(i)]) * w[static_cast<size_t>(i)];
+    CHECK(std::sqrt(squares / (kK * 512)) == Approx(0.02).epsilon(0.15));
+  }
+  // Everything else as it was: the <|image|> row, the GPT, the positions; the head's bias zero.
+  const auto after = values();
+  for (const auto& [name, value] : before) {
+    if (name == "image_head.weight") continue;
+    auto a_ = value, b_ = after.at(name);
+    if (name == "image_wte.weight") {
+      a_.erase(a_.begin(), a_.begin() + kK * 512);
+      b_.erase(b_.begin(), b_.begin() + kK * 512);
+    }
+    INFO(name);
+    CHECK(a_ == b_);
+  }
+  // The same seed draws the same start; share 0 keeps no trace of the codebook.
+  vq::ImageGpt again(config);
+  again.init_codes_from(tensor(book, {kK, 4}), a, 3);
+  CHECK(again.image_wte.weight.contiguous().to_vector() == model.image_wte.weight.contiguous().to_vector());
+  again.init_codes_from(tensor(book, {kK, 4}), 0.f, 3);
+  const auto w0 = again.image_head.weight.contiguous().to_vector();
+  double xy = 0, xx = 0, yy = 0;
+  for (int64_t c = 0; c < 512; ++c) xy += double(w0[c]) * w0[3 * 512 + c], xx += double(w0[c]) * w0[c], yy += double(w0[3 * 512 + c]) * w0[3 * 512 + c];
+  CHECK(xy / std::sqrt(xx * yy) == Approx(0).margin(0.15));
+  // Errors: a codebook of another size, a share outside [0, 1].
+  CHECK_THROWS_WITH(model.init_codes_from(tensor(std::vector<float>(8 * 4, 1.f), {8, 4})),
+                    Catch::Contains("expected a codebook [16, D]") && Catch::Contains("[8, 4]"));
+  CHECK_THROWS_WITH(model.init_codes_from(tensor(book, {kK, 4}), 1.5f), Catch::Contains("share must be in [0, 1]"));
 }
 
 TEST_CASE("ImageGpt::sample: one stream per image, seeds and options", "[vq][image_gpt]") {

@@ -186,6 +186,18 @@ public:
                               const std::vector<int64_t>& empty_caption, const ImageSampleOptions& options,
                               uint64_t seed, int64_t first_index = 0) const;
 
+  /// Re-draws the image codes' input embeddings (`image_wte` rows 0..codes−1) and output
+  /// weights (`image_head`, zero bias) so that codes whose vectors in the image tokenizer's
+  /// `codebook` [codes, D] point alike start alike: row k = 0.02 · (a · R·ĉ_k + √(1 − a²) · z_k),
+  /// ĉ_k the unit code vector, R a fixed Gaussian D -> d_model projection and z_k Gaussian noise,
+  /// both drawn from `seed`, a = `share` in [0, 1] (0: the plain N(0, 0.02) start). Two
+  /// codes' rows then start with a cosine of about a² times their codes' cosine. The <|image|> row
+  /// and every other weight are left as they are. For a model that has not trained yet: the
+  /// transformer then starts knowing which codes draw alike (a red edge and a blue edge of one
+  /// shape share the shape's part of the code vector). Throws `fresco::Error` for a codebook of
+  /// another size or a share outside [0, 1].
+  void init_codes_from(const Tensor& codebook, float share = 0.7f, uint64_t seed = 0);
+
   const ImageGptConfig& config() const { return config_; }
   /// The additive self-attention bias for the first `length` positions (default
   /// context()), [1, heads, length, length]: −m_h · (t − s) for caption query t and
