@@ -175,20 +175,21 @@ void ImageGpt::init_codes_from(const Tensor& codebook, float share, uint64_t see
   Generator gen(mix_seed(seed, 0xc0de));
   std::vector<float> projection(static_cast<size_t>(D * C));
   for (auto& r : projection) r = gen.normal();
+  // The part both tables share: R·ĉ_k for every code, [K, C].
+  std::vector<float> shared(static_cast<size_t>(K * C), 0.f);
+  for (int64_t k = 0; k < K; ++k) {
+    double norm = 0;
+    for (int64_t d = 0; d < D; ++d) norm += static_cast<double>(e[k * D + d]) * e[k * D + d];
+    const float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.f;
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t c = 0; c < C; ++c)
+        shared[static_cast<size_t>(k * C + c)] += projection[static_cast<size_t>(d * C + c)] * e[k * D + d] * inv;
+  }
   const float noise = std::sqrt(1.f - share * share);
   NoGradGuard guard;
   for (Tensor* table : {&image_wte.weight, &image_head.weight}) {   // [codes + 1, C] and [codes, C], contiguous
     float* w = table->data();
-    for (int64_t k = 0; k < K; ++k) {
-      double norm = 0;
-      for (int64_t d = 0; d < D; ++d) norm += static_cast<double>(e[k * D + d]) * e[k * D + d];
-      const float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.f;
-      for (int64_t c = 0; c < C; ++c) {
-        float p = 0;
-        for (int64_t d = 0; d < D; ++d) p += projection[static_cast<size_t>(d * C + c)] * e[k * D + d];
-        w[k * C + c] = 0.02f * (share * p * inv + noise * gen.normal());
-      }
-    }
+    for (int64_t i = 0; i < K * C; ++i) w[i] = 0.02f * (share * shared[static_cast<size_t>(i)] + noise * gen.normal());
   }
   nn::init::zeros_(image_head.bias);
 }

@@ -76,6 +76,16 @@ double mean_cross_entropy(const std::vector<float>& logits, int64_t classes, con
   return total / counted;
 }
 
+// Cosine of rows i and j of a row-major table with `width` columns, in double.
+double row_cosine(const std::vector<float>& w, int64_t width, int64_t i, int64_t j) {
+  double xy = 0, xx = 0, yy = 0;
+  for (int64_t c = 0; c < width; ++c) {
+    const double x = w[static_cast<size_t>(i * width + c)], y = w[static_cast<size_t>(j * width + c)];
+    xy += x * y, xx += x * x, yy += y * y;
+  }
+  return xy / std::sqrt(xx * yy);
+}
+
 }  // namespace
 
 TEST_CASE("ImageGpt: logits' shapes and the losses against an independent cross-entropy", "[vq][image_gpt]") {
@@ -355,13 +365,7 @@ TEST_CASE("ImageGpt::init_codes_from: codes that point alike start alike, the re
   model.init_codes_from(tensor(book, {kK, 4}), a, 3);
   for (const Tensor* table : {&model.image_wte.weight, &model.image_head.weight}) {
     const auto w = table->contiguous().to_vector();
-    const auto row = [&](int64_t k) { return std::vector<float>(w.begin() + k * 512, w.begin() + (k + 1) * 512); };
-    const auto cosine = [&](int64_t i, int64_t j) {
-      const auto x = row(i), y = row(j);
-      double xy = 0, xx = 0, yy = 0;
-      for (size_t c = 0; c < x.size(); ++c) xy += double(x[c]) * y[c], xx += double(x[c]) * x[c], yy += double(y[c]) * y[c];
-      return xy / std::sqrt(xx * yy);
-    };
+    const auto cosine = [&](int64_t i, int64_t j) { return row_cosine(w, 512, i, j); };
     // Expected cosine a² · cos(codes): 0.49 alike, −0.49 opposite, 0 orthogonal, 0.49/√2 at 45°.
     CHECK(cosine(0, 3) == Approx(a * a).margin(0.12));
     CHECK(cosine(8, 10) == Approx(a * a).margin(0.12));
@@ -390,10 +394,7 @@ TEST_CASE("ImageGpt::init_codes_from: codes that point alike start alike, the re
   again.init_codes_from(tensor(book, {kK, 4}), a, 3);
   CHECK(again.image_wte.weight.contiguous().to_vector() == model.image_wte.weight.contiguous().to_vector());
   again.init_codes_from(tensor(book, {kK, 4}), 0.f, 3);
-  const auto w0 = again.image_head.weight.contiguous().to_vector();
-  double xy = 0, xx = 0, yy = 0;
-  for (int64_t c = 0; c < 512; ++c) xy += double(w0[c]) * w0[3 * 512 + c], xx += double(w0[c]) * w0[c], yy += double(w0[3 * 512 + c]) * w0[3 * 512 + c];
-  CHECK(xy / std::sqrt(xx * yy) == Approx(0).margin(0.15));
+  CHECK(row_cosine(again.image_head.weight.contiguous().to_vector(), 512, 0, 3) == Approx(0).margin(0.15));
   // Errors: a codebook of another size, a share outside [0, 1].
   CHECK_THROWS_WITH(model.init_codes_from(tensor(std::vector<float>(8 * 4, 1.f), {8, 4})),
                     Catch::Contains("expected a codebook [16, D]") && Catch::Contains("[8, 4]"));
