@@ -56,10 +56,6 @@ void add_transformer_options(CLI::App& app, TransformerArgs& t) {
   add_number(app, "--caption-dropout", t.train.caption_dropout,
              "share of training captions replaced by the empty one (for guidance)")
       ->check(half_open(0, 1));
-  add_number(app, "--word-dropout", t.train.word_dropout,
-             "share of the words of each training caption left out (each word on its own), so that every word "
-             "has to mean something by itself (0: captions read whole)")
-      ->check(half_open(0, 1));
   add_number(app, "--guidance", t.train.sampling.guidance, "classifier-free guidance scale of the samples")
       ->check(non_negative());
   add_number(app, "--sample-temperature", t.train.sampling.temperature, "sampling temperature (0: greedy)")

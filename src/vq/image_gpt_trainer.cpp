@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
-#include <span>
 
 #include <fmt/ranges.h>
 
@@ -49,8 +48,6 @@ void check(const ImageGptTrainerOptions& o) {
   FRESCO_CHECK(o.text_weight >= 0, "ImageGptTrainer: text_weight must be >= 0, got {}", o.text_weight);
   FRESCO_CHECK(o.caption_dropout >= 0 && o.caption_dropout < 1,
                "ImageGptTrainer: caption_dropout must be in [0, 1), got {}", o.caption_dropout);
-  FRESCO_CHECK(o.word_dropout >= 0 && o.word_dropout < 1, "ImageGptTrainer: word_dropout must be in [0, 1), got {}",
-               o.word_dropout);
   FRESCO_CHECK(o.checkpoint_every >= 0 && o.sample_every >= 0 && o.log_every >= 1,
                "ImageGptTrainer: checkpoint_every and sample_every must be >= 0 and log_every >= 1");
   FRESCO_CHECK(o.samples_per_prompt >= 1, "ImageGptTrainer: samples_per_prompt must be positive, got {}",
@@ -66,7 +63,6 @@ struct ImageGptTrainer::State {
   const ImageTokenizer& image_tokenizer;
   std::vector<int64_t> captions;   // [count, Tc] rows
   std::vector<int64_t> empty;      // [Tc], the empty caption
-  std::vector<bool> word_start;    // [vocab]: the token's text begins with a space
   std::vector<int64_t> codes;      // [count, N]
   int64_t count = 0;
   ImageGptTrainerOptions options;
@@ -109,11 +105,6 @@ ImageGptTrainer::ImageGptTrainer(ImageGpt& model, const text::BpeTokenizer& toke
   s_ = std::make_unique<State>(model, tokenizer, image_tokenizer, std::move(options));
   s_->captions = caption_rows(tokenizer, captions, c.caption_length);
   s_->empty = caption_rows(tokenizer, {""}, c.caption_length);
-  s_->word_start.resize(static_cast<size_t>(tokenizer.vocab_size()));
-  for (int64_t id = 0; id < tokenizer.vocab_size(); ++id) {
-    const std::string& text = tokenizer.token_text(id);
-    s_->word_start[static_cast<size_t>(id)] = !text.empty() && text[0] == ' ';
-  }
   s_->codes = std::move(codes);
   s_->count = n;
   auto& prompts = s_->options.sample_prompts;
@@ -123,29 +114,6 @@ ImageGptTrainer::ImageGptTrainer(ImageGpt& model, const text::BpeTokenizer& toke
       if (std::find(prompts.begin(), prompts.end(), caption) == prompts.end()) prompts.push_back(caption);
     }
   caption_rows(tokenizer, prompts, c.caption_length);   // throws now for a sample prompt that is too long
-}
-
-void drop_caption_words(std::span<int64_t> row, const std::vector<bool>& word_start, float p, Generator& gen) {
-  using text::BpeTokenizer;
-  FRESCO_CHECK(p >= 0 && p < 1, "drop_caption_words: p must be in [0, 1), got {}", p);
-  FRESCO_CHECK(!row.empty() && row[0] == BpeTokenizer::kBosId,
-               "drop_caption_words: a caption row starts with <|bos|> ({}), got {}", BpeTokenizer::kBosId,
-               row.empty() ? std::string("an empty row") : std::to_string(row[0]));
-  size_t out = 1;   // <|bos|> stays
-  bool keep = true;
-  for (size_t j = 1; j < row.size(); ++j) {
-    const int64_t id = row[j];
-    if (id == BpeTokenizer::kEosId || id == BpeTokenizer::kPadId) {
-      row[out++] = id;
-      continue;
-    }
-    FRESCO_CHECK(id >= 0 && static_cast<size_t>(id) < word_start.size(),
-                 "drop_caption_words: token {} at {} is outside the {} tokens word_start knows", id, j,
-                 word_start.size());
-    if (j == 1 || word_start[static_cast<size_t>(id)]) keep = gen.uniform() >= p;
-    if (keep) row[out++] = id;
-  }
-  std::fill(row.begin() + static_cast<std::ptrdiff_t>(out), row.end(), BpeTokenizer::kPadId);
 }
 
 ImageGptTrainer::~ImageGptTrainer() = default;
@@ -158,8 +126,7 @@ ImageGptLosses ImageGptTrainer::train_step(float lr) {
   const int64_t B = o.batch_size, Tc = s.model.config().caption_length, N = s.model.config().image_tokens();
   // The batch of step t: B samples drawn with replacement from the stream (seed, t), each
   // caption dropped with probability caption_dropout; with R processes, R·B samples, of which
-  // process r takes samples r, r + R, ... Sample k's words are left out (word_dropout) by a
-  // stream of its own, (seed, t, k), so the batches are the same with and without it.
+  // process r takes samples r, r + R, ...
   Generator gen(mix_seed(o.seed, static_cast<uint64_t>(s.step)));
   const int64_t ranks = s.group->world_size(), rank = s.group->rank();
   std::vector<int64_t> captions(static_cast<size_t>(B * Tc)), codes(static_cast<size_t>(B * N));
@@ -169,12 +136,6 @@ ImageGptLosses ImageGptTrainer::train_step(float lr) {
     if (k % ranks != rank) continue;
     const int64_t* src = drop ? s.empty.data() : s.captions.data() + i * Tc;
     std::copy_n(src, Tc, captions.begin() + b * Tc);
-    if (!drop && o.word_dropout > 0) {
-      Generator words(mix_seed(mix_seed(o.seed ^ 0x776f726473ULL, static_cast<uint64_t>(s.step)),
-                               static_cast<uint64_t>(k)));
-      drop_caption_words(std::span(captions).subspan(static_cast<size_t>(b * Tc), static_cast<size_t>(Tc)),
-                         s.word_start, o.word_dropout, words);
-    }
     std::copy_n(s.codes.begin() + i * N, N, codes.begin() + b * N);
     ++b;
   }

@@ -6,10 +6,8 @@
 
 #include <cmath>
 #include <map>
-#include <sstream>
 
 #include <fresco/autograd/autograd.hpp>
-#include <fresco/data/shapes.hpp>
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/tensor/memory_limit.hpp>
@@ -530,113 +528,6 @@ TEST_CASE("ImageGptTrainer: the loss falls, and a resumed run is bit for bit the
   float last = 0;
   while (a.step() < 40) last = a.train_step(1e-2f).image;
   CHECK(last < first * 0.6f);
-}
-
-TEST_CASE("drop_caption_words: whole words leave with probability p, the rest keep their order", "[vq][image_gpt]") {
-  using B = text::BpeTokenizer;
-  SECTION("two words of two tokens each: the four outcomes at their rates") {
-    std::vector<bool> starts(300, false);
-    starts[12] = true;   // token 10 starts the row's first word anyway; 11 and 13 continue a word
-    const std::vector<int64_t> row = {B::kBosId, 10, 11, 12, 13, B::kEosId, B::kPadId, B::kPadId};
-    const std::vector<int64_t> pads = {B::kPadId, B::kPadId};
-    std::map<std::vector<int64_t>, int> seen;
-    Generator gen(3);
-    const int draws = 8000;
-    for (int i = 0; i < draws; ++i) {
-      auto r = row;
-      vq::drop_caption_words(r, starts, 0.3f, gen);
-      ++seen[r];
-    }
-    const std::map<std::vector<int64_t>, double> expected = {
-        {{B::kBosId, 10, 11, 12, 13, B::kEosId, B::kPadId, B::kPadId}, 0.7 * 0.7},
-        {{B::kBosId, 12, 13, B::kEosId, B::kPadId, B::kPadId, B::kPadId, B::kPadId}, 0.3 * 0.7},
-        {{B::kBosId, 10, 11, B::kEosId, B::kPadId, B::kPadId, B::kPadId, B::kPadId}, 0.7 * 0.3},
-        {{B::kBosId, B::kEosId, B::kPadId, B::kPadId, B::kPadId, B::kPadId, B::kPadId, B::kPadId}, 0.3 * 0.3}};
-    CHECK(seen.size() == 4);
-    for (const auto& [r, p] : expected) {
-      INFO("p " << p);
-      CHECK(std::abs(seen[r] / double(draws) - p) < 0.02);   // 4 standard errors at most
-    }
-    auto r = row;
-    vq::drop_caption_words(r, starts, 0.f, gen);
-    CHECK(r == row);
-  }
-  SECTION("thousands of Shapes captions through a learned tokenizer: kept words are whole and in order") {
-    std::vector<std::string> corpus;
-    for (uint64_t i = 0; i < 400; ++i) {
-      data::Shapes shapes({.size = 1, .seed = i, .two_object_fraction = 0.5f});
-      corpus.push_back(shapes.sample(0).caption);
-    }
-    const auto bpe = B::train(corpus, 400);
-    std::vector<bool> starts(static_cast<size_t>(bpe.vocab_size()));
-    for (int64_t id = 0; id < bpe.vocab_size(); ++id)
-      starts[static_cast<size_t>(id)] = !bpe.token_text(id).empty() && bpe.token_text(id)[0] == ' ';
-    const auto words_of = [](const std::string& s) {
-      std::istringstream in(s);
-      std::vector<std::string> w;
-      for (std::string x; in >> x;) w.push_back(x);
-      return w;
-    };
-    Generator gen(11);
-    int64_t words = 0, kept = 0, partial = 0;
-    for (uint64_t i = 0; i < 3000; ++i) {
-      data::Shapes shapes({.size = 1, .seed = 1000 + i, .two_object_fraction = 0.5f});
-      const std::string caption = shapes.sample(0).caption;
-      auto row = bpe.encode(caption, true, true);
-      row.resize(48, B::kPadId);
-      vq::drop_caption_words(row, starts, 0.25f, gen);
-      INFO(caption << " -> " << bpe.decode(row));
-      REQUIRE(row.size() == 48);
-      REQUIRE(row[0] == B::kBosId);
-      const auto eos = std::find(row.begin(), row.end(), B::kEosId);
-      REQUIRE(eos != row.end());
-      REQUIRE(std::all_of(eos + 1, row.end(), [](int64_t id) { return id == B::kPadId; }));
-      // The kept words are words of the caption, whole, in the caption's order.
-      const auto all = words_of(caption), left = words_of(bpe.decode(row));
-      size_t at = 0;
-      for (const auto& w : left) {
-        while (at < all.size() && all[at] != w) ++at;
-        REQUIRE(at < all.size());
-        ++at;
-      }
-      words += static_cast<int64_t>(all.size());
-      kept += static_cast<int64_t>(left.size());
-      partial += !left.empty() && left.size() < all.size();
-    }
-    CHECK(std::abs(1.0 - double(kept) / double(words) - 0.25) < 0.01);   // about 25,000 words
-    CHECK(partial > 2400);   // words leave one by one: with 7 or more words, 0.75^7 < 14% keep them all
-  }
-  SECTION("errors") {
-    std::vector<bool> starts(300, false);
-    std::vector<int64_t> row = {B::kBosId, 10, B::kEosId};
-    Generator gen(1);
-    CHECK_THROWS_WITH(vq::drop_caption_words(row, starts, 1.f, gen), Catch::Contains("[0, 1)"));
-    std::vector<int64_t> no_bos = {10, B::kEosId};
-    CHECK_THROWS_WITH(vq::drop_caption_words(no_bos, starts, 0.5f, gen), Catch::Contains("<|bos|>"));
-    std::vector<int64_t> unknown = {B::kBosId, 400, B::kEosId};
-    CHECK_THROWS_WITH(vq::drop_caption_words(unknown, starts, 0.5f, gen), Catch::Contains("outside"));
-  }
-}
-
-TEST_CASE("ImageGptTrainer: word_dropout changes what the steps read, repeatably", "[vq][image_gpt]") {
-  TinyFamily parts;
-  const std::vector<std::string> captions = {"a red dot", "a blue dot", "two green dots", "a red dot"};
-  std::vector<int64_t> codes;
-  for (int64_t i = 0; i < 4; ++i)
-    for (int64_t j = 0; j < kN; ++j) codes.push_back((i * 3 + j) % kK);
-  const auto run = [&](float word_dropout) {
-    vq::ImageGpt gpt(tiny());
-    vq::ImageGptTrainer t(gpt, parts.bpe, *parts.vq, captions, codes,
-                          {.batch_size = 4, .steps = 6, .lr = 1e-2f, .warmup_steps = 2, .word_dropout = word_dropout,
-                           .sample_every = 0});
-    for (int i = 0; i < 6; ++i) t.train_step(1e-2f);
-    return io::module_state(gpt).at("image_head.weight").to_vector();
-  };
-  const auto a = run(0.5f), b = run(0.5f), plain = run(0.f);
-  CHECK(a == b);
-  CHECK(a != plain);
-  CHECK_THROWS_WITH(vq::ImageGptTrainer(*parts.gpt, parts.bpe, *parts.vq, captions, codes, {.word_dropout = 1.f}),
-                    Catch::Contains("word_dropout"));
 }
 
 TEST_CASE("ImageGptTrainer: train() takes all its steps when they are fewer than the warm-up's", "[vq][image_gpt]") {

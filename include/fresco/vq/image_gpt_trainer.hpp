@@ -9,13 +9,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <string>
 #include <vector>
 
 #include <fresco/dist/process_group.hpp>
 #include <fresco/progress.hpp>
-#include <fresco/tensor/random.hpp>
 #include <fresco/text/tokenizer.hpp>
 #include <fresco/vq/image_gpt.hpp>
 #include <fresco/vq/image_tokenizer.hpp>
@@ -48,13 +46,6 @@ struct ImageGptTrainerOptions {
   /// Share of the samples whose caption is replaced by the empty one (what
   /// classifier-free guidance needs), in [0, 1).
   float caption_dropout = 0.1f;
-  /// Share of the words of every other caption left out of it, each word
-  /// independently (a word: a token that begins with a space, or the
-  /// caption's first token, with the tokens that follow it up to the next
-  /// word), in [0, 1). The image stays whole, so each remaining word has to
-  /// carry its own meaning rather than the meaning of the words it came
-  /// with. 0 (default): captions are read whole.
-  float word_dropout = 0.f;
   /// Where `checkpoint.safetensors`, `samples/` and `metrics.jsonl` go; "" writes nothing.
   std::string out_dir;
   int64_t checkpoint_every = 500;   ///< 0: at the end only
@@ -86,16 +77,6 @@ struct ImageGptTrainSummary {
   float image_loss = 0;     ///< mean image loss over the last (up to) 50 steps
   float text_loss = 0;      ///< mean text loss over the last (up to) 50 steps
 };
-
-/// Leaves words out of one caption row (`<|bos|>`, tokens, `<|eos|>`, `<|pad|>`s, as the
-/// trainer and `TextToImage` lay captions out), each word with probability `p` drawn from
-/// `gen`: the kept tokens move left in order and `<|pad|>`s fill the end. A word is a token
-/// whose `word_start[id]` is set (its text begins with a space) or the row's first token, with
-/// the tokens after it up to the next word; `<|bos|>`, `<|eos|>` and `<|pad|>` always stay.
-/// What `ImageGptTrainerOptions::word_dropout` does to each kept caption. Throws
-/// `fresco::Error` for p outside [0, 1), a row that does not start with `<|bos|>`, or a token
-/// `word_start` does not cover.
-void drop_caption_words(std::span<int64_t> row, const std::vector<bool>& word_start, float p, Generator& gen);
 
 /// Trains `model` on `captions` and their images' `codes` (N · grid² ids, row-major; from
 /// `image_tokenizer.encode`). Keeps `model`, `tokenizer` and `image_tokenizer` by reference.
