@@ -190,6 +190,10 @@ int main(int argc, char** argv) {
                  "each gap: 0 7 3 1 5 2 4 6 for 8 frames), so the motion is decided between frames far apart; not "
                  "with --relative-bias")
       ->capture_default_str();
+  cli::add_number(app, "--change-weight", a.transformer.train.change_weight,
+                  "extra weight of the loss on the codes that differ from the frame before at the same place (what "
+                  "moves), beside the plain mean over every code (0: none)")
+      ->check(cli::non_negative());
   app.option_defaults()->group("Output");
   cli::add_number(app, "--sample-every", a.sample_every, "sample sheet and GIF every this many steps (0: at the end)")
       ->check(cli::non_negative());

@@ -306,12 +306,33 @@ ImageGpt::Logits ImageGpt::forward(const std::vector<int64_t>& captions, const s
 }
 
 ImageGptLosses ImageGpt::loss(const std::vector<int64_t>& captions, const std::vector<int64_t>& codes,
-                              int64_t batch, float text_weight) const {
+                              int64_t batch, float text_weight, float change_weight) const {
   FRESCO_CHECK(text_weight >= 0.f && std::isfinite(text_weight),
                "ImageGpt::loss: text_weight must be >= 0, got {}", text_weight);
+  FRESCO_CHECK(change_weight >= 0.f && std::isfinite(change_weight),
+               "ImageGpt::loss: change_weight must be >= 0, got {}", change_weight);
+  FRESCO_CHECK(change_weight == 0.f || config_.frames > 1,
+               "ImageGpt::loss: change_weight weighs codes that change from frame to frame; this model writes "
+               "single images (frames 1), got change_weight {}", change_weight);
   const Logits logits = forward(captions, codes, batch);
   const int64_t Tc = config_.caption_length, N = config_.image_tokens();
-  Tensor image = cross_entropy(logits.image.reshape({batch * N, config_.codes}), codes);
+  const Tensor image_logits = logits.image.reshape({batch * N, config_.codes});
+  Tensor image = cross_entropy(image_logits, codes);
+  float image_mean = image.item();
+  if (change_weight > 0.f) {
+    // The codes of frames 1.. that differ from the code one frame earlier at the same place.
+    const int64_t F = config_.grid * config_.grid;
+    std::vector<int64_t> changed(codes.size(), -100);
+    int64_t moved = 0;
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t j = F; j < N; ++j) {
+        const auto at = static_cast<size_t>(b * N + j);
+        if (codes[at] == codes[at - static_cast<size_t>(F)]) continue;
+        changed[at] = codes[at];
+        ++moved;
+      }
+    if (moved > 0) image = image + cross_entropy(image_logits, changed, -100) * change_weight;
+  }
   // Caption slot t predicts caption[t + 1]; the last slot and <|pad|> targets do not count.
   std::vector<int64_t> targets(captions.size(), -100);
   int64_t counted = 0;
@@ -323,7 +344,7 @@ ImageGptLosses ImageGpt::loss(const std::vector<int64_t>& captions, const std::v
       ++counted;
     }
   ImageGptLosses out;
-  out.image = image.item();
+  out.image = image_mean;
   if (counted == 0 || text_weight == 0.f || config_.caption_bidirectional) {
     out.total = image;
     return out;

@@ -48,6 +48,8 @@ void check(const ImageGptTrainerOptions& o) {
   FRESCO_CHECK(o.text_weight >= 0, "ImageGptTrainer: text_weight must be >= 0, got {}", o.text_weight);
   FRESCO_CHECK(o.caption_dropout >= 0 && o.caption_dropout < 1,
                "ImageGptTrainer: caption_dropout must be in [0, 1), got {}", o.caption_dropout);
+  FRESCO_CHECK(o.change_weight >= 0 && std::isfinite(o.change_weight),
+               "ImageGptTrainer: change_weight must be >= 0, got {}", o.change_weight);
   FRESCO_CHECK(o.checkpoint_every >= 0 && o.sample_every >= 0 && o.log_every >= 1,
                "ImageGptTrainer: checkpoint_every and sample_every must be >= 0 and log_every >= 1");
   FRESCO_CHECK(o.samples_per_prompt >= 1, "ImageGptTrainer: samples_per_prompt must be positive, got {}",
@@ -95,6 +97,9 @@ ImageGptTrainer::ImageGptTrainer(ImageGpt& model, const text::BpeTokenizer& toke
   FRESCO_CHECK(tokenizer.vocab_size() <= c.text_vocab,
                "ImageGptTrainer: the tokenizer has {} tokens but the transformer reads only {}", tokenizer.vocab_size(),
                c.text_vocab);
+  FRESCO_CHECK(options.change_weight == 0 || c.frames > 1,
+               "ImageGptTrainer: change_weight weighs the codes that change from frame to frame; this transformer "
+               "writes single images (frames 1)");
   const auto n = static_cast<int64_t>(captions.size());
   FRESCO_CHECK_SHAPE(static_cast<int64_t>(codes.size()) == n * c.image_tokens(),
                      "ImageGptTrainer: {} captions need {} codes ({} per image), got {}", n, n * c.image_tokens(),
@@ -140,7 +145,7 @@ ImageGptLosses ImageGptTrainer::train_step(float lr) {
     ++b;
   }
   s.model.train();
-  ImageGptLosses l = s.model.loss(captions, codes, B, o.text_weight);
+  ImageGptLosses l = s.model.loss(captions, codes, B, o.text_weight, o.change_weight);
   FRESCO_CHECK(std::isfinite(l.image) && std::isfinite(l.text),
                "ImageGptTrainer: the loss is not finite at step {} (image {}, text {}); lower the learning rate",
                s.step, l.image, l.text);

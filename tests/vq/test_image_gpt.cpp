@@ -558,4 +558,7 @@ TEST_CASE("ImageGptTrainer: errors a user can meet", "[vq][image_gpt]") {
   CHECK_THROWS_WITH(vq::ImageGptTrainer(gpt, parts.bpe, *parts.vq, captions, std::vector<int64_t>(8, 0),
                                         {.caption_dropout = 1.f}),
                     Catch::Contains("caption_dropout"));
+  CHECK_THROWS_WITH(vq::ImageGptTrainer(gpt, parts.bpe, *parts.vq, captions, std::vector<int64_t>(8, 0),
+                                        {.change_weight = 2.f}),
+                    Catch::Contains("single images"));
 }

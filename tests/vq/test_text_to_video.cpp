@@ -5,6 +5,7 @@
 // training that resumes bit for bit, sample sheets and GIFs, and the errors.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 
 #include <fresco/autograd/autograd.hpp>
@@ -225,6 +226,46 @@ TEST_CASE("ImageGpt with frames: greedy cached sampling writes the full forward 
     const float* row = logits.data() + i * kK;
     CHECK(codes[static_cast<size_t>(i)] == std::max_element(row, row + kK) - row);
   }
+}
+
+TEST_CASE("ImageGpt::loss with change_weight adds the cross-entropy of the codes that moved", "[vq][video]") {
+  const vq::ImageGpt model(tiny_clip());
+  std::vector<int64_t> captions = caption_row(1);
+  const auto second = caption_row(2);
+  captions.insert(captions.end(), second.begin(), second.end());
+  // Clip 0: one code changes in frame 1 (slot 5) and one in frame 2 (slot 11); clip 1 stands still.
+  const std::vector<int64_t> codes = {1, 2, 3, 4, 1, 5, 3, 4, 1, 5, 3, 6,   //
+                                      7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
+  const auto logits = model.forward(captions, codes, 2).image.to_vector();
+  // −log softmax(row r)[code], in double.
+  const auto nll = [&](size_t r) {
+    const float* row = logits.data() + r * kK;
+    double top = row[0], sum = 0;
+    for (int64_t k = 0; k < kK; ++k) top = std::max(top, double(row[k]));
+    for (int64_t k = 0; k < kK; ++k) sum += std::exp(row[k] - top);
+    return top + std::log(sum) - row[codes[r]];
+  };
+  double all = 0;
+  for (size_t r = 0; r < codes.size(); ++r) all += nll(r);
+  all /= double(codes.size());
+  const double moved = (nll(5) + nll(11)) / 2;
+
+  const auto plain = model.loss(captions, codes, 2, 0.f);
+  CHECK(plain.image == Approx(all).epsilon(1e-5));
+  CHECK(plain.total.item() == Approx(all).epsilon(1e-5));
+  const auto weighted = model.loss(captions, codes, 2, 0.f, 3.f);
+  CHECK(weighted.image == Approx(all).epsilon(1e-5));   // the reported image loss stays the plain mean
+  CHECK(weighted.total.item() == Approx(all + 3 * moved).epsilon(1e-5));
+  // Nothing moves: nothing is added.
+  const std::vector<int64_t> still(codes.size(), 9);
+  CHECK(model.loss(captions, still, 2, 0.f, 3.f).total.item() ==
+        Approx(model.loss(captions, still, 2, 0.f).total.item()).epsilon(1e-6));
+
+  CHECK_THROWS_WITH(model.loss(captions, codes, 2, 0.f, -1.f), Catch::Contains("change_weight must be >= 0"));
+  const vq::ImageGpt image_model(
+      {.text_vocab = 300, .caption_length = kTc, .codes = kK, .grid = kG, .d_model = 16, .heads = 2, .layers = 1});
+  CHECK_THROWS_WITH(image_model.loss(captions, std::vector<int64_t>(2 * kG * kG, 1), 2, 0.f, 1.f),
+                    Catch::Contains("single images"));
 }
 
 TEST_CASE("vq::TextToVideo: generate, the file bit for bit, and the formats kept apart", "[vq][video]") {

@@ -171,9 +171,14 @@ public:
   Logits forward(const std::vector<int64_t>& captions, const std::vector<int64_t>& codes, int64_t batch) const;
 
   /// The image tokens' mean cross-entropy plus `text_weight` times the captions'
-  /// next-token cross-entropy (targets that are `<|pad|>` do not count).
+  /// next-token cross-entropy (targets that are `<|pad|>` do not count). For clips
+  /// (frames > 1), `change_weight` > 0 adds that many times the mean cross-entropy
+  /// of the codes that differ from the code at the same place of the frame
+  /// before (what moved; none when nothing did); `ImageGptLosses::image` stays
+  /// the plain mean. Throws `fresco::Error` for a negative `change_weight`, or a
+  /// positive one on a single-image model.
   ImageGptLosses loss(const std::vector<int64_t>& captions, const std::vector<int64_t>& codes, int64_t batch,
-                      float text_weight) const;
+                      float text_weight, float change_weight = 0.f) const;
 
   /// Writes the codes of `batch` images, one per caption row [B, caption_length],
   /// with the key/value cache: -> B · N ids, row-major, frames in time order. Row i draws from its own

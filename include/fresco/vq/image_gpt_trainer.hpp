@@ -46,6 +46,10 @@ struct ImageGptTrainerOptions {
   /// Share of the samples whose caption is replaced by the empty one (what
   /// classifier-free guidance needs), in [0, 1).
   float caption_dropout = 0.1f;
+  /// Clips only: extra weight of the image loss on the codes that differ from
+  /// the frame before at the same place (`ImageGpt::loss`'s change_weight), so
+  /// that what moves counts beside the background that is copied. 0: none.
+  float change_weight = 0.f;
   /// Where `checkpoint.safetensors`, `samples/` and `metrics.jsonl` go; "" writes nothing.
   std::string out_dir;
   int64_t checkpoint_every = 500;   ///< 0: at the end only
