@@ -318,7 +318,7 @@ ImageGptLosses ImageGpt::loss(const std::vector<int64_t>& captions, const std::v
   const int64_t Tc = config_.caption_length, N = config_.image_tokens();
   const Tensor image_logits = logits.image.reshape({batch * N, config_.codes});
   Tensor image = cross_entropy(image_logits, codes);
-  float image_mean = image.item();
+  const float image_mean = image.item();
   if (change_weight > 0.f) {
     // The codes of frames 1.. that differ from the code one frame earlier at the same place.
     const int64_t F = config_.grid * config_.grid;

@@ -18,6 +18,7 @@
 #include <fresco/vq/text_to_image.hpp>
 
 #include "io/temp_dir.hpp"
+#include "vq/reference_losses.hpp"
 
 using namespace fresco;
 
@@ -60,22 +61,6 @@ std::vector<int64_t> codes_of(int64_t batch, int64_t salt) {
   return c;
 }
 
-// Mean over rows of −log softmax(row)[target], in double; targets < 0 skipped.
-double mean_cross_entropy(const std::vector<float>& logits, int64_t classes, const std::vector<int64_t>& targets) {
-  double total = 0;
-  int64_t counted = 0;
-  for (size_t r = 0; r < targets.size(); ++r) {
-    if (targets[r] < 0) continue;
-    const float* row = logits.data() + r * classes;
-    double top = row[0], sum = 0;
-    for (int64_t k = 0; k < classes; ++k) top = std::max(top, double(row[k]));
-    for (int64_t k = 0; k < classes; ++k) sum += std::exp(row[k] - top);
-    total += top + std::log(sum) - row[targets[r]];
-    ++counted;
-  }
-  return total / counted;
-}
-
 // Cosine of rows i and j of a row-major table with `width` columns, in double.
 double row_cosine(const std::vector<float>& w, int64_t width, int64_t i, int64_t j) {
   double xy = 0, xx = 0, yy = 0;
@@ -97,14 +82,14 @@ TEST_CASE("ImageGpt: logits' shapes and the losses against an independent cross-
   CHECK(logits.text.shape() == Shape{B, kTc, 300});
   CHECK(logits.image.shape() == Shape{B, kN, kK});
 
-  const double image = mean_cross_entropy(logits.image.contiguous().to_vector(), kK, codes);
+  const double image = test::mean_cross_entropy(logits.image.contiguous().to_vector(), kK, codes);
   std::vector<int64_t> text_targets(captions.size(), -1);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t + 1 < kTc; ++t) {
       const int64_t next = captions[static_cast<size_t>(b * kTc + t + 1)];
       if (next != text::BpeTokenizer::kPadId) text_targets[static_cast<size_t>(b * kTc + t)] = next;
     }
-  const double text = mean_cross_entropy(logits.text.contiguous().to_vector(), 300, text_targets);
+  const double text = test::mean_cross_entropy(logits.text.contiguous().to_vector(), 300, text_targets);
   const auto l = model.loss(captions, codes, B, 0.25f);
   CHECK(l.image == Approx(image).epsilon(1e-5));
   CHECK(l.text == Approx(text).epsilon(1e-5));

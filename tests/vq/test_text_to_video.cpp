@@ -5,7 +5,6 @@
 // training that resumes bit for bit, sample sheets and GIFs, and the errors.
 #include <catch2/catch.hpp>
 
-#include <cmath>
 #include <filesystem>
 
 #include <fresco/autograd/autograd.hpp>
@@ -20,6 +19,7 @@
 #include <fresco/vq/text_to_video.hpp>
 
 #include "io/temp_dir.hpp"
+#include "vq/reference_losses.hpp"
 
 using namespace fresco;
 
@@ -236,19 +236,11 @@ TEST_CASE("ImageGpt::loss with change_weight adds the cross-entropy of the codes
   // Clip 0: one code changes in frame 1 (slot 5) and one in frame 2 (slot 11); clip 1 stands still.
   const std::vector<int64_t> codes = {1, 2, 3, 4, 1, 5, 3, 4, 1, 5, 3, 6,   //
                                       7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
-  const auto logits = model.forward(captions, codes, 2).image.to_vector();
-  // −log softmax(row r)[code], in double.
-  const auto nll = [&](size_t r) {
-    const float* row = logits.data() + r * kK;
-    double top = row[0], sum = 0;
-    for (int64_t k = 0; k < kK; ++k) top = std::max(top, double(row[k]));
-    for (int64_t k = 0; k < kK; ++k) sum += std::exp(row[k] - top);
-    return top + std::log(sum) - row[codes[r]];
-  };
-  double all = 0;
-  for (size_t r = 0; r < codes.size(); ++r) all += nll(r);
-  all /= double(codes.size());
-  const double moved = (nll(5) + nll(11)) / 2;
+  const auto logits = model.forward(captions, codes, 2).image.contiguous().to_vector();
+  const double all = test::mean_cross_entropy(logits, kK, codes);
+  std::vector<int64_t> moved_only(codes.size(), -1);
+  moved_only[5] = codes[5], moved_only[11] = codes[11];
+  const double moved = test::mean_cross_entropy(logits, kK, moved_only);
 
   const auto plain = model.loss(captions, codes, 2, 0.f);
   CHECK(plain.image == Approx(all).epsilon(1e-5));
@@ -369,6 +361,15 @@ TEST_CASE("ImageGptTrainer on clips: resumes bit for bit and writes sheets and G
     INFO(name);
     CHECK(t.to_vector() == sb.at(name).to_vector());
   }
+
+  // change_weight reaches the loss: every code of these clips changes from frame to frame.
+  vq::ImageGpt weighted(tiny_clip());
+  auto o_weighted = o;
+  o_weighted.change_weight = 2.f;
+  vq::ImageGptTrainer w(weighted, parts.bpe, *parts.vq, captions, codes, o_weighted);
+  while (w.step() < 6) w.train_step(1e-2f);
+  CHECK(io::module_state(weighted).at("image_head.weight").to_vector() !=
+        sa.at("image_head.weight").to_vector());
 
   // A checkpoint of another configuration names what differs.
   auto two_frames = tiny_clip();
