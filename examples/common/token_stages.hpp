@@ -43,6 +43,9 @@ struct TransformerArgs {
   // from the image tokenizer's codebook (0: a plain random start). 0.7 drew held-out Shapes
   // combinations and two-object scenes better (docs/text-to-image.md).
   float code_init = 0.7f;
+  // ImageGptConfig::code_dim set to the codebook's width: the codes' embeddings stay linked to
+  // their code vectors through a learned projection (needs code_init > 0).
+  bool code_link = false;
   vq::ImageGptTrainerOptions train{.batch_size = 32, .steps = kUnboundedSteps, .lr = 1e-3f};
 };
 

@@ -18,6 +18,7 @@
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/loss.hpp>
 #include <fresco/ops/matmul.hpp>
+#include <fresco/ops/nn.hpp>
 #include <fresco/ops/shape.hpp>
 #include <fresco/tensor/random.hpp>
 #include <fresco/text/sampling.hpp>
@@ -43,6 +44,7 @@ void ImageGptConfig::validate() const {
   FRESCO_CHECK(layers >= 1, "ImageGptConfig: layers must be positive, got {}", layers);
   FRESCO_CHECK(mlp_ratio >= 1, "ImageGptConfig: mlp_ratio must be positive, got {}", mlp_ratio);
   FRESCO_CHECK(dropout >= 0.f && dropout < 1.f, "ImageGptConfig: dropout must be in [0, 1), got {}", dropout);
+  FRESCO_CHECK(code_dim >= 0 && code_dim <= 4096, "ImageGptConfig: code_dim must be in [0, 4096], got {}", code_dim);
   FRESCO_CHECK(!keyframes || frames > 1, "ImageGptConfig: keyframes orders the frames of clips; frames is {}", frames);
   FRESCO_CHECK(!(keyframes && relative_bias),
                "ImageGptConfig: keyframes and relative_bias cannot be combined (the bias table holds forward frame "
@@ -85,6 +87,7 @@ void optional_fields(Config& c, Field&& field) {
   field("caption_bidirectional", c.caption_bidirectional, false);
   field("relative_bias", c.relative_bias, false);
   field("keyframes", c.keyframes, false);
+  field("code_dim", c.code_dim, int64_t{0});
 }
 
 const ImageGptConfig& validated(const ImageGptConfig& c) {
@@ -161,6 +164,22 @@ ImageGpt::ImageGpt(ImageGptConfig config)
     register_module("image_relative", *image_relative);
     nn::init::zeros_(image_relative->weight);
   }
+  if (config.code_dim > 0) {   // unlinked until init_codes_from: zero vectors add nothing
+    image_code_vectors = register_buffer("image_code_vectors", zeros({config.codes, config.code_dim}));
+    image_code_in = register_parameter("image_code_in", zeros({config.code_dim, config.d_model}));
+    image_code_out = register_parameter("image_code_out", zeros({config.code_dim, config.d_model}));
+  }
+}
+
+Tensor ImageGpt::image_code_table() const {
+  if (config_.code_dim == 0) return image_wte.weight;
+  const Tensor linked = matmul(image_code_vectors, image_code_in);   // [K, C]
+  return image_wte.weight + cat({linked, zeros({1, config_.d_model})}, 0);
+}
+
+Tensor ImageGpt::image_head_weight() const {
+  if (config_.code_dim == 0) return image_head.weight;
+  return image_head.weight + matmul(image_code_vectors, image_code_out);
 }
 
 void ImageGpt::init_codes_from(const Tensor& codebook, float share, uint64_t seed) {
@@ -175,23 +194,37 @@ void ImageGpt::init_codes_from(const Tensor& codebook, float share, uint64_t see
   Generator gen(mix_seed(seed, 0xc0de));
   std::vector<float> projection(static_cast<size_t>(D * C));
   for (auto& r : projection) r = gen.normal();
-  // The part both tables share: R·ĉ_k for every code, [K, C].
-  std::vector<float> shared(static_cast<size_t>(K * C), 0.f);
+  const bool linked = config_.code_dim > 0;
+  FRESCO_CHECK_SHAPE(!linked || D == config_.code_dim,
+                     "ImageGpt::init_codes_from: the model links codes of {} dimensions (code_dim), the codebook's "
+                     "have {}", config_.code_dim, D);
+  // The part both tables share: R·ĉ_k for every code, [K, C]; and the unit vectors ĉ_k, [K, D].
+  std::vector<float> shared(static_cast<size_t>(K * C), 0.f), unit(static_cast<size_t>(K * D));
   for (int64_t k = 0; k < K; ++k) {
     double norm = 0;
     for (int64_t d = 0; d < D; ++d) norm += static_cast<double>(e[k * D + d]) * e[k * D + d];
     const float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.f;
-    for (int64_t d = 0; d < D; ++d)
+    for (int64_t d = 0; d < D; ++d) {
+      unit[static_cast<size_t>(k * D + d)] = e[k * D + d] * inv;
       for (int64_t c = 0; c < C; ++c)
         shared[static_cast<size_t>(k * C + c)] += projection[static_cast<size_t>(d * C + c)] * e[k * D + d] * inv;
+    }
   }
   const float noise = std::sqrt(1.f - share * share);
   NoGradGuard guard;
   for (Tensor* table : {&image_wte.weight, &image_head.weight}) {   // [codes + 1, C] and [codes, C], contiguous
     float* w = table->data();
-    for (int64_t i = 0; i < K * C; ++i) w[i] = 0.02f * (share * shared[static_cast<size_t>(i)] + noise * gen.normal());
+    for (int64_t i = 0; i < K * C; ++i)
+      w[i] = 0.02f * ((linked ? 0.f : share * shared[static_cast<size_t>(i)]) + noise * gen.normal());
   }
   nn::init::zeros_(image_head.bias);
+  if (!linked) return;
+  // The same rows, computed: ĉ·(0.02 a R) is the shared part above.
+  std::copy(unit.begin(), unit.end(), image_code_vectors.data());
+  for (Tensor* p : {&image_code_in, &image_code_out}) {
+    float* w = p->data();
+    for (int64_t i = 0; i < D * C; ++i) w[i] = 0.02f * share * projection[static_cast<size_t>(i)];
+  }
 }
 
 int64_t ImageGpt::time_position(int64_t j) const {
@@ -252,7 +285,8 @@ Tensor ImageGpt::embed_caption(const std::vector<int64_t>& captions, int64_t bat
   return gpt.wte(captions, {batch, Tc}) + gpt.wpe(positions, {Tc});
 }
 
-Tensor ImageGpt::embed_image(const std::vector<int64_t>& inputs, int64_t batch, int64_t j0, int64_t n) const {
+Tensor ImageGpt::embed_image(const Tensor& table, const std::vector<int64_t>& inputs, int64_t batch, int64_t j0,
+                             int64_t n) const {
   const int64_t G = config_.grid, per_frame = G * G;
   std::vector<int64_t> positions(static_cast<size_t>(n)), rows(static_cast<size_t>(n)), cols(static_cast<size_t>(n)),
       times(static_cast<size_t>(n));
@@ -265,7 +299,7 @@ Tensor ImageGpt::embed_image(const std::vector<int64_t>& inputs, int64_t batch, 
   }
   Tensor where = gpt.wpe(positions, {n}) + image_row(rows, {n}) + image_col(cols, {n});   // [n, C]
   if (image_time) where = where + (*image_time)(times, {n});
-  return image_wte(inputs, {batch, n}) + where;
+  return embedding(table, inputs, {batch, n}) + where;
 }
 
 ImageGpt::Logits ImageGpt::forward(const std::vector<int64_t>& captions, const std::vector<int64_t>& codes,
@@ -290,13 +324,14 @@ ImageGpt::Logits ImageGpt::forward(const std::vector<int64_t>& captions, const s
     FRESCO_CHECK(last >= 0 && last < config_.codes, "ImageGpt::forward: code {} of row {} is outside [0, {})", last,
                  b, config_.codes);
   }
-  Tensor x = cat({embed_caption(captions, batch), embed_image(inputs, batch, 0, N)}, 1);   // [B, Tc + N, C]
+  Tensor x = cat({embed_caption(captions, batch), embed_image(image_code_table(), inputs, batch, 0, N)}, 1);   // [B, Tc + N, C]
   nn::TransformerBlockMasks masks;
   masks.attn_mask = attention_bias();
   if (config_.caption_bidirectional) masks.causal_prefix = Tc;
   for (const auto& block : gpt.blocks) x = block(x, {}, masks);
   Tensor h = gpt.ln_f(x);
-  Tensor image = image_head(h.slice(1, Tc, Tc + N).reshape({batch * N, C})).reshape({batch, N, config_.codes});
+  Tensor image = linear(h.slice(1, Tc, Tc + N).reshape({batch * N, C}), image_head_weight(), image_head.bias)
+                     .reshape({batch, N, config_.codes});
   if (config_.keyframes) {   // writing order -> time order
     std::vector<int64_t> slot_of(static_cast<size_t>(N));
     for (int64_t j = 0; j < N; ++j) slot_of[static_cast<size_t>(time_position(j))] = j;
@@ -386,6 +421,7 @@ std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int6
   std::vector<float> mixed(static_cast<size_t>(K));
   // With relative_bias, image query j's bias over keys 0..Tc+j: 0 on the caption, the table's entries on codes.
   std::vector<float> bias_row;
+  const Tensor code_table = image_code_table(), head_weight = image_head_weight();
   const Tensor table_kept = image_relative ? image_relative->weight.contiguous() : Tensor();
   const float* table = table_kept.defined() ? table_kept.data() : nullptr;
   for (int64_t j = 0; j < N; ++j) {
@@ -398,8 +434,8 @@ std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int6
           bias_row[static_cast<size_t>(h * keys + Tc + b)] = table[relative_index(j, b) * H + h];
       step_bias = tensor(bias_row, {H, 1, keys});
     }
-    Tensor h = text::cached_blocks(gpt, caches, embed_image(inputs, rows, j, 1), Tc + j, step_bias);
-    Tensor logits = image_head(h).contiguous();   // [rows, K]
+    Tensor h = text::cached_blocks(gpt, caches, embed_image(code_table, inputs, rows, j, 1), Tc + j, step_bias);
+    Tensor logits = linear(h, head_weight, image_head.bias).contiguous();   // [rows, K]
     const float* l = logits.data();
     for (int64_t b = 0; b < batch; ++b) {
       const float* c = l + b * K;

@@ -10,6 +10,7 @@
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/safetensors.hpp>
+#include <fresco/ops/matmul.hpp>
 #include <fresco/tensor/memory_limit.hpp>
 #include <fresco/tensor/random.hpp>
 #include <fresco/text_to_image.hpp>
@@ -384,6 +385,74 @@ TEST_CASE("ImageGpt::init_codes_from: codes that point alike start alike, the re
   CHECK_THROWS_WITH(model.init_codes_from(tensor(std::vector<float>(8 * 4, 1.f), {8, 4})),
                     Catch::Contains("expected a codebook [16, D]") && Catch::Contains("[8, 4]"));
   CHECK_THROWS_WITH(model.init_codes_from(tensor(book, {kK, 4}), 1.5f), Catch::Contains("share must be in [0, 1]"));
+}
+
+TEST_CASE("ImageGpt code_dim: codes linked to their vectors start as init_codes_from's, learn through the "
+          "projections and keep them in the file", "[vq][image_gpt]") {
+  // 16 codes of dimension 4, no two alike.
+  std::vector<float> book(static_cast<size_t>(kK * 4));
+  for (int64_t i = 0; i < kK * 4; ++i) book[static_cast<size_t>(i)] = std::sin(0.7f * static_cast<float>(i) + 0.3f);
+  auto config = tiny();
+  vq::ImageGpt plain(config);
+  config.code_dim = 4;
+  vq::ImageGpt linked(config);
+  // Before the codebook is given the vectors are zero: the link adds nothing.
+  CHECK(linked.image_code_table().contiguous().to_vector() == linked.image_wte.weight.contiguous().to_vector());
+  plain.init_codes_from(tensor(book, {kK, 4}), 0.7f, 3);
+  linked.init_codes_from(tensor(book, {kK, 4}), 0.7f, 3);
+  // The computed rows are the rows the unlinked model stores.
+  const auto near = [](const std::vector<float>& a, const std::vector<float>& b) {
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); ++i)
+      if (std::abs(a[i] - b[i]) > 1e-6f) return false;
+    return true;
+  };
+  CHECK(near(linked.image_code_table().contiguous().to_vector(), plain.image_wte.weight.contiguous().to_vector()));
+  CHECK(near(linked.image_head_weight().contiguous().to_vector(), plain.image_head.weight.contiguous().to_vector()));
+  // Unit code vectors.
+  const auto v = linked.image_code_vectors.contiguous().to_vector();
+  for (int64_t k = 0; k < kK; ++k) {
+    double norm = 0;
+    for (int64_t d = 0; d < 4; ++d) norm += double(v[static_cast<size_t>(k * 4 + d)]) * v[static_cast<size_t>(k * 4 + d)];
+    CHECK(std::sqrt(norm) == Approx(1.0).epsilon(1e-5));
+  }
+  const auto captions = captions_of(2, 1);
+  const auto codes = codes_of(2, 3);
+  CHECK(near(linked.forward(captions, codes, 2).image.contiguous().to_vector(),
+             plain.forward(captions, codes, 2).image.contiguous().to_vector()));
+
+  // Table = W + V·P, so dL/dP = Vᵀ · dL/dtable's code rows: the projections learn from every code.
+  linked.loss(captions, codes, 2, 0.5f).total.backward();
+  const auto vt = linked.image_code_vectors.transpose(0, 1);
+  const auto expect_in = matmul(vt, linked.image_wte.weight.grad().slice(0, 0, kK)).contiguous().to_vector();
+  const auto expect_out = matmul(vt, linked.image_head.weight.grad()).contiguous().to_vector();
+  const auto got_in = linked.image_code_in.grad().contiguous().to_vector();
+  const auto got_out = linked.image_code_out.grad().contiguous().to_vector();
+  double largest = 0;
+  for (size_t i = 0; i < got_out.size(); ++i) {
+    CHECK(got_in[i] == Approx(expect_in[i]).margin(1e-6));
+    CHECK(got_out[i] == Approx(expect_out[i]).margin(1e-6));
+    largest = std::max(largest, double(std::abs(got_out[i])));
+  }
+  CHECK(largest > 1e-4);   // a gradient that is there
+  // The buffer is not trained.
+  CHECK_FALSE(linked.image_code_vectors.requires_grad());
+
+  // The file keeps the link: metadata key and tensors, read back into a new model.
+  const auto meta = config.to_metadata();
+  CHECK(meta.at("image_gpt.code_dim") == "4");
+  CHECK_FALSE(plain.config().to_metadata().contains("image_gpt.code_dim"));
+  vq::ImageGpt back(vq::ImageGptConfig::from_metadata(meta));
+  io::load_module_state(back, io::module_state(linked), "test");
+  CHECK(back.forward(captions, codes, 2).image.contiguous().to_vector() ==
+        linked.forward(captions, codes, 2).image.contiguous().to_vector());
+  CHECK_THROWS_WITH(io::load_module_state(back, io::module_state(plain), "plain"),
+                    Catch::Contains("missing") && Catch::Contains("image_code_vectors"));
+  // Errors: a codebook of another width, a negative code_dim.
+  CHECK_THROWS_WITH(linked.init_codes_from(tensor(std::vector<float>(kK * 3, 1.f), {kK, 3})),
+                    Catch::Contains("code_dim") && Catch::Contains("have 3"));
+  config.code_dim = -1;
+  CHECK_THROWS_WITH(config.validate(), Catch::Contains("code_dim must be in [0, 4096], got -1"));
 }
 
 TEST_CASE("ImageGpt::sample: one stream per image, seeds and options", "[vq][image_gpt]") {

@@ -86,6 +86,16 @@ struct ImageGptConfig {
   /// relative_bias (whose table is indexed by forward frame offsets). Stored
   /// in the metadata only when true.
   bool keyframes = false;
+  /// Width D of the image tokenizer's code vectors the image codes stay linked
+  /// to (0: not linked). With D > 0 the model keeps the codes' unit vectors
+  /// ĉ_k (`image_code_vectors` [codes, D], a buffer that `init_codes_from`
+  /// sets) and two learned projections `image_code_in` and `image_code_out`
+  /// [D, d_model]: code k's input embedding is image_wte[k] + ĉ_k·P_in and its
+  /// output weight image_head.weight[k] + ĉ_k·P_out, so what the transformer
+  /// learns of one code's vector reaches every code that draws alike (a red
+  /// edge and a blue edge of one shape), all through training rather than at
+  /// the start only. Stored in the metadata only when not 0.
+  int64_t code_dim = 0;
 
   /// The time of the frame written n-th, for n in [0, frames): 0, 1, ... in time
   /// order, or the order `keyframes` describes.
@@ -201,7 +211,18 @@ public:
   /// transformer then starts knowing which codes draw alike (a red edge and a blue edge of one
   /// shape share the shape's part of the code vector). Throws `fresco::Error` for a codebook of
   /// another size or a share outside [0, 1].
+  ///
+  /// With `code_dim` > 0 the shared part is kept apart: `image_code_vectors` = ĉ, `image_code_in`
+  /// = `image_code_out` = 0.02 · a · R, and the own rows hold the noise, so the model starts
+  /// computing the same rows and then keeps learning R's place (the codebook must then be
+  /// [codes, code_dim]).
   void init_codes_from(const Tensor& codebook, float share = 0.7f, uint64_t seed = 0);
+
+  /// The image codes' input table [codes + 1, d_model] (row `codes` is <|image|>): image_wte's weight,
+  /// plus ĉ·P_in on the code rows when `code_dim` > 0.
+  Tensor image_code_table() const;
+  /// The image head's weight [codes, d_model]: image_head's, plus ĉ·P_out when `code_dim` > 0.
+  Tensor image_head_weight() const;
 
   const ImageGptConfig& config() const { return config_; }
   /// The additive self-attention bias for the first `length` positions (default
@@ -223,10 +244,15 @@ public:
   std::unique_ptr<nn::Embedding> image_time;
   /// [frames · (2·grid − 1)², heads]: with `relative_bias` only; null otherwise (and not in the file).
   std::unique_ptr<nn::Embedding> image_relative;
+  /// With `code_dim` > 0 only (undefined otherwise, and not in the file): the codes' unit vectors
+  /// [codes, code_dim] (a buffer) and the learned projections [code_dim, d_model].
+  Tensor image_code_vectors, image_code_in, image_code_out;
 
 private:
   // Embedded image slots j0..j0+n-1 of B rows whose input tokens are `inputs` (B·n) -> [B, n, C].
-  Tensor embed_image(const std::vector<int64_t>& inputs, int64_t batch, int64_t j0, int64_t n) const;
+  // `table` is image_code_table().
+  Tensor embed_image(const Tensor& table, const std::vector<int64_t>& inputs, int64_t batch, int64_t j0,
+                     int64_t n) const;
   Tensor embed_caption(const std::vector<int64_t>& captions, int64_t batch) const;
   void check_captions(const std::vector<int64_t>& captions, int64_t batch, const char* fn) const;
 
