@@ -36,8 +36,8 @@ void add_transformer_options(CLI::App& app, TransformerArgs& t) {
       ->check(closed(0, 1));
   app.add_option("--code-link", t.code_link,
                  "true: the image codes' embeddings and output weights keep, beside their own rows, a learned "
-                 "projection of the image tokenizer's code vectors (the --code-init share), all through training; "
-                 "false: only the start is drawn from the codebook")
+                 "projection of the image tokenizer's code vectors (the --code-init share), all through training "
+                 "(nothing to link with --code-init 0); false: only the start is drawn from the codebook")
       ->default_str(t.code_link ? "true" : "false");
   add_number(app, "--t-dropout", t.gpt.dropout,
              "dropout inside the token transformer's blocks while it trains (attention and MLP outputs)")
@@ -114,11 +114,7 @@ std::unique_ptr<vq::ImageGpt> transformer_stage(const TransformerArgs& t, const 
   config.grid = vq.config().grid();
   config.frames = stage.frames;
   config.seed = stage.seed;
-  if (t.code_link) {
-    if (t.code_init <= 0)
-      throw Error("--code-link true keeps the --code-init share of the code vectors; --code-init is 0");
-    config.code_dim = vq.quantizer.codebook.size(1);
-  }
+  if (t.code_link && t.code_init > 0) config.code_dim = vq.quantizer.codebook.size(1);
   auto gpt = std::make_unique<vq::ImageGpt>(config);
   if (t.code_init > 0) gpt->init_codes_from(vq.quantizer.codebook, t.code_init, stage.seed);
   auto opt = t.train;

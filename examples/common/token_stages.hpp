@@ -43,9 +43,10 @@ struct TransformerArgs {
   // from the image tokenizer's codebook (0: a plain random start). 0.7 drew held-out Shapes
   // combinations and two-object scenes better (docs/text-to-image.md).
   float code_init = 0.7f;
-  // ImageGptConfig::code_dim set to the codebook's width: the codes' embeddings stay linked to
-  // their code vectors through a learned projection (needs code_init > 0).
-  bool code_link = false;
+  // With code_init > 0, ImageGptConfig::code_dim set to the codebook's width: the codes' embeddings
+  // stay linked to their code vectors through a learned projection. Held-out Shapes pairs drew
+  // better, 87.0% of shapes right against 83.8% over three seeds (docs/text-to-image.md).
+  bool code_link = true;
   vq::ImageGptTrainerOptions train{.batch_size = 32, .steps = kUnboundedSteps, .lr = 1e-3f};
 };
 
