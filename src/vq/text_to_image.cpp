@@ -117,6 +117,11 @@ TokenModelParts load_token_model(const std::string& path, const char* format, co
     if (config.relative_bias)
       limit.expect_tensor("image_gpt.image_relative.weight",
                           {config.frames * (2 * config.grid - 1) * (2 * config.grid - 1), config.heads});
+    if (config.code_dim > 0) {
+      limit.expect_tensor("image_gpt.image_code_vectors", {config.codes, config.code_dim});
+      limit.expect_tensor("image_gpt.image_code_in", {config.code_dim, config.d_model});
+      limit.expect_tensor("image_gpt.image_code_out", {config.code_dim, config.d_model});
+    }
     parts.gpt = std::make_unique<ImageGpt>(config);
     parts.image_tokenizer = ImageTokenizer::from_metadata(meta, path);
     const auto tensors = io::load_safetensors(path);

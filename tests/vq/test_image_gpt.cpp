@@ -56,6 +56,14 @@ void randomize(Tensor& t, uint64_t seed) {
   for (int64_t i = 0; i < t.numel(); ++i) d[i] = static_cast<float>(2 * gen.uniform() - 1);
 }
 
+// A linked model whose code vectors and two projections are random and unlike each other, so that
+// mixing up the input and output projections, or leaving either out, changes the result.
+void link_randomly(vq::ImageGpt& model, uint64_t seed) {
+  randomize(model.image_code_vectors, seed + 100);
+  randomize(model.image_code_in, seed + 200);
+  randomize(model.image_code_out, seed + 300);
+}
+
 std::vector<int64_t> codes_of(int64_t batch, int64_t salt) {
   std::vector<int64_t> c;
   for (int64_t i = 0; i < batch * kN; ++i) c.push_back((i * 5 + salt) % kK);
@@ -127,10 +135,12 @@ TEST_CASE("ImageGpt: the gradient of the loss matches central differences", "[vq
   config.caption_recency = GENERATE(false, true);
   config.caption_bidirectional = GENERATE(false, true);
   config.relative_bias = GENERATE(false, true);
+  config.code_dim = GENERATE(0, 4);
   INFO("caption_recency " << config.caption_recency << ", caption_bidirectional " << config.caption_bidirectional
-                          << ", relative_bias " << config.relative_bias);
+                          << ", relative_bias " << config.relative_bias << ", code_dim " << config.code_dim);
   vq::ImageGpt model(config);
   if (model.image_relative) randomize(model.image_relative->weight, 5);
+  if (config.code_dim > 0) link_randomly(model, 5);
   const auto captions = captions_of(2, 1);
   const auto codes = codes_of(2, 3);
   model.zero_grad();
@@ -139,6 +149,7 @@ TEST_CASE("ImageGpt: the gradient of the loss matches central differences", "[vq
   std::vector<Tensor*> checked = {&model.image_row.weight, &model.image_col.weight, &model.image_wte.weight,
                                   &model.image_head.bias};
   if (model.image_relative) checked.push_back(&model.image_relative->weight);
+  if (config.code_dim > 0) checked.insert(checked.end(), {&model.image_code_in, &model.image_code_out});
   for (Tensor* p : checked) {
     const float analytic = p->grad().to_vector()[3];
     const float x0 = p->data()[3];
@@ -161,10 +172,12 @@ TEST_CASE("ImageGpt::sample: greedy cached sampling writes the full forward pass
   config.caption_recency = GENERATE(false, true);   // the cache's caption bias against the full pass's mask
   config.caption_bidirectional = GENERATE(false, true);   // and its caption prefill read both ways
   config.relative_bias = GENERATE(false, true);   // and its per-step rows of the relative bias
+  config.code_dim = GENERATE(0, 4);   // and the linked codes' tables
   INFO("caption_recency " << config.caption_recency << ", caption_bidirectional " << config.caption_bidirectional
-                          << ", relative_bias " << config.relative_bias);
+                          << ", relative_bias " << config.relative_bias << ", code_dim " << config.code_dim);
   vq::ImageGpt model(config);
   if (model.image_relative) randomize(model.image_relative->weight, 6);
+  if (config.code_dim > 0) link_randomly(model, 6);
   model.eval();
   const int64_t B = 4;
   const auto captions = captions_of(B, 2);
@@ -428,13 +441,17 @@ TEST_CASE("ImageGpt code_dim: codes linked to their vectors start as init_codes_
   const auto expect_out = matmul(vt, linked.image_head.weight.grad()).contiguous().to_vector();
   const auto got_in = linked.image_code_in.grad().contiguous().to_vector();
   const auto got_out = linked.image_code_out.grad().contiguous().to_vector();
-  double largest = 0;
+  REQUIRE(got_in.size() == expect_in.size());
+  REQUIRE(got_out.size() == expect_out.size());
+  double largest_in = 0, largest_out = 0;
   for (size_t i = 0; i < got_out.size(); ++i) {
     CHECK(got_in[i] == Approx(expect_in[i]).margin(1e-6));
     CHECK(got_out[i] == Approx(expect_out[i]).margin(1e-6));
-    largest = std::max(largest, double(std::abs(got_out[i])));
+    largest_in = std::max(largest_in, double(std::abs(got_in[i])));
+    largest_out = std::max(largest_out, double(std::abs(got_out[i])));
   }
-  CHECK(largest > 1e-4);   // a gradient that is there
+  CHECK(largest_in > 1e-5);   // gradients that are there
+  CHECK(largest_out > 1e-4);
   // The buffer is not trained.
   CHECK_FALSE(linked.image_code_vectors.requires_grad());
 
@@ -491,12 +508,15 @@ TEST_CASE("vq::TextToImage: generate, a file round trip, and load_text_to_image"
   test::TempDir dir;
   TinyFamily parts;
   const bool relative = GENERATE(false, true);   // the file keeps the relative bias's table
-  INFO("relative_bias " << relative);
-  if (relative) {
+  const int64_t code_dim = GENERATE(0, 4);          // and the linked codes' vectors and projections
+  INFO("relative_bias " << relative << ", code_dim " << code_dim);
+  if (relative || code_dim > 0) {
     auto config = tiny();
-    config.relative_bias = true;
+    config.relative_bias = relative;
+    config.code_dim = code_dim;
     parts.gpt = std::make_unique<vq::ImageGpt>(config);
-    randomize(parts.gpt->image_relative->weight, 8);
+    if (relative) randomize(parts.gpt->image_relative->weight, 8);
+    if (code_dim > 0) link_randomly(*parts.gpt, 8);
   }
   vq::TextToImage model(parts.bpe, std::move(parts.gpt), std::move(parts.vq), {.guidance = 1.5f, .top_p = 0.9f});
   const std::vector<std::string> captions = {"a red dot", "two green dots", "a red dot"};
@@ -540,6 +560,14 @@ TEST_CASE("vq::TextToImage: generate, a file round trip, and load_text_to_image"
     CHECK_THROWS_WITH(vq::TextToImage::load(dir.file("hostile.safetensors")),
                       Catch::Contains("hostile.safetensors") && Catch::Contains("vq::TextToImage::load") &&
                           !Catch::Contains("the test's limit"));
+  }
+  // A file that claims linked codes it does not hold names the tensor it lacks.
+  if (code_dim == 0) {
+    auto meta = io::load_safetensors_metadata(dir.file("model.safetensors"));
+    meta["image_gpt.code_dim"] = "4096";
+    io::save_safetensors(io::load_safetensors(dir.file("model.safetensors")), dir.file("hostile.safetensors"), meta);
+    CHECK_THROWS_WITH(vq::TextToImage::load(dir.file("hostile.safetensors")),
+                      Catch::Contains("hostile.safetensors") && Catch::Contains("image_gpt.image_code_vectors"));
   }
   io::save_safetensors({{"x", zeros({2})}}, dir.file("other.safetensors"), {{"format", "something-else"}});
   CHECK_THROWS_WITH(load_text_to_image(dir.file("other.safetensors")), Catch::Contains("not a text-to-image model"));

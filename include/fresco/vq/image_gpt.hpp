@@ -94,7 +94,10 @@ struct ImageGptConfig {
   /// output weight image_head.weight[k] + ĉ_k·P_out, so what the transformer
   /// learns of one code's vector reaches every code that draws alike (a red
   /// edge and a blue edge of one shape), all through training rather than at
-  /// the start only. Stored in the metadata only when not 0.
+  /// the start only. In [0, 4096]; must equal the width of the codebook later
+  /// given to `init_codes_from`. Until that call the vectors are zero and the
+  /// link adds nothing (the projections then get zero gradients). Stored in the
+  /// metadata only when not 0.
   int64_t code_dim = 0;
 
   /// The time of the frame written n-th, for n in [0, frames): 0, 1, ... in time
@@ -109,7 +112,7 @@ struct ImageGptConfig {
   /// Throws `fresco::Error` naming the first field out of range.
   void validate() const;
   /// The config as metadata under `prefix` ("image_gpt.codes" -> "512", ...).
-  /// The keys of frames and of the optional settings (caption_recency, ..., keyframes) are written only when
+  /// The keys of frames and of the optional settings (caption_recency, ..., keyframes, code_dim) are written only when
   /// not at their default, so older files read the same; `every_key` writes them always (to compare two
   /// configs key by key).
   std::map<std::string, std::string> to_metadata(const std::string& prefix = "image_gpt.",
@@ -147,7 +150,7 @@ struct ImageGptLosses {
 /// N = frames · G²:
 ///
 ///     caption slot t:  gpt.wte(caption[t]) + gpt.wpe(t)
-///     image slot j:    image_wte(j == 0 ? <|image|> : code[j−1]) + gpt.wpe(caption_length + j)
+///     image slot j:    table(j == 0 ? <|image|> : code[j−1]) + gpt.wpe(caption_length + j)
 ///                      + image_row((j % G²) / G) + image_col(j % G) [+ image_time(order[j / G²]) for clips]
 ///                      (code[] in writing order: frame order[0], then order[1], ...; see frame_order())
 ///     h = gpt.ln_f(gpt.blocks(x))   (causal; with caption_recency, caption queries get ALiBi's bias;
@@ -155,6 +158,8 @@ struct ImageGptLosses {
 ///                                    with relative_bias, image queries a learned bias per image key offset)
 ///     caption slot t predicts caption[t+1] through the tied head gpt.wte (the text loss, causal captions only);
 ///     image slot j predicts code[j] through image_head (the image loss).
+///     (table = image_wte, and the head's weight image_head's; with code_dim > 0 both plus the linked
+///     part ĉ·P_in, ĉ·P_out: image_code_table(), image_head_weight())
 ///
 /// The image slots carry the 2-D position of the code they predict (row and
 /// column embeddings, and for clips the frame's), so slot j knows where on the grid it writes. The caption
