@@ -145,7 +145,9 @@ TEST_CASE("ImageGptConfig::frame_order: keyframes first, then the middle of each
   CHECK(every.at("image_gpt.frames") == "1");
   CHECK(every.at("image_gpt.keyframes") == "0");
   CHECK(every.at("image_gpt.relative_bias") == "0");
-  CHECK(every.size() == vq::ImageGptConfig{}.to_metadata().size() + 5);
+  CHECK(every.at("image_gpt.code_dim") == "0");
+  // The six optional settings: frames, caption_recency, caption_bidirectional, relative_bias, keyframes, code_dim.
+  CHECK(every.size() == vq::ImageGptConfig{}.to_metadata().size() + 6);
   for (const auto& [key, value] : c.to_metadata()) CHECK(c.to_metadata("image_gpt.", true).at(key) == value);
   c.frames = 1;
   CHECK_THROWS_WITH(c.validate(), Catch::Contains("keyframes orders the frames of clips"));
