@@ -198,7 +198,7 @@ void ImageGpt::init_codes_from(const Tensor& codebook, float share, uint64_t see
   FRESCO_CHECK_SHAPE(!linked || D == config_.code_dim,
                      "ImageGpt::init_codes_from: the model links codes of {} dimensions (code_dim), the codebook's "
                      "have {}", config_.code_dim, D);
-  // The part both tables share: R·ĉ_k for every code, [K, C]; and the unit vectors ĉ_k, [K, D].
+  // The unit vectors ĉ_k, [K, D], and (unlinked) the part both tables share: R·ĉ_k for every code, [K, C].
   std::vector<float> shared(static_cast<size_t>(K * C), 0.f), unit(static_cast<size_t>(K * D));
   for (int64_t k = 0; k < K; ++k) {
     double norm = 0;
@@ -206,6 +206,7 @@ void ImageGpt::init_codes_from(const Tensor& codebook, float share, uint64_t see
     const float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.f;
     for (int64_t d = 0; d < D; ++d) {
       unit[static_cast<size_t>(k * D + d)] = e[k * D + d] * inv;
+      if (linked) continue;   // the projections hold the shared part
       for (int64_t c = 0; c < C; ++c)
         shared[static_cast<size_t>(k * C + c)] += projection[static_cast<size_t>(d * C + c)] * e[k * D + d] * inv;
     }
@@ -324,7 +325,8 @@ ImageGpt::Logits ImageGpt::forward(const std::vector<int64_t>& captions, const s
     FRESCO_CHECK(last >= 0 && last < config_.codes, "ImageGpt::forward: code {} of row {} is outside [0, {})", last,
                  b, config_.codes);
   }
-  Tensor x = cat({embed_caption(captions, batch), embed_image(image_code_table(), inputs, batch, 0, N)}, 1);   // [B, Tc + N, C]
+  // [B, Tc + N, C]
+  Tensor x = cat({embed_caption(captions, batch), embed_image(image_code_table(), inputs, batch, 0, N)}, 1);
   nn::TransformerBlockMasks masks;
   masks.attn_mask = attention_bias();
   if (config_.caption_bidirectional) masks.causal_prefix = Tc;
