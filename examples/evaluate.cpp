@@ -82,6 +82,13 @@ void add_options(CLI::App& app, Args& a) {
   cli::add_number(app, "--two-object-samples", a.options.two_object_samples,
                   "Shapes: prompts naming two objects, judged cell by cell (0: none)")
       ->check(cli::non_negative());
+  cli::add_number(app, "--diversity-captions", a.options.diversity_captions,
+                  "captions the diversity is measured over (the first seen prompts; more captions, a steadier "
+                  "figure)")
+      ->check(cli::positive());
+  cli::add_number(app, "--diversity-images", a.options.diversity_images,
+                  "images of each of those captions, generated and real")
+      ->check(cli::at_least(2));
   app.add_option("--json", a.json, "also write the JSON report to this file");
   app.add_option("--fashion-root", a.options.fashion_mnist_root, "where the Fashion-MNIST files are")
       ->check(CLI::ExistingDirectory);
