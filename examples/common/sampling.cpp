@@ -15,12 +15,6 @@ void add_sampling_options(CLI::App& app, SamplingArgs& a) {
   add_number(app, "--temperature", a.temperature, "sampling temperature (0: greedy)")->check(non_negative())->group(group);
   add_number(app, "--top-k", a.top_k, "sample among the k most likely codes (0: all)")->check(non_negative())->group(group);
   add_number(app, "--top-p", a.top_p, "nucleus sampling mass in (0, 1] (1: all)")->check(closed(1e-6, 1))->group(group);
-  add_number(app, "--best-of", a.best_of,
-             "images drawn per caption, keeping the one the caption explains best (the model's log-likelihood "
-             "ratio of the caption against the empty one; 1: every image as drawn; costs that many times the "
-             "sampling)")
-      ->check(closed(1, vq::ImageSampleOptions::kMaxBestOf))
-      ->group(group);
 }
 
 void apply_sampling(vq::ImageSampleOptions& s, const SamplingArgs& a) {
@@ -28,14 +22,13 @@ void apply_sampling(vq::ImageSampleOptions& s, const SamplingArgs& a) {
   s.temperature = a.temperature.value_or(s.temperature);
   s.top_k = a.top_k.value_or(s.top_k);
   s.top_p = a.top_p.value_or(s.top_p);
-  s.best_of = a.best_of.value_or(s.best_of);
 }
 
 void apply_sampling(TextToImageModel& model, const SamplingArgs& a, const std::string& path) {
   if (auto* transformer = dynamic_cast<vq::TextToImage*>(&model)) {
     apply_sampling(transformer->sampling(), a);
-  } else if (a.guidance || a.temperature || a.top_k || a.top_p || a.best_of) {
-    throw CLI::ValidationError("--guidance/--temperature/--top-k/--top-p/--best-of",
+  } else if (a.guidance || a.temperature || a.top_k || a.top_p) {
+    throw CLI::ValidationError("--guidance/--temperature/--top-k/--top-p",
                                "they apply to transformer-family models; " + path + " is a " + model.family());
   }
 }

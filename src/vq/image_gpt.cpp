@@ -129,8 +129,6 @@ void ImageSampleOptions::validate() const {
   FRESCO_CHECK(std::isfinite(guidance) && guidance >= 0.f, "ImageSampleOptions: guidance must be >= 0, got {}",
                guidance);
   text::check_sampling({.temperature = temperature, .top_k = top_k, .top_p = top_p}, "ImageSampleOptions");
-  FRESCO_CHECK(best_of >= 1 && best_of <= kMaxBestOf,
-               "ImageSampleOptions: best_of must be in [1, {}], got {}", kMaxBestOf, best_of);
 }
 
 ImageGpt::ImageGpt(ImageGptConfig config)
@@ -394,39 +392,20 @@ ImageGptLosses ImageGpt::loss(const std::vector<int64_t>& captions, const std::v
   return out;
 }
 
-namespace {
-
-// log Σ_k exp(l[k]): the normaliser of a row of logits.
-double log_sum_exp(const float* l, int64_t K) {
-  const float top = *std::max_element(l, l + K);
-  double total = 0;
-  for (int64_t k = 0; k < K; ++k) total += std::exp(static_cast<double>(l[k] - top));
-  return top + std::log(total);
-}
-
-}  // namespace
-
 std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int64_t batch,
                                       const std::vector<int64_t>& empty_caption, const ImageSampleOptions& options,
                                       uint64_t seed, int64_t first_index) const {
   options.validate();
   check_captions(captions, batch, "sample");
-  const int64_t M = options.best_of;
-  // The empty caption's pass: for guidance, and for the candidates' score.
-  const bool guided = options.guidance != 1.f, scored = M > 1, unconditional = guided || scored;
-  if (unconditional) check_captions(empty_caption, 1, "sample (empty caption)");
+  const bool guided = options.guidance != 1.f;
+  if (guided) check_captions(empty_caption, 1, "sample (empty caption)");
   const int64_t N = config_.image_tokens(), K = config_.codes, Tc = config_.caption_length;
   NoGradGuard no_grad;
-  // Drawn rows: caption b's candidate m is row b·M + m, reading caption b. With the empty
-  // caption's pass, rows D..2D−1 (D = B·M) read the empty caption, row D + r beside row r.
-  const int64_t drawn = batch * M, rows = unconditional ? 2 * drawn : drawn;
-  std::vector<int64_t> prompt;
-  prompt.reserve(static_cast<size_t>(rows * Tc));
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t m = 0; m < M; ++m)
-      prompt.insert(prompt.end(), captions.begin() + b * Tc, captions.begin() + (b + 1) * Tc);
-  if (unconditional)
-    for (int64_t r = 0; r < drawn; ++r) prompt.insert(prompt.end(), empty_caption.begin(), empty_caption.end());
+  // Rows 0..B−1 read the captions; with guidance rows B..2B−1 the empty caption.
+  const int64_t rows = guided ? 2 * batch : batch;
+  std::vector<int64_t> prompt = captions;
+  if (guided)
+    for (int64_t b = 0; b < batch; ++b) prompt.insert(prompt.end(), empty_caption.begin(), empty_caption.end());
   auto caches = text::make_kv_caches(gpt.config(), rows);
   // The caption's own bias (queries and keys 0..Tc−1); image slots attend without one.
   Tensor prefill_bias = attention_bias(Tc);
@@ -435,15 +414,11 @@ std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int6
                       config_.caption_bidirectional ? Tc : 0);
 
   std::vector<Generator> gens;
-  gens.reserve(static_cast<size_t>(drawn));
-  for (int64_t b = 0; b < batch; ++b) {
-    const uint64_t image_seed = mix_seed(seed, static_cast<uint64_t>(first_index + b));
-    for (int64_t m = 0; m < M; ++m) gens.emplace_back(m == 0 ? image_seed : mix_seed(image_seed, static_cast<uint64_t>(m)));
-  }
+  gens.reserve(static_cast<size_t>(batch));
+  for (int64_t i = 0; i < batch; ++i) gens.emplace_back(mix_seed(seed, static_cast<uint64_t>(first_index + i)));
   const text::GenerateOptions draw{.temperature = options.temperature, .top_k = options.top_k, .top_p = options.top_p};
 
-  std::vector<int64_t> codes(static_cast<size_t>(drawn * N));
-  std::vector<double> score(static_cast<size_t>(drawn), 0.0);
+  std::vector<int64_t> out(static_cast<size_t>(batch * N));
   std::vector<int64_t> inputs(static_cast<size_t>(rows), K);   // slot 0 reads <|image|>
   std::vector<float> mixed(static_cast<size_t>(K));
   // With relative_bias, image query j's bias over keys 0..Tc+j: 0 on the caption, the table's entries on codes.
@@ -464,28 +439,18 @@ std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int6
     Tensor h = text::cached_blocks(gpt, caches, embed_image(code_table, inputs, rows, j, 1), Tc + j, step_bias);
     Tensor logits = linear(h, head_weight, image_head.bias).contiguous();   // [rows, K]
     const float* l = logits.data();
-    for (int64_t r = 0; r < drawn; ++r) {
-      const float* c = l + r * K;
-      const float* u = unconditional ? l + (drawn + r) * K : nullptr;
-      const float* p = c;
+    for (int64_t b = 0; b < batch; ++b) {
+      const float* c = l + b * K;
       if (guided) {
+        const float* u = l + (batch + b) * K;
         for (int64_t k = 0; k < K; ++k) mixed[static_cast<size_t>(k)] = u[k] + options.guidance * (c[k] - u[k]);
-        p = mixed.data();
+        c = mixed.data();
       }
-      const int64_t code = text::sample_token(p, K, draw, gens[static_cast<size_t>(r)]);
-      if (scored) score[static_cast<size_t>(r)] += (c[code] - log_sum_exp(c, K)) - (u[code] - log_sum_exp(u, K));
-      codes[static_cast<size_t>(r * N + time_position(j))] = code;
-      inputs[static_cast<size_t>(r)] = code;
-      if (unconditional) inputs[static_cast<size_t>(drawn + r)] = code;
+      const int64_t code = text::sample_token(c, K, draw, gens[static_cast<size_t>(b)]);
+      out[static_cast<size_t>(b * N + time_position(j))] = code;
+      inputs[static_cast<size_t>(b)] = code;
+      if (guided) inputs[static_cast<size_t>(batch + b)] = code;
     }
-  }
-  if (!scored) return codes;
-  std::vector<int64_t> out(static_cast<size_t>(batch * N));
-  for (int64_t b = 0; b < batch; ++b) {
-    int64_t best = b * M;
-    for (int64_t r = b * M + 1; r < (b + 1) * M; ++r)
-      if (score[static_cast<size_t>(r)] > score[static_cast<size_t>(best)]) best = r;
-    std::copy_n(codes.begin() + best * N, N, out.begin() + b * N);
   }
   return out;
 }

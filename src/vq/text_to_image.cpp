@@ -21,11 +21,8 @@ namespace {
 
 constexpr const char* kFormat = "fresco-token-text2image";
 // Captions per sampling batch: 64 for images at the defaults (88 slots: the key/value caches of
-// 2 × 64 rows near 100 MB), fewer for longer sequences (clips) and for several images drawn per
-// caption, so that the caches stay that size.
-int64_t chunk_of(const ImageGptConfig& c, int64_t best_of) {
-  return std::clamp<int64_t>(64 * 96 / (c.context() * best_of), 1, 64);
-}
+// 2 × 64 rows near 100 MB), fewer for longer sequences (clips) so that the caches stay that size.
+int64_t chunk_of(const ImageGptConfig& c) { return std::clamp<int64_t>(64 * 96 / c.context(), 1, 64); }
 
 template <class Options, class Field>
 void sample_fields(Options& o, Field&& field) {
@@ -91,7 +88,6 @@ void save_token_model(const std::string& path, const char* format, const char* f
   meta.merge(image_tokenizer.metadata());
   io::MetadataWriter sample("sample.");
   sample_fields(sampling, sample);
-  if (sampling.best_of != 1) sample("best_of", sampling.best_of);   // older files read as 1
   meta.merge(sample.metadata);
   meta["format"] = format;
   meta["family"] = "transformer";
@@ -109,10 +105,7 @@ TokenModelParts load_token_model(const std::string& path, const char* format, co
     const auto tok = meta.find("tokenizer");
     FRESCO_CHECK(tok != meta.end(), "no \"tokenizer\" in its metadata");
     TokenModelParts parts;
-    const io::MetadataReader sample(meta, "sample.", context);
-    sample_fields(parts.sampling, sample);
-    if (meta.contains("sample.best_of")) sample("best_of", parts.sampling.best_of);
-    parts.sampling.validate();
+    sample_fields(parts.sampling, io::MetadataReader(meta, "sample.", context));
     const ImageGptConfig config = ImageGptConfig::from_metadata(meta);
     FRESCO_CHECK(clips == (config.frames > 1),
                  "its transformer writes {} (frames {}), but the file's format \"{}\" is for {}",
@@ -185,7 +178,7 @@ std::vector<int64_t> sample_codes(const ImageGpt& gpt, const text::BpeTokenizer&
   const auto n = static_cast<int64_t>(captions.size());
   std::vector<int64_t> codes;
   codes.reserve(static_cast<size_t>(n * N));
-  const int64_t chunk = chunk_of(gpt.config(), sampling.best_of);
+  const int64_t chunk = chunk_of(gpt.config());
   for (int64_t first = 0; first < n; first += chunk) {
     const int64_t b = std::min(chunk, n - first);
     const std::vector<int64_t> chunk(rows.begin() + first * Tc, rows.begin() + (first + b) * Tc);

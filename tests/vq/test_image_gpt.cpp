@@ -495,78 +495,6 @@ TEST_CASE("ImageGpt::sample: one stream per image, seeds and options", "[vq][ima
 
 namespace {
 
-// Each image's log-likelihood ratio Σ_j log p(code_j | caption) − log p(code_j | empty caption),
-// from the full forward pass (independent of the sampler's cache).
-std::vector<double> log_likelihood_ratios(const vq::ImageGpt& model, const std::vector<int64_t>& captions,
-                                          const std::vector<int64_t>& empty, const std::vector<int64_t>& codes,
-                                          int64_t batch) {
-  std::vector<int64_t> empties;
-  for (int64_t b = 0; b < batch; ++b) empties.insert(empties.end(), empty.begin(), empty.end());
-  const auto c = model.forward(captions, codes, batch).image.contiguous().to_vector();
-  const auto u = model.forward(empties, codes, batch).image.contiguous().to_vector();
-  auto log_p = [&](const std::vector<float>& l, int64_t slot, int64_t code) {
-    double total = 0;
-    for (int64_t k = 0; k < kK; ++k) total += std::exp(static_cast<double>(l[slot * kK + k]));
-    return l[slot * kK + code] - std::log(total);
-  };
-  std::vector<double> ratio(static_cast<size_t>(batch), 0.0);
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t j = 0; j < kN; ++j) {
-      const int64_t slot = b * kN + j, code = codes[static_cast<size_t>(slot)];
-      ratio[static_cast<size_t>(b)] += log_p(c, slot, code) - log_p(u, slot, code);
-    }
-  return ratio;
-}
-
-}  // namespace
-
-TEST_CASE("ImageGpt::sample: best_of keeps the candidate the caption explains best", "[vq][image_gpt]") {
-  vq::ImageGpt model(tiny(4));
-  randomize(model.image_head.weight, 3);   // peaked distributions: candidates differ in their ratio
-  model.eval();
-  const int64_t B = 6;
-  const auto captions = captions_of(B, 3);
-  const auto empty = captions_of(1, 0);
-  const float guidance = GENERATE(1.f, 2.f);   // with guidance 1 the empty caption runs for the score alone
-  INFO("guidance " << guidance);
-  vq::ImageSampleOptions o{.guidance = guidance, .top_p = 0.95f};
-  // best_of m draws the candidates of best_of m − 1 and one more: the kept image's ratio never falls,
-  // and the image changes only for the new candidate, with a larger ratio.
-  auto previous = model.sample(captions, B, empty, o, 21);
-  auto previous_ratio = log_likelihood_ratios(model, captions, empty, previous, B);
-  int changed = 0;
-  for (int64_t m = 2; m <= 8; ++m) {
-    o.best_of = m;
-    const auto codes = model.sample(captions, B, empty, o, 21);
-    REQUIRE(codes.size() == static_cast<size_t>(B * kN));
-    const auto ratio = log_likelihood_ratios(model, captions, empty, codes, B);
-    for (int64_t b = 0; b < B; ++b) {
-      const auto at = static_cast<size_t>(b);
-      const std::vector<int64_t> image(codes.begin() + b * kN, codes.begin() + (b + 1) * kN);
-      const std::vector<int64_t> before(previous.begin() + b * kN, previous.begin() + (b + 1) * kN);
-      INFO("best_of " << m << ", image " << b);
-      if (image != before) {
-        ++changed;
-        CHECK(ratio[at] > previous_ratio[at] - 1e-4);
-      } else {
-        CHECK(ratio[at] == Approx(previous_ratio[at]).margin(1e-4));
-      }
-    }
-    previous = codes;
-    previous_ratio = ratio;
-  }
-  CHECK(changed >= B);   // the choice is made: some later candidate wins for most images
-  // An image depends on its caption, the seed and its index only.
-  const std::vector<int64_t> fourth(captions.begin() + 3 * kTc, captions.begin() + 4 * kTc);
-  CHECK(model.sample(fourth, 1, empty, o, 21, 3) ==
-        std::vector<int64_t>(previous.begin() + 3 * kN, previous.begin() + 4 * kN));
-  CHECK(model.sample(captions, B, empty, o, 21) == previous);
-  CHECK_THROWS_WITH(model.sample(captions, B, empty, {.best_of = 0}, 1), Catch::Contains("best_of"));
-  CHECK_THROWS_WITH(model.sample(captions, B, empty, {.best_of = 65}, 1), Catch::Contains("best_of"));
-}
-
-namespace {
-
 struct TinyFamily {
   text::BpeTokenizer bpe = text::BpeTokenizer::train({"a red dot", "a blue dot", "two green dots"}, 270);
   std::unique_ptr<vq::ImageTokenizer> vq = std::make_unique<vq::ImageTokenizer>(vq::ImageTokenizerConfig{
@@ -590,8 +518,7 @@ TEST_CASE("vq::TextToImage: generate, a file round trip, and load_text_to_image"
     if (relative) randomize(parts.gpt->image_relative->weight, 8);
     if (code_dim > 0) link_randomly(*parts.gpt, 8);
   }
-  vq::TextToImage model(parts.bpe, std::move(parts.gpt), std::move(parts.vq),
-                        {.guidance = 1.5f, .top_p = 0.9f, .best_of = 2});
+  vq::TextToImage model(parts.bpe, std::move(parts.gpt), std::move(parts.vq), {.guidance = 1.5f, .top_p = 0.9f});
   const std::vector<std::string> captions = {"a red dot", "two green dots", "a red dot"};
   const Tensor images = model.generate(captions, 7);
   CHECK(images.shape() == Shape{3, 3, 8, 8});
@@ -616,7 +543,6 @@ TEST_CASE("vq::TextToImage: generate, a file round trip, and load_text_to_image"
   const auto& back = dynamic_cast<const vq::TextToImage&>(*loaded);
   CHECK(back.sampling().guidance == 1.5f);
   CHECK(back.sampling().top_p == 0.9f);
-  CHECK(back.sampling().best_of == 2);
 
   CHECK_THROWS_WITH(model.generate({"a very very very long caption that does not fit"}, 1),
                     Catch::Contains("at most 16"));
@@ -634,14 +560,6 @@ TEST_CASE("vq::TextToImage: generate, a file round trip, and load_text_to_image"
     CHECK_THROWS_WITH(vq::TextToImage::load(dir.file("hostile.safetensors")),
                       Catch::Contains("hostile.safetensors") && Catch::Contains("vq::TextToImage::load") &&
                           !Catch::Contains("the test's limit"));
-  }
-  // A file that asks for more candidates per image than sampling allows is refused by name.
-  {
-    auto meta = io::load_safetensors_metadata(dir.file("model.safetensors"));
-    meta["sample.best_of"] = "1000000000";
-    io::save_safetensors(io::load_safetensors(dir.file("model.safetensors")), dir.file("hostile.safetensors"), meta);
-    CHECK_THROWS_WITH(vq::TextToImage::load(dir.file("hostile.safetensors")),
-                      Catch::Contains("hostile.safetensors") && Catch::Contains("best_of"));
   }
   // A file that claims linked codes it does not hold names the tensor it lacks.
   if (code_dim == 0) {

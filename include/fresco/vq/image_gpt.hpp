@@ -135,14 +135,6 @@ struct ImageSampleOptions {
   /// Sample among the smallest set of most likely codes whose probability reaches top_p (1: all).
   /// 0.8 by default: the long tail of an undertrained model paints stray objects.
   float top_p = 0.8f;
-  /// Images drawn per caption, of which the one the caption explains best is kept: the
-  /// largest sum over its codes of log p(code | caption) − log p(code | empty caption), the
-  /// model's own log-likelihood ratio (its pointwise mutual information with the caption;
-  /// the whole-image counterpart of guidance). 1: every image as drawn. Costs that many
-  /// times the sampling; with guidance 1 the empty caption's pass runs for the score alone.
-  /// Candidate 0 of an image is the image `best_of` 1 draws.
-  int64_t best_of = 1;
-  static constexpr int64_t kMaxBestOf = 64;
   /// Throws `fresco::Error` naming the first field out of range.
   void validate() const;
 };
@@ -208,10 +200,8 @@ public:
   /// stream seeded by (seed, first_index + i), so an image depends on (caption,
   /// seed, index) and not on the rest of the batch's captions. With guidance != 1
   /// each row also runs with `empty_caption` (caption_length ids) and the two
-  /// logits are mixed. With `best_of` c > 1, row i draws c images (candidate 0 from
-  /// the stream above, candidate k from one seeded by (that stream's seed, k)) and keeps the
-  /// one with the largest log-likelihood ratio (ties: the first). No graph is recorded;
-  /// const and safe to call from several threads at once.
+  /// logits are mixed. No graph is recorded; const and safe to call from several
+  /// threads at once.
   std::vector<int64_t> sample(const std::vector<int64_t>& captions, int64_t batch,
                               const std::vector<int64_t>& empty_caption, const ImageSampleOptions& options,
                               uint64_t seed, int64_t first_index = 0) const;
