@@ -19,6 +19,7 @@
 #include <fresco/text_to_image.hpp>
 
 #include "common/cli.hpp"
+#include "common/sampling.hpp"
 
 namespace {
 
@@ -63,6 +64,7 @@ struct Args {
   // The prompt grid: a model, a file of prompts (one a line), a folder of real images, the output.
   std::string model, prompts, folder, out = "prompt_grid.png";
   int64_t n = 5, real = 3;
+  fresco::cli::SamplingArgs sampling;
 };
 
 void add_options(CLI::App& app, Args& a) {
@@ -83,6 +85,7 @@ void add_options(CLI::App& app, Args& a) {
   cli::add_number(app, "--n", a.n, "generated images a prompt")->check(cli::positive());
   cli::add_number(app, "--real", a.real, "real images a prompt, at most (blank tiles when the folder has fewer)")
       ->check(cli::non_negative());
+  cli::add_sampling_options(app, a.sampling);
 }
 
 // A row a prompt: up to --real images of the folder with exactly that caption (white tiles
@@ -98,6 +101,7 @@ int prompt_grid(const Args& a) {
   }
   if (prompts.empty()) throw fresco::Error("sample_sheets: " + a.prompts + " lists no prompt");
   const auto model = fresco::load_text_to_image(a.model);
+  cli::apply_sampling(*model, a.sampling, a.model);
   std::vector<fresco::Tensor> tiles;
   std::vector<int64_t> found;
   std::unique_ptr<fresco::data::ImageFolder> folder;

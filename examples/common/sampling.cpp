@@ -12,6 +12,11 @@ void add_sampling_options(CLI::App& app, SamplingArgs& a) {
   add_number(app, "--guidance", a.guidance, "classifier-free guidance scale (1: the caption alone)")
       ->check(non_negative())
       ->group(group);
+  add_number(app, "--guidance-ramp", a.guidance_ramp,
+             "codes (in writing order) over which guidance rises from 1 to --guidance, so the first codes follow "
+             "the caption's own distribution (0: full guidance from the first code)")
+      ->check(non_negative())
+      ->group(group);
   add_number(app, "--temperature", a.temperature, "sampling temperature (0: greedy)")->check(non_negative())->group(group);
   add_number(app, "--top-k", a.top_k, "sample among the k most likely codes (0: all)")->check(non_negative())->group(group);
   add_number(app, "--top-p", a.top_p, "nucleus sampling mass in (0, 1] (1: all)")->check(closed(1e-6, 1))->group(group);
@@ -22,13 +27,14 @@ void apply_sampling(vq::ImageSampleOptions& s, const SamplingArgs& a) {
   s.temperature = a.temperature.value_or(s.temperature);
   s.top_k = a.top_k.value_or(s.top_k);
   s.top_p = a.top_p.value_or(s.top_p);
+  s.guidance_ramp = a.guidance_ramp.value_or(s.guidance_ramp);
 }
 
 void apply_sampling(TextToImageModel& model, const SamplingArgs& a, const std::string& path) {
   if (auto* transformer = dynamic_cast<vq::TextToImage*>(&model)) {
     apply_sampling(transformer->sampling(), a);
-  } else if (a.guidance || a.temperature || a.top_k || a.top_p) {
-    throw CLI::ValidationError("--guidance/--temperature/--top-k/--top-p",
+  } else if (a.guidance || a.guidance_ramp || a.temperature || a.top_k || a.top_p) {
+    throw CLI::ValidationError("--guidance/--guidance-ramp/--temperature/--top-k/--top-p",
                                "they apply to transformer-family models; " + path + " is a " + model.family());
   }
 }

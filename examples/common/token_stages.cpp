@@ -63,6 +63,10 @@ void add_transformer_options(CLI::App& app, TransformerArgs& t) {
       ->check(half_open(0, 1));
   add_number(app, "--guidance", t.train.sampling.guidance, "classifier-free guidance scale of the samples")
       ->check(non_negative());
+  add_number(app, "--guidance-ramp", t.train.sampling.guidance_ramp,
+             "codes (in writing order) over which the samples' guidance rises from 1 to --guidance (0: full "
+             "guidance from the first code)")
+      ->check(non_negative());
   add_number(app, "--sample-temperature", t.train.sampling.temperature, "sampling temperature (0: greedy)")
       ->check(non_negative());
   add_number(app, "--top-k", t.train.sampling.top_k, "sample among the k most likely codes (0: all)")

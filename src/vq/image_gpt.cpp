@@ -129,6 +129,7 @@ void ImageSampleOptions::validate() const {
   FRESCO_CHECK(std::isfinite(guidance) && guidance >= 0.f, "ImageSampleOptions: guidance must be >= 0, got {}",
                guidance);
   text::check_sampling({.temperature = temperature, .top_k = top_k, .top_p = top_p}, "ImageSampleOptions");
+  FRESCO_CHECK(guidance_ramp >= 0, "ImageSampleOptions: guidance_ramp must be >= 0, got {}", guidance_ramp);
 }
 
 ImageGpt::ImageGpt(ImageGptConfig config)
@@ -439,11 +440,15 @@ std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int6
     Tensor h = text::cached_blocks(gpt, caches, embed_image(code_table, inputs, rows, j, 1), Tc + j, step_bias);
     Tensor logits = linear(h, head_weight, image_head.bias).contiguous();   // [rows, K]
     const float* l = logits.data();
+    const float scale = options.guidance_ramp > j
+                            ? 1.f + (options.guidance - 1.f) * static_cast<float>(j) /
+                                        static_cast<float>(options.guidance_ramp)
+                            : options.guidance;
     for (int64_t b = 0; b < batch; ++b) {
       const float* c = l + b * K;
       if (guided) {
         const float* u = l + (batch + b) * K;
-        for (int64_t k = 0; k < K; ++k) mixed[static_cast<size_t>(k)] = u[k] + options.guidance * (c[k] - u[k]);
+        for (int64_t k = 0; k < K; ++k) mixed[static_cast<size_t>(k)] = u[k] + scale * (c[k] - u[k]);
         c = mixed.data();
       }
       const int64_t code = text::sample_token(c, K, draw, gens[static_cast<size_t>(b)]);

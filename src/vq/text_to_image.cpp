@@ -88,6 +88,7 @@ void save_token_model(const std::string& path, const char* format, const char* f
   meta.merge(image_tokenizer.metadata());
   io::MetadataWriter sample("sample.");
   sample_fields(sampling, sample);
+  if (sampling.guidance_ramp != 0) sample("guidance_ramp", sampling.guidance_ramp);   // older files read as 0
   meta.merge(sample.metadata);
   meta["format"] = format;
   meta["family"] = "transformer";
@@ -105,7 +106,10 @@ TokenModelParts load_token_model(const std::string& path, const char* format, co
     const auto tok = meta.find("tokenizer");
     FRESCO_CHECK(tok != meta.end(), "no \"tokenizer\" in its metadata");
     TokenModelParts parts;
-    sample_fields(parts.sampling, io::MetadataReader(meta, "sample.", context));
+    const io::MetadataReader sample(meta, "sample.", context);
+    sample_fields(parts.sampling, sample);
+    if (meta.contains("sample.guidance_ramp")) sample("guidance_ramp", parts.sampling.guidance_ramp);
+    parts.sampling.validate();
     const ImageGptConfig config = ImageGptConfig::from_metadata(meta);
     FRESCO_CHECK(clips == (config.frames > 1),
                  "its transformer writes {} (frames {}), but the file's format \"{}\" is for {}",

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <map>
+#include <utility>
 
 #include <fresco/autograd/autograd.hpp>
 #include <fresco/io/checkpoint.hpp>
@@ -182,9 +183,11 @@ TEST_CASE("ImageGpt::sample: greedy cached sampling writes the full forward pass
   const int64_t B = 4;
   const auto captions = captions_of(B, 2);
   const auto empty = captions_of(1, 0);
-  for (float guidance : {1.f, 2.5f}) {
-    INFO("guidance " << guidance);
-    const auto codes = model.sample(captions, B, empty, {.guidance = guidance, .temperature = 0.f}, 1);
+  for (const auto& [guidance, ramp] : {std::pair{1.f, int64_t{0}}, std::pair{2.5f, int64_t{0}}, std::pair{2.5f, int64_t{3}}}) {
+    INFO("guidance " << guidance << ", guidance_ramp " << ramp);
+    vq::ImageSampleOptions options{.guidance = guidance, .temperature = 0.f};
+    options.guidance_ramp = ramp;
+    const auto codes = model.sample(captions, B, empty, options, 1);
     REQUIRE(codes.size() == static_cast<size_t>(B * kN));
     // Re-run the whole sequences: each code must be the argmax of the (guided) logits at its slot.
     const auto c = model.forward(captions, codes, B).image.contiguous().to_vector();
@@ -192,10 +195,14 @@ TEST_CASE("ImageGpt::sample: greedy cached sampling writes the full forward pass
     for (int64_t b = 0; b < B; ++b) empties.insert(empties.end(), empty.begin(), empty.end());
     const auto u = model.forward(empties, codes, B).image.contiguous().to_vector();
     for (int64_t i = 0; i < B * kN; ++i) {
+      // With a ramp of 3 over 4 slots: scales 1, 1.5, 2 and then 2.5.
+      const int64_t j = i % kN;
+      const float scale = j < ramp ? 1.f + (guidance - 1.f) * static_cast<float>(j) / static_cast<float>(ramp)
+                                   : guidance;
       int64_t best = 0;
       float best_value = -1e30f;
       for (int64_t k = 0; k < kK; ++k) {
-        const float v = u[i * kK + k] + guidance * (c[i * kK + k] - u[i * kK + k]);
+        const float v = u[i * kK + k] + scale * (c[i * kK + k] - u[i * kK + k]);
         if (v > best_value) best_value = v, best = k;
       }
       CHECK(codes[static_cast<size_t>(i)] == best);
@@ -518,7 +525,8 @@ TEST_CASE("vq::TextToImage: generate, a file round trip, and load_text_to_image"
     if (relative) randomize(parts.gpt->image_relative->weight, 8);
     if (code_dim > 0) link_randomly(*parts.gpt, 8);
   }
-  vq::TextToImage model(parts.bpe, std::move(parts.gpt), std::move(parts.vq), {.guidance = 1.5f, .top_p = 0.9f});
+  vq::TextToImage model(parts.bpe, std::move(parts.gpt), std::move(parts.vq),
+                        {.guidance = 1.5f, .top_p = 0.9f, .guidance_ramp = 2});
   const std::vector<std::string> captions = {"a red dot", "two green dots", "a red dot"};
   const Tensor images = model.generate(captions, 7);
   CHECK(images.shape() == Shape{3, 3, 8, 8});
@@ -543,6 +551,7 @@ TEST_CASE("vq::TextToImage: generate, a file round trip, and load_text_to_image"
   const auto& back = dynamic_cast<const vq::TextToImage&>(*loaded);
   CHECK(back.sampling().guidance == 1.5f);
   CHECK(back.sampling().top_p == 0.9f);
+  CHECK(back.sampling().guidance_ramp == 2);
 
   CHECK_THROWS_WITH(model.generate({"a very very very long caption that does not fit"}, 1),
                     Catch::Contains("at most 16"));
@@ -560,6 +569,14 @@ TEST_CASE("vq::TextToImage: generate, a file round trip, and load_text_to_image"
     CHECK_THROWS_WITH(vq::TextToImage::load(dir.file("hostile.safetensors")),
                       Catch::Contains("hostile.safetensors") && Catch::Contains("vq::TextToImage::load") &&
                           !Catch::Contains("the test's limit"));
+  }
+  // A file with a sampling setting out of range is refused by name.
+  {
+    auto meta = io::load_safetensors_metadata(dir.file("model.safetensors"));
+    meta["sample.guidance_ramp"] = "-3";
+    io::save_safetensors(io::load_safetensors(dir.file("model.safetensors")), dir.file("hostile.safetensors"), meta);
+    CHECK_THROWS_WITH(vq::TextToImage::load(dir.file("hostile.safetensors")),
+                      Catch::Contains("hostile.safetensors") && Catch::Contains("guidance_ramp"));
   }
   // A file that claims linked codes it does not hold names the tensor it lacks.
   if (code_dim == 0) {

@@ -135,6 +135,11 @@ struct ImageSampleOptions {
   /// Sample among the smallest set of most likely codes whose probability reaches top_p (1: all).
   /// 0.8 by default: the long tail of an undertrained model paints stray objects.
   float top_p = 0.8f;
+  /// Slots (in writing order) over which guidance rises linearly from 1 to `guidance`:
+  /// slot j is guided with 1 + (guidance − 1) · min(1, j / guidance_ramp), so the first
+  /// codes, which the caption decides least, follow the caption's own distribution instead
+  /// of the amplified difference to the empty caption's. 0: `guidance` from the first slot.
+  int64_t guidance_ramp = 0;
   /// Throws `fresco::Error` naming the first field out of range.
   void validate() const;
 };
