@@ -4,6 +4,7 @@
 #include <fresco/vq/text_to_image.hpp>
 
 #include <algorithm>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -28,6 +29,11 @@ template <class Options, class Field>
 void sample_fields(Options& o, Field&& field) {
   field("guidance", o.guidance), field("temperature", o.temperature), field("top_k", o.top_k);
   field("top_p", o.top_p);
+}
+// Settings added later, with the value a file without their key means: written only when not at it.
+template <class Options, class Field>
+void optional_sample_fields(Options& o, Field&& field) {
+  field("guidance_ramp", o.guidance_ramp, int64_t{0});
 }
 
 void check_parts(const text::BpeTokenizer& tokenizer, const ImageGpt& gpt, const ImageTokenizer& image_tokenizer,
@@ -88,7 +94,9 @@ void save_token_model(const std::string& path, const char* format, const char* f
   meta.merge(image_tokenizer.metadata());
   io::MetadataWriter sample("sample.");
   sample_fields(sampling, sample);
-  if (sampling.guidance_ramp != 0) sample("guidance_ramp", sampling.guidance_ramp);   // older files read as 0
+  optional_sample_fields(sampling, [&](const char* key, const auto& value, const auto& fallback) {
+    if (value != fallback) sample(key, value);
+  });
   meta.merge(sample.metadata);
   meta["format"] = format;
   meta["family"] = "transformer";
@@ -108,8 +116,10 @@ TokenModelParts load_token_model(const std::string& path, const char* format, co
     TokenModelParts parts;
     const io::MetadataReader sample(meta, "sample.", context);
     sample_fields(parts.sampling, sample);
-    if (meta.contains("sample.guidance_ramp")) sample("guidance_ramp", parts.sampling.guidance_ramp);
-    parts.sampling.validate();
+    optional_sample_fields(parts.sampling, [&](const char* key, auto& value, const auto&) {
+      if (meta.contains(std::string("sample.") + key)) sample(key, value);
+    });
+    parts.sampling.validate();   // here as well as in the model's constructor, so that the error names the file
     const ImageGptConfig config = ImageGptConfig::from_metadata(meta);
     FRESCO_CHECK(clips == (config.frames > 1),
                  "its transformer writes {} (frames {}), but the file's format \"{}\" is for {}",

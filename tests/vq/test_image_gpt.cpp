@@ -179,8 +179,12 @@ TEST_CASE("ImageGpt::sample: greedy cached sampling writes the full forward pass
   vq::ImageGpt model(config);
   if (model.image_relative) randomize(model.image_relative->weight, 6);
   if (config.code_dim > 0) link_randomly(model, 6);
+  {   // trained-sized weights: the caption moves the logits, so the guidance scale moves the argmax
+    uint64_t salt = 7;
+    for (Tensor& p : model.parameters()) randomize(p, salt++);
+  }
   model.eval();
-  const int64_t B = 4;
+  const int64_t B = 16;
   const auto captions = captions_of(B, 2);
   const auto empty = captions_of(1, 0);
   for (const auto& [guidance, ramp] : {std::pair{1.f, int64_t{0}}, std::pair{2.5f, int64_t{0}}, std::pair{2.5f, int64_t{3}}}) {
@@ -194,19 +198,25 @@ TEST_CASE("ImageGpt::sample: greedy cached sampling writes the full forward pass
     std::vector<int64_t> empties;
     for (int64_t b = 0; b < B; ++b) empties.insert(empties.end(), empty.begin(), empty.end());
     const auto u = model.forward(empties, codes, B).image.contiguous().to_vector();
-    for (int64_t i = 0; i < B * kN; ++i) {
-      // With a ramp of 3 over 4 slots: scales 1, 1.5, 2 and then 2.5.
-      const int64_t j = i % kN;
-      const float scale = j < ramp ? 1.f + (guidance - 1.f) * static_cast<float>(j) / static_cast<float>(ramp)
-                                   : guidance;
+    auto argmax = [&](int64_t i, float scale) {
       int64_t best = 0;
       float best_value = -1e30f;
       for (int64_t k = 0; k < kK; ++k) {
         const float v = u[i * kK + k] + scale * (c[i * kK + k] - u[i * kK + k]);
         if (v > best_value) best_value = v, best = k;
       }
-      CHECK(codes[static_cast<size_t>(i)] == best);
+      return best;
+    };
+    int64_t ramped = 0;   // slots where the ramp's scale picks another code than the full scale would
+    for (int64_t i = 0; i < B * kN; ++i) {
+      // With a ramp of 3 over 4 slots: scales 1, 1.5, 2 and then 2.5.
+      const int64_t j = i % kN;
+      const float scale = j < ramp ? 1.f + (guidance - 1.f) * static_cast<float>(j) / static_cast<float>(ramp)
+                                   : guidance;
+      CHECK(codes[static_cast<size_t>(i)] == argmax(i, scale));
+      ramped += argmax(i, scale) != argmax(i, guidance);
     }
+    if (ramp > 0) CHECK(ramped > 0);   // the ramp is seen: some slot draws another code than full guidance would
   }
 }
 
