@@ -143,11 +143,47 @@ Tensor ImageTextEncoder::loss(const Tensor& images, const std::vector<std::strin
   return contrastive_loss(sim);
 }
 
+Tensor ImageTextEncoder::similarity(const Tensor& images, const std::vector<std::string>& captions) {
+  FRESCO_CHECK(images.defined() && images.dim() == 4 && images.size(0) == static_cast<int64_t>(captions.size()),
+               "ImageTextEncoder::similarity: expected N images [N, C, S, S] and N captions, got {} and {} captions",
+               images.defined() ? shape_str(images.shape()) : "an undefined tensor", captions.size());
+  return sum(embed_images(images) * embed_captions(captions), {1});
+}
+
+void ImageTextEncoder::write_parts(std::map<std::string, Tensor>& tensors, std::map<std::string, std::string>& metadata,
+                                   const std::string& prefix) const {
+  for (auto& [key, value] : config_.to_metadata()) metadata[prefix + key] = value;
+  metadata[prefix + "tokenizer"] = tokenizer_.to_json();
+  for (auto& [name, t] : io::module_state(*this)) tensors[prefix + name] = t;
+}
+
+std::unique_ptr<ImageTextEncoder> ImageTextEncoder::read_parts(const io::LoadLimit& limit,
+                                                               const std::map<std::string, Tensor>& tensors,
+                                                               const std::string& prefix, const std::string& path) {
+  std::map<std::string, std::string> meta;
+  for (const auto& [key, value] : limit.header().metadata)
+    if (key.rfind(prefix, 0) == 0) meta.emplace(key.substr(prefix.size()), value);
+  const auto tok = meta.find("tokenizer");
+  FRESCO_CHECK(tok != meta.end(), "no \"{}tokenizer\" in its metadata", prefix);
+  const ImageTextEncoderConfig config = ImageTextEncoderConfig::from_metadata(meta, path);
+  text::expect_gpt_tensors(limit, config.gpt, prefix + "gpt.");
+  limit.expect_tensor(prefix + "text_proj.weight", {config.embed_dim, config.gpt.d_model});
+  limit.expect_tensor(prefix + "image.fc.weight", {config.image.feature_dim, 4 * config.image.width * 16});
+  auto tokenizer = text::BpeTokenizer::from_json(tok->second);
+  FRESCO_CHECK(tokenizer.vocab_size() == config.gpt.vocab_size, "the tokenizer has {} tokens, the text model reads {}",
+               tokenizer.vocab_size(), config.gpt.vocab_size);
+  auto model = std::make_unique<ImageTextEncoder>(config, std::move(tokenizer));
+  io::load_module_state(*model, prefix.empty() ? tensors : io::strip_prefix(tensors, prefix), path);
+  model->eval();
+  return model;
+}
+
 void ImageTextEncoder::save(const std::string& path) const {
-  std::map<std::string, std::string> meta = config_.to_metadata();
+  std::map<std::string, Tensor> tensors;
+  std::map<std::string, std::string> meta;
+  write_parts(tensors, meta, "");
   meta["format"] = kFormat;
-  meta["tokenizer"] = tokenizer_.to_json();
-  io::save_safetensors(io::module_state(*this), path, meta);
+  io::save_safetensors(tensors, path, meta);
 }
 
 std::unique_ptr<ImageTextEncoder> ImageTextEncoder::load(const std::string& path) {
@@ -156,20 +192,7 @@ std::unique_ptr<ImageTextEncoder> ImageTextEncoder::load(const std::string& path
   io::require_format(meta, kFormat, path, "ImageTextEncoder::load",
                      "an image-text encoder (train one with train_classifier --retrieval)");
   try {
-    const auto tok = meta.find("tokenizer");
-    FRESCO_CHECK(tok != meta.end(), "no \"tokenizer\" in its metadata");
-    const ImageTextEncoderConfig config = ImageTextEncoderConfig::from_metadata(meta, path);
-    text::expect_gpt_tensors(limit, config.gpt, "gpt.");
-    limit.expect_tensor("text_proj.weight", {config.embed_dim, config.gpt.d_model});
-    limit.expect_tensor("image.fc.weight", {config.image.feature_dim, 4 * config.image.width * 16});
-    auto tokenizer = text::BpeTokenizer::from_json(tok->second);
-    FRESCO_CHECK(tokenizer.vocab_size() == config.gpt.vocab_size,
-                 "the tokenizer has {} tokens, the text model reads {}", tokenizer.vocab_size(),
-                 config.gpt.vocab_size);
-    auto model = std::make_unique<ImageTextEncoder>(config, std::move(tokenizer));
-    io::load_module_state(*model, io::load_safetensors(path), path);
-    model->eval();
-    return model;
+    return read_parts(limit, io::load_safetensors(path), "", path);
   } catch (const IoError&) {
     throw;
   } catch (const Error& e) {

@@ -130,7 +130,13 @@ void ImageSampleOptions::validate() const {
                guidance);
   text::check_sampling({.temperature = temperature, .top_k = top_k, .top_p = top_p}, "ImageSampleOptions");
   FRESCO_CHECK(guidance_ramp >= 0, "ImageSampleOptions: guidance_ramp must be >= 0, got {}", guidance_ramp);
+  FRESCO_CHECK(candidates >= 1 && candidates <= kMaxCandidates,
+               "ImageSampleOptions: candidates must be in [1, {}], got {}", kMaxCandidates, candidates);
 }
+
+uint64_t image_stream(uint64_t seed, int64_t index) { return mix_seed(seed, static_cast<uint64_t>(index)); }
+
+uint64_t candidate_stream(uint64_t stream, int64_t k) { return mix_seed(stream, static_cast<uint64_t>(k)); }
 
 ImageGpt::ImageGpt(ImageGptConfig config)
     : gpt(validated(config).gpt_config()),
@@ -396,8 +402,19 @@ ImageGptLosses ImageGpt::loss(const std::vector<int64_t>& captions, const std::v
 std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int64_t batch,
                                       const std::vector<int64_t>& empty_caption, const ImageSampleOptions& options,
                                       uint64_t seed, int64_t first_index) const {
+  std::vector<uint64_t> streams;
+  streams.reserve(static_cast<size_t>(std::max<int64_t>(batch, 0)));
+  for (int64_t i = 0; i < batch; ++i) streams.push_back(image_stream(seed, first_index + i));
+  return sample(captions, batch, empty_caption, options, streams);
+}
+
+std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int64_t batch,
+                                      const std::vector<int64_t>& empty_caption, const ImageSampleOptions& options,
+                                      const std::vector<uint64_t>& streams) const {
   options.validate();
   check_captions(captions, batch, "sample");
+  FRESCO_CHECK(static_cast<int64_t>(streams.size()) == batch, "ImageGpt::sample: {} streams for {} caption rows",
+               streams.size(), batch);
   const bool guided = options.guidance != 1.f;
   if (guided) check_captions(empty_caption, 1, "sample (empty caption)");
   const int64_t N = config_.image_tokens(), K = config_.codes, Tc = config_.caption_length;
@@ -416,7 +433,7 @@ std::vector<int64_t> ImageGpt::sample(const std::vector<int64_t>& captions, int6
 
   std::vector<Generator> gens;
   gens.reserve(static_cast<size_t>(batch));
-  for (int64_t i = 0; i < batch; ++i) gens.emplace_back(mix_seed(seed, static_cast<uint64_t>(first_index + i)));
+  for (int64_t i = 0; i < batch; ++i) gens.emplace_back(streams[static_cast<size_t>(i)]);
   const text::GenerateOptions draw{.temperature = options.temperature, .top_k = options.top_k, .top_p = options.top_p};
 
   std::vector<int64_t> out(static_cast<size_t>(batch * N));

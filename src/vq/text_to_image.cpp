@@ -4,14 +4,18 @@
 #include <fresco/vq/text_to_image.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string>
 
 #include <fmt/format.h>
 
+#include <fresco/autograd/autograd.hpp>
 #include <fresco/error.hpp>
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/metadata.hpp>
 #include <fresco/io/safetensors.hpp>
+#include <fresco/ops/elementwise.hpp>
 #include <fresco/ops/shape.hpp>
 
 #include "vq/token_model.hpp"
@@ -34,6 +38,21 @@ void sample_fields(Options& o, Field&& field) {
 template <class Options, class Field>
 void optional_sample_fields(Options& o, Field&& field) {
   field("guidance_ramp", o.guidance_ramp, int64_t{0});
+  field("candidates", o.candidates, int64_t{1});
+}
+
+// Images the reranker reads at once.
+constexpr int64_t kRerankChunk = 256;
+
+// The reranker must read the images the image tokenizer decodes.
+void check_reranker(const Reranker& r, const ImageTokenizer& image_tokenizer, const char* fn) {
+  if (!r.encoder) return;
+  const auto& e = r.encoder->config().image;
+  const auto& v = image_tokenizer.config();
+  FRESCO_CHECK(e.image_size == v.image_size && e.channels == v.channels,
+               "{}: the reranker reads {}-channel {}x{} images, the image tokenizer decodes {}-channel {}x{} ones", fn,
+               e.channels, e.image_size, e.image_size, v.channels, v.image_size, v.image_size);
+  FRESCO_CHECK(std::isfinite(r.threshold), "{}: the reranker's threshold must be finite, got {}", fn, r.threshold);
 }
 
 void check_parts(const text::BpeTokenizer& tokenizer, const ImageGpt& gpt, const ImageTokenizer& image_tokenizer,
@@ -85,9 +104,11 @@ void check_token_model(const text::BpeTokenizer& tokenizer, const ImageGpt* gpt,
 }
 
 void save_token_model(const std::string& path, const char* format, const char* fn, const text::BpeTokenizer& tokenizer,
-                      const ImageGpt& gpt, const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling) {
+                      const ImageGpt& gpt, const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling,
+                      const Reranker* reranker) {
   check_parts(tokenizer, gpt, image_tokenizer, fn);
   sampling.validate();
+  if (reranker != nullptr) check_reranker(*reranker, image_tokenizer, fn);
   std::map<std::string, Tensor> tensors = io::with_prefix(io::module_state(gpt), "image_gpt.");
   tensors.merge(io::with_prefix(io::module_state(image_tokenizer), "vq."));
   std::map<std::string, std::string> meta = gpt.config().to_metadata();
@@ -98,6 +119,12 @@ void save_token_model(const std::string& path, const char* format, const char* f
     if (value != fallback) sample(key, value);
   });
   meta.merge(sample.metadata);
+  if (reranker != nullptr && reranker->encoder) {
+    reranker->encoder->write_parts(tensors, meta, "rerank.");
+    io::MetadataWriter rerank("rerank.");
+    rerank("threshold", reranker->threshold);
+    meta.merge(rerank.metadata);
+  }
   meta["format"] = format;
   meta["family"] = "transformer";
   meta["tokenizer"] = tokenizer.to_json();
@@ -142,6 +169,13 @@ TokenModelParts load_token_model(const std::string& path, const char* format, co
     io::load_module_state(*parts.gpt, io::strip_prefix(tensors, "image_gpt."), path);
     io::load_module_state(*parts.image_tokenizer, io::strip_prefix(tensors, "vq."), path);
     parts.tokenizer = text::BpeTokenizer::from_json(tok->second);
+    if (!clips && meta.contains("rerank.threshold")) {
+      io::MetadataReader(meta, "rerank.", context)("threshold", parts.reranker.threshold);
+      parts.reranker.encoder = eval::ImageTextEncoder::read_parts(limit, tensors, "rerank.", path);
+      check_reranker(parts.reranker, *parts.image_tokenizer, "the reranker");
+    }
+    FRESCO_CHECK(parts.sampling.candidates == 1 || parts.reranker.encoder != nullptr,
+                 "sample.candidates {} needs a reranker, and the file holds none", parts.sampling.candidates);
     return parts;
   } catch (const IoError&) {
     throw;
@@ -152,22 +186,49 @@ TokenModelParts load_token_model(const std::string& path, const char* format, co
 
 }  // namespace detail
 
+float Reranker::calibrate(eval::ImageTextEncoder& encoder, const Tensor& images,
+                          const std::vector<std::string>& captions, double quantile) {
+  FRESCO_CHECK(quantile >= 0 && quantile < 1, "Reranker::calibrate: the quantile must be in [0, 1), got {}", quantile);
+  FRESCO_CHECK(images.defined() && images.dim() == 4 && images.size(0) == static_cast<int64_t>(captions.size()) &&
+                   !captions.empty(),
+               "Reranker::calibrate: expected N >= 1 images [N, C, S, S] and N captions, got {} and {} captions",
+               images.defined() ? shape_str(images.shape()) : "an undefined tensor", captions.size());
+  NoGradGuard no_grad;
+  const int64_t n = images.size(0);
+  std::vector<float> sims;
+  sims.reserve(static_cast<size_t>(n));
+  for (int64_t first = 0; first < n; first += kRerankChunk) {
+    const int64_t last = std::min(n, first + kRerankChunk);
+    const std::vector<std::string> some(captions.begin() + first, captions.begin() + last);
+    for (float v : encoder.similarity(images.slice(0, first, last).contiguous(), some).to_vector()) sims.push_back(v);
+  }
+  std::sort(sims.begin(), sims.end());
+  return sims[static_cast<size_t>(std::floor(quantile * static_cast<double>(n)))];
+}
+
 void save_text_to_image(const std::string& path, const text::BpeTokenizer& tokenizer, const ImageGpt& gpt,
-                        const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling) {
+                        const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling,
+                        const Reranker* reranker) {
   detail::check_token_kind(gpt, /*clips=*/false, "save_text_to_image");
-  detail::save_token_model(path, kFormat, "save_text_to_image", tokenizer, gpt, image_tokenizer, sampling);
+  detail::save_token_model(path, kFormat, "save_text_to_image", tokenizer, gpt, image_tokenizer, sampling, reranker);
 }
 
 TextToImage::TextToImage(text::BpeTokenizer tokenizer, std::unique_ptr<ImageGpt> gpt,
-                         std::unique_ptr<ImageTokenizer> image_tokenizer, ImageSampleOptions sampling)
+                         std::unique_ptr<ImageTokenizer> image_tokenizer, ImageSampleOptions sampling,
+                         Reranker reranker)
     : tokenizer_(std::move(tokenizer)),
       gpt_(std::move(gpt)),
       image_tokenizer_(std::move(image_tokenizer)),
-      sampling_(sampling) {
+      sampling_(sampling),
+      reranker_(std::move(reranker)) {
   detail::check_token_model(tokenizer_, gpt_.get(), image_tokenizer_.get(), sampling_, /*clips=*/false,
                             "vq::TextToImage");
+  check_reranker(reranker_, *image_tokenizer_, "vq::TextToImage");
+  FRESCO_CHECK(sampling_.candidates == 1 || reranker_.encoder != nullptr,
+               "vq::TextToImage: candidates {} needs a reranker, and none is given", sampling_.candidates);
   gpt_->eval();
   image_tokenizer_->eval();
+  if (reranker_.encoder) reranker_.encoder->eval();
 }
 
 TextToImage TextToImage::load(const std::string& path) {
@@ -175,17 +236,28 @@ TextToImage TextToImage::load(const std::string& path) {
                                         "a transformer-family model (train one with train_text2image --family transformer)",
                                         /*clips=*/false);
   return TextToImage(std::move(parts.tokenizer), std::move(parts.gpt), std::move(parts.image_tokenizer),
-                     parts.sampling);
+                     parts.sampling, std::move(parts.reranker));
 }
 
 void TextToImage::save(const std::string& path) const {
-  save_text_to_image(path, tokenizer_, *gpt_, *image_tokenizer_, sampling_);
+  save_text_to_image(path, tokenizer_, *gpt_, *image_tokenizer_, sampling_, &reranker_);
 }
 
 std::vector<int64_t> sample_codes(const ImageGpt& gpt, const text::BpeTokenizer& tokenizer,
                                   const std::vector<std::string>& captions, const ImageSampleOptions& sampling,
                                   uint64_t seed) {
+  std::vector<uint64_t> streams;
+  streams.reserve(captions.size());
+  for (size_t i = 0; i < captions.size(); ++i) streams.push_back(image_stream(seed, static_cast<int64_t>(i)));
+  return sample_codes(gpt, tokenizer, captions, sampling, streams);
+}
+
+std::vector<int64_t> sample_codes(const ImageGpt& gpt, const text::BpeTokenizer& tokenizer,
+                                  const std::vector<std::string>& captions, const ImageSampleOptions& sampling,
+                                  const std::vector<uint64_t>& streams) {
   FRESCO_CHECK(!captions.empty(), "generate: no caption given");
+  FRESCO_CHECK(streams.size() == captions.size(), "sample_codes: {} streams for {} captions", streams.size(),
+               captions.size());
   const int64_t Tc = gpt.config().caption_length, N = gpt.config().image_tokens();
   const std::vector<int64_t> rows = caption_rows(tokenizer, captions, Tc);
   const std::vector<int64_t> empty = caption_rows(tokenizer, {""}, Tc);
@@ -196,14 +268,61 @@ std::vector<int64_t> sample_codes(const ImageGpt& gpt, const text::BpeTokenizer&
   for (int64_t first = 0; first < n; first += chunk) {
     const int64_t b = std::min(chunk, n - first);
     const std::vector<int64_t> chunk(rows.begin() + first * Tc, rows.begin() + (first + b) * Tc);
-    const auto c = gpt.sample(chunk, b, empty, sampling, seed, first);
+    const std::vector<uint64_t> some(streams.begin() + first, streams.begin() + first + b);
+    const auto c = gpt.sample(chunk, b, empty, sampling, some);
     codes.insert(codes.end(), c.begin(), c.end());
   }
   return codes;
 }
 
 std::vector<int64_t> TextToImage::generate_codes(const std::vector<std::string>& captions, uint64_t seed) const {
-  return sample_codes(*gpt_, tokenizer_, captions, sampling_, seed);
+  const int64_t candidates = sampling_.candidates;
+  if (candidates == 1) return sample_codes(*gpt_, tokenizer_, captions, sampling_, seed);
+  FRESCO_CHECK(reranker_.encoder != nullptr,
+               "vq::TextToImage: candidates {} needs a reranker, and this model has none (train one with "
+               "train_text2image --rerank-share, or draw 1 candidate)",
+               candidates);
+  FRESCO_CHECK(!captions.empty(), "generate: no caption given");
+  sampling_.validate();
+  NoGradGuard no_grad;
+  const auto n = static_cast<int64_t>(captions.size());
+  const int64_t N = gpt_->config().image_tokens();
+  std::vector<int64_t> kept(static_cast<size_t>(n * N));
+  std::vector<float> best(static_cast<size_t>(n), -std::numeric_limits<float>::infinity());
+  std::vector<int64_t> pending(static_cast<size_t>(n));   // images no candidate has been accepted for
+  for (int64_t i = 0; i < n; ++i) pending[static_cast<size_t>(i)] = i;
+  for (int64_t k = 0; k < candidates && !pending.empty(); ++k) {
+    std::vector<std::string> some;
+    std::vector<uint64_t> streams;
+    for (int64_t i : pending) {
+      some.push_back(captions[static_cast<size_t>(i)]);
+      const uint64_t stream = image_stream(seed, i);
+      streams.push_back(k == 0 ? stream : candidate_stream(stream, k));
+    }
+    const std::vector<int64_t> codes = sample_codes(*gpt_, tokenizer_, some, sampling_, streams);
+    const auto P = static_cast<int64_t>(pending.size());
+    std::vector<float> sims;
+    sims.reserve(static_cast<size_t>(P));
+    for (int64_t first = 0; first < P; first += kRerankChunk) {
+      const int64_t last = std::min(P, first + kRerankChunk);
+      const std::vector<int64_t> chunk(codes.begin() + first * N, codes.begin() + last * N);
+      const Tensor images = image_tokenizer_->decode(chunk, last - first) * 2.f - 1.f;
+      const std::vector<std::string> chunk_captions(some.begin() + first, some.begin() + last);
+      for (float v : reranker_.encoder->similarity(images, chunk_captions).to_vector()) sims.push_back(v);
+    }
+    std::vector<int64_t> still;
+    for (int64_t j = 0; j < P; ++j) {
+      const auto i = static_cast<size_t>(pending[static_cast<size_t>(j)]);
+      const float sim = sims[static_cast<size_t>(j)];
+      if (k == 0 || sim > best[i]) {
+        best[i] = sim;
+        std::copy_n(codes.begin() + j * N, N, kept.begin() + static_cast<int64_t>(i) * N);
+      }
+      if (!(sim >= reranker_.threshold)) still.push_back(static_cast<int64_t>(i));
+    }
+    pending = std::move(still);
+  }
+  return kept;
 }
 
 Tensor TextToImage::generate(const std::vector<std::string>& captions, uint64_t seed) const {

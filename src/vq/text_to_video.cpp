@@ -32,6 +32,17 @@ Tensor decode_clips(const ImageTokenizer& image_tokenizer, const std::vector<int
   return images.reshape({clips, frames, images.size(1), images.size(2), images.size(3)});
 }
 
+namespace {
+
+// No reranker reads clips: one clip is drawn per caption.
+void check_one_candidate(const ImageSampleOptions& sampling) {
+  FRESCO_CHECK(sampling.candidates == 1,
+               "vq::TextToVideo: candidates {}: a clip is drawn once per caption (no reranker reads clips); use 1",
+               sampling.candidates);
+}
+
+}  // namespace
+
 TextToVideo::TextToVideo(text::BpeTokenizer tokenizer, std::unique_ptr<ImageGpt> gpt,
                          std::unique_ptr<ImageTokenizer> image_tokenizer, ImageSampleOptions sampling)
     : tokenizer_(std::move(tokenizer)),
@@ -40,6 +51,7 @@ TextToVideo::TextToVideo(text::BpeTokenizer tokenizer, std::unique_ptr<ImageGpt>
       sampling_(sampling) {
   detail::check_token_model(tokenizer_, gpt_.get(), image_tokenizer_.get(), sampling_, /*clips=*/true,
                             "vq::TextToVideo");
+  check_one_candidate(sampling_);
   gpt_->eval();
   image_tokenizer_->eval();
 }
@@ -56,6 +68,7 @@ void TextToVideo::save(const std::string& path) const {
 }
 
 std::vector<int64_t> TextToVideo::generate_codes(const std::vector<std::string>& captions, uint64_t seed) const {
+  check_one_candidate(sampling_);
   return sample_codes(*gpt_, tokenizer_, captions, sampling_, seed);
 }
 

@@ -10,6 +10,7 @@
 #include <fresco/text/tokenizer.hpp>
 #include <fresco/vq/image_gpt.hpp>
 #include <fresco/vq/image_tokenizer.hpp>
+#include <fresco/vq/text_to_image.hpp>
 
 namespace fresco::vq::detail {
 
@@ -18,6 +19,7 @@ struct TokenModelParts {
   std::unique_ptr<ImageGpt> gpt;
   std::unique_ptr<ImageTokenizer> image_tokenizer;
   ImageSampleOptions sampling;
+  Reranker reranker;   // none unless the file holds one ("rerank.*")
 };
 
 /// Throws `fresco::Error` (prefixed by `fn`) unless the transformer writes clips (frames > 1)
@@ -30,8 +32,10 @@ void check_token_model(const text::BpeTokenizer& tokenizer, const ImageGpt* gpt,
                        const ImageSampleOptions& sampling, bool clips, const char* fn);
 
 /// Writes the parts with metadata "format" = `format` (atomic: temporary file + rename); errors name `fn`.
+/// With a `reranker`, its encoder and threshold go in as well ("rerank.*").
 void save_token_model(const std::string& path, const char* format, const char* fn, const text::BpeTokenizer& tokenizer,
-                      const ImageGpt& gpt, const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling);
+                      const ImageGpt& gpt, const ImageTokenizer& image_tokenizer, const ImageSampleOptions& sampling,
+                      const Reranker* reranker = nullptr);
 
 /// Reads the parts of a file whose "format" is `format`, checking its tensor index against the
 /// configs before anything is allocated, and that its transformer writes clips (frames > 1) when

@@ -3,12 +3,15 @@
 // the cached sampler against the full forward pass, guidance, seeds per image, the
 // model file of the transformer family, and training that resumes bit for bit.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <utility>
 
 #include <fresco/autograd/autograd.hpp>
+#include <fresco/eval/retrieval.hpp>
 #include <fresco/io/checkpoint.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/ops/matmul.hpp>
@@ -502,6 +505,15 @@ TEST_CASE("ImageGpt::sample: one stream per image, seeds and options", "[vq][ima
   const std::vector<int64_t> second(captions.begin() + kTc, captions.begin() + 2 * kTc);
   const auto alone = model.sample(second, 1, empty, o, 11, 1);
   CHECK(std::vector<int64_t>(all.begin() + kN, all.begin() + 2 * kN) == alone);
+  // Explicit streams: the seed's own are the same images; others are other images.
+  const std::vector<uint64_t> streams = {vq::image_stream(11, 0), vq::image_stream(11, 1), vq::image_stream(11, 2)};
+  CHECK(model.sample(captions, 3, empty, o, streams) == all);
+  CHECK(model.sample(captions, 3, empty, o, std::vector<uint64_t>{streams[0], vq::candidate_stream(streams[1], 1),
+                                                                   streams[2]}) != all);
+  CHECK_THROWS_WITH(model.sample(captions, 3, empty, o, std::vector<uint64_t>{1, 2}),
+                    Catch::Contains("2 streams for 3"));
+  CHECK_THROWS_WITH(model.sample(captions, 3, empty, {.candidates = 0}, 1), Catch::Contains("candidates"));
+  CHECK_THROWS_WITH(model.sample(captions, 3, empty, {.candidates = 65}, 1), Catch::Contains("candidates"));
   // top_k = 1 is greedy.
   CHECK(model.sample(captions, 3, empty, {.guidance = 2.f, .top_k = 1}, 4) ==
         model.sample(captions, 3, empty, {.guidance = 2.f, .temperature = 0.f}, 99));
@@ -598,6 +610,171 @@ TEST_CASE("vq::TextToImage: generate, a file round trip, and load_text_to_image"
   }
   io::save_safetensors({{"x", zeros({2})}}, dir.file("other.safetensors"), {{"format", "something-else"}});
   CHECK_THROWS_WITH(load_text_to_image(dir.file("other.safetensors")), Catch::Contains("not a text-to-image model"));
+}
+
+namespace {
+
+// A 16x16 family (the reranker's image branch reads at least 16 pixels) with a small
+// untrained image-text encoder: candidates of near-uniform codes score apart.
+struct RerankedFamily {
+  text::BpeTokenizer bpe = text::BpeTokenizer::train({"a red dot", "a blue dot", "two green dots"}, 270);
+  std::unique_ptr<vq::ImageTokenizer> vq = std::make_unique<vq::ImageTokenizer>(vq::ImageTokenizerConfig{
+      .image_size = 16, .channels = 3, .downsample = 8, .width = 4, .max_width = 8, .codes = kK, .code_dim = 4});
+  std::unique_ptr<vq::ImageGpt> gpt = std::make_unique<vq::ImageGpt>(tiny(3));
+  std::unique_ptr<eval::ImageTextEncoder> encoder = std::make_unique<eval::ImageTextEncoder>(
+      eval::ImageTextEncoderConfig{.image = {.channels = 3, .image_size = 16, .width = 4, .feature_dim = 16},
+                                   .gpt = {.context = 16, .d_model = 16, .heads = 2, .layers = 1},
+                                   .embed_dim = 8},
+      bpe);
+  RerankedFamily() { encoder->eval(); }
+};
+
+// What generate_codes should keep for caption i: candidate k drawn from its documented stream,
+// the first whose similarity reaches `threshold`, else the most similar (the first of equals).
+std::vector<int64_t> expected_choice(const vq::TextToImage& model, const std::vector<std::string>& captions,
+                                     uint64_t seed, float threshold, std::vector<int64_t>* chosen_index) {
+  NoGradGuard no_grad;
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < captions.size(); ++i) {
+    int64_t best = -1;
+    float best_sim = 0;
+    std::vector<int64_t> best_codes;
+    for (int64_t k = 0; k < model.sampling().candidates; ++k) {
+      const uint64_t stream = vq::image_stream(seed, static_cast<int64_t>(i));
+      const auto codes = vq::sample_codes(model.image_gpt(), model.tokenizer(), {captions[i]}, model.sampling(),
+                                          std::vector<uint64_t>{k == 0 ? stream : vq::candidate_stream(stream, k)});
+      const Tensor image = model.image_tokenizer().decode(codes, 1) * 2.f - 1.f;
+      const float sim = model.reranker().encoder->similarity(image, {captions[i]}).item();
+      if (best < 0 || sim > best_sim) best = k, best_sim = sim, best_codes = codes;
+      if (sim >= threshold) break;
+    }
+    chosen_index->push_back(best);
+    out.insert(out.end(), best_codes.begin(), best_codes.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("vq::TextToImage with a reranker: the first accepted candidate, else the most similar; the model file",
+          "[vq][image_gpt]") {
+  test::TempDir dir;
+  const std::vector<std::string> captions = {"a red dot", "two green dots", "a blue dot", "a red dot",
+                                             "two green dots", "a blue dot"};
+  {
+    RerankedFamily parts;
+    vq::TextToImage model(parts.bpe, std::move(parts.gpt), std::move(parts.vq),
+                          {.guidance = 1.5f, .top_p = 1.f, .candidates = 5}, {std::move(parts.encoder), 0.f});
+    model.save(dir.file("reranked.safetensors"));
+  }
+  // Each threshold in a file of its own: what is saved is what is read back.
+  const auto with_threshold = [&](float t) {
+    auto meta = io::load_safetensors_metadata(dir.file("reranked.safetensors"));
+    meta["rerank.threshold"] = fmt::format("{}", t);
+    io::save_safetensors(io::load_safetensors(dir.file("reranked.safetensors")), dir.file("t.safetensors"), meta);
+    return vq::TextToImage::load(dir.file("t.safetensors"));
+  };
+  // Every similarity of the candidates, to set thresholds between them.
+  std::vector<float> sims;
+  {
+    const auto model = with_threshold(2.f);
+    REQUIRE(model.reranker().encoder != nullptr);
+    CHECK(model.sampling().candidates == 5);
+    NoGradGuard no_grad;
+    for (size_t i = 0; i < captions.size(); ++i)
+      for (int64_t k = 0; k < 5; ++k) {
+        const uint64_t stream = vq::image_stream(7, static_cast<int64_t>(i));
+        const auto codes = vq::sample_codes(model.image_gpt(), model.tokenizer(), {captions[i]}, model.sampling(),
+                                            std::vector<uint64_t>{k == 0 ? stream : vq::candidate_stream(stream, k)});
+        sims.push_back(
+            model.reranker().encoder->similarity(model.image_tokenizer().decode(codes, 1) * 2.f - 1.f, {captions[i]})
+                .item());
+      }
+  }
+  std::vector<float> sorted = sims;
+  std::sort(sorted.begin(), sorted.end());
+  REQUIRE(sorted.front() < sorted.back());   // candidates the reranker tells apart
+
+  const std::vector<float> thresholds = {-2.f, sorted[sorted.size() / 2], sorted[sorted.size() * 3 / 4], 2.f};
+  for (float t : thresholds) {
+    INFO("threshold " << t);
+    const auto model = with_threshold(t);
+    CHECK(model.reranker().threshold == t);
+    std::vector<int64_t> chosen;
+    const auto expected = expected_choice(model, captions, 7, t, &chosen);
+    CHECK(model.generate_codes(captions, 7) == expected);
+    CHECK(model.generate(captions, 7).to_vector() ==
+          model.image_tokenizer().decode(expected, static_cast<int64_t>(captions.size())).to_vector());
+    // The first images of the list alone are the images they are in the whole list.
+    CHECK(model.generate_codes({captions[0], captions[1]}, 7) ==
+          std::vector<int64_t>(expected.begin(), expected.begin() + 2 * kN));
+    if (t == -2.f) {
+      // Every first candidate accepted: the images of one candidate.
+      CHECK(std::all_of(chosen.begin(), chosen.end(), [](int64_t k) { return k == 0; }));
+      auto one = model.sampling();
+      one.candidates = 1;
+      CHECK(expected == vq::sample_codes(model.image_gpt(), model.tokenizer(), captions, one, 7));
+    } else if (t == 2.f) {
+      // None accepted: the most similar of the five.
+      for (size_t i = 0; i < captions.size(); ++i) {
+        const auto first = sims.begin() + static_cast<int64_t>(i) * 5;
+        CHECK(chosen[i] == std::max_element(first, first + 5) - first);
+      }
+    } else {
+      CHECK(std::any_of(chosen.begin(), chosen.end(), [](int64_t k) { return k > 0; }));
+    }
+  }
+
+  // A file round trip keeps the encoder's weights and the sampling: the same images.
+  {
+    const auto model = with_threshold(thresholds[1]);
+    model.save(dir.file("again.safetensors"));
+    const auto back = load_text_to_image(dir.file("again.safetensors"));
+    CHECK(back->generate(captions, 3).to_vector() == model.generate(captions, 3).to_vector());
+  }
+  // Candidates need a reranker; the reranker must read the model's images.
+  {
+    TinyFamily parts;
+    CHECK_THROWS_WITH(vq::TextToImage(parts.bpe, std::make_unique<vq::ImageGpt>(tiny()),
+                                      std::make_unique<vq::ImageTokenizer>(parts.vq->config()), {.candidates = 3}),
+                      Catch::Contains("needs a reranker"));
+    vq::TextToImage plain(parts.bpe, std::move(parts.gpt), std::move(parts.vq));
+    plain.sampling().candidates = 3;
+    CHECK_THROWS_WITH(plain.generate({"a red dot"}, 1), Catch::Contains("needs a reranker"));
+    RerankedFamily other;
+    CHECK_THROWS_WITH(vq::TextToImage(other.bpe, std::make_unique<vq::ImageGpt>(tiny()),
+                                      std::make_unique<vq::ImageTokenizer>(vq::ImageTokenizerConfig{
+                                          .image_size = 8, .channels = 3, .downsample = 4, .width = 4,
+                                          .max_width = 8, .codes = kK, .code_dim = 4}),
+                                      {}, {std::move(other.encoder), 0.f}),
+                      Catch::Contains("reranker reads 3-channel 16x16"));
+  }
+  // A file that claims a reranker it does not hold is refused by name.
+  {
+    TinyFamily parts;
+    vq::TextToImage plain(parts.bpe, std::move(parts.gpt), std::move(parts.vq));
+    plain.save(dir.file("plain.safetensors"));
+    auto meta = io::load_safetensors_metadata(dir.file("plain.safetensors"));
+    meta["rerank.threshold"] = "0.5";
+    io::save_safetensors(io::load_safetensors(dir.file("plain.safetensors")), dir.file("hostile.safetensors"), meta);
+    CHECK_THROWS_WITH(vq::TextToImage::load(dir.file("hostile.safetensors")),
+                      Catch::Contains("hostile.safetensors") && Catch::Contains("rerank.tokenizer"));
+    meta.erase("rerank.threshold");
+    meta["sample.candidates"] = "4";
+    io::save_safetensors(io::load_safetensors(dir.file("plain.safetensors")), dir.file("hostile.safetensors"), meta);
+    CHECK_THROWS_WITH(vq::TextToImage::load(dir.file("hostile.safetensors")),
+                      Catch::Contains("hostile.safetensors") && Catch::Contains("needs a reranker"));
+    meta = io::load_safetensors_metadata(dir.file("reranked.safetensors"));
+    meta["rerank.threshold"] = "nan";
+    io::save_safetensors(io::load_safetensors(dir.file("reranked.safetensors")), dir.file("hostile.safetensors"), meta);
+    CHECK_THROWS_WITH(vq::TextToImage::load(dir.file("hostile.safetensors")),
+                      Catch::Contains("hostile.safetensors") && Catch::Contains("threshold"));
+    meta = io::load_safetensors_metadata(dir.file("reranked.safetensors"));
+    meta["rerank.gpt.d_model"] = "4096";
+    io::save_safetensors(io::load_safetensors(dir.file("reranked.safetensors")), dir.file("hostile.safetensors"), meta);
+    CHECK_THROWS_WITH(vq::TextToImage::load(dir.file("hostile.safetensors")),
+                      Catch::Contains("hostile.safetensors") && Catch::Contains("rerank."));
+  }
 }
 
 TEST_CASE("ImageGptTrainer: the loss falls, and a resumed run is bit for bit the uninterrupted one",

@@ -20,6 +20,7 @@
 
 #include <fresco/data/dataset.hpp>
 #include <fresco/eval/classifier.hpp>
+#include <fresco/io/checkpoint.hpp>
 #include <fresco/nn/linear.hpp>
 #include <fresco/nn/module.hpp>
 #include <fresco/progress.hpp>
@@ -74,8 +75,22 @@ public:
   /// pairs: image i's caption is captions[i]. Needs at least 2 pairs.
   Tensor loss(const Tensor& images, const std::vector<std::string>& captions);
 
+  /// Cosine similarity of each image to its own caption: images [N, C, S, S] in
+  /// [-1, 1] and N captions -> [N]. Throws `fresco::Error` when the counts differ.
+  Tensor similarity(const Tensor& images, const std::vector<std::string>& captions);
+
   /// Writes the weights, the tokenizer and the config to one safetensors file.
   void save(const std::string& path) const;
+  /// The weights, and the config and tokenizer as metadata, each name under `prefix`: the
+  /// encoder as a part of a larger file (a `vq::TextToImage` keeps its reranker so).
+  void write_parts(std::map<std::string, Tensor>& tensors, std::map<std::string, std::string>& metadata,
+                   const std::string& prefix) const;
+  /// Reads what `write_parts` wrote under `prefix` into the file `limit` has checked (the
+  /// config's tensors must be in its index before any is made); `tensors` are the file's.
+  /// In eval mode. Throws `fresco::Error` for a missing or inconsistent part.
+  static std::unique_ptr<ImageTextEncoder> read_parts(const io::LoadLimit& limit,
+                                                      const std::map<std::string, Tensor>& tensors,
+                                                      const std::string& prefix, const std::string& path);
   /// Reads a file written by `save` (bounded by the file: see io::LoadLimit), in eval mode.
   /// Throws `fresco::IoError` naming the file when it is not an image–text encoder.
   static std::unique_ptr<ImageTextEncoder> load(const std::string& path);

@@ -140,9 +140,22 @@ struct ImageSampleOptions {
   /// codes, which the caption decides least, follow the caption's own distribution instead
   /// of the amplified difference to the empty caption's. 0: `guidance` from the first slot.
   int64_t guidance_ramp = 0;
+  /// Images drawn per caption by a model with a reranker (`vq::TextToImage` with a
+  /// `vq::Reranker`): candidate 0 is the image 1 draws, candidate k draws from the stream
+  /// `candidate_stream(that image's stream, k)`, and the first candidate the reranker
+  /// accepts is kept (else the one it scores highest). 1: every image as drawn. The
+  /// token transformer itself draws one image per caption row whatever this says.
+  int64_t candidates = 1;
+  static constexpr int64_t kMaxCandidates = 64;
   /// Throws `fresco::Error` naming the first field out of range.
   void validate() const;
 };
+
+/// The seed of image `index`'s random stream in a call with `seed` (`ImageGpt::sample`).
+uint64_t image_stream(uint64_t seed, int64_t index);
+/// The seed of candidate `k` >= 1 of the image whose stream is `stream`
+/// (`ImageSampleOptions::candidates`); candidate 0 draws from `stream` itself.
+uint64_t candidate_stream(uint64_t stream, int64_t k);
 
 /// The losses of one batch.
 struct ImageGptLosses {
@@ -210,6 +223,11 @@ public:
   std::vector<int64_t> sample(const std::vector<int64_t>& captions, int64_t batch,
                               const std::vector<int64_t>& empty_caption, const ImageSampleOptions& options,
                               uint64_t seed, int64_t first_index = 0) const;
+  /// The same with row i drawing from the stream seeded by `streams[i]` (one per row):
+  /// `sample(..., seed, first)` is this with streams[i] = image_stream(seed, first + i).
+  std::vector<int64_t> sample(const std::vector<int64_t>& captions, int64_t batch,
+                              const std::vector<int64_t>& empty_caption, const ImageSampleOptions& options,
+                              const std::vector<uint64_t>& streams) const;
 
   /// Re-draws the image codes' input embeddings (`image_wte` rows 0..codes−1) and output
   /// weights (`image_head`, zero bias) so that codes whose vectors in the image tokenizer's
