@@ -51,6 +51,9 @@ struct Args {
   // The caption read with ALiBi's recency bias, each word its own clause first: what binds the
   // words of a two-object caption to their object (docs/text-to-image.md, "Two objects: what was tried").
   cli::TransformerArgs transformer{.gpt = {.d_model = 128, .heads = 4, .layers = 4, .caption_recency = true}};
+  cli::RerankerArgs rerank;
+  // --guidance / --top-p given: a model with a reranker keeps them instead of RerankerArgs' own.
+  bool guidance_given = false, top_p_given = false;
   std::string dataset, out = "run", gpt;
   double minutes = 7;   // 0: no clock, every phase runs its step count (reproducible)
   // The GAN reads the GPT's first block only (gan::encode_tokens), which a short pretraining shapes.
@@ -226,6 +229,9 @@ void check_steps(const Args& a) {
   if (a.family == "gan" && !a.align_steps) missing.push_back("--align-steps");
   if (a.family == "transformer" && a.transformer.image_tokenizer.empty() && !a.transformer.vq_steps)
     missing.push_back("--vq-steps");
+  if (a.family == "transformer" && a.rerank.share > 0 && !a.rerank.steps &&
+      !std::filesystem::exists(a.out + "/reranker.safetensors"))
+    missing.push_back("--rerank-steps (or --rerank-share 0)");
   if (!missing.empty())
     throw CLI::ValidationError("--minutes 0", fmt::format("a run without a time budget needs the step count of each "
                                                           "phase; give {}",
@@ -342,6 +348,17 @@ void train_transformer(const Args& a, const fresco::gan::CaptionedImages& data, 
   vq->eval();
   fmt::print(stderr, "[3/4] encoding {} images ...\n", data.size());
   std::vector<int64_t> codes = cli::encode_all(*vq, data.images);
+  fresco::vq::Reranker reranker;
+  auto sampling = a.transformer.train.sampling;
+  if (a.rerank.share > 0) {
+    reranker = cli::reranker_stage(a.rerank, bpe, data.images, data.captions,
+                                   {.out = a.out, .seed = a.seed,
+                                    .minutes = phase_minutes(a, a.minutes * a.rerank.share),
+                                    .progress = progress(a), .label = "[3/4]"});
+    sampling.candidates = a.rerank.candidates;
+    if (!a.guidance_given) sampling.guidance = a.rerank.guidance;
+    if (!a.top_p_given) sampling.top_p = a.rerank.top_p;
+  }
 
   const auto gpt = cli::transformer_stage(a.transformer, bpe, *vq, data.captions, std::move(codes),
                                          {.out = a.out, .seed = a.seed,
@@ -350,7 +367,8 @@ void train_transformer(const Args& a, const fresco::gan::CaptionedImages& data, 
                                           .checkpoint_every = a.checkpoint_every, .progress = progress(a)});
   if (!cli::writes_files(*cli::joined_world())) return;
   fmt::print(stderr, "[4/4] writing {}/model.safetensors\n", a.out);
-  fresco::vq::save_text_to_image(a.out + "/model.safetensors", bpe, *gpt, *vq, a.transformer.train.sampling);
+  fresco::vq::save_text_to_image(a.out + "/model.safetensors", bpe, *gpt, *vq, sampling,
+                                 reranker.encoder ? &reranker : nullptr);
 }
 
 int train(const Args& a) {
@@ -415,8 +433,13 @@ int main(int argc, char** argv) {
   add_run_options(app, args);
   add_folder_options(app, args);
   cli::add_transformer_options(app, args.transformer);
+  cli::add_reranker_options(app, args.rerank);
   add_gan_options(app, args);
   add_conditioning_options(app, args);
   add_output_options(app, args);
-  return cli::run(app, argc, argv, [&] { return train(args); });
+  return cli::run(app, argc, argv, [&] {
+    args.guidance_given = app.count("--guidance") > 0;
+    args.top_p_given = app.count("--top-p") > 0;
+    return train(args);
+  });
 }

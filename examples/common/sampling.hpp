@@ -16,10 +16,10 @@ namespace fresco::cli {
 
 struct SamplingArgs {
   std::optional<float> guidance, temperature, top_p;
-  std::optional<int64_t> top_k, guidance_ramp;
+  std::optional<int64_t> top_k, guidance_ramp, candidates;
 };
 
-/// --guidance, --guidance-ramp, --temperature, --top-k, --top-p in their own group of --help.
+/// --guidance, --guidance-ramp, --temperature, --top-k, --top-p, --draws in their own group of --help.
 void add_sampling_options(CLI::App& app, SamplingArgs& a);
 
 /// Applies the options given to a token model's sampling settings (a text-to-video model's, say).

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fresco/data/dataset.hpp>
+#include <fresco/eval/retrieval.hpp>
 #include <fresco/ops/elementwise.hpp>
 #include <fresco/vq/trainer.hpp>
 
@@ -146,6 +148,75 @@ std::unique_ptr<vq::ImageGpt> transformer_stage(const TransformerArgs& t, const 
              summary.image_loss, summary.text_loss);
   gpt->eval();
   return gpt;
+}
+
+namespace {
+
+// Images in [-1, 1] and their captions as a dataset (its images in [0, 1]).
+class PairsView final : public data::Dataset {
+public:
+  PairsView(const Tensor& images, const std::vector<std::string>& captions) : images_(images), captions_(captions) {}
+  int64_t size() const override { return images_.size(0); }
+  data::Example get(int64_t i) const override {
+    FRESCO_CHECK(i >= 0 && i < size(), "PairsView: index {} out of [0, {})", i, size());
+    return {.image = images_.slice(0, i, i + 1).squeeze(0) * 0.5f + 0.5f,
+            .caption = captions_[static_cast<size_t>(i)], .labels = {}};
+  }
+
+private:
+  Tensor images_;
+  const std::vector<std::string>& captions_;
+};
+
+}  // namespace
+
+void add_reranker_options(CLI::App& app, RerankerArgs& r) {
+  app.option_defaults()->group("Reranker (transformer family)");
+  add_number(app, "--rerank-share", r.share,
+             "share of the budget for the reranker, an image-text encoder that keeps the first of several drawn "
+             "images it accepts (0: none)")
+      ->check(half_open(0, 1));
+  add_number(app, "--rerank-steps", r.steps, "reranker steps, at most (without a budget: its step count)")
+      ->check(positive());
+  add_number(app, "--rerank-quantile", r.quantile,
+             "the threshold: the similarity this share of the training pairs falls below")
+      ->check(half_open(0, 1));
+  add_number(app, "--draws", r.candidates,
+             "images drawn per caption, of which the first the reranker accepts is kept (saved in the model)")
+      ->check(closed(1, static_cast<double>(vq::ImageSampleOptions::kMaxCandidates)));
+}
+
+vq::Reranker reranker_stage(const RerankerArgs& r, const text::BpeTokenizer& bpe, const Tensor& images,
+                            const std::vector<std::string>& captions, const RerankerStage& stage) {
+  const std::string saved = stage.out + "/reranker.safetensors";
+  vq::Reranker reranker;
+  if (std::filesystem::exists(saved)) {
+    fmt::print(stderr, "{} reranker from {}\n", stage.label, saved);
+    reranker.encoder = eval::ImageTextEncoder::load(saved);
+  } else {
+    eval::ImageTextEncoderConfig config;
+    config.image.channels = images.size(1);
+    config.image.image_size = images.size(2);
+    config.gpt.context = caption_length(bpe, captions);
+    reranker.encoder = std::make_unique<eval::ImageTextEncoder>(config, bpe);
+    fmt::print(stderr, "{} reranker (image-text encoder): {} parameters, {}\n", stage.label,
+               reranker.encoder->num_parameters(),
+               stage.minutes > 0 ? fmt::format("{:.1f} min", stage.minutes) : fmt::format("{} steps", *r.steps));
+    const auto report = eval::train_image_text_encoder(
+        *reranker.encoder, std::make_shared<PairsView>(images, captions),
+        {.steps = r.steps.value_or(stage.minutes > 0 ? 0 : kUnboundedSteps), .minutes = stage.minutes,
+         .batch_size = std::min<int64_t>(128, images.size(0)), .seed = stage.seed, .on_progress = stage.progress});
+    fmt::print(stderr, "      {} steps in {:.1f} s, contrastive loss {:.3f} -> {:.3f}\n", report.steps,
+               report.seconds, report.first_loss, report.last_loss);
+    if (!joined_world() || writes_files(*joined_world())) reranker.encoder->save(saved);
+  }
+  const int64_t n = std::min<int64_t>(4096, images.size(0));
+  reranker.threshold = vq::Reranker::calibrate(*reranker.encoder, images.slice(0, 0, n).contiguous(),
+                                               std::vector<std::string>(captions.begin(), captions.begin() + n),
+                                               r.quantile);
+  fmt::print(stderr, "      threshold {:.4f}: {:.0f}% of {} training pairs are at least as similar\n",
+             reranker.threshold, 100 * (1 - r.quantile), n);
+  return reranker;
 }
 
 std::vector<int64_t> encode_all(const vq::ImageTokenizer& tok, const Tensor& images) {
