@@ -6,12 +6,16 @@
 //   - generation with the default sampling (classifier-free guidance 2, so two
 //     rows per image, top-p 0.8, the key/value cache, then the decoder): 64 images,
 //     and one image;
+//   - the reranker's part of a draw (train_text2image's default reranker, an image-text
+//     encoder at 32×32 with 33 caption tokens): decoding 64 drawn images and scoring them
+//     against their captions, beside the draw itself above;
 //   - the training step (batch 32: forward, both losses, backward, AdamW) in tokens/s,
 //     beside the W2 GPT step (batch 64 × 32 tokens) timed in the same run.
 //   usage: bench_w5_token_t2i [--steps N] [--threads T]
 #include <numeric>
 #include <string>
 
+#include <fresco/eval/retrieval.hpp>
 #include <fresco/fresco.hpp>
 #include <fresco/optim/adam.hpp>
 #include <fresco/text/gpt.hpp>
@@ -46,6 +50,26 @@ int main(int argc, char** argv) {
     const auto ms = bench::time_steps(step, args.steps, 2);
     FRESCO_CHECK(images.shape() == Shape({B, 3, 32, 32}), "W5: unexpected image shape {}", shape_str(images.shape()));
     bench::report(fmt::format("W5 generate batch {} (guidance, cache)", B), ms, static_cast<double>(B), "images");
+  }
+
+  {
+    const int64_t B = 64;
+    const auto codes = model.sample(bench::caption_rows(B, 8), B, empty, vq::ImageSampleOptions{}, 7);
+    std::vector<std::string> captions;
+    for (int64_t i = 0; i < B; ++i) captions.push_back(fmt::format("a big red circle at the top left number {}", i));
+    eval::ImageTextEncoderConfig rc;
+    rc.image.image_size = 32;
+    rc.gpt.context = 33;
+    eval::ImageTextEncoder reranker(rc, text::BpeTokenizer::train(captions, 300));
+    reranker.eval();
+    Tensor sims;
+    auto step = [&] {
+      NoGradGuard no_grad;
+      sims = reranker.similarity(decoder.decode(codes, B) * 2.f - 1.f, captions);
+    };
+    const auto ms = bench::time_steps(step, args.steps, 2);
+    FRESCO_CHECK(sims.shape() == Shape({B}), "W5: unexpected similarity shape {}", shape_str(sims.shape()));
+    bench::report("W5 reranker: decode and score 64 images", ms, static_cast<double>(B), "images");
   }
 
   bench::time_training_step(*gpt, "W5 transformer training step batch 32", args.steps, 8);
