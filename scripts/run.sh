@@ -40,8 +40,12 @@ example train_mlp
 t2i_family=${FRESCO_T2I_FAMILY:-transformer}
 t2i_minutes=${FRESCO_T2I_MINUTES:-10}
 t2i_out=${FRESCO_T2I_OUT:-runs/shapes}
+# A 10-minute transformer draws stray objects from the tail of its code distribution: its
+# reranked draws come from the nucleus of 0.9 (seen shapes 96.3% against 92.0% at top-p 1).
+t2i_sampling=()
+[[ "$t2i_family" == transformer ]] && t2i_sampling=(--top-p 0.9)
 example train_text2image --family "$t2i_family" --dataset shapes --two-objects 0.3 --minutes "$t2i_minutes" \
-  --out "$t2i_out"
+  --out "$t2i_out" "${t2i_sampling[@]}"
 morph=()
 if [[ "$t2i_family" == gan ]]; then
   morph=(--gif "$t2i_out/morph.gif" --to "a small blue square at the top left" --frames 24)

@@ -135,7 +135,7 @@ struct RerankerStage {
   uint64_t seed = 0;
   double minutes = 0;   // budget of the stage; 0: r.steps decides
   ProgressCallback progress;
-  std::string label = "[3/5]";
+  std::string label = "[3/4]";
 };
 
 /// The reranker for `images` ([N, C, S, S] in [-1, 1]) and their captions: OUT/reranker.safetensors

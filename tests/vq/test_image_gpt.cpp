@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <thread>
 #include <utility>
 
 #include <fresco/autograd/autograd.hpp>
@@ -725,6 +726,23 @@ TEST_CASE("vq::TextToImage with a reranker: the first accepted candidate, else t
     }
   }
 
+  // One reranked model serving four threads at once: the bits of sequential calls.
+  {
+    const auto model = with_threshold(thresholds[1]);
+    std::vector<std::vector<int64_t>> expected;
+    for (uint64_t seed = 0; seed < 8; ++seed) expected.push_back(model.generate_codes(captions, seed));
+    std::vector<int64_t> mismatches(4, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        for (uint64_t k = 0; k < 8; ++k) {
+          const uint64_t seed = (k + 2 * static_cast<uint64_t>(t)) % 8;
+          mismatches[static_cast<size_t>(t)] += model.generate_codes(captions, seed) != expected[seed];
+        }
+      });
+    for (auto& th : threads) th.join();
+    CHECK(mismatches[0] + mismatches[1] + mismatches[2] + mismatches[3] == 0);
+  }
   // A file round trip keeps the encoder's weights and the sampling: the same images.
   {
     const auto model = with_threshold(thresholds[1]);
