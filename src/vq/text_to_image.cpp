@@ -16,6 +16,7 @@
 #include <fresco/io/metadata.hpp>
 #include <fresco/io/safetensors.hpp>
 #include <fresco/ops/elementwise.hpp>
+#include <fresco/ops/reduce.hpp>
 #include <fresco/ops/shape.hpp>
 
 #include "vq/token_model.hpp"
@@ -291,6 +292,7 @@ std::vector<int64_t> TextToImage::generate_codes(const std::vector<std::string>&
   std::vector<float> best(static_cast<size_t>(n), -std::numeric_limits<float>::infinity());
   std::vector<int64_t> pending(static_cast<size_t>(n));   // images no candidate has been accepted for
   for (int64_t i = 0; i < n; ++i) pending[static_cast<size_t>(i)] = i;
+  const Tensor text = reranker_.encoder->embed_captions(captions);   // [n, D], read once for every draw
   for (int64_t k = 0; k < candidates && !pending.empty(); ++k) {
     std::vector<std::string> some;
     std::vector<uint64_t> streams;
@@ -307,8 +309,8 @@ std::vector<int64_t> TextToImage::generate_codes(const std::vector<std::string>&
       const int64_t last = std::min(P, first + kRerankChunk);
       const std::vector<int64_t> chunk(codes.begin() + first * N, codes.begin() + last * N);
       const Tensor images = image_tokenizer_->decode(chunk, last - first) * 2.f - 1.f;
-      const std::vector<std::string> chunk_captions(some.begin() + first, some.begin() + last);
-      for (float v : reranker_.encoder->similarity(images, chunk_captions).to_vector()) sims.push_back(v);
+      const Tensor own = index_select(text, 0, std::vector<int64_t>(pending.begin() + first, pending.begin() + last));
+      for (float v : sum(reranker_.encoder->embed_images(images) * own, {1}).to_vector()) sims.push_back(v);
     }
     std::vector<int64_t> still;
     for (int64_t j = 0; j < P; ++j) {

@@ -109,6 +109,12 @@ TEST_CASE("caption_retrieval_precision against the embeddings, and save/load", "
     expected += sim_own[static_cast<size_t>(i * scenes.size() + i)] > sim_other[static_cast<size_t>(i)];
   const double p = fresco::eval::caption_retrieval_precision(*enc, images, captions, {other, other}, {.candidates = 2});
   CHECK(p == static_cast<double>(expected) / static_cast<double>(scenes.size()));
+  // similarity(): each image against its own caption, the diagonal of the same products.
+  const auto own = enc->similarity(images, captions).to_vector();
+  REQUIRE(own.size() == static_cast<size_t>(scenes.size()));
+  for (int64_t i = 0; i < scenes.size(); ++i)
+    CHECK(own[static_cast<size_t>(i)] == Approx(sim_own[static_cast<size_t>(i * scenes.size() + i)]).margin(1e-6));
+  CHECK_THROWS_WITH(enc->similarity(images.slice(0, 0, 3), captions), Catch::Contains("and 40 captions"));
 
   // Round trip: the same embeddings, bit for bit.
   const std::string path = temp_file("enc.safetensors");

@@ -696,6 +696,28 @@ TEST_CASE("vq::TextToImage with a reranker: the first accepted candidate, else t
   std::sort(sorted.begin(), sorted.end());
   REQUIRE(sorted.front() < sorted.back());   // candidates the reranker tells apart
 
+  // Reranker::calibrate: the quantile of the pairs' own similarities, read off a direct sort.
+  {
+    const auto model = with_threshold(0.f);
+    auto& enc = *model.reranker().encoder;
+    manual_seed(3);
+    const Tensor images = rand({10, 3, 16, 16}) * 2.f - 1.f;
+    std::vector<std::string> caps;
+    for (int i = 0; i < 10; ++i) caps.push_back(captions[static_cast<size_t>(i) % captions.size()]);
+    std::vector<float> direct;
+    {
+      NoGradGuard no_grad;
+      for (int i = 0; i < 10; ++i)
+        direct.push_back(enc.similarity(images.slice(0, i, i + 1).contiguous(), {caps[static_cast<size_t>(i)]}).item());
+    }
+    std::sort(direct.begin(), direct.end());
+    CHECK(vq::Reranker::calibrate(enc, images, caps, 0.0) == Approx(direct[0]).margin(1e-6));
+    CHECK(vq::Reranker::calibrate(enc, images, caps, 0.35) == Approx(direct[3]).margin(1e-6));
+    CHECK(vq::Reranker::calibrate(enc, images, caps, 0.99) == Approx(direct[9]).margin(1e-6));
+    CHECK_THROWS_WITH(vq::Reranker::calibrate(enc, images, caps, 1.0), Catch::Contains("quantile"));
+    CHECK_THROWS_WITH(vq::Reranker::calibrate(enc, images, {"a red dot"}, 0.1), Catch::Contains("1 captions"));
+  }
+
   const std::vector<float> thresholds = {-2.f, sorted[sorted.size() / 2], sorted[sorted.size() * 3 / 4], 2.f};
   for (float t : thresholds) {
     INFO("threshold " << t);
